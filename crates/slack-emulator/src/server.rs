@@ -1,0 +1,309 @@
+//! The `Emulator` handle: starting the HTTP/WebSocket server, workspace
+//! fixtures and inspection of what the bot did.
+//!
+//! A single axum server on 127.0.0.1 serves the Web API (`/api/{method}`),
+//! Socket Mode (`/socket`) and interaction `response_url`s (`/response/{id}`),
+//! so a test needs one address and the bot needs one base URL.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::routing::{any, get, post};
+use axum::Router;
+
+use crate::config::{EmulatorConfig, Failure, User};
+use crate::socket_mode::SocketHub;
+use crate::state::{ApiCall, Channel, Message, Mode, OpenView, State};
+
+pub(crate) struct Inner {
+    pub config: EmulatorConfig,
+    pub addr: SocketAddr,
+    pub state: Mutex<State>,
+    pub sockets: SocketHub,
+    pub http: reqwest::Client,
+    pub server: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(h) = self.server.get_mut().ok().and_then(|s| s.take()) {
+            h.abort();
+        }
+    }
+}
+
+/// A running emulated Slack workspace. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Emulator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.inner.addr)
+            .finish()
+    }
+}
+
+impl Emulator {
+    /// Starts the emulator on 127.0.0.1 with a free port.
+    pub async fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts the emulator on the given address.
+    pub async fn start_on(addr: SocketAddr, config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let addr = listener.local_addr()?;
+        let mut state = State::new();
+        state.users.push(User {
+            id: config.bot_user_id.clone(),
+            name: "fieldnotes".into(),
+            real_name: "Fieldnotes".into(),
+            tz: "America/Los_Angeles".into(),
+            is_bot: true,
+            deleted: false,
+            is_admin: false,
+        });
+        let inner = Arc::new(Inner {
+            config,
+            addr,
+            state: Mutex::new(state),
+            sockets: SocketHub::default(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .context("building HTTP client")?,
+            server: Mutex::new(None),
+        });
+        let emu = Emulator { inner };
+        let app = Router::new()
+            .route("/api/{*method}", any(crate::web_api::handle))
+            .route("/socket", get(crate::socket_mode::handle_upgrade))
+            .route("/response/{id}", post(crate::web_api::handle_response_url))
+            .with_state(emu.weak());
+        let handle = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("slack emulator server stopped: {e}");
+            }
+        });
+        *emu.inner.server.lock().unwrap() = Some(handle);
+        Ok(emu)
+    }
+
+    pub(crate) fn weak(&self) -> WeakEmulator {
+        WeakEmulator(Arc::downgrade(&self.inner))
+    }
+
+    pub(crate) fn st(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// "http://127.0.0.1:PORT/api/"; slack-morphism appends method names.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/", self.inner.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.inner.config
+    }
+
+    /// Stops the server (it also stops when the last handle is dropped).
+    pub fn shutdown(&self) {
+        if let Some(h) = self.inner.server.lock().unwrap().take() {
+            h.abort();
+        }
+        self.inner.sockets.close_all();
+    }
+
+    // ---- fixtures ----
+
+    /// Adds (or replaces) a workspace member.
+    pub fn add_user(&self, u: User) {
+        let mut st = self.st();
+        st.users.retain(|x| x.id != u.id);
+        st.users.push(u);
+    }
+
+    /// Adds (or replaces) a public channel.
+    pub fn add_channel(&self, id: &str, name: &str, members: &[&str]) {
+        let mut st = self.st();
+        st.channels.retain(|c| c.id != id);
+        st.channels.push(Channel {
+            id: id.into(),
+            name: name.into(),
+            members: members.iter().map(|s| s.to_string()).collect(),
+            im_user: None,
+            created: chrono::Utc::now().timestamp(),
+        });
+    }
+
+    pub fn set_channel_members(&self, id: &str, members: &[&str]) {
+        if let Some(c) = self.st().channel_mut(id) {
+            c.members = members.iter().map(|s| s.to_string()).collect();
+        }
+    }
+
+    pub fn add_usergroup(&self, id: &str, handle: &str, users: &[&str]) {
+        self.st().usergroups.insert(
+            id.into(),
+            (
+                handle.into(),
+                users.iter().map(|s| s.to_string()).collect(),
+            ),
+        );
+    }
+
+    /// All users, the bot included, in the order they were added.
+    pub fn users(&self) -> Vec<User> {
+        self.st().users.clone()
+    }
+
+    /// Marks a user deactivated (users.info then says `deleted: true`).
+    pub fn deactivate_user(&self, id: &str) {
+        if let Some(u) = self.st().users.iter_mut().find(|u| u.id == id) {
+            u.deleted = true;
+        }
+    }
+
+    // ---- delivery target ----
+
+    /// Deliver events, interactions and commands over Socket Mode (default).
+    pub fn deliver_via_socket_mode(&self) {
+        self.st().mode = Mode::Socket;
+    }
+
+    /// Deliver by POSTing signed requests to the bot's URL.
+    pub fn deliver_via_http(&self, url: &str) {
+        self.st().mode = Mode::Http(url.to_string());
+    }
+
+    pub async fn wait_for_socket_connection(&self, timeout: Duration) -> anyhow::Result<()> {
+        self.wait_until(timeout, |e| e.socket_connection_count() > 0)
+            .await
+            .context("no Socket Mode connection")
+    }
+
+    pub fn socket_connection_count(&self) -> usize {
+        self.inner.sockets.count()
+    }
+
+    /// Sends `{"type":"disconnect","reason":"refresh_requested"}` on every
+    /// socket, as Slack does a few times an hour.
+    pub async fn request_socket_refresh(&self) {
+        self.inner.sockets.disconnect_all("refresh_requested");
+    }
+
+    // ---- inspection ----
+
+    pub fn calls(&self) -> Vec<ApiCall> {
+        self.st().calls.clone()
+    }
+
+    pub fn calls_to(&self, method: &str) -> Vec<ApiCall> {
+        self.st()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Every message in the workspace, in post order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.st().messages.clone()
+    }
+
+    pub fn messages_in(&self, channel: &str) -> Vec<Message> {
+        self.st()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// The IM channel between the bot and `user`, once opened.
+    pub fn dm_channel(&self, user: &str) -> Option<String> {
+        self.st().dm_of(user).map(|c| c.id.clone())
+    }
+
+    pub fn views(&self) -> Vec<OpenView> {
+        self.st().views.clone()
+    }
+
+    /// The topmost open modal of `user`.
+    pub fn open_modal_for(&self, user: &str) -> Option<OpenView> {
+        self.st().modal_stack(user).last().map(|v| (*v).clone())
+    }
+
+    pub fn home_view(&self, user: &str) -> Option<OpenView> {
+        self.st()
+            .views
+            .iter()
+            .find(|v| v.user == user && v.kind == "home")
+            .cloned()
+    }
+
+    /// Number of Web API calls answered 429.
+    pub fn rate_limited_count(&self) -> u64 {
+        self.st().limiter.rejected()
+    }
+
+    /// Polls `f` every 20 ms until it holds or `timeout` passes.
+    pub async fn wait_until<F: Fn(&Emulator) -> bool>(
+        &self,
+        timeout: Duration,
+        f: F,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if f(self) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                anyhow::bail!("condition not met within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Makes the next `times` calls to `method` fail (or be delayed).
+    pub fn fail_next(&self, method: &str, times: u32, failure: Failure) {
+        let mut st = self.st();
+        let q = st.failures.entry(method.to_string()).or_default();
+        for _ in 0..times {
+            q.push_back(failure.clone());
+        }
+    }
+
+    /// A fresh trigger_id for `user`, as if they had just clicked something
+    /// (for calling views.open directly in tests).
+    pub fn mint_trigger_id(&self, user: &str) -> String {
+        self.st().mint_trigger(user)
+    }
+
+    /// Slack's request signature: "v0=" + hex(HMAC-SHA256(secret, "v0:ts:body")).
+    pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {
+        crate::delivery::sign(&self.inner.config.signing_secret, timestamp, body)
+    }
+}
+
+/// A handle the server's routes hold, so dropping every `Emulator` stops it.
+#[derive(Clone)]
+pub(crate) struct WeakEmulator(std::sync::Weak<Inner>);
+
+impl WeakEmulator {
+    pub fn upgrade(&self) -> Option<Emulator> {
+        self.0.upgrade().map(|inner| Emulator { inner })
+    }
+}

@@ -1,0 +1,798 @@
+//! The Slack Web API: `/api/{method}` and interaction `response_url`s.
+//!
+//! Slack answers HTTP 200 with `{"ok":false,"error":...}` for API errors, 429
+//! with `Retry-After` when rate limited, and takes parameters from the query
+//! string, a form body or a JSON body alike; the bot's client may use any of
+//! them, so the handler merges them before dispatching.
+
+use std::time::{Instant, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+use crate::blockkit;
+use crate::config::Failure;
+use crate::payloads;
+use crate::server::{Emulator, WeakEmulator};
+use crate::state::{ids, ApiCall, Message, OpenView, State as WsState};
+
+const METHODS: &[&str] = &[
+    "auth.test",
+    "users.info",
+    "users.list",
+    "conversations.open",
+    "conversations.members",
+    "conversations.info",
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "chat.getPermalink",
+    "chat.delete",
+    "views.open",
+    "views.update",
+    "views.push",
+    "views.publish",
+    "usergroups.users.list",
+    "apps.connections.open",
+];
+
+type R = Result<Value, Value>;
+
+fn err(code: &str) -> Value {
+    json!({"ok": false, "error": code})
+}
+
+fn ok(mut v: Value) -> R {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("ok".into(), json!(true));
+    }
+    Ok(v)
+}
+
+/// Parameters merged from the query string and the body.
+pub(crate) struct Params(pub Map<String, Value>);
+
+impl Params {
+    pub fn parse(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Params {
+        let mut m = Map::new();
+        let add_form = |s: &[u8], m: &mut Map<String, Value>| {
+            if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(s) {
+                for (k, v) in pairs {
+                    m.insert(k, Value::String(v));
+                }
+            }
+        };
+        if let Some(q) = query {
+            add_form(q.as_bytes(), &mut m);
+        }
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if ct.starts_with("application/json") {
+            if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
+                m.extend(o);
+            }
+        } else if !body.is_empty() {
+            add_form(body, &mut m);
+        }
+        // Form-encoded callers send structured fields as JSON strings.
+        for k in ["blocks", "view", "attachments", "metadata"] {
+            if let Some(Value::String(s)) = m.get(k) {
+                if let Ok(v) = serde_json::from_str::<Value>(s) {
+                    m.insert(k.to_string(), v);
+                }
+            }
+        }
+        Params(m)
+    }
+
+    pub fn str(&self, k: &str) -> Option<String> {
+        match self.0.get(k)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, k: &str) -> bool {
+        matches!(self.str(k).as_deref(), Some("true" | "1"))
+    }
+
+    pub fn get(&self, k: &str) -> Option<&Value> {
+        self.0.get(k).filter(|v| !v.is_null())
+    }
+
+    /// A list given as "a,b" or as a JSON array.
+    pub fn list(&self, k: &str) -> Vec<String> {
+        match self.0.get(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            _ => vec![],
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(|s| s.trim().to_string())
+}
+
+pub(crate) async fn handle(
+    State(w): State<WeakEmulator>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(emu) = w.upgrade() else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    // slack-morphism joins "{api_url}/{method}", so tolerate "/api//method".
+    let method = method.trim_start_matches('/').to_string();
+    let params = Params::parse(query.as_deref(), &headers, &body);
+    let token = bearer(&headers).or_else(|| params.str("token"));
+    let (status, body, retry_after) = emu.api_call(&method, &params, token.as_deref()).await;
+    {
+        let mut p = params.0.clone();
+        p.remove("token");
+        emu.st().calls.push(ApiCall {
+            method: method.clone(),
+            params: Value::Object(p),
+            token: token.clone(),
+            status,
+            response: body.clone(),
+            at: SystemTime::now(),
+        });
+    }
+    let mut resp = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body),
+    )
+        .into_response();
+    if let Some(ra) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, ra.to_string().parse().unwrap());
+    }
+    resp
+}
+
+/// Where a `response_url` POST goes: reply, replace or delete the message.
+pub(crate) async fn handle_response_url(
+    State(w): State<WeakEmulator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(emu) = w.upgrade() else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let params = Params::parse(None, &headers, &body);
+    let (status, resp) = emu.response_url(&id, &params);
+    emu.st().calls.push(ApiCall {
+        method: "response_url".into(),
+        params: Value::Object(params.0.clone()),
+        token: None,
+        status,
+        response: resp.clone(),
+        at: SystemTime::now(),
+    });
+    (StatusCode::from_u16(status).unwrap(), axum::Json(resp)).into_response()
+}
+
+/// Text and blocks of a message request, validated.
+fn message_content(p: &Params, require: bool) -> Result<(Option<String>, Option<Value>), Value> {
+    let text = p.str("text");
+    let blocks = p.get("blocks").cloned();
+    if let Some(t) = &text {
+        if t.chars().count() > blockkit::MAX_MESSAGE_TEXT {
+            return Err(err("msg_too_long"));
+        }
+    }
+    if let Some(b) = &blocks {
+        if let Err(errors) = blockkit::validate_message_blocks(b) {
+            return Err(json!({"ok": false, "error": "invalid_blocks", "errors": errors}));
+        }
+    }
+    let has_blocks = blocks.as_ref().and_then(Value::as_array).is_some_and(|b| !b.is_empty());
+    if require && text.is_none() && !has_blocks && p.get("attachments").is_none() {
+        return Err(err("no_text"));
+    }
+    Ok((text, blocks))
+}
+
+fn invalid_view(errors: Vec<String>) -> Value {
+    json!({
+        "ok": false,
+        "error": "invalid_arguments",
+        "response_metadata": {"messages": errors.iter().map(|e| format!("[ERROR] {e}")).collect::<Vec<_>>()}
+    })
+}
+
+fn page(p: &Params, total: usize) -> Result<(usize, usize), Value> {
+    let offset = match p.str("cursor") {
+        None => 0,
+        Some(c) => base64::engine::general_purpose::STANDARD
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+            .ok_or_else(|| err("invalid_cursor"))?,
+    };
+    let limit = p
+        .str("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(total.max(1))
+        .min(1000);
+    Ok((offset.min(total), limit))
+}
+
+fn next_cursor(end: usize, total: usize) -> Value {
+    let c = if end < total {
+        base64::engine::general_purpose::STANDARD.encode(format!("offset:{end}"))
+    } else {
+        String::new()
+    };
+    json!({"next_cursor": c})
+}
+
+impl Emulator {
+    /// Runs one Web API call: (HTTP status, body, Retry-After).
+    pub(crate) async fn api_call(
+        &self,
+        method: &str,
+        p: &Params,
+        token: Option<&str>,
+    ) -> (u16, Value, Option<u64>) {
+        let cfg = &self.inner.config;
+        if !METHODS.contains(&method) {
+            return (200, err("unknown_method"), None);
+        }
+        let Some(token) = token else {
+            return (200, err("not_authed"), None);
+        };
+        let is_bot = token == cfg.bot_token;
+        let is_app = token == cfg.app_token;
+        if !is_bot && !is_app {
+            return (200, err("invalid_auth"), None);
+        }
+        let wants_app = method == "apps.connections.open";
+        if method != "auth.test" && wants_app != is_app {
+            return (200, err("not_allowed_token_type"), None);
+        }
+        let failure = self
+            .st()
+            .failures
+            .get_mut(method)
+            .and_then(|q| q.pop_front());
+        match failure {
+            Some(Failure::Status(s)) => return (s, err("internal_error"), None),
+            Some(Failure::SlackError(code)) => return (200, err(&code), None),
+            Some(Failure::Delay(d)) => tokio::time::sleep(d).await,
+            None => {}
+        }
+        let mut st = self.st();
+        let rl_channel = if method == "chat.postMessage" {
+            // A user id and that user's DM are the same channel.
+            p.str("channel").map(|c| match st.channel(&c).and_then(|ch| ch.im_user.clone()) {
+                Some(u) => format!("dm:{u}"),
+                None if c.starts_with('U') || c.starts_with('W') => format!("dm:{c}"),
+                None => c,
+            })
+        } else {
+            None
+        };
+        if let Err(ra) = st.limiter.check(
+            &cfg.rate_limits,
+            method,
+            rl_channel.as_deref(),
+            Instant::now(),
+        ) {
+            return (429, err("ratelimited"), Some(ra));
+        }
+        let r = self.dispatch(&mut st, method, p);
+        match r {
+            Ok(v) | Err(v) => (200, v, None),
+        }
+    }
+
+    fn dispatch(&self, st: &mut WsState, method: &str, p: &Params) -> R {
+        let cfg = &self.inner.config;
+        match method {
+            "auth.test" => ok(json!({
+                "url": format!("https://{}.slack.com/", cfg.team_domain),
+                "team": "Fieldnotes Demo",
+                "user": "fieldnotes",
+                "team_id": cfg.team_id,
+                "user_id": cfg.bot_user_id,
+                "bot_id": cfg.bot_id,
+                "is_enterprise_install": false,
+            })),
+            "users.info" => {
+                let id = p.str("user").ok_or_else(|| err("user_not_found"))?;
+                let u = st.user(&id).ok_or_else(|| err("user_not_found"))?;
+                ok(json!({"user": payloads::user(cfg, u)}))
+            }
+            "users.list" => {
+                let total = st.users.len();
+                let (off, limit) = page(p, total)?;
+                let end = (off + limit).min(total);
+                let members: Vec<Value> = st.users[off..end]
+                    .iter()
+                    .map(|u| payloads::user(cfg, u))
+                    .collect();
+                ok(json!({
+                    "members": members,
+                    "cache_ts": chrono::Utc::now().timestamp(),
+                    "response_metadata": next_cursor(end, total),
+                }))
+            }
+            "usergroups.users.list" => {
+                let id = p.str("usergroup").ok_or_else(|| err("no_such_subteam"))?;
+                let (_, users) = st.usergroups.get(&id).ok_or_else(|| err("no_such_subteam"))?;
+                ok(json!({"users": users}))
+            }
+            "conversations.open" => self.conversations_open(st, p),
+            "conversations.members" => {
+                let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+                let c = st.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+                let total = c.members.len();
+                let (off, limit) = page(p, total)?;
+                let limit = if p.str("limit").is_none() { 100 } else { limit };
+                let end = (off + limit).min(total);
+                ok(json!({
+                    "members": c.members[off..end],
+                    "response_metadata": next_cursor(end, total),
+                }))
+            }
+            "conversations.info" => {
+                let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+                let c = st.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+                ok(json!({"channel": payloads::channel(cfg, c, p.bool("include_num_members"))}))
+            }
+            "chat.postMessage" => self.post_message(st, p),
+            "chat.update" => {
+                let (channel, ts) = (p.str("channel"), p.str("ts"));
+                let channel = channel.ok_or_else(|| err("channel_not_found"))?;
+                let ts = ts.ok_or_else(|| err("message_not_found"))?;
+                if st.channel(&channel).is_none() {
+                    return Err(err("channel_not_found"));
+                }
+                let (text, blocks) = message_content(p, false)?;
+                let m = st
+                    .messages
+                    .iter_mut()
+                    .find(|m| m.channel == channel && m.ts == ts && m.ephemeral_for.is_none())
+                    .ok_or_else(|| err("message_not_found"))?;
+                if m.bot_id.as_deref() != Some(cfg.bot_id.as_str()) {
+                    return Err(err("cant_update_message"));
+                }
+                if let Some(t) = text {
+                    m.text = t;
+                }
+                if let Some(mut b) = blocks {
+                    payloads::assign_ids(&mut b);
+                    m.blocks = b;
+                }
+                m.edited = true;
+                let msg = payloads::message(cfg, m);
+                ok(json!({"channel": channel, "ts": ts, "text": m.text, "message": msg}))
+            }
+            "chat.postEphemeral" => {
+                let channel = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+                let user = p.str("user").ok_or_else(|| err("user_not_found"))?;
+                if st.user(&user).is_none() {
+                    return Err(err("user_not_found"));
+                }
+                let c = st.channel(&channel).ok_or_else(|| err("channel_not_found"))?;
+                if !c.members.contains(&user) {
+                    return Err(err("user_not_in_channel"));
+                }
+                let (text, mut blocks) = message_content(p, true)?;
+                if let Some(b) = blocks.as_mut() {
+                    payloads::assign_ids(b);
+                }
+                let ts = st.next_ts();
+                st.messages.push(Message {
+                    channel,
+                    ts: ts.clone(),
+                    user: Some(cfg.bot_user_id.clone()),
+                    bot_id: Some(cfg.bot_id.clone()),
+                    text: text.unwrap_or_default(),
+                    blocks: blocks.unwrap_or(json!([])),
+                    thread_ts: p.str("thread_ts"),
+                    edited: false,
+                    ephemeral_for: Some(user),
+                });
+                ok(json!({"message_ts": ts}))
+            }
+            "chat.delete" => {
+                let channel = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+                let ts = p.str("ts").ok_or_else(|| err("message_not_found"))?;
+                if st.channel(&channel).is_none() {
+                    return Err(err("channel_not_found"));
+                }
+                let idx = st
+                    .messages
+                    .iter()
+                    .position(|m| m.channel == channel && m.ts == ts)
+                    .ok_or_else(|| err("message_not_found"))?;
+                if st.messages[idx].bot_id.as_deref() != Some(cfg.bot_id.as_str()) {
+                    return Err(err("cant_delete_message"));
+                }
+                st.messages.remove(idx);
+                ok(json!({"channel": channel, "ts": ts}))
+            }
+            "chat.getPermalink" => {
+                let channel = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+                let ts = p.str("message_ts").ok_or_else(|| err("message_not_found"))?;
+                if st.channel(&channel).is_none() {
+                    return Err(err("channel_not_found"));
+                }
+                let m = st.message(&channel, &ts).ok_or_else(|| err("message_not_found"))?;
+                let mut link = format!(
+                    "https://{}.slack.com/archives/{}/p{}",
+                    cfg.team_domain,
+                    channel,
+                    ts.replace('.', "")
+                );
+                if let Some(t) = m.thread_ts.as_ref().filter(|t| **t != ts) {
+                    link.push_str(&format!("?thread_ts={t}&cid={channel}"));
+                }
+                ok(json!({"channel": channel, "permalink": link}))
+            }
+            "views.open" => self.views_open(st, p, false),
+            "views.push" => self.views_open(st, p, true),
+            "views.update" => self.views_update(st, p),
+            "views.publish" => self.views_publish(st, p),
+            "apps.connections.open" => {
+                let ticket = ids::token();
+                st.tickets.insert(ticket.clone(), Instant::now());
+                ok(json!({"url": format!("ws://{}/socket?ticket={ticket}", self.inner.addr)}))
+            }
+            _ => Err(err("unknown_method")),
+        }
+    }
+
+    fn conversations_open(&self, st: &mut WsState, p: &Params) -> R {
+        let cfg = &self.inner.config;
+        let id = if let Some(ch) = p.str("channel") {
+            let c = st.channel(&ch).ok_or_else(|| err("channel_not_found"))?;
+            if c.im_user.is_none() {
+                return Err(err("channel_not_found"));
+            }
+            (ch, true)
+        } else {
+            let users = p.list("users");
+            match users.len() {
+                0 => return Err(err("users_list_not_supplied")),
+                1 => {}
+                2..=8 => return Err(err("not_supported")),
+                _ => return Err(err("too_many_users")),
+            }
+            let user = &users[0];
+            if *user == cfg.bot_user_id {
+                return Err(err("cannot_dm_bot"));
+            }
+            let u = st.user(user).ok_or_else(|| err("user_not_found"))?;
+            if u.deleted {
+                return Err(err("user_disabled"));
+            }
+            st.open_dm(user, &cfg.bot_user_id)
+        };
+        let c = st.channel(&id.0).expect("just opened");
+        let channel = if p.bool("return_im") {
+            payloads::channel(cfg, c, false)
+        } else {
+            json!({"id": c.id})
+        };
+        let mut r = json!({"channel": channel});
+        if id.1 {
+            r["no_op"] = json!(true);
+            r["already_open"] = json!(true);
+        }
+        ok(r)
+    }
+
+    fn post_message(&self, st: &mut WsState, p: &Params) -> R {
+        let cfg = &self.inner.config;
+        let raw = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+        let channel = if raw.starts_with('U') || raw.starts_with('W') {
+            let u = st.user(&raw).ok_or_else(|| err("channel_not_found"))?;
+            if u.deleted {
+                return Err(err("user_disabled"));
+            }
+            st.open_dm(&raw, &cfg.bot_user_id).0
+        } else {
+            st.channel(&raw).ok_or_else(|| err("channel_not_found"))?.id.clone()
+        };
+        let (text, mut blocks) = message_content(p, true)?;
+        if let Some(b) = blocks.as_mut() {
+            payloads::assign_ids(b);
+        }
+        let ts = st.next_ts();
+        let m = Message {
+            channel: channel.clone(),
+            ts: ts.clone(),
+            user: Some(cfg.bot_user_id.clone()),
+            bot_id: Some(cfg.bot_id.clone()),
+            text: text.unwrap_or_default(),
+            blocks: blocks.unwrap_or(json!([])),
+            thread_ts: p.str("thread_ts"),
+            edited: false,
+            ephemeral_for: None,
+        };
+        let msg = payloads::message(cfg, &m);
+        st.messages.push(m);
+        ok(json!({"channel": channel, "ts": ts, "message": msg}))
+    }
+
+    /// Checks and consumes a trigger_id; returns the user it belongs to.
+    fn take_trigger(&self, st: &mut WsState, p: &Params) -> Result<String, Value> {
+        let id = p.str("trigger_id").ok_or_else(|| err("invalid_trigger_id"))?;
+        let t = st
+            .triggers
+            .get_mut(&id)
+            .ok_or_else(|| err("invalid_trigger_id"))?;
+        if t.used {
+            return Err(err("exchanged_trigger_id"));
+        }
+        if t.created.elapsed() > self.inner.config.trigger_ttl {
+            return Err(err("expired_trigger_id"));
+        }
+        t.used = true;
+        Ok(t.user.clone())
+    }
+
+    fn views_open(&self, st: &mut WsState, p: &Params, push: bool) -> R {
+        let view = p.get("view").cloned().ok_or_else(|| err("invalid_arguments"))?;
+        if view["type"] != "modal" {
+            return Err(invalid_view(vec!["must be modal [json-pointer:/view/type]".into()]));
+        }
+        blockkit::validate_view(&view).map_err(invalid_view)?;
+        if let Some(ext) = view["external_id"].as_str().filter(|s| !s.is_empty()) {
+            if st
+                .views
+                .iter()
+                .any(|v| !v.closed && v.view["external_id"] == ext)
+            {
+                return Err(err("duplicate_external_id"));
+            }
+        }
+        let user = {
+            // Check without consuming first, so an error leaves it usable.
+            let id = p.str("trigger_id").unwrap_or_default();
+            let trigger_user = st.triggers.get(&id).map(|t| t.user.clone());
+            if push {
+                if let Some(u) = &trigger_user {
+                    let depth = st.modal_stack(u).len();
+                    if depth == 0 {
+                        return Err(err("not_found"));
+                    }
+                    if depth >= 3 {
+                        return Err(err("push_limit_reached"));
+                    }
+                }
+            }
+            self.take_trigger(st, p)?
+        };
+        let stack: Vec<String> = st.modal_stack(&user).iter().map(|v| v.id.clone()).collect();
+        let (root, previous) = if push {
+            (stack.first().cloned(), stack.last().cloned())
+        } else {
+            for id in &stack {
+                if let Some(v) = st.view_mut(id) {
+                    v.closed = true;
+                }
+            }
+            (None, None)
+        };
+        let id = ids::view_id();
+        let full = self.stateful_view(&id, &view, json!({}), root.as_deref(), previous.as_deref());
+        st.views.push(OpenView {
+            id,
+            user,
+            view: full.clone(),
+            kind: "modal".into(),
+            closed: false,
+            errors: None,
+        });
+        ok(json!({"view": full}))
+    }
+
+    fn views_update(&self, st: &mut WsState, p: &Params) -> R {
+        let view = p.get("view").cloned().ok_or_else(|| err("invalid_arguments"))?;
+        blockkit::validate_view(&view).map_err(invalid_view)?;
+        let target = if let Some(id) = p.str("view_id") {
+            st.views.iter().position(|v| v.id == id && !v.closed)
+        } else if let Some(ext) = p.str("external_id") {
+            st.views
+                .iter()
+                .position(|v| !v.closed && v.view["external_id"] == ext.as_str())
+        } else {
+            return Err(err("invalid_arguments"));
+        };
+        let idx = target.ok_or_else(|| err("not_found"))?;
+        let old = st.views[idx].clone();
+        if let Some(h) = p.str("hash") {
+            if old.view["hash"] != h.as_str() {
+                return Err(err("hash_conflict"));
+            }
+        }
+        if view["type"].as_str() != Some(old.kind.as_str()) {
+            return Err(invalid_view(vec!["type cannot change [json-pointer:/view/type]".into()]));
+        }
+        let full = self.replace_view_content(&old, &view);
+        st.views[idx].view = full.clone();
+        st.views[idx].errors = None;
+        ok(json!({"view": full}))
+    }
+
+    fn views_publish(&self, st: &mut WsState, p: &Params) -> R {
+        let user = p.str("user_id").ok_or_else(|| err("user_not_found"))?;
+        if st.user(&user).is_none() {
+            return Err(err("user_not_found"));
+        }
+        let view = p.get("view").cloned().ok_or_else(|| err("invalid_arguments"))?;
+        if view["type"] != "home" {
+            return Err(invalid_view(vec!["must be home [json-pointer:/view/type]".into()]));
+        }
+        blockkit::validate_view(&view).map_err(invalid_view)?;
+        let existing = st.views.iter().position(|v| v.user == user && v.kind == "home");
+        if let (Some(h), Some(i)) = (p.str("hash"), existing) {
+            if st.views[i].view["hash"] != h.as_str() {
+                return Err(err("hash_conflict"));
+            }
+        }
+        let full = match existing {
+            Some(i) => {
+                let f = self.replace_view_content(&st.views[i], &view);
+                st.views[i].view = f.clone();
+                f
+            }
+            None => {
+                let id = ids::view_id();
+                let f = self.stateful_view(&id, &view, json!({}), None, None);
+                st.views.push(OpenView {
+                    id,
+                    user,
+                    view: f.clone(),
+                    kind: "home".into(),
+                    closed: false,
+                    errors: None,
+                });
+                f
+            }
+        };
+        ok(json!({"view": full}))
+    }
+
+    /// New content for an existing view: same id and stack, new hash, and the
+    /// state of inputs whose block survives.
+    pub(crate) fn replace_view_content(&self, old: &OpenView, view: &Value) -> Value {
+        let mut values = old.view["state"]["values"].clone();
+        let mut full = self.stateful_view(
+            &old.id,
+            view,
+            json!({}),
+            old.view["root_view_id"].as_str(),
+            old.view["previous_view_id"].as_str(),
+        );
+        let keep: Vec<String> = full["blocks"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter_map(|b| b["block_id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(o) = values.as_object_mut() {
+            o.retain(|k, _| keep.contains(k));
+        }
+        full["state"] = json!({"values": values});
+        full
+    }
+
+    /// A view as Slack stores and returns it.
+    pub(crate) fn stateful_view(
+        &self,
+        id: &str,
+        view: &Value,
+        values: Value,
+        root: Option<&str>,
+        previous: Option<&str>,
+    ) -> Value {
+        let cfg = &self.inner.config;
+        let mut v = view.clone();
+        if let Some(b) = v.get_mut("blocks") {
+            payloads::assign_ids(b);
+        }
+        let o = v.as_object_mut().expect("view is an object");
+        for k in ["private_metadata", "callback_id", "external_id"] {
+            if o.get(k).is_none_or(Value::is_null) {
+                o.insert(k.into(), json!(""));
+            }
+        }
+        for k in ["clear_on_close", "notify_on_close"] {
+            o.entry(k).or_insert(json!(false));
+        }
+        if o["type"] == "modal" {
+            o.entry("close").or_insert(Value::Null);
+            o.entry("submit").or_insert(Value::Null);
+        }
+        o.insert("id".into(), json!(id));
+        o.insert("team_id".into(), json!(cfg.team_id));
+        o.insert("state".into(), json!({"values": values}));
+        o.insert("hash".into(), json!(ids::view_hash()));
+        o.insert("root_view_id".into(), json!(root.unwrap_or(id)));
+        o.insert("previous_view_id".into(), json!(previous));
+        o.insert("app_id".into(), json!(cfg.app_id));
+        o.insert("app_installed_team_id".into(), json!(cfg.team_id));
+        o.insert("bot_id".into(), json!(cfg.bot_id));
+        v
+    }
+
+    fn response_url(&self, id: &str, p: &Params) -> (u16, Value) {
+        let cfg = &self.inner.config;
+        let mut st = self.st();
+        let Some(t) = st.response_urls.get(id).cloned() else {
+            return (404, err("invalid_token"));
+        };
+        let (text, mut blocks) = match message_content(p, false) {
+            Ok(x) => x,
+            Err(e) => return (400, e),
+        };
+        if let Some(b) = blocks.as_mut() {
+            payloads::assign_ids(b);
+        }
+        if p.bool("delete_original") {
+            if let Some(ts) = &t.message_ts {
+                st.messages.retain(|m| !(m.channel == t.channel && &m.ts == ts));
+            }
+            return (200, json!({"ok": true}));
+        }
+        if p.bool("replace_original") {
+            if let Some(ts) = &t.message_ts {
+                if let Some(m) = st
+                    .messages
+                    .iter_mut()
+                    .find(|m| m.channel == t.channel && &m.ts == ts)
+                {
+                    if let Some(tx) = text {
+                        m.text = tx;
+                    }
+                    m.blocks = blocks.unwrap_or(json!([]));
+                    return (200, json!({"ok": true}));
+                }
+            }
+            return (404, err("message_not_found"));
+        }
+        let in_channel = p.str("response_type").as_deref() == Some("in_channel");
+        let ts = st.next_ts();
+        st.messages.push(Message {
+            channel: t.channel.clone(),
+            ts,
+            user: Some(cfg.bot_user_id.clone()),
+            bot_id: Some(cfg.bot_id.clone()),
+            text: text.unwrap_or_default(),
+            blocks: blocks.unwrap_or(json!([])),
+            thread_ts: p.str("thread_ts"),
+            edited: false,
+            ephemeral_for: (!in_channel).then(|| t.user.clone()),
+        });
+        (200, json!({"ok": true}))
+    }
+}

@@ -1,0 +1,192 @@
+//! Wiring: `Application::build` connects the store, runs migrations, builds
+//! the Slack client, binds HTTP (port 0 in tests) and starts Socket Mode and
+//! the background jobs. `main` only parses the CLI and calls into here.
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Secrets};
+use crate::jobs;
+use crate::slack::{self, socket::SocketListener, SlackApi};
+use crate::store::{self, Store};
+use crate::tagging::Tagger;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+/// Everything a handler or job needs; shared behind an `Arc`.
+pub struct AppState {
+    config: RwLock<Arc<Config>>,
+    tagger: RwLock<Arc<Tagger>>,
+    pub store: Store,
+    pub slack: SlackApi,
+    pub clock: SharedClock,
+    pub secrets: Secrets,
+    /// Identifies this process in row leases.
+    pub worker_id: String,
+    pub bot_user_id: String,
+}
+
+impl AppState {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().expect("config lock").clone()
+    }
+
+    pub fn tagger(&self) -> Arc<Tagger> {
+        self.tagger.read().expect("tagger lock").clone()
+    }
+
+    /// Swaps in a new, already validated config.
+    pub fn replace_config(&self, cfg: Config) {
+        *self.tagger.write().expect("tagger lock") = Arc::new(Tagger::new(&cfg.tags));
+        *self.config.write().expect("config lock") = Arc::new(cfg);
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+}
+
+/// How to run.
+pub struct AppOptions {
+    pub config: Config,
+    pub secrets: Secrets,
+    pub clock: SharedClock,
+    /// Serve `POST /slack/events` and `GET /healthz` here (HTTP mode).
+    pub http: Option<SocketAddr>,
+    /// Run the planner and dispatcher loop in the background.
+    pub run_jobs: bool,
+}
+
+/// A running bot.
+pub struct Application {
+    state: Arc<AppState>,
+    http_addr: Option<SocketAddr>,
+    socket: Option<SocketListener>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The database URL: `DATABASE_URL`, else the config's SQLite file.
+pub fn database_url(config: &Config, secrets: &Secrets) -> String {
+    secrets.database_url.clone().unwrap_or_else(|| store::sqlite_url(&config.sqlite_path))
+}
+
+/// Connects and migrates the database.
+pub async fn open_store(config: &Config, secrets: &Secrets) -> Result<Store> {
+    let store = Store::connect(&database_url(config, secrets)).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+impl Application {
+    pub async fn build(opts: AppOptions) -> Result<Application> {
+        let store = open_store(&opts.config, &opts.secrets).await?;
+        let token = opts
+            .secrets
+            .bot_token
+            .clone()
+            .context("SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token")?;
+        let hyper = slack::client::hyper_client(&opts.secrets.slack_api_url)?;
+        let api = SlackApi::new(hyper, &token);
+        let bot_user_id = api.bot_user_id().await.context("checking the bot token with auth.test")?;
+        let worker_id = format!("{}-{}-{:x}", hostname(), std::process::id(), rand::random::<u32>());
+        let state = Arc::new(AppState {
+            tagger: RwLock::new(Arc::new(Tagger::new(&opts.config.tags))),
+            config: RwLock::new(Arc::new(opts.config)),
+            store,
+            slack: api,
+            clock: opts.clock,
+            secrets: opts.secrets,
+            worker_id,
+            bot_user_id,
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        let mut http_addr = None;
+        if let Some(addr) = opts.http {
+            if state.secrets.signing_secrets.is_empty() {
+                anyhow::bail!("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests");
+            }
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let bound = listener.local_addr()?;
+            http_addr = Some(bound);
+            let router = slack::http::router(state.clone());
+            let mut rx = stop_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+                    tracing::error!(error = %e, "HTTP server stopped");
+                }
+            }));
+            info!(%bound, "serving Slack requests at POST /slack/events");
+        }
+
+        let socket = match state.secrets.app_token.clone() {
+            Some(app_token) => {
+                let l = slack::socket::start(state.clone(), &app_token).await?;
+                info!("connected to Slack over Socket Mode");
+                Some(l)
+            }
+            None => None,
+        };
+        if socket.is_none() && http_addr.is_none() {
+            info!("neither SLACK_APP_TOKEN (Socket Mode) nor --http given: sending prompts only");
+        }
+
+        if opts.run_jobs {
+            let st = state.clone();
+            let rx = stop_rx.clone();
+            tasks.push(tokio::spawn(supervise(st, rx)));
+        }
+        Ok(Application {
+            state,
+            http_addr,
+            socket,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// Stops background work and transports; in-flight steps finish first.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Some(s) = &self.socket {
+            s.shutdown().await;
+        }
+        for t in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+        self.state.store.close().await;
+    }
+}
+
+/// Restarts the jobs loop if it panics.
+async fn supervise(state: Arc<AppState>, stop: watch::Receiver<bool>) {
+    loop {
+        let h = tokio::spawn(jobs::run_loop(state.clone(), stop.clone()));
+        match h.await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "jobs loop crashed; restarting");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "fieldnotes".into())
+}

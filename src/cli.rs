@@ -1,0 +1,220 @@
+//! The command line (clap). Every command has `--help`.
+
+use crate::app::{open_store, AppOptions, Application};
+use crate::clock::SystemClock;
+use crate::config::{self, Config, Secrets};
+use crate::digest::{self, DigestInput, IsoWeek};
+use crate::export::{self, ExportFormat};
+use crate::store::InsightQuery;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "fieldnotes", version, about = "Field notes from sales to marketing, through Slack.")]
+pub struct Cli {
+    /// Config file.
+    #[arg(long, global = true, env = "FIELDNOTES_CONFIG", default_value = config::DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot: Socket Mode when SLACK_APP_TOKEN is set, HTTP with --http.
+    Run {
+        /// Serve Slack's Events API, interactivity and slash commands at POST /slack/events on this address.
+        #[arg(long, value_name = "ADDR")]
+        http: Option<SocketAddr>,
+    },
+    /// Run a four-week simulation against the built-in Slack emulator (no tokens needed).
+    Demo(crate::demo::DemoArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the config and print what it will do.
+    CheckConfig,
+    /// Check-in commands.
+    Checkin {
+        #[command(subcommand)]
+        command: CheckinCommand,
+    },
+    /// Print the weekly insight digest.
+    Digest {
+        /// ISO week, e.g. 2026-W48 (default: the current week in the digest timezone).
+        #[arg(long)]
+        week: Option<String>,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: DigestFormat,
+    },
+    /// Write every insight to stdout (or --out).
+    Export {
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: ExportFormat,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckinCommand {
+    /// Queue a check-in for its whole audience now; a running bot sends it within seconds.
+    Run {
+        /// The check-in's name in the config.
+        name: String,
+        /// Ask this one-off question instead of the check-in's prompt.
+        #[arg(long)]
+        question: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DigestFormat {
+    Markdown,
+    Json,
+}
+
+/// Entry point used by `main`.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "fieldnotes=info,warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("invalid config:\n{e}"))
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let secrets = Secrets::from_env();
+    match cli.command {
+        Command::Demo(args) => crate::demo::run(&cli.config, args).await.map(|_| ()),
+        Command::CheckConfig => {
+            let cfg = load_config(&cli.config)?;
+            print!("{}", config::describe(&cfg));
+            Ok(())
+        }
+        Command::Migrate => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            store.close().await;
+            println!("Migrations applied to {}.", crate::store::redact(&crate::app::database_url(&cfg, &secrets)));
+            Ok(())
+        }
+        Command::Run { http } => {
+            let cfg = load_config(&cli.config)?;
+            let app = Application::build(AppOptions {
+                config: cfg,
+                secrets,
+                clock: Arc::new(SystemClock),
+                http,
+                run_jobs: true,
+            })
+            .await?;
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            app.shutdown().await;
+            Ok(())
+        }
+        Command::Checkin { command: CheckinCommand::Run { name, question } } => {
+            let cfg = load_config(&cli.config)?;
+            let c = cfg.checkin(&name).with_context(|| {
+                let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
+                format!("no check-in named `{name}` in {} (there is: {})", cfg.path.display(), names.join(", "))
+            })?;
+            let store = open_store(&cfg, &secrets).await?;
+            let now = chrono::Utc::now();
+            let key = format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
+            store
+                .create_run(&c.name, &key, "manual", question.as_deref(), now.timestamp_millis(), now.timestamp_millis())
+                .await?;
+            store.close().await;
+            println!("Queued `{}` for its audience (run {key}); a running bot sends it within seconds.", c.name);
+            Ok(())
+        }
+        Command::Digest { week, format } => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let week = match week {
+                Some(w) => w.parse::<IsoWeek>().map_err(anyhow::Error::msg)?,
+                None => IsoWeek::containing(chrono::Utc::now(), cfg.digest.timezone),
+            };
+            let d = build_digest(&store, &cfg, week).await?;
+            store.close().await;
+            match format {
+                DigestFormat::Markdown => print!("{}", digest::to_markdown(&d)),
+                DigestFormat::Json => println!("{}", digest::to_json(&d)),
+            }
+            Ok(())
+        }
+        Command::Export { format, out } => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let insights = store.insights(&InsightQuery::default()).await?;
+            store.close().await;
+            match out {
+                Some(p) => {
+                    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?);
+                    export::write(&insights, format, &mut f)?;
+                    f.flush()?;
+                    eprintln!("Wrote {} insights to {}.", insights.len(), p.display());
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut lock = stdout.lock();
+                    export::write(&insights, format, &mut lock)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Gathers a week's rows and builds its digest.
+pub async fn build_digest(store: &crate::store::Store, cfg: &Config, week: IsoWeek) -> Result<digest::Digest> {
+    let tz = cfg.digest.timezone;
+    let (from, to) = week.bounds_ms(tz);
+    let (pfrom, pto) = week.previous().bounds_ms(tz);
+    let this_week = store.insights(&InsightQuery { from_ms: Some(from), to_ms: Some(to), user_id: None }).await?;
+    let last_week = store.insights(&InsightQuery { from_ms: Some(pfrom), to_ms: Some(pto), user_id: None }).await?;
+    let stats = store.week_prompt_stats(from, to).await?;
+    Ok(digest::build(&DigestInput {
+        week,
+        timezone: tz,
+        stats,
+        this_week: &this_week,
+        last_week: &last_week,
+        taxonomy: &cfg.tags,
+        max_quotes: cfg.digest.max_quotes,
+    }))
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

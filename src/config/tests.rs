@@ -1,0 +1,133 @@
+use super::*;
+use crate::config::secrets::DEFAULT_SLACK_API_URL;
+
+const GOOD: &str = r#"
+[digest]
+timezone = "Europe/London"
+
+[[tag]]
+id = "competitor:acme"
+label = "Acme"
+keywords = ["acme"]
+
+[[checkin]]
+name = "pulse"
+cadence = "0 16 * * FRI"
+timezone = "Europe/London"
+prompt = "What did you hear?"
+audience = { users = ["U123"] }
+questions = [{ id = "heard", label = "What did you hear?" }]
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    Config::parse(Path::new("team.toml"), text)
+}
+
+fn one_error(text: &str) -> ConfigError {
+    let errs = parse(text).expect_err("config should be rejected").0;
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    errs.into_iter().next().unwrap()
+}
+
+#[test]
+fn good_config_parses_with_defaults() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.checkins.len(), 1);
+    assert_eq!(c.checkins[0].tags, vec!["competitor:acme"]);
+    assert_eq!(c.bot.tick, Duration::from_secs(2));
+    assert!(c.checkins[0].questions[0].required);
+}
+
+#[test]
+fn shipped_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
+    let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.checkins.is_empty());
+    assert!(describe(&c).contains("weekly-pulse"));
+}
+
+#[test]
+fn invalid_cron_names_file_line_and_key() {
+    let e = one_error(&GOOD.replace("0 16 * * FRI", "0 16 * FRI"));
+    assert_eq!(e.file, PathBuf::from("team.toml"));
+    assert_eq!(e.line, 12);
+    assert_eq!(e.key, "checkin.pulse.cadence");
+    assert!(e.message.contains("invalid cron expression"), "{}", e.message);
+    let shown = e.to_string();
+    assert!(shown.starts_with("team.toml:12: key `checkin.pulse.cadence`"), "{shown}");
+}
+
+#[test]
+fn unknown_tag_in_question_is_named() {
+    let e = one_error(&GOOD.replace(
+        r#"label = "What did you hear?" }"#,
+        r#"label = "What did you hear?", tags = ["competitor:nope"] }"#,
+    ));
+    assert_eq!(e.line, 16);
+    assert_eq!(e.key, "checkin.pulse.questions.heard.tags");
+    assert!(e.message.contains("unknown tag `competitor:nope`"));
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_line() {
+    let e = one_error(&GOOD.replace("prompt = ", "promt = "));
+    assert_eq!(e.line, 14);
+    assert_eq!(e.key, "promt");
+    assert!(e.message.contains("unknown field"), "{}", e.message);
+}
+
+#[test]
+fn missing_key_is_named() {
+    let e = one_error(&GOOD.replace("prompt = \"What did you hear?\"\n", ""));
+    assert_eq!(e.key, "prompt");
+    assert!(e.message.contains("missing field"), "{}", e.message);
+}
+
+#[test]
+fn bad_timezone_and_bad_user_id_are_both_reported() {
+    let errs = parse(&GOOD.replace(r#"timezone = "Europe/London"
+prompt"#, r#"timezone = "Mars/Olympus"
+prompt"#).replace("U123", "bob"))
+    .unwrap_err()
+    .0;
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[0].key, "checkin.pulse.timezone");
+    assert_eq!(errs[0].line, 13);
+    assert_eq!(errs[1].key, "checkin.pulse.audience.users");
+}
+
+#[test]
+fn syntax_error_has_a_line() {
+    let e = one_error("[digest]\ntimezone = \"UTC\"\n[[checkin]\n");
+    assert_eq!(e.line, 3);
+}
+
+#[test]
+fn unreadable_file_is_named() {
+    let e = Config::load(Path::new("/nonexistent/fieldnotes.toml")).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/fieldnotes.toml"));
+}
+
+#[test]
+fn durations_parse() {
+    assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+    assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+    assert!(parse_duration("2 fortnights").is_err());
+    assert!(parse_duration("").is_err());
+}
+
+#[test]
+fn secrets_come_from_the_environment_and_never_print() {
+    let s = Secrets::from_lookup(|k| match k {
+        "SLACK_BOT_TOKEN" => Some("xoxb-secret".into()),
+        "SLACK_SIGNING_SECRET" => Some("old, new".into()),
+        "SLACK_API_URL" => Some("http://127.0.0.1:9/api".into()),
+        _ => None,
+    });
+    assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api/");
+    assert_eq!(s.signing_secrets.len(), 2);
+    assert!(!format!("{s:?}").contains("xoxb-secret"));
+    let d = Secrets::from_lookup(|_| None);
+    assert_eq!(d.slack_api_url, DEFAULT_SLACK_API_URL);
+    assert!(d.app_token.is_none());
+}

@@ -1,0 +1,161 @@
+//! Plain types shared by the core and the adapters. No I/O here.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an insight came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The modal opened from a scheduled (or one-off) check-in prompt.
+    Checkin,
+    /// A plain reply to the prompt in the DM.
+    Reply,
+    /// `/fieldnotes note ...`.
+    Command,
+    /// The "Save as field insight" message shortcut.
+    Shortcut,
+    /// The "New field note" global shortcut.
+    GlobalShortcut,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Checkin => "checkin",
+            Source::Reply => "reply",
+            Source::Command => "command",
+            Source::Shortcut => "shortcut",
+            Source::GlobalShortcut => "global_shortcut",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "checkin" => Source::Checkin,
+            "reply" => Source::Reply,
+            "command" => Source::Command,
+            "shortcut" => Source::Shortcut,
+            "global_shortcut" => Source::GlobalShortcut,
+            _ => return None,
+        })
+    }
+}
+
+/// One answer to one question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub question_id: String,
+    pub question: String,
+    pub text: String,
+}
+
+/// A new insight, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInsight {
+    pub user_id: String,
+    pub source: Source,
+    pub prompt_id: Option<i64>,
+    pub checkin: Option<String>,
+    pub answers: Vec<Answer>,
+    /// Free text (for sources without questions); answers are joined otherwise.
+    pub text: String,
+    /// Tags the rep picked.
+    pub tags: Vec<String>,
+    /// Tags the keyword tagger (and question defaults) applied.
+    pub auto_tags: Vec<String>,
+    pub created_at_ms: i64,
+    /// Idempotency key, e.g. the Slack view id or event id, so a retried
+    /// delivery never creates a second insight.
+    pub dedupe_key: Option<String>,
+}
+
+/// A stored insight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Insight {
+    pub id: i64,
+    pub user_id: String,
+    pub source: Source,
+    pub prompt_id: Option<i64>,
+    pub checkin: Option<String>,
+    pub answers: Vec<Answer>,
+    pub text: String,
+    pub tags: Vec<String>,
+    pub auto_tags: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+impl Insight {
+    /// Manual and auto tags together, deduplicated, in a stable order.
+    pub fn all_tags(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.tags.iter().chain(&self.auto_tags).cloned().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// Joins answers into one readable text block.
+pub fn answers_text(answers: &[Answer]) -> String {
+    answers
+        .iter()
+        .filter(|a| !a.text.trim().is_empty())
+        .map(|a| a.text.trim().to_string())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// State of one prompt (an outbox row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStatus {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+}
+
+impl PromptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptStatus::Queued => "queued",
+            PromptStatus::Sending => "sending",
+            PromptStatus::Sent => "sent",
+            PromptStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A prompt claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptJob {
+    pub id: i64,
+    pub checkin: String,
+    pub user_id: String,
+    pub occurrence: String,
+    pub attempts: i64,
+    /// The text to ask (the check-in's prompt, or a one-off question).
+    pub question: String,
+}
+
+/// A stored prompt as the handlers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub id: i64,
+    pub checkin: String,
+    pub user_id: String,
+    pub occurrence: String,
+    pub status: String,
+    pub channel_id: Option<String>,
+    pub message_ts: Option<String>,
+    pub answered: bool,
+    pub question: String,
+}
+
+/// A check-in run waiting to be fanned out to its audience.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRun {
+    pub id: i64,
+    pub checkin: String,
+    pub occurrence: String,
+    pub question: Option<String>,
+}

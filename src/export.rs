@@ -1,0 +1,123 @@
+//! `fieldnotes export`: every insight as NDJSON or CSV, for marketers'
+//! spreadsheets and BI tools.
+
+use crate::domain::Insight;
+use anyhow::Result;
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    id: i64,
+    user_id: &'a str,
+    source: &'a str,
+    checkin: Option<&'a str>,
+    prompt_id: Option<i64>,
+    text: &'a str,
+    answers: &'a [crate::domain::Answer],
+    tags: &'a [String],
+    auto_tags: &'a [String],
+    created_at: String,
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Writes insights in the chosen format.
+pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) -> Result<()> {
+    match format {
+        ExportFormat::Ndjson => {
+            for i in insights {
+                let row = Row {
+                    id: i.id,
+                    user_id: &i.user_id,
+                    source: i.source.as_str(),
+                    checkin: i.checkin.as_deref(),
+                    prompt_id: i.prompt_id,
+                    text: &i.text,
+                    answers: &i.answers,
+                    tags: &i.tags,
+                    auto_tags: &i.auto_tags,
+                    created_at: iso(i.created_at_ms),
+                };
+                serde_json::to_writer(&mut *out, &row)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["id", "user_id", "source", "checkin", "prompt_id", "text", "answers", "tags", "auto_tags", "created_at"])?;
+            for i in insights {
+                w.write_record([
+                    i.id.to_string(),
+                    i.user_id.clone(),
+                    i.source.as_str().to_string(),
+                    i.checkin.clone().unwrap_or_default(),
+                    i.prompt_id.map(|p| p.to_string()).unwrap_or_default(),
+                    i.text.clone(),
+                    serde_json::to_string(&i.answers)?,
+                    i.tags.join(";"),
+                    i.auto_tags.join(";"),
+                    iso(i.created_at_ms),
+                ])?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Answer, Source};
+
+    fn sample() -> Insight {
+        Insight {
+            id: 3,
+            user_id: "U1".into(),
+            source: Source::Checkin,
+            prompt_id: Some(9),
+            checkin: Some("pulse".into()),
+            answers: vec![Answer { question_id: "heard".into(), question: "Heard?".into(), text: "Acme, \"cheaper\"\nagain".into() }],
+            text: "Acme, \"cheaper\"\nagain".into(),
+            tags: vec!["competitor:acme".into()],
+            auto_tags: vec!["objection:price".into(), "competitor:acme".into()],
+            created_at_ms: 1_795_410_000_000,
+        }
+    }
+
+    #[test]
+    fn ndjson_has_one_object_per_line() {
+        let mut buf = Vec::new();
+        write(&[sample(), sample()], ExportFormat::Ndjson, &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["id"], 3);
+        assert_eq!(v["source"], "checkin");
+        assert_eq!(v["tags"][0], "competitor:acme");
+        assert_eq!(v["answers"][0]["question_id"], "heard");
+        assert_eq!(v["created_at"], "2026-11-23T05:00:00.000Z");
+    }
+
+    #[test]
+    fn csv_quotes_text_and_round_trips() {
+        let mut buf = Vec::new();
+        write(&[sample()], ExportFormat::Csv, &mut buf).unwrap();
+        let mut r = csv::Reader::from_reader(buf.as_slice());
+        let rec = r.records().next().unwrap().unwrap();
+        assert_eq!(&rec[5], "Acme, \"cheaper\"\nagain");
+        assert_eq!(&rec[8], "objection:price;competitor:acme");
+    }
+}

@@ -1,0 +1,20 @@
+//! Fieldnotes: a Slack bot that turns what salespeople hear into tagged field
+//! notes and weekly digests for marketing.
+//!
+//! The crate is a library with a thin binary (`src/main.rs`). The pure core
+//! (`config`, `schedule`, `tagging`, `digest`, `domain`) does no I/O; `store`
+//! owns every SQL statement and `slack` owns every slack-morphism type.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod digest;
+pub mod domain;
+pub mod export;
+pub mod jobs;
+pub mod schedule;
+pub mod slack;
+pub mod store;
+pub mod tagging;

@@ -1,0 +1,12 @@
+//! The only module that knows slack-morphism: the Web API client, both
+//! transports (Socket Mode and HTTP), Block Kit views and the handlers that
+//! turn Slack payloads into domain calls.
+
+pub mod client;
+pub mod handlers;
+pub mod http;
+pub mod signature;
+pub mod socket;
+pub mod views;
+
+pub use client::{PersonInfo, Posted, SlackApi, SlackCallError};
