@@ -5,10 +5,11 @@
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets};
 use crate::jobs;
-use crate::slack::{self, socket::SocketListener, SlackApi};
+use crate::slack::{self, socket::SocketListener, PersonInfo, SlackApi};
 use crate::store::{self, Store};
 use crate::tagging::Tagger;
 use anyhow::{Context, Result};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
@@ -26,7 +27,12 @@ pub struct AppState {
     /// Identifies this process in row leases.
     pub worker_id: String,
     pub bot_user_id: String,
+    /// users.info answers, refreshed daily (users.info is Tier 4).
+    people: tokio::sync::Mutex<HashMap<String, (PersonInfo, i64)>>,
 }
+
+/// How long a cached users.info answer is trusted.
+const PERSON_TTL_MS: i64 = 24 * 3600 * 1000;
 
 impl AppState {
     pub fn config(&self) -> Arc<Config> {
@@ -45,6 +51,22 @@ impl AppState {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
+    }
+
+    /// A person's profile (bot? deactivated? timezone?), cached for a day.
+    pub async fn person(&self, user: &str) -> Result<PersonInfo, slack::SlackCallError> {
+        let now = self.now_ms();
+        if let Some((p, at)) = self.people.lock().await.get(user) {
+            if now - at < PERSON_TTL_MS {
+                return Ok(p.clone());
+            }
+        }
+        let p = self.slack.user_info(user).await?;
+        self.people
+            .lock()
+            .await
+            .insert(user.to_string(), (p.clone(), now));
+        Ok(p)
     }
 }
 
@@ -70,7 +92,10 @@ pub struct Application {
 
 /// The database URL: `DATABASE_URL`, else the config's SQLite file.
 pub fn database_url(config: &Config, secrets: &Secrets) -> String {
-    secrets.database_url.clone().unwrap_or_else(|| store::sqlite_url(&config.sqlite_path))
+    secrets
+        .database_url
+        .clone()
+        .unwrap_or_else(|| store::sqlite_url(&config.sqlite_path))
 }
 
 /// Connects and migrates the database.
@@ -90,8 +115,16 @@ impl Application {
             .context("SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token")?;
         let hyper = slack::client::hyper_client(&opts.secrets.slack_api_url)?;
         let api = SlackApi::new(hyper, &token);
-        let bot_user_id = api.bot_user_id().await.context("checking the bot token with auth.test")?;
-        let worker_id = format!("{}-{}-{:x}", hostname(), std::process::id(), rand::random::<u32>());
+        let bot_user_id = api
+            .bot_user_id()
+            .await
+            .context("checking the bot token with auth.test")?;
+        let worker_id = format!(
+            "{}-{}-{:x}",
+            hostname(),
+            std::process::id(),
+            rand::random::<u32>()
+        );
         let state = Arc::new(AppState {
             tagger: RwLock::new(Arc::new(Tagger::new(&opts.config.tags))),
             config: RwLock::new(Arc::new(opts.config)),
@@ -101,6 +134,7 @@ impl Application {
             secrets: opts.secrets,
             worker_id,
             bot_user_id,
+            people: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -110,7 +144,9 @@ impl Application {
             if state.secrets.signing_secrets.is_empty() {
                 anyhow::bail!("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests");
             }
-            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
             let bound = listener.local_addr()?;
             http_addr = Some(bound);
             let router = slack::http::router(state.clone());
@@ -119,7 +155,10 @@ impl Application {
                 let shutdown = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
                     tracing::error!(error = %e, "HTTP server stopped");
                 }
             }));
@@ -188,5 +227,8 @@ async fn supervise(state: Arc<AppState>, stop: watch::Receiver<bool>) {
 }
 
 fn hostname() -> String {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "fieldnotes".into())
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "fieldnotes".into())
 }

@@ -15,7 +15,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(name = "fieldnotes", version, about = "Field notes from sales to marketing, through Slack.")]
+#[command(
+    name = "fieldnotes",
+    version,
+    about = "Field notes from sales to marketing, through Slack."
+)]
 pub struct Cli {
     /// Config file.
     #[arg(long, global = true, env = "FIELDNOTES_CONFIG", default_value = config::DEFAULT_CONFIG_PATH)]
@@ -82,7 +86,12 @@ pub enum DigestFormat {
 /// Entry point used by `main`.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The demo prints its own story; keep its logs to warnings unless asked.
+    init_tracing(if matches!(cli.command, Command::Demo(_)) {
+        "warn"
+    } else {
+        "fieldnotes=info,warn"
+    });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -92,9 +101,13 @@ pub async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "fieldnotes=info,warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+fn init_tracing(default: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
@@ -114,7 +127,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let cfg = load_config(&cli.config)?;
             let store = open_store(&cfg, &secrets).await?;
             store.close().await;
-            println!("Migrations applied to {}.", crate::store::redact(&crate::app::database_url(&cfg, &secrets)));
+            println!(
+                "Migrations applied to {}.",
+                crate::store::redact(&crate::app::database_url(&cfg, &secrets))
+            );
             Ok(())
         }
         Command::Run { http } => {
@@ -132,20 +148,36 @@ pub async fn run(cli: Cli) -> Result<()> {
             app.shutdown().await;
             Ok(())
         }
-        Command::Checkin { command: CheckinCommand::Run { name, question } } => {
+        Command::Checkin {
+            command: CheckinCommand::Run { name, question },
+        } => {
             let cfg = load_config(&cli.config)?;
             let c = cfg.checkin(&name).with_context(|| {
                 let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
-                format!("no check-in named `{name}` in {} (there is: {})", cfg.path.display(), names.join(", "))
+                format!(
+                    "no check-in named `{name}` in {} (there is: {})",
+                    cfg.path.display(),
+                    names.join(", ")
+                )
             })?;
             let store = open_store(&cfg, &secrets).await?;
             let now = chrono::Utc::now();
             let key = format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
             store
-                .create_run(&c.name, &key, "manual", question.as_deref(), now.timestamp_millis(), now.timestamp_millis())
+                .create_run(
+                    &c.name,
+                    &key,
+                    "manual",
+                    question.as_deref(),
+                    now.timestamp_millis(),
+                    now.timestamp_millis(),
+                )
                 .await?;
             store.close().await;
-            println!("Queued `{}` for its audience (run {key}); a running bot sends it within seconds.", c.name);
+            println!(
+                "Queued `{}` for its audience (run {key}); a running bot sends it within seconds.",
+                c.name
+            );
             Ok(())
         }
         Command::Digest { week, format } => {
@@ -170,7 +202,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             match out {
                 Some(p) => {
-                    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?);
+                    let mut f = std::io::BufWriter::new(
+                        std::fs::File::create(&p)
+                            .with_context(|| format!("creating {}", p.display()))?,
+                    );
                     export::write(&insights, format, &mut f)?;
                     f.flush()?;
                     eprintln!("Wrote {} insights to {}.", insights.len(), p.display());
@@ -187,12 +222,28 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 /// Gathers a week's rows and builds its digest.
-pub async fn build_digest(store: &crate::store::Store, cfg: &Config, week: IsoWeek) -> Result<digest::Digest> {
+pub async fn build_digest(
+    store: &crate::store::Store,
+    cfg: &Config,
+    week: IsoWeek,
+) -> Result<digest::Digest> {
     let tz = cfg.digest.timezone;
     let (from, to) = week.bounds_ms(tz);
     let (pfrom, pto) = week.previous().bounds_ms(tz);
-    let this_week = store.insights(&InsightQuery { from_ms: Some(from), to_ms: Some(to), user_id: None }).await?;
-    let last_week = store.insights(&InsightQuery { from_ms: Some(pfrom), to_ms: Some(pto), user_id: None }).await?;
+    let this_week = store
+        .insights(&InsightQuery {
+            from_ms: Some(from),
+            to_ms: Some(to),
+            user_id: None,
+        })
+        .await?;
+    let last_week = store
+        .insights(&InsightQuery {
+            from_ms: Some(pfrom),
+            to_ms: Some(pto),
+            user_id: None,
+        })
+        .await?;
     let stats = store.week_prompt_stats(from, to).await?;
     Ok(digest::build(&DigestInput {
         week,
@@ -209,7 +260,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

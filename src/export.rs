@@ -55,7 +55,18 @@ pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) ->
         }
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(["id", "user_id", "source", "checkin", "prompt_id", "text", "answers", "tags", "auto_tags", "created_at"])?;
+            w.write_record([
+                "id",
+                "user_id",
+                "source",
+                "checkin",
+                "prompt_id",
+                "text",
+                "answers",
+                "tags",
+                "auto_tags",
+                "created_at",
+            ])?;
             for i in insights {
                 w.write_record([
                     i.id.to_string(),
@@ -88,7 +99,11 @@ mod tests {
             source: Source::Checkin,
             prompt_id: Some(9),
             checkin: Some("pulse".into()),
-            answers: vec![Answer { question_id: "heard".into(), question: "Heard?".into(), text: "Acme, \"cheaper\"\nagain".into() }],
+            answers: vec![Answer {
+                question_id: "heard".into(),
+                question: "Heard?".into(),
+                text: "Acme, \"cheaper\"\nagain".into(),
+            }],
             text: "Acme, \"cheaper\"\nagain".into(),
             tags: vec!["competitor:acme".into()],
             auto_tags: vec!["objection:price".into(), "competitor:acme".into()],

@@ -74,7 +74,12 @@ impl SourceMap<'_> {
             + 1
     }
 
-    pub fn error(&self, span: Range<usize>, key: impl Into<String>, msg: impl Into<String>) -> ConfigError {
+    pub fn error(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
             line: self.line_of(span.start),
@@ -92,7 +97,9 @@ impl SourceMap<'_> {
                 let line = self.line_of(span.start);
                 let snippet = self.text.get(span.clone()).unwrap_or("").trim();
                 let key = backticked(&msg)
-                    .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                    .filter(|_| {
+                        msg.starts_with("unknown field") || msg.starts_with("missing field")
+                    })
                     .or_else(|| {
                         let k = snippet.split('=').next().unwrap_or("").trim();
                         (!k.is_empty() && !k.contains('\n') && k.len() < 80).then(|| k.to_string())

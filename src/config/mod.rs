@@ -295,13 +295,23 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         }
     };
     if raw.bot.workspace_messages_per_minute == 0 {
-        errs.push(src.error(0..0, "bot.workspace_messages_per_minute", "must be at least 1"));
+        errs.push(src.error(
+            0..0,
+            "bot.workspace_messages_per_minute",
+            "must be at least 1",
+        ));
     }
 
     let digest_tz = parse_tz(src, &raw.digest.timezone, "digest.timezone", &mut errs);
     let digest_cadence = raw.digest.cadence.as_ref().and_then(|c| {
         Crontab::parse(c.get_ref())
-            .map_err(|e| errs.push(src.error(c.span(), "digest.cadence", format!("invalid cron expression `{}`: {e}", c.get_ref()))))
+            .map_err(|e| {
+                errs.push(src.error(
+                    c.span(),
+                    "digest.cadence",
+                    format!("invalid cron expression `{}`: {e}", c.get_ref()),
+                ))
+            })
             .ok()
     });
 
@@ -311,7 +321,11 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         let id = t.id.get_ref();
         let key = format!("tag.{id}.id");
         if !valid_slug(id) {
-            errs.push(src.error(t.id.span(), key, format!("tag id `{id}` must be lowercase letters, digits, `-`, `_` or `:`")));
+            errs.push(src.error(
+                t.id.span(),
+                key,
+                format!("tag id `{id}` must be lowercase letters, digits, `-`, `_` or `:`"),
+            ));
         } else if !tag_ids.insert(id.clone()) {
             errs.push(src.error(t.id.span(), key, format!("tag `{id}` is defined twice")));
         }
@@ -329,17 +343,38 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         let name = c.name.get_ref().clone();
         let k = |field: &str| format!("checkin.{name}.{field}");
         if !valid_slug(&name) {
-            errs.push(src.error(c.name.span(), k("name"), "check-in names must be lowercase letters, digits, `-` or `_`"));
+            errs.push(src.error(
+                c.name.span(),
+                k("name"),
+                "check-in names must be lowercase letters, digits, `-` or `_`",
+            ));
         } else if !names.insert(name.clone()) {
-            errs.push(src.error(c.name.span(), k("name"), format!("check-in `{name}` is defined twice")));
+            errs.push(src.error(
+                c.name.span(),
+                k("name"),
+                format!("check-in `{name}` is defined twice"),
+            ));
         }
         let cadence = Crontab::parse(c.cadence.get_ref())
-            .map_err(|e| errs.push(src.error(c.cadence.span(), k("cadence"), format!("invalid cron expression `{}`: {e}", c.cadence.get_ref()))))
+            .map_err(|e| {
+                errs.push(src.error(
+                    c.cadence.span(),
+                    k("cadence"),
+                    format!("invalid cron expression `{}`: {e}", c.cadence.get_ref()),
+                ))
+            })
             .ok();
         let tz = parse_tz(src, &c.timezone, &k("timezone"), &mut errs);
         let check_tag = |t: &Spanned<String>, key: String, errs: &mut Vec<ConfigError>| {
             if !tag_ids.contains(t.get_ref()) {
-                errs.push(src.error(t.span(), key, format!("unknown tag `{}`: define it in a [[tag]] table first", t.get_ref())));
+                errs.push(src.error(
+                    t.span(),
+                    key,
+                    format!(
+                        "unknown tag `{}`: define it in a [[tag]] table first",
+                        t.get_ref()
+                    ),
+                ));
             }
         };
         for t in &c.tags {
@@ -356,33 +391,68 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 let ok = id.get_ref().starts_with(prefix)
                     || (prefix == 'U' && id.get_ref().starts_with('W'))
                     || (prefix == 'C' && id.get_ref().starts_with('G'));
-                if !ok || id.get_ref().len() < 3 || !id.get_ref().chars().all(|ch| ch.is_ascii_alphanumeric()) {
-                    errs.push(src.error(id.span(), k(&format!("audience.{field}")), format!("`{}` is not a Slack {} ID (they start with `{prefix}`)", id.get_ref(), field.trim_end_matches('s'))));
+                if !ok
+                    || id.get_ref().len() < 3
+                    || !id.get_ref().chars().all(|ch| ch.is_ascii_alphanumeric())
+                {
+                    errs.push(src.error(
+                        id.span(),
+                        k(&format!("audience.{field}")),
+                        format!(
+                            "`{}` is not a Slack {} ID (they start with `{prefix}`)",
+                            id.get_ref(),
+                            field.trim_end_matches('s')
+                        ),
+                    ));
                 }
             }
         }
         if a.users.is_empty() && a.channels.is_empty() && a.usergroups.is_empty() {
-            errs.push(src.error(c.audience.span(), k("audience"), "the audience is empty: list users, channels or usergroups"));
+            errs.push(src.error(
+                c.audience.span(),
+                k("audience"),
+                "the audience is empty: list users, channels or usergroups",
+            ));
         }
         let mut qids = HashSet::new();
         let mut questions = Vec::new();
         if c.questions.get_ref().is_empty() {
-            errs.push(src.error(c.questions.span(), k("questions"), "a check-in needs at least one question"));
+            errs.push(src.error(
+                c.questions.span(),
+                k("questions"),
+                "a check-in needs at least one question",
+            ));
         }
         if c.questions.get_ref().len() > 10 {
-            errs.push(src.error(c.questions.span(), k("questions"), "at most 10 questions fit one short check-in"));
+            errs.push(src.error(
+                c.questions.span(),
+                k("questions"),
+                "at most 10 questions fit one short check-in",
+            ));
         }
         for q in c.questions.get_ref() {
             let qid = q.id.get_ref();
             let qk = format!("checkin.{name}.questions.{qid}");
             if !valid_slug(qid) {
-                errs.push(src.error(q.id.span(), format!("{qk}.id"), "question ids must be lowercase letters, digits, `-` or `_`"));
+                errs.push(src.error(
+                    q.id.span(),
+                    format!("{qk}.id"),
+                    "question ids must be lowercase letters, digits, `-` or `_`",
+                ));
             } else if !qids.insert(qid.clone()) {
-                errs.push(src.error(q.id.span(), format!("{qk}.id"), format!("question `{qid}` appears twice")));
+                errs.push(src.error(
+                    q.id.span(),
+                    format!("{qk}.id"),
+                    format!("question `{qid}` appears twice"),
+                ));
             }
             let len = q.label.get_ref().chars().count();
             if len == 0 || len > 2000 {
-                errs.push(src.error(q.label.span(), format!("{qk}.label"), "a label must have 1 to 2000 characters (Slack's limit)"));
+                errs.push(src.error(
+                    q.label.span(),
+                    format!("{qk}.label"),
+                    "a label must have 1 to 2000 characters (Slack's limit)",
+                ));
             }
             for t in &q.tags {
                 check_tag(t, format!("{qk}.tags"), &mut errs);
@@ -435,7 +505,11 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             workspace_messages_per_minute: raw.bot.workspace_messages_per_minute,
             max_send_attempts: raw.bot.max_send_attempts.max(1),
         },
-        sqlite_path: PathBuf::from(raw.storage.sqlite_path.unwrap_or_else(|| "fieldnotes.db".into())),
+        sqlite_path: PathBuf::from(
+            raw.storage
+                .sqlite_path
+                .unwrap_or_else(|| "fieldnotes.db".into()),
+        ),
         roles: Roles {
             marketers: raw.roles.marketers,
             leads: raw.roles.leads,
@@ -451,17 +525,32 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
     })
 }
 
-fn parse_tz(src: &SourceMap<'_>, s: &Spanned<String>, key: &str, errs: &mut Vec<ConfigError>) -> Option<Tz> {
+fn parse_tz(
+    src: &SourceMap<'_>,
+    s: &Spanned<String>,
+    key: &str,
+    errs: &mut Vec<ConfigError>,
+) -> Option<Tz> {
     s.get_ref()
         .parse::<Tz>()
-        .map_err(|_| errs.push(src.error(s.span(), key, format!("unknown timezone `{}`: use an IANA name such as `America/New_York`", s.get_ref()))))
+        .map_err(|_| {
+            errs.push(src.error(
+                s.span(),
+                key,
+                format!(
+                    "unknown timezone `{}`: use an IANA name such as `America/New_York`",
+                    s.get_ref()
+                ),
+            ))
+        })
         .ok()
 }
 
 fn valid_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | ':'))
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | ':'))
 }
 
 /// Parses `500ms`, `2s`, `5m`, `1h`, `2d`.
@@ -469,7 +558,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like `2s`, `5m` or `2d`"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like `2s`, `5m` or `2d`"))?;
     let secs = match unit {
         "ms" => return Ok(Duration::from_millis(n)),
         "s" => n,
@@ -477,7 +568,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => n * 3600,
         "d" => n * 86400,
         "w" => n * 7 * 86400,
-        _ => return Err(format!("`{s}` has an unknown unit: use ms, s, m, h, d or w")),
+        _ => {
+            return Err(format!(
+                "`{s}` has an unknown unit: use ms, s, m, h, d or w"
+            ))
+        }
     };
     Ok(Duration::from_secs(secs))
 }
@@ -487,22 +582,65 @@ pub fn describe(cfg: &Config) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "Config {} is valid.", cfg.path.display());
-    let _ = writeln!(out, "Bot: {} (polls every {:?}; at most {} messages/minute workspace-wide; 1/s per DM)", cfg.bot.name, cfg.bot.tick, cfg.bot.workspace_messages_per_minute);
-    let _ = writeln!(out, "Roles: {} marketer(s), {} lead(s)", cfg.roles.marketers.len(), cfg.roles.leads.len());
-    let cats: BTreeSet<&str> = cfg.tags.iter().filter_map(|t| t.category.as_deref()).collect();
+    let _ = writeln!(
+        out,
+        "Bot: {} (polls every {:?}; at most {} messages/minute workspace-wide; 1/s per DM)",
+        cfg.bot.name, cfg.bot.tick, cfg.bot.workspace_messages_per_minute
+    );
+    let _ = writeln!(
+        out,
+        "Roles: {} marketer(s), {} lead(s)",
+        cfg.roles.marketers.len(),
+        cfg.roles.leads.len()
+    );
+    let cats: BTreeSet<&str> = cfg
+        .tags
+        .iter()
+        .filter_map(|t| t.category.as_deref())
+        .collect();
     let kw: usize = cfg.tags.iter().map(|t| t.keywords.len()).sum();
-    let _ = writeln!(out, "Taxonomy: {} tags in {} categories ({}), {} keywords", cfg.tags.len(), cats.len(), cats.into_iter().collect::<Vec<_>>().join(", "), kw);
+    let _ = writeln!(
+        out,
+        "Taxonomy: {} tags in {} categories ({}), {} keywords",
+        cfg.tags.len(),
+        cats.len(),
+        cats.into_iter().collect::<Vec<_>>().join(", "),
+        kw
+    );
     let _ = writeln!(
         out,
         "Digest: weeks in {}{}{}",
         cfg.digest.timezone,
-        cfg.digest.cadence.as_ref().map(|c| format!(", posted {}", c.describe())).unwrap_or_default(),
-        cfg.digest.channel.as_ref().map(|c| format!(" to {c}")).unwrap_or_default()
+        cfg.digest
+            .cadence
+            .as_ref()
+            .map(|c| format!(", posted {}", c.describe()))
+            .unwrap_or_default(),
+        cfg.digest
+            .channel
+            .as_ref()
+            .map(|c| format!(" to {c}"))
+            .unwrap_or_default()
     );
     let now = chrono::Utc::now();
     for c in &cfg.checkins {
-        let _ = writeln!(out, "\nCheck-in `{}`{}", c.name, if c.paused { " (PAUSED: nothing will be sent)" } else { "" });
-        let _ = writeln!(out, "  cadence: `{}` = {} ({})", c.cadence.expr(), c.cadence.describe(), c.timezone);
+        let _ = writeln!(
+            out,
+            "\nCheck-in `{}`{}",
+            c.name,
+            if c.paused {
+                " (PAUSED: nothing will be sent)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  cadence: `{}` = {} ({})",
+            c.cadence.expr(),
+            c.cadence.describe(),
+            c.timezone
+        );
         let a = &c.audience;
         let _ = writeln!(
             out,
@@ -514,12 +652,24 @@ pub fn describe(cfg: &Config) -> String {
         );
         let _ = writeln!(out, "  prompt: \"{}\"", c.prompt);
         for q in &c.questions {
-            let _ = writeln!(out, "  question `{}`{}: {}", q.id, if q.required { "" } else { " (optional)" }, q.label);
+            let _ = writeln!(
+                out,
+                "  question `{}`{}: {}",
+                q.id,
+                if q.required { "" } else { " (optional)" },
+                q.label
+            );
         }
         let _ = writeln!(out, "  tag picker: {} tag(s)", c.tags.len());
         if !c.paused {
             for o in c.cadence.upcoming(c.timezone, now, 3) {
-                let _ = writeln!(out, "  next: {} {} ({} UTC)", o.local.format("%a %Y-%m-%d %H:%M"), c.timezone, o.at.format("%Y-%m-%d %H:%M"));
+                let _ = writeln!(
+                    out,
+                    "  next: {} {} ({} UTC)",
+                    o.local.format("%a %Y-%m-%d %H:%M"),
+                    c.timezone,
+                    o.at.format("%Y-%m-%d %H:%M")
+                );
             }
         }
     }

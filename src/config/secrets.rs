@@ -38,7 +38,11 @@ impl Secrets {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let nonempty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let nonempty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let mut api = nonempty("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.into());
         if !api.ends_with('/') {
             api.push('/');
@@ -47,7 +51,11 @@ impl Secrets {
             bot_token: nonempty("SLACK_BOT_TOKEN").map(SecretString::from),
             app_token: nonempty("SLACK_APP_TOKEN").map(SecretString::from),
             signing_secrets: nonempty("SLACK_SIGNING_SECRET")
-                .map(|s| s.split(',').map(|p| SecretString::from(p.trim().to_string())).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|p| SecretString::from(p.trim().to_string()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             database_url: nonempty("DATABASE_URL"),
             slack_api_url: api,

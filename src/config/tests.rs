@@ -52,9 +52,16 @@ fn invalid_cron_names_file_line_and_key() {
     assert_eq!(e.file, PathBuf::from("team.toml"));
     assert_eq!(e.line, 12);
     assert_eq!(e.key, "checkin.pulse.cadence");
-    assert!(e.message.contains("invalid cron expression"), "{}", e.message);
+    assert!(
+        e.message.contains("invalid cron expression"),
+        "{}",
+        e.message
+    );
     let shown = e.to_string();
-    assert!(shown.starts_with("team.toml:12: key `checkin.pulse.cadence`"), "{shown}");
+    assert!(
+        shown.starts_with("team.toml:12: key `checkin.pulse.cadence`"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -85,9 +92,16 @@ fn missing_key_is_named() {
 
 #[test]
 fn bad_timezone_and_bad_user_id_are_both_reported() {
-    let errs = parse(&GOOD.replace(r#"timezone = "Europe/London"
-prompt"#, r#"timezone = "Mars/Olympus"
-prompt"#).replace("U123", "bob"))
+    let errs = parse(
+        &GOOD
+            .replace(
+                r#"timezone = "Europe/London"
+prompt"#,
+                r#"timezone = "Mars/Olympus"
+prompt"#,
+            )
+            .replace("U123", "bob"),
+    )
     .unwrap_err()
     .0;
     assert_eq!(errs.len(), 2, "{errs:?}");

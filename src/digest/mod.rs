@@ -108,16 +108,35 @@ pub fn build(input: &DigestInput<'_>) -> Digest {
             }
         })
         .collect();
-    tags.sort_by(|a, b| b.count.cmp(&a.count).then(b.change().cmp(&a.change())).then(a.tag.cmp(&b.tag)));
-    let mut trending: Vec<TagCount> = tags.iter().filter(|t| t.change() > 0 && t.count >= 2).cloned().collect();
-    trending.sort_by(|a, b| b.change().cmp(&a.change()).then(b.count.cmp(&a.count)).then(a.tag.cmp(&b.tag)));
+    tags.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(b.change().cmp(&a.change()))
+            .then(a.tag.cmp(&b.tag))
+    });
+    let mut trending: Vec<TagCount> = tags
+        .iter()
+        .filter(|t| t.change() > 0 && t.count >= 2)
+        .cloned()
+        .collect();
+    trending.sort_by(|a, b| {
+        b.change()
+            .cmp(&a.change())
+            .then(b.count.cmp(&a.count))
+            .then(a.tag.cmp(&b.tag))
+    });
     trending.truncate(5);
 
     let mut by_source = BTreeMap::new();
     for i in input.this_week {
         *by_source.entry(i.source.as_str().to_string()).or_insert(0) += 1;
     }
-    let contributors = input.this_week.iter().map(|i| &i.user_id).collect::<BTreeSet<_>>().len();
+    let contributors = input
+        .this_week
+        .iter()
+        .map(|i| &i.user_id)
+        .collect::<BTreeSet<_>>()
+        .len();
     let (starts, ends) = input.week.local_dates();
     Digest {
         week: input.week.to_string(),
@@ -127,7 +146,8 @@ pub fn build(input: &DigestInput<'_>) -> Digest {
         prompts_sent: input.stats.sent,
         prompts_answered: input.stats.answered,
         prompts_failed: input.stats.failed,
-        response_rate: (input.stats.sent > 0).then(|| input.stats.answered as f64 / input.stats.sent as f64),
+        response_rate: (input.stats.sent > 0)
+            .then(|| input.stats.answered as f64 / input.stats.sent as f64),
         insights: input.this_week.len(),
         insights_previous: input.last_week.len(),
         contributors,
@@ -141,10 +161,16 @@ pub fn build(input: &DigestInput<'_>) -> Digest {
 /// Picks quotes worth a marketer's time: tagged, substantive notes, at most
 /// one per rep until every rep has had a turn, newest first among equals.
 fn pick_quotes(insights: &[Insight], max: usize) -> Vec<Quote> {
-    let mut ranked: Vec<&Insight> = insights.iter().filter(|i| i.text.trim().chars().count() >= 20).collect();
+    let mut ranked: Vec<&Insight> = insights
+        .iter()
+        .filter(|i| i.text.trim().chars().count() >= 20)
+        .collect();
     ranked.sort_by(|a, b| {
         let score = |i: &Insight| i.all_tags().len() * 40 + i.text.chars().count().min(240);
-        score(b).cmp(&score(a)).then(b.created_at_ms.cmp(&a.created_at_ms)).then(a.id.cmp(&b.id))
+        score(b)
+            .cmp(&score(a))
+            .then(b.created_at_ms.cmp(&a.created_at_ms))
+            .then(a.id.cmp(&b.id))
     });
     let mut out: Vec<Quote> = Vec::new();
     let mut used_users = BTreeSet::new();
@@ -153,7 +179,9 @@ fn pick_quotes(insights: &[Insight], max: usize) -> Vec<Quote> {
             if out.len() >= max {
                 break;
             }
-            if out.iter().any(|q| q.insight_id == i.id) || (pass == 0 && used_users.contains(&i.user_id)) {
+            if out.iter().any(|q| q.insight_id == i.id)
+                || (pass == 0 && used_users.contains(&i.user_id))
+            {
                 continue;
             }
             used_users.insert(i.user_id.clone());

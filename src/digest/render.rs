@@ -8,7 +8,8 @@ pub fn to_json(d: &Digest) -> String {
 }
 
 fn pct(r: Option<f64>) -> String {
-    r.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "n/a".into())
+    r.map(|r| format!("{:.0}%", r * 100.0))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 fn signed(n: i64) -> String {
@@ -26,14 +27,31 @@ pub fn to_markdown(d: &Digest) -> String {
     let _ = writeln!(o, "## At a glance\n");
     let _ = writeln!(o, "| | this week | last week |\n|---|---:|---:|");
     let _ = writeln!(o, "| Check-in prompts sent | {} | |", d.prompts_sent);
-    let _ = writeln!(o, "| Prompts answered | {} ({}) | |", d.prompts_answered, pct(d.response_rate));
-    let _ = writeln!(o, "| Field notes | {} | {} |", d.insights, d.insights_previous);
+    let _ = writeln!(
+        o,
+        "| Prompts answered | {} ({}) | |",
+        d.prompts_answered,
+        pct(d.response_rate)
+    );
+    let _ = writeln!(
+        o,
+        "| Field notes | {} | {} |",
+        d.insights, d.insights_previous
+    );
     let _ = writeln!(o, "| Reps who shared | {} | |", d.contributors);
     if d.prompts_failed > 0 {
-        let _ = writeln!(o, "| Prompts that could not be delivered | {} | |", d.prompts_failed);
+        let _ = writeln!(
+            o,
+            "| Prompts that could not be delivered | {} | |",
+            d.prompts_failed
+        );
     }
     if !d.by_source.is_empty() {
-        let parts: Vec<String> = d.by_source.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let parts: Vec<String> = d
+            .by_source
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         let _ = writeln!(o, "\nNotes by channel: {}.", parts.join(", "));
     }
 
@@ -42,7 +60,13 @@ pub fn to_markdown(d: &Digest) -> String {
         let _ = writeln!(o, "Nothing rose sharply against last week.");
     }
     for t in &d.trending {
-        let _ = writeln!(o, "- **{}**: {} notes ({} vs last week)", t.label, t.count, signed(t.change()));
+        let _ = writeln!(
+            o,
+            "- **{}**: {} notes ({} vs last week)",
+            t.label,
+            t.count,
+            signed(t.change())
+        );
     }
 
     let _ = writeln!(o, "\n## Tags this week\n");
@@ -50,14 +74,32 @@ pub fn to_markdown(d: &Digest) -> String {
     if current.is_empty() {
         let _ = writeln!(o, "No tagged notes this week.");
     } else {
-        let _ = writeln!(o, "| tag | notes | picked by rep | last week | change |\n|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "| tag | notes | picked by rep | last week | change |\n|---|---:|---:|---:|---:|"
+        );
         for t in current {
-            let _ = writeln!(o, "| {} | {} | {} | {} | {} |", t.label, t.count, t.manual, t.previous, signed(t.change()));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                t.label,
+                t.count,
+                t.manual,
+                t.previous,
+                signed(t.change())
+            );
         }
     }
-    let gone: Vec<_> = d.tags.iter().filter(|t| t.count == 0 && t.previous > 0).collect();
+    let gone: Vec<_> = d
+        .tags
+        .iter()
+        .filter(|t| t.count == 0 && t.previous > 0)
+        .collect();
     if !gone.is_empty() {
-        let names: Vec<String> = gone.iter().map(|t| format!("{} ({} last week)", t.label, t.previous)).collect();
+        let names: Vec<String> = gone
+            .iter()
+            .map(|t| format!("{} ({} last week)", t.label, t.previous))
+            .collect();
         let _ = writeln!(o, "\nQuiet this week: {}.", names.join(", "));
     }
 
@@ -67,7 +109,11 @@ pub fn to_markdown(d: &Digest) -> String {
     }
     for q in &d.quotes {
         let text = q.text.replace('\n', " ");
-        let tags = if q.tags.is_empty() { String::new() } else { format!(" `{}`", q.tags.join("` `")) };
+        let tags = if q.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" `{}`", q.tags.join("` `"))
+        };
         let _ = writeln!(o, "> {text}\n>\n> — <@{}>{tags}\n", q.user_id);
     }
     o

@@ -28,16 +28,38 @@ fn taxonomy() -> Vec<TagDef> {
 #[test]
 fn counts_tags_trends_and_quotes() {
     let this = vec![
-        ins(1, "U1", "Acme undercut us by 20% on a three-year deal", &["competitor:acme"], &["competitor:acme", "objection:price"]),
-        ins(2, "U2", "Acme again, the CFO loved their ROI story", &[], &["competitor:acme"]),
+        ins(
+            1,
+            "U1",
+            "Acme undercut us by 20% on a three-year deal",
+            &["competitor:acme"],
+            &["competitor:acme", "objection:price"],
+        ),
+        ins(
+            2,
+            "U2",
+            "Acme again, the CFO loved their ROI story",
+            &[],
+            &["competitor:acme"],
+        ),
         ins(3, "U1", "short", &[], &[]),
     ];
-    let last = vec![ins(9, "U3", "Security review stalled the pilot for weeks", &["objection:security"], &[])];
+    let last = vec![ins(
+        9,
+        "U3",
+        "Security review stalled the pilot for weeks",
+        &["objection:security"],
+        &[],
+    )];
     let tax = taxonomy();
     let d = build(&DigestInput {
         week: "2026-W48".parse().unwrap(),
         timezone: chrono_tz::America::New_York,
-        stats: WeekPromptStats { sent: 10, answered: 4, failed: 1 },
+        stats: WeekPromptStats {
+            sent: 10,
+            answered: 4,
+            failed: 1,
+        },
         this_week: &this,
         last_week: &last,
         taxonomy: &tax,
@@ -52,7 +74,11 @@ fn counts_tags_trends_and_quotes() {
     assert_eq!(d.tags[0].label, "Competitor: Acme");
     assert_eq!(d.trending.len(), 1);
     assert_eq!(d.trending[0].tag, "competitor:acme");
-    let sec = d.tags.iter().find(|t| t.tag == "objection:security").unwrap();
+    let sec = d
+        .tags
+        .iter()
+        .find(|t| t.tag == "objection:security")
+        .unwrap();
     assert_eq!((sec.count, sec.previous), (0, 1));
     // The short note is not quoted; one quote per rep first.
     assert_eq!(d.quotes.len(), 2);
@@ -91,7 +117,14 @@ fn iso_weeks_parse_and_bound() {
     let w: IsoWeek = "2026-W48".parse().unwrap();
     assert_eq!(w.to_string(), "2026-W48");
     assert_eq!(w.previous().to_string(), "2026-W47");
-    assert_eq!("2027-W01".parse::<IsoWeek>().unwrap().previous().to_string(), "2026-W53");
+    assert_eq!(
+        "2027-W01"
+            .parse::<IsoWeek>()
+            .unwrap()
+            .previous()
+            .to_string(),
+        "2026-W53"
+    );
     assert!("2026-W54".parse::<IsoWeek>().is_err());
     assert!("48".parse::<IsoWeek>().is_err());
     let (a, b) = w.bounds_ms(chrono_tz::America::New_York);

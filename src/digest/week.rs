@@ -23,7 +23,8 @@ impl IsoWeek {
     }
 
     pub fn monday(&self) -> NaiveDate {
-        NaiveDate::from_isoywd_opt(self.year, self.week, chrono::Weekday::Mon).expect("validated week")
+        NaiveDate::from_isoywd_opt(self.year, self.week, chrono::Weekday::Mon)
+            .expect("validated week")
     }
 
     pub fn previous(&self) -> IsoWeek {
@@ -71,7 +72,8 @@ impl FromStr for IsoWeek {
         let (y, w) = s.trim().split_once("-W").ok_or_else(bad)?;
         let year: i32 = y.parse().map_err(|_| bad())?;
         let week: u32 = w.parse().map_err(|_| bad())?;
-        NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon).ok_or_else(|| format!("{year} has no week {week}"))?;
+        NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon)
+            .ok_or_else(|| format!("{year} has no week {week}"))?;
         Ok(IsoWeek { year, week })
     }
 }

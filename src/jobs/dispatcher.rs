@@ -44,7 +44,10 @@ impl Dispatcher {
     /// Claims one batch and sends it.
     pub async fn run_once(&self, state: &Arc<AppState>) -> Result<DispatchOutcome> {
         let now_ms = state.now_ms();
-        let jobs = state.store.claim_prompts(&state.worker_id, now_ms, LEASE_MS, BATCH).await?;
+        let jobs = state
+            .store
+            .claim_prompts(&state.worker_id, now_ms, LEASE_MS, BATCH)
+            .await?;
         let mut out = DispatchOutcome {
             claimed: jobs.len(),
             ..Default::default()
@@ -76,11 +79,23 @@ async fn send_one(state: &AppState, pacer: &Pacer, job: PromptJob) -> Sent {
     let (text, blocks) = views::prompt_message(&job.question, job.id, &cfg.bot.name);
     // Posting to the user id lands in the bot's DM with them, so no
     // conversations.open round trip (Tier 3) is needed per person.
-    let result = state.slack.post_message(&job.user_id, &text, blocks, None).await;
+    let result = state
+        .slack
+        .post_message(&job.user_id, &text, blocks, None)
+        .await;
     let now_ms = state.now_ms();
     let store = &state.store;
     let outcome = match result {
-        Ok(posted) => match store.mark_prompt_sent(job.id, &state.worker_id, &posted.channel, &posted.ts, now_ms).await {
+        Ok(posted) => match store
+            .mark_prompt_sent(
+                job.id,
+                &state.worker_id,
+                &posted.channel,
+                &posted.ts,
+                now_ms,
+            )
+            .await
+        {
             Ok(true) => {
                 info!("prompt sent");
                 return Sent::Ok;
@@ -99,11 +114,16 @@ async fn send_one(state: &AppState, pacer: &Pacer, job: PromptJob) -> Sent {
     let last = job.attempts >= cfg.bot.max_send_attempts as i64;
     let retry_at = match &outcome {
         SlackCallError::RateLimited(d) => Some(now_ms + d.as_millis() as i64),
-        SlackCallError::Transient(_) if !last => Some(now_ms + backoff(job.attempts).as_millis() as i64),
+        SlackCallError::Transient(_) if !last => {
+            Some(now_ms + backoff(job.attempts).as_millis() as i64)
+        }
         _ => None,
     };
     warn!(error = %outcome, attempt = job.attempts, retry = retry_at.is_some(), "prompt not delivered");
-    if let Err(e) = store.mark_prompt_error(job.id, &state.worker_id, &outcome.to_string(), retry_at).await {
+    if let Err(e) = store
+        .mark_prompt_error(job.id, &state.worker_id, &outcome.to_string(), retry_at)
+        .await
+    {
         warn!(error = %format!("{e:#}"), "recording the delivery error failed");
     }
     if retry_at.is_some() {

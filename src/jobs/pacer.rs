@@ -22,7 +22,10 @@ impl Pacer {
     pub fn new(per_minute: u32, burst: u32) -> Self {
         let burst = burst.max(1) as f64;
         Self {
-            inner: Mutex::new(Bucket { tokens: burst, at: Instant::now() }),
+            inner: Mutex::new(Bucket {
+                tokens: burst,
+                at: Instant::now(),
+            }),
             per_sec: per_minute.max(1) as f64 / 60.0,
             burst,
         }
@@ -64,7 +67,10 @@ mod tests {
     fn bursts_then_paces_at_the_rate() {
         let p = Pacer::new(60, 3);
         let t0 = Instant::now();
-        let mut b = Bucket { tokens: 3.0, at: t0 };
+        let mut b = Bucket {
+            tokens: 3.0,
+            at: t0,
+        };
         for _ in 0..3 {
             assert_eq!(p.try_take(&mut b, t0), Ok(()));
         }

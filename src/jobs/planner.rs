@@ -29,20 +29,43 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
     for c in cfg.checkins.iter().filter(|c| !c.paused) {
         let Some(from_ms) = state.store.scheduler_cursor(&c.name).await? else {
             // First sight of this check-in: start from now, never backfill.
-            state.store.advance_scheduler_cursor(&c.name, now_ms).await?;
+            state
+                .store
+                .advance_scheduler_cursor(&c.name, now_ms)
+                .await?;
             continue;
         };
-        let from = chrono::DateTime::from_timestamp_millis(from_ms).context("cursor out of range")?;
+        let from =
+            chrono::DateTime::from_timestamp_millis(from_ms).context("cursor out of range")?;
         for o in c.cadence.occurrences_between(c.timezone, from, now) {
             let key = o.local.format("%Y-%m-%dT%H:%M").to_string();
-            if state.store.create_run(&c.name, &key, "schedule", None, o.at.timestamp_millis(), now_ms).await?.is_some() {
+            if state
+                .store
+                .create_run(
+                    &c.name,
+                    &key,
+                    "schedule",
+                    None,
+                    o.at.timestamp_millis(),
+                    now_ms,
+                )
+                .await?
+                .is_some()
+            {
                 info!(checkin = %c.name, occurrence = %key, "check-in due");
                 out.runs_created += 1;
             }
         }
-        state.store.advance_scheduler_cursor(&c.name, now_ms).await?;
+        state
+            .store
+            .advance_scheduler_cursor(&c.name, now_ms)
+            .await?;
     }
-    for run in state.store.claim_pending_runs(&state.worker_id, now_ms, RUN_LEASE_MS).await? {
+    for run in state
+        .store
+        .claim_pending_runs(&state.worker_id, now_ms, RUN_LEASE_MS)
+        .await?
+    {
         let Some(c) = cfg.checkin(&run.checkin) else {
             warn!(checkin = %run.checkin, "run for a check-in no longer in the config");
             continue;
@@ -56,7 +79,10 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
 async fn fan_out(state: &AppState, c: &CheckIn, run: &PendingRun, now_ms: i64) -> Result<u64> {
     let people = resolve_audience(state, c).await?;
     let question = run.question.clone().unwrap_or_else(|| c.prompt.clone());
-    let added = state.store.enqueue_prompts(run, &people, &question, now_ms, now_ms).await?;
+    let added = state
+        .store
+        .enqueue_prompts(run, &people, &question, now_ms, now_ms)
+        .await?;
     info!(checkin = %c.name, occurrence = %run.occurrence, audience = people.len(), queued = added, "run planned");
     Ok(added)
 }
@@ -68,10 +94,22 @@ pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<Strin
     let a = &c.audience;
     let mut ids: BTreeSet<String> = a.users.iter().cloned().collect();
     for ch in &a.channels {
-        ids.extend(state.slack.channel_members(ch).await.with_context(|| format!("listing members of {ch}"))?);
+        ids.extend(
+            state
+                .slack
+                .channel_members(ch)
+                .await
+                .with_context(|| format!("listing members of {ch}"))?,
+        );
     }
     for g in &a.usergroups {
-        ids.extend(state.slack.usergroup_members(g).await.with_context(|| format!("listing user group {g}"))?);
+        ids.extend(
+            state
+                .slack
+                .usergroup_members(g)
+                .await
+                .with_context(|| format!("listing user group {g}"))?,
+        );
     }
     for x in &a.exclude {
         ids.remove(x);
@@ -81,7 +119,10 @@ pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<Strin
         if id == state.bot_user_id {
             continue;
         }
-        let info = state.slack.user_info(&id).await.with_context(|| format!("looking up {id}"))?;
+        let info = state
+            .person(&id)
+            .await
+            .with_context(|| format!("looking up {id}"))?;
         if info.is_bot || info.deleted {
             continue;
         }

@@ -25,20 +25,52 @@ pub enum SlackCallError {
 impl SlackCallError {
     fn from_client(e: SlackClientError) -> Self {
         match e {
-            SlackClientError::RateLimitError(r) => SlackCallError::RateLimited(r.retry_after.unwrap_or(Duration::from_secs(1))),
+            SlackClientError::RateLimitError(r) => {
+                SlackCallError::RateLimited(r.retry_after.unwrap_or(Duration::from_secs(1)))
+            }
             SlackClientError::ApiError(a) => match a.code.as_str() {
-                "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => SlackCallError::Transient(a.code),
+                "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                    SlackCallError::Transient(a.code)
+                }
                 _ => SlackCallError::Api(a.code),
             },
-            SlackClientError::HttpError(h) if h.status_code.as_u16() == 429 => SlackCallError::RateLimited(Duration::from_secs(1)),
-            SlackClientError::HttpError(h) if h.status_code.is_server_error() => SlackCallError::Transient(format!("HTTP {}", h.status_code)),
-            SlackClientError::HttpError(h) => SlackCallError::Api(format!("HTTP {}", h.status_code)),
+            SlackClientError::HttpError(h) if h.status_code.as_u16() == 429 => {
+                SlackCallError::RateLimited(Duration::from_secs(1))
+            }
+            SlackClientError::HttpError(h) if h.status_code.is_server_error() => {
+                SlackCallError::Transient(format!("HTTP {}", h.status_code))
+            }
+            SlackClientError::HttpError(h) => {
+                SlackCallError::Api(format!("HTTP {}", h.status_code))
+            }
             other => SlackCallError::Transient(other.to_string()),
         }
     }
 }
 
 pub type SlackResult<T> = Result<T, SlackCallError>;
+
+/// Retries a call that Slack rate-limited (after its `Retry-After`) or that
+/// failed transiently (with backoff), up to `attempts` times in all.
+pub async fn with_retries<T, F, Fut>(attempts: u32, mut call: F) -> SlackResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = SlackResult<T>>,
+{
+    let mut n = 0;
+    loop {
+        n += 1;
+        match call().await {
+            Err(SlackCallError::RateLimited(wait)) if n < attempts => {
+                tokio::time::sleep(wait).await
+            }
+            Err(SlackCallError::Transient(_)) if n < attempts => {
+                tokio::time::sleep(Duration::from_millis(250 << n.min(6))).await
+            }
+            other => return other,
+        }
+    }
+}
 
 /// What the bot needs to know about a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +111,13 @@ pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
         .or_else(|_| {
             // No system roots (e.g. a slim container talking to the emulator):
             // an empty root store still allows plain http.
-            Ok::<_, std::io::Error>(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth(),
-            ))
+            Ok::<_, std::io::Error>(
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                ),
+            )
         })?
         .https_or_http()
         .enable_http1()
@@ -130,9 +164,17 @@ impl SlackApi {
         Ok(r.channel.id.to_string())
     }
 
-    pub async fn post_message(&self, channel: &str, text: &str, blocks: Vec<SlackBlock>, thread_ts: Option<&str>) -> SlackResult<Posted> {
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        text: &str,
+        blocks: Vec<SlackBlock>,
+        thread_ts: Option<&str>,
+    ) -> SlackResult<Posted> {
         let s = self.client.open_session(&self.token);
-        let content = SlackMessageContent::new().with_text(text.into()).with_blocks(blocks);
+        let content = SlackMessageContent::new()
+            .with_text(text.into())
+            .with_blocks(blocks);
         let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
         if let Some(t) = thread_ts {
             req = req.with_thread_ts(t.into());
@@ -144,9 +186,17 @@ impl SlackApi {
         })
     }
 
-    pub async fn update_message(&self, channel: &str, ts: &str, text: &str, blocks: Vec<SlackBlock>) -> SlackResult<()> {
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: Vec<SlackBlock>,
+    ) -> SlackResult<()> {
         let s = self.client.open_session(&self.token);
-        let content = SlackMessageContent::new().with_text(text.into()).with_blocks(blocks);
+        let content = SlackMessageContent::new()
+            .with_text(text.into())
+            .with_blocks(blocks);
         let req = SlackApiChatUpdateRequest::new(channel.into(), content, ts.into());
         self.call(s.chat_update(&req)).await.map(|_| ())
     }
@@ -173,7 +223,9 @@ impl SlackApi {
 
     pub async fn user_info(&self, user: &str) -> SlackResult<PersonInfo> {
         let s = self.client.open_session(&self.token);
-        let r = self.call(s.users_info(&SlackApiUsersInfoRequest::new(user.into()))).await?;
+        let r = self
+            .call(s.users_info(&SlackApiUsersInfoRequest::new(user.into())))
+            .await?;
         let u = r.user;
         Ok(PersonInfo {
             id: u.id.to_string(),
@@ -190,13 +242,19 @@ impl SlackApi {
         let mut out = Vec::new();
         let mut cursor: Option<SlackCursorId> = None;
         loop {
-            let mut req = SlackApiConversationsMembersRequest::new().with_channel(channel.into()).with_limit(200);
+            let mut req = SlackApiConversationsMembersRequest::new()
+                .with_channel(channel.into())
+                .with_limit(200);
             if let Some(c) = cursor.take() {
                 req = req.with_cursor(c);
             }
             let r = self.call(s.conversations_members(&req)).await?;
             out.extend(r.members.into_iter().map(|m| m.to_string()));
-            match r.response_metadata.and_then(|m| m.next_cursor).filter(|c| !c.0.is_empty()) {
+            match r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty())
+            {
                 Some(c) => cursor = Some(c),
                 None => break,
             }

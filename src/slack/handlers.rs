@@ -3,6 +3,7 @@
 //! behaviour cannot drift between them. Each handler answers fast: it opens a
 //! modal or saves a row, then spawns anything slow after the ack.
 
+use super::client::with_retries;
 use super::views::{self, ModalMeta, NOTE_MODAL, OPEN_FORM_ACTION};
 use crate::app::AppState;
 use crate::domain::{answers_text, Answer, NewInsight, Source};
@@ -14,7 +15,10 @@ use tracing::{info, warn};
 
 /// Handles an interactivity payload; the returned response is the ack body.
 #[tracing::instrument(skip_all)]
-pub async fn on_interaction(state: &Arc<AppState>, ev: SlackInteractionEvent) -> Result<SlackInteractionResponse> {
+pub async fn on_interaction(
+    state: &Arc<AppState>,
+    ev: SlackInteractionEvent,
+) -> Result<SlackInteractionResponse> {
     match ev {
         SlackInteractionEvent::BlockActions(a) => {
             on_block_actions(state, a).await?;
@@ -29,8 +33,15 @@ pub async fn on_interaction(state: &Arc<AppState>, ev: SlackInteractionEvent) ->
     }
 }
 
-async fn on_block_actions(state: &Arc<AppState>, a: SlackInteractionBlockActionsEvent) -> Result<()> {
-    let user = a.user.as_ref().map(|u| u.id.to_string()).unwrap_or_default();
+async fn on_block_actions(
+    state: &Arc<AppState>,
+    a: SlackInteractionBlockActionsEvent,
+) -> Result<()> {
+    let user = a
+        .user
+        .as_ref()
+        .map(|u| u.id.to_string())
+        .unwrap_or_default();
     for action in a.actions.iter().flatten() {
         if action.action_id.0 != OPEN_FORM_ACTION {
             continue;
@@ -65,7 +76,10 @@ async fn on_block_actions(state: &Arc<AppState>, a: SlackInteractionBlockActions
     Ok(())
 }
 
-async fn on_view_submission(state: &Arc<AppState>, v: SlackInteractionViewSubmissionEvent) -> Result<SlackInteractionResponse> {
+async fn on_view_submission(
+    state: &Arc<AppState>,
+    v: SlackInteractionViewSubmissionEvent,
+) -> Result<SlackInteractionResponse> {
     let SlackView::Modal(modal) = &v.view.view else {
         return Ok(SlackInteractionResponse::Empty);
     };
@@ -77,11 +91,24 @@ async fn on_view_submission(state: &Arc<AppState>, v: SlackInteractionViewSubmis
         .private_metadata
         .as_deref()
         .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(ModalMeta { prompt_id: None, checkin: None });
-    let values = serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values)).unwrap_or_default();
-    let sub = views::parse_submission(&values);
+        .unwrap_or(ModalMeta {
+            prompt_id: None,
+            checkin: None,
+        });
+    let values = serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
+        .unwrap_or_default();
+    let mut sub = views::parse_submission(&values);
     let cfg = state.config();
     let checkin = meta.checkin.as_deref().and_then(|c| cfg.checkin(c));
+    // Keep the form's order, whatever order the state map came in.
+    if let Some(c) = checkin {
+        sub.answers.sort_by_key(|(qid, _)| {
+            c.questions
+                .iter()
+                .position(|q| &q.id == qid)
+                .unwrap_or(usize::MAX)
+        });
+    }
     let answers: Vec<Answer> = sub
         .answers
         .iter()
@@ -94,13 +121,20 @@ async fn on_view_submission(state: &Arc<AppState>, v: SlackInteractionViewSubmis
             text: text.clone(),
         })
         .collect();
-    let first_block = sub.answers.first().map(|(q, _)| format!("{}{q}", views::QUESTION_PREFIX));
+    let first_block = sub
+        .answers
+        .first()
+        .map(|(q, _)| format!("{}{q}", views::QUESTION_PREFIX));
     let text = answers_text(&answers);
     if text.is_empty() {
         return Ok(errors(first_block, "Write a few words: what did you hear?"));
     }
     // Keep only tags the config knows, so a stale form cannot inject ids.
-    let tags: Vec<String> = sub.tags.into_iter().filter(|t| cfg.tag(t).is_some()).collect();
+    let tags: Vec<String> = sub
+        .tags
+        .into_iter()
+        .filter(|t| cfg.tag(t).is_some())
+        .collect();
     let mut auto = state.tagger().tag(&text);
     if let Some(c) = checkin {
         for a in &answers {
@@ -116,7 +150,11 @@ async fn on_view_submission(state: &Arc<AppState>, v: SlackInteractionViewSubmis
     auto.dedup();
     let insight = NewInsight {
         user_id: user.clone(),
-        source: if meta.prompt_id.is_some() { Source::Checkin } else { Source::GlobalShortcut },
+        source: if meta.prompt_id.is_some() {
+            Source::Checkin
+        } else {
+            Source::GlobalShortcut
+        },
         prompt_id: meta.prompt_id,
         checkin: meta.checkin.clone(),
         answers,
@@ -148,22 +186,35 @@ async fn on_view_submission(state: &Arc<AppState>, v: SlackInteractionViewSubmis
 
 fn errors(block: Option<String>, msg: &str) -> SlackInteractionResponse {
     let mut errs = HashMap::new();
-    errs.insert(block.unwrap_or_else(|| format!("{}note", views::QUESTION_PREFIX)), msg.to_string());
-    SlackInteractionResponse::ViewSubmission(SlackViewSubmissionResponse::Errors(SlackViewSubmissionErrorsResponse::new(errs)))
+    errs.insert(
+        block.unwrap_or_else(|| format!("{}note", views::QUESTION_PREFIX)),
+        msg.to_string(),
+    );
+    SlackInteractionResponse::ViewSubmission(SlackViewSubmissionResponse::Errors(
+        SlackViewSubmissionErrorsResponse::new(errs),
+    ))
 }
 
 async fn mark_prompt_answered(state: &AppState, prompt_id: i64, insight_id: i64) -> Result<()> {
-    let Some(p) = state.store.prompt(prompt_id).await? else { return Ok(()) };
+    let Some(p) = state.store.prompt(prompt_id).await? else {
+        return Ok(());
+    };
     if let (Some(ch), Some(ts)) = (p.channel_id, p.message_ts) {
         let (text, blocks) = views::prompt_answered(&p.question, insight_id);
-        state.slack.update_message(&ch, &ts, &text, blocks).await?;
+        with_retries(5, || {
+            state.slack.update_message(&ch, &ts, &text, blocks.clone())
+        })
+        .await?;
     }
     Ok(())
 }
 
 /// Handles a slash command; the returned response is the ephemeral reply.
 #[tracing::instrument(skip_all, fields(user = %ev.user_id))]
-pub async fn on_command(state: &Arc<AppState>, ev: SlackCommandEvent) -> Result<SlackCommandEventResponse> {
+pub async fn on_command(
+    state: &Arc<AppState>,
+    ev: SlackCommandEvent,
+) -> Result<SlackCommandEventResponse> {
     let text = ev.text.as_deref().unwrap_or("").trim();
     let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let reply = match verb {
@@ -183,7 +234,11 @@ pub async fn on_command(state: &Arc<AppState>, ev: SlackCommandEvent) -> Result<
             };
             match state.store.save_insight(&insight).await {
                 Ok((id, _)) => {
-                    let tags = if insight.auto_tags.is_empty() { "no tags yet".to_string() } else { insight.auto_tags.join(", ") };
+                    let tags = if insight.auto_tags.is_empty() {
+                        "no tags yet".to_string()
+                    } else {
+                        insight.auto_tags.join(", ")
+                    };
                     format!(":white_check_mark: Saved as note #{id} ({tags}). Thank you!")
                 }
                 Err(e) => {
@@ -192,16 +247,26 @@ pub async fn on_command(state: &Arc<AppState>, ev: SlackCommandEvent) -> Result<
                 }
             }
         }
-        "note" => format!("Add what you heard after `{} note`, e.g. `{} note Acme came up on price again`.", ev.command.0, ev.command.0),
+        "note" => format!(
+            "Add what you heard after `{} note`, e.g. `{} note Acme came up on price again`.",
+            ev.command.0, ev.command.0
+        ),
         _ => views::help_text(&ev.command.0),
     };
-    Ok(SlackCommandEventResponse::new(SlackMessageContent::new().with_text(reply)).with_response_type(SlackMessageResponseType::Ephemeral))
+    Ok(
+        SlackCommandEventResponse::new(SlackMessageContent::new().with_text(reply))
+            .with_response_type(SlackMessageResponseType::Ephemeral),
+    )
 }
 
 /// Handles an Events API callback, once per event_id.
 #[tracing::instrument(skip_all)]
 pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) -> Result<()> {
-    if !state.store.record_event(&ev.event_id.0, state.now_ms()).await? {
+    if !state
+        .store
+        .record_event(&ev.event_id.0, state.now_ms())
+        .await?
+    {
         info!(event_id = %ev.event_id.0, "duplicate event delivery ignored");
         return Ok(());
     }

@@ -27,7 +27,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     match state.store.outstanding_work().await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {e}"),
+        )
+            .into_response(),
     }
 }
 
@@ -37,13 +41,23 @@ fn reject(status: StatusCode, why: &str) -> Response {
 }
 
 #[tracing::instrument(skip_all, fields(retry = headers.get("x-slack-retry-num").and_then(|v| v.to_str().ok()).unwrap_or("0")))]
-async fn slack_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn slack_events(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    if let Err(e) = signature::verify(&state.secrets.signing_secrets, h("x-slack-request-timestamp"), h("x-slack-signature"), &body, now) {
+    if let Err(e) = signature::verify(
+        &state.secrets.signing_secrets,
+        h("x-slack-request-timestamp"),
+        h("x-slack-signature"),
+        &body,
+        now,
+    ) {
         warn!(error = %e, "rejected an unsigned or forged Slack request");
         return reject(StatusCode::UNAUTHORIZED, "invalid signature");
     }
@@ -61,7 +75,11 @@ async fn on_json(state: Arc<AppState>, body: &[u8]) -> Response {
     };
     match v.get("type").and_then(Value::as_str) {
         Some("url_verification") => {
-            let challenge = v.get("challenge").and_then(Value::as_str).unwrap_or("").to_string();
+            let challenge = v
+                .get("challenge")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             Json(serde_json::json!({ "challenge": challenge })).into_response()
         }
         Some("event_callback") => match serde_json::from_value::<SlackPushEventCallback>(v) {
@@ -112,7 +130,9 @@ async fn on_form(state: Arc<AppState>, body: &[u8]) -> Response {
         };
     }
     if form.contains_key("command") {
-        let ev = match serde_json::to_value(&form).and_then(serde_json::from_value::<SlackCommandEvent>) {
+        let ev = match serde_json::to_value(&form)
+            .and_then(serde_json::from_value::<SlackCommandEvent>)
+        {
             Ok(ev) => ev,
             Err(e) => {
                 warn!(error = %e, "unparseable slash command");

@@ -22,7 +22,8 @@ pub enum SignatureError {
 
 /// Computes `v0=<hex>` for a body (used by tests and the emulator's peers).
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(format!("v0:{timestamp}:").as_bytes());
     mac.update(body);
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
@@ -30,11 +31,20 @@ pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
 
 /// Verifies a request against any of the configured secrets (so a secret can
 /// be rotated), in constant time, within the replay window around `now_secs`.
-pub fn verify(secrets: &[SecretString], timestamp: Option<&str>, signature: Option<&str>, body: &[u8], now_secs: i64) -> Result<(), SignatureError> {
+pub fn verify(
+    secrets: &[SecretString],
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now_secs: i64,
+) -> Result<(), SignatureError> {
     let (Some(ts), Some(sig)) = (timestamp, signature) else {
         return Err(SignatureError::Missing);
     };
-    let t: i64 = ts.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
+    let t: i64 = ts
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::BadTimestamp)?;
     if (now_secs - t).abs() > MAX_SKEW_SECS {
         return Err(SignatureError::Stale);
     }
@@ -42,7 +52,8 @@ pub fn verify(secrets: &[SecretString], timestamp: Option<&str>, signature: Opti
         return Err(SignatureError::Mismatch);
     };
     for secret in secrets {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+            .expect("HMAC takes any key length");
         mac.update(format!("v0:{ts}:").as_bytes());
         mac.update(body);
         if mac.verify_slice(&given).is_ok() {
@@ -62,43 +73,135 @@ mod tests {
     const EXPECTED: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
     fn secrets(s: &[&str]) -> Vec<SecretString> {
-        s.iter().map(|s| SecretString::from(s.to_string())).collect()
+        s.iter()
+            .map(|s| SecretString::from(s.to_string()))
+            .collect()
     }
 
     #[test]
     fn slacks_published_test_vector() {
         assert_eq!(sign(SECRET, TS, BODY.as_bytes()), EXPECTED);
-        assert_eq!(verify(&secrets(&[SECRET]), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 + 10), Ok(()));
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618 + 10
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn rotated_secrets_are_all_accepted() {
-        assert_eq!(verify(&secrets(&["old", SECRET]), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618), Ok(()));
+        assert_eq!(
+            verify(
+                &secrets(&["old", SECRET]),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn wrong_signature_is_rejected() {
         let wrong = EXPECTED.replace("a211", "b211");
-        assert_eq!(verify(&secrets(&[SECRET]), Some(TS), Some(&wrong), BODY.as_bytes(), 1531420618), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&secrets(&["other"]), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&secrets(&[SECRET]), Some(TS), Some("nothex"), BODY.as_bytes(), 1531420618), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some(TS),
+                Some(&wrong),
+                BODY.as_bytes(),
+                1531420618
+            ),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(
+                &secrets(&["other"]),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618
+            ),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some(TS),
+                Some("nothex"),
+                BODY.as_bytes(),
+                1531420618
+            ),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
     fn stale_timestamp_is_rejected_even_with_a_good_signature() {
-        assert_eq!(verify(&secrets(&[SECRET]), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 + 301), Err(SignatureError::Stale));
-        assert_eq!(verify(&secrets(&[SECRET]), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 - 301), Err(SignatureError::Stale));
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618 + 301
+            ),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618 - 301
+            ),
+            Err(SignatureError::Stale)
+        );
     }
 
     #[test]
     fn tampered_body_is_rejected() {
         let tampered = BODY.replace("text=", "text=pwned");
-        assert_eq!(verify(&secrets(&[SECRET]), Some(TS), Some(EXPECTED), tampered.as_bytes(), 1531420618), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some(TS),
+                Some(EXPECTED),
+                tampered.as_bytes(),
+                1531420618
+            ),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
     fn missing_headers_are_rejected() {
-        assert_eq!(verify(&secrets(&[SECRET]), None, Some(EXPECTED), BODY.as_bytes(), 0), Err(SignatureError::Missing));
-        assert_eq!(verify(&secrets(&[SECRET]), Some("abc"), Some(EXPECTED), BODY.as_bytes(), 0), Err(SignatureError::BadTimestamp));
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                None,
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                0
+            ),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify(
+                &secrets(&[SECRET]),
+                Some("abc"),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                0
+            ),
+            Err(SignatureError::BadTimestamp)
+        );
     }
 }

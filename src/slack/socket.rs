@@ -45,12 +45,19 @@ async fn on_command(
     let state = app_state(&states).await;
     Ok(handlers::on_command(&state, ev).await.unwrap_or_else(|e| {
         warn!(error = %format!("{e:#}"), "command failed");
-        SlackCommandEventResponse::new(SlackMessageContent::new().with_text("Sorry, something went wrong on our side. Please try again.".into()))
-            .with_response_type(SlackMessageResponseType::Ephemeral)
+        SlackCommandEventResponse::new(
+            SlackMessageContent::new()
+                .with_text("Sorry, something went wrong on our side. Please try again.".into()),
+        )
+        .with_response_type(SlackMessageResponseType::Ephemeral)
     }))
 }
 
-async fn on_push(ev: SlackPushEventCallback, _client: Arc<SlackHyperClient>, states: SlackClientEventsUserState) -> UserCallbackResult<()> {
+async fn on_push(
+    ev: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
     let state = app_state(&states).await;
     tokio::spawn(async move {
         if let Err(e) = handlers::on_push_event(&state, ev).await {
@@ -60,13 +67,20 @@ async fn on_push(ev: SlackPushEventCallback, _client: Arc<SlackHyperClient>, sta
     Ok(())
 }
 
-fn on_error(err: Box<dyn std::error::Error + Send + Sync + 'static>, _client: Arc<SlackHyperClient>, _states: SlackClientEventsUserState) -> HttpStatusCode {
+fn on_error(
+    err: Box<dyn std::error::Error + Send + Sync + 'static>,
+    _client: Arc<SlackHyperClient>,
+    _states: SlackClientEventsUserState,
+) -> HttpStatusCode {
     warn!(error = %err, "Socket Mode listener error");
     HttpStatusCode::OK
 }
 
 /// Connects to Slack over Socket Mode and starts serving events.
-pub async fn start(state: Arc<AppState>, app_token: &SecretString) -> anyhow::Result<SocketListener> {
+pub async fn start(
+    state: Arc<AppState>,
+    app_token: &SecretString,
+) -> anyhow::Result<SocketListener> {
     let callbacks = SlackSocketModeListenerCallbacks::new()
         .with_command_events(on_command)
         .with_interaction_events(on_interaction)
@@ -79,7 +93,10 @@ pub async fn start(state: Arc<AppState>, app_token: &SecretString) -> anyhow::Re
     let config = SlackClientSocketModeConfig::new().with_max_connections_count(1);
     let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
     let token = SlackApiToken::new(app_token.expose_secret().to_string().into());
-    listener.listen_for(&token).await.context("opening a Socket Mode connection (apps.connections.open)")?;
+    listener
+        .listen_for(&token)
+        .await
+        .context("opening a Socket Mode connection (apps.connections.open)")?;
     listener.start().await;
     Ok(listener)
 }

@@ -65,10 +65,17 @@ pub fn prompt_answered(question: &str, insight_id: i64) -> (String, Vec<SlackBlo
 }
 
 /// The modal with the check-in's questions and a tag picker.
-pub fn note_modal(cfg: &Config, checkin: Option<&CheckIn>, meta: &ModalMeta, prompt_text: Option<&str>) -> SlackView {
+pub fn note_modal(
+    cfg: &Config,
+    checkin: Option<&CheckIn>,
+    meta: &ModalMeta,
+    prompt_text: Option<&str>,
+) -> SlackView {
     let mut b: Vec<Value> = Vec::new();
     if let Some(p) = prompt_text {
-        b.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(p, 2000)}]}));
+        b.push(
+            json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(p, 2000)}]}),
+        );
     }
     match checkin {
         Some(c) => {
@@ -136,13 +143,24 @@ pub fn parse_submission(state_values: &Value) -> Submission {
         return s;
     };
     for (block_id, actions) in blocks {
-        let Some(el) = actions.get(INPUT_ACTION) else { continue };
+        let Some(el) = actions.get(INPUT_ACTION) else {
+            continue;
+        };
         if let Some(qid) = block_id.strip_prefix(QUESTION_PREFIX) {
-            let text = el.get("value").and_then(Value::as_str).unwrap_or("").trim().to_string();
+            let text = el
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string();
             s.answers.push((qid.to_string(), text));
         } else if block_id == TAGS_BLOCK {
             if let Some(opts) = el.get("selected_options").and_then(Value::as_array) {
-                s.tags = opts.iter().filter_map(|o| o.get("value").and_then(Value::as_str)).map(String::from).collect();
+                s.tags = opts
+                    .iter()
+                    .filter_map(|o| o.get("value").and_then(Value::as_str))
+                    .map(String::from)
+                    .collect();
             }
         }
     }
@@ -183,8 +201,12 @@ mod tests {
     fn modal_has_questions_and_tags_within_limits() {
         let c = cfg();
         let ck = &c.checkins[0];
-        let meta = ModalMeta { prompt_id: Some(7), checkin: Some(ck.name.clone()) };
-        let v = serde_json::to_value(note_modal(&c, Some(ck), &meta, Some("What did you hear?"))).unwrap();
+        let meta = ModalMeta {
+            prompt_id: Some(7),
+            checkin: Some(ck.name.clone()),
+        };
+        let v = serde_json::to_value(note_modal(&c, Some(ck), &meta, Some("What did you hear?")))
+            .unwrap();
         assert_eq!(v["type"], "modal");
         assert_eq!(v["callback_id"], NOTE_MODAL);
         assert!(v["title"]["text"].as_str().unwrap().chars().count() <= 24);
@@ -193,8 +215,12 @@ mod tests {
         assert_eq!(blocks.len(), 1 + ck.questions.len() + 1);
         let tags = blocks.last().unwrap();
         assert_eq!(tags["block_id"], TAGS_BLOCK);
-        assert_eq!(tags["element"]["options"].as_array().unwrap().len(), ck.tags.len().min(100));
-        let meta2: ModalMeta = serde_json::from_str(v["private_metadata"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            tags["element"]["options"].as_array().unwrap().len(),
+            ck.tags.len().min(100)
+        );
+        let meta2: ModalMeta =
+            serde_json::from_str(v["private_metadata"].as_str().unwrap()).unwrap();
         assert_eq!(meta2, meta);
     }
 
@@ -207,7 +233,9 @@ mod tests {
                 {"text": {"type": "plain_text", "text": "Acme"}, "value": "competitor:acme"}]}}
         });
         let s = parse_submission(&state);
-        assert!(s.answers.contains(&("heard".into(), "Acme is cheaper".into())));
+        assert!(s
+            .answers
+            .contains(&("heard".into(), "Acme is cheaper".into())));
         assert!(s.answers.contains(&("stalled".into(), String::new())));
         assert_eq!(s.tags, vec!["competitor:acme"]);
     }

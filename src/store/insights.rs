@@ -25,14 +25,16 @@ pub struct WeekPromptStats {
     pub failed: i64,
 }
 
-const COLUMNS: &str = "id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at";
+const COLUMNS: &str =
+    "id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at";
 
 fn insight_from_row(r: &AnyRow) -> Result<Insight> {
     let source: String = r.get(2);
     Ok(Insight {
         id: r.get(0),
         user_id: r.get(1),
-        source: Source::parse(&source).with_context(|| format!("unknown insight source {source}"))?,
+        source: Source::parse(&source)
+            .with_context(|| format!("unknown insight source {source}"))?,
         prompt_id: r.get(3),
         checkin: r.get(4),
         text: r.get(5),
@@ -90,12 +92,14 @@ impl Store {
             }
         }
         if let Some(p) = n.prompt_id {
-            sqlx::query("UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL")
-                .bind(n.created_at_ms)
-                .bind(p)
-                .execute(&mut *tx)
-                .await
-                .context("marking the prompt answered")?;
+            sqlx::query(
+                "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL",
+            )
+            .bind(n.created_at_ms)
+            .bind(p)
+            .execute(&mut *tx)
+            .await
+            .context("marking the prompt answered")?;
         }
         tx.commit().await.context("committing the insight")?;
         Ok((id, true))

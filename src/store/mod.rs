@@ -45,9 +45,13 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres: (got {})", redact(url));
+            anyhow::bail!(
+                "DATABASE_URL must start with sqlite: or postgres: (got {})",
+                redact(url)
+            );
         };
-        let opts = AnyConnectOptions::from_str(url).with_context(|| format!("parsing database URL {}", redact(url)))?;
+        let opts = AnyConnectOptions::from_str(url)
+            .with_context(|| format!("parsing database URL {}", redact(url)))?;
         let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         pool = match backend {
             Backend::Sqlite => pool.max_connections(4).after_connect(|conn, _meta| {
@@ -74,7 +78,9 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.run(&self.pool).await.context("running database migrations")
+        m.run(&self.pool)
+            .await
+            .context("running database migrations")
     }
 
     pub fn backend(&self) -> Backend {

@@ -61,7 +61,12 @@ impl Store {
     }
 
     /// Claims runs that still need their audience fanned out.
-    pub async fn claim_pending_runs(&self, owner: &str, now_ms: i64, lease_ms: i64) -> Result<Vec<PendingRun>> {
+    pub async fn claim_pending_runs(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<PendingRun>> {
         let lock = self.skip_locked();
         let sql = format!(
             "UPDATE checkin_runs SET status = 'planning', lease_owner = $1, lease_until = $2
@@ -90,7 +95,14 @@ impl Store {
 
     /// Queues one prompt per user for a run and marks the run planned, in one
     /// transaction. Returns how many prompts were new.
-    pub async fn enqueue_prompts(&self, run: &PendingRun, users: &[String], question: &str, due_at_ms: i64, now_ms: i64) -> Result<u64> {
+    pub async fn enqueue_prompts(
+        &self,
+        run: &PendingRun,
+        users: &[String],
+        question: &str,
+        due_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let mut added = 0;
         for user in users {
@@ -124,7 +136,13 @@ impl Store {
 
     /// Claims up to `limit` due prompts for sending, with a lease. Expired
     /// leases (a worker that died) are claimed again.
-    pub async fn claim_prompts(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<PromptJob>> {
+    pub async fn claim_prompts(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<PromptJob>> {
         let lock = self.skip_locked();
         let sql = format!(
             "UPDATE prompts SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
@@ -157,7 +175,14 @@ impl Store {
     }
 
     /// Records a delivered prompt, if this worker still holds its lease.
-    pub async fn mark_prompt_sent(&self, id: i64, owner: &str, channel: &str, ts: &str, now_ms: i64) -> Result<bool> {
+    pub async fn mark_prompt_sent(
+        &self,
+        id: i64,
+        owner: &str,
+        channel: &str,
+        ts: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE prompts SET status = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, last_error = NULL
              WHERE id = $4 AND status = 'sending' AND lease_owner = $5",
@@ -175,7 +200,13 @@ impl Store {
 
     /// Puts a prompt back in the queue after a retryable failure, or marks it
     /// failed for good when `retry_at_ms` is `None`.
-    pub async fn mark_prompt_error(&self, id: i64, owner: &str, error: &str, retry_at_ms: Option<i64>) -> Result<()> {
+    pub async fn mark_prompt_error(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at_ms: Option<i64>,
+    ) -> Result<()> {
         let (status, due) = match retry_at_ms {
             Some(t) => ("queued", t),
             None => ("failed", 0),
@@ -218,10 +249,11 @@ impl Store {
 
     /// Counts prompts by status (for tests, `status` and the demo).
     pub async fn prompt_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM prompts GROUP BY status ORDER BY status")
-            .fetch_all(self.pool())
-            .await
-            .context("counting prompts")?;
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) FROM prompts GROUP BY status ORDER BY status")
+                .fetch_all(self.pool())
+                .await
+                .context("counting prompts")?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 

@@ -60,7 +60,10 @@ impl Tagger {
                 }
             }
         }
-        for word in lower.split(|c: char| c.is_whitespace() || (c != '#' && c != ':' && c != '-' && c != '_' && !c.is_alphanumeric())) {
+        for word in lower.split(|c: char| {
+            c.is_whitespace()
+                || (c != '#' && c != ':' && c != '-' && c != '_' && !c.is_alphanumeric())
+        }) {
             if let Some(h) = word.strip_prefix('#') {
                 let h = h.trim_end_matches(|c: char| !c.is_alphanumeric());
                 for (name, id) in &self.hashtags {
@@ -110,9 +113,18 @@ mod tests {
     #[test]
     fn matches_case_insensitively_on_word_boundaries() {
         let t = tagger();
-        assert_eq!(t.tag("They said ACME was Too Expensive."), vec!["competitor:acme", "objection:price"]);
-        assert!(t.tag("Acmes and prices").is_empty(), "plural forms are different words");
-        assert!(t.tag("We said it again").is_empty(), "`ai` inside `again`/`said` must not match");
+        assert_eq!(
+            t.tag("They said ACME was Too Expensive."),
+            vec!["competitor:acme", "objection:price"]
+        );
+        assert!(
+            t.tag("Acmes and prices").is_empty(),
+            "plural forms are different words"
+        );
+        assert!(
+            t.tag("We said it again").is_empty(),
+            "`ai` inside `again`/`said` must not match"
+        );
         assert_eq!(t.tag("their AI roadmap"), vec!["market:ai"]);
     }
 

@@ -64,7 +64,9 @@ fn option_for(el: &Value, value: &str) -> Value {
         .into_iter()
         .find(|o| o["value"] == value)
         .map(|o| json!({"text": o["text"], "value": o["value"]}))
-        .unwrap_or_else(|| json!({"text": {"type":"plain_text","text": value, "emoji": true}, "value": value}))
+        .unwrap_or_else(
+            || json!({"text": {"type":"plain_text","text": value, "emoji": true}, "value": value}),
+        )
 }
 
 impl Emulator {
@@ -90,7 +92,9 @@ impl Emulator {
 
     fn channel_ref(&self, id: &str) -> anyhow::Result<Value> {
         let st = self.st();
-        let c = st.channel(id).ok_or_else(|| anyhow!("no such channel {id}"))?;
+        let c = st
+            .channel(id)
+            .ok_or_else(|| anyhow!("no such channel {id}"))?;
         let name = if c.im_user.is_some() {
             "directmessage".to_string()
         } else {
@@ -294,7 +298,9 @@ impl Emulator {
             if let Some(s) = answer["value"].as_str() {
                 let n = s.chars().count() as u64;
                 if b["element"]["max_length"].as_u64().is_some_and(|m| n > m)
-                    || b["element"]["min_length"].as_u64().is_some_and(|m| n < m && n > 0)
+                    || b["element"]["min_length"]
+                        .as_u64()
+                        .is_some_and(|m| n < m && n > 0)
                 {
                     bail!("input {bid:?} has {n} characters, outside its min/max_length");
                 }
@@ -352,7 +358,8 @@ impl Emulator {
             }
             "push" => {
                 let new = response.map(|r| r["view"].clone()).unwrap_or_default();
-                let stack: Vec<String> = st.modal_stack(user).iter().map(|v| v.id.clone()).collect();
+                let stack: Vec<String> =
+                    st.modal_stack(user).iter().map(|v| v.id.clone()).collect();
                 if crate::blockkit::validate_view(&new).is_ok() && stack.len() < 3 {
                     let id = ids::view_id();
                     let full = self.stateful_view(
@@ -423,7 +430,9 @@ impl Emulator {
             "is_enterprise_install": false,
             "enterprise": null,
         });
-        self.deliver(DeliveryKind::Interactive, payload).await.map(Some)
+        self.deliver(DeliveryKind::Interactive, payload)
+            .await
+            .map(Some)
     }
 
     /// Types `/command text` in a channel.
@@ -458,7 +467,9 @@ impl Emulator {
         if d.acked {
             let reply = match &d.response {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(json!({"text": s})),
-                Some(v @ Value::Object(_)) if v.get("text").is_some() || v.get("blocks").is_some() => {
+                Some(v @ Value::Object(_))
+                    if v.get("text").is_some() || v.get("blocks").is_some() =>
+                {
                     Some(v.clone())
                 }
                 _ => None,
@@ -502,7 +513,9 @@ impl Emulator {
                 bail!("{user} is not a member of {channel}");
             }
             let is_im = c.im_user.is_some();
-            let parent_user = thread_ts.and_then(|t| st.message(channel, t)).and_then(|m| m.user.clone());
+            let parent_user = thread_ts
+                .and_then(|t| st.message(channel, t))
+                .and_then(|m| m.user.clone());
             let ts = st.next_ts();
             st.messages.push(Message {
                 channel: channel.into(),

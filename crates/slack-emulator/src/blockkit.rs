@@ -170,7 +170,10 @@ impl V {
             }
             "static_select" | "multi_static_select" => {
                 if o.get("options").is_none() && o.get("option_groups").is_none() {
-                    self.err(&format!("{path}/options"), "options or option_groups is required");
+                    self.err(
+                        &format!("{path}/options"),
+                        "options or option_groups is required",
+                    );
                 }
                 self.options(el, path, 100);
             }
@@ -209,7 +212,10 @@ impl V {
             self.id(Some(id), &format!("{path}/block_id"));
             if let Some(s) = id.as_str() {
                 if !seen_block_ids.insert(s.to_string()) {
-                    self.err(&format!("{path}/block_id"), format!("duplicate block_id {s:?}"));
+                    self.err(
+                        &format!("{path}/block_id"),
+                        format!("duplicate block_id {s:?}"),
+                    );
                 }
             }
         }
@@ -223,7 +229,10 @@ impl V {
                 }
                 if let Some(f) = o.get("fields").and_then(Value::as_array) {
                     if f.len() > 10 {
-                        self.err(&format!("{path}/fields"), "must provide no more than 10 items");
+                        self.err(
+                            &format!("{path}/fields"),
+                            "must provide no more than 10 items",
+                        );
                     }
                     for (i, x) in f.iter().enumerate() {
                         self.text_obj(x, &format!("{path}/fields/{i}"), 1, 2000, false);
@@ -428,7 +437,9 @@ mod tests {
 
     #[test]
     fn section_fields() {
-        let f: Vec<Value> = (0..11).map(|_| json!({"type":"mrkdwn","text":"x"})).collect();
+        let f: Vec<Value> = (0..11)
+            .map(|_| json!({"type":"mrkdwn","text":"x"}))
+            .collect();
         assert!(msg_err(json!([{"type":"section","fields":f}]))[0].contains("/fields"));
         let long = json!([{"type":"section","fields":[{"type":"mrkdwn","text":"a".repeat(2001)}]}]);
         assert!(msg_err(long)[0].contains("/fields/0/text"));
@@ -436,14 +447,21 @@ mod tests {
 
     #[test]
     fn header_length_and_plain_text() {
-        assert!(validate_message_blocks(&json!([{"type":"header","text":plain(&"h".repeat(150))}])).is_ok());
+        assert!(validate_message_blocks(
+            &json!([{"type":"header","text":plain(&"h".repeat(150))}])
+        )
+        .is_ok());
         assert!(!msg_err(json!([{"type":"header","text":plain(&"h".repeat(151))}])).is_empty());
-        assert!(!msg_err(json!([{"type":"header","text":{"type":"mrkdwn","text":"x"}}])).is_empty());
+        assert!(
+            !msg_err(json!([{"type":"header","text":{"type":"mrkdwn","text":"x"}}])).is_empty()
+        );
     }
 
     #[test]
     fn context_elements() {
-        let e: Vec<Value> = (0..11).map(|_| json!({"type":"mrkdwn","text":"x"})).collect();
+        let e: Vec<Value> = (0..11)
+            .map(|_| json!({"type":"mrkdwn","text":"x"}))
+            .collect();
         assert!(!msg_err(json!([{"type":"context","elements":e}])).is_empty());
     }
 
@@ -510,7 +528,11 @@ mod tests {
 
     #[test]
     fn plain_text_input_max_length() {
-        let input = |m: u64| modal(json!([{"type":"input","block_id":"b","label":plain("L"),"element":{"type":"plain_text_input","action_id":"a","max_length":m}}]));
+        let input = |m: u64| {
+            modal(
+                json!([{"type":"input","block_id":"b","label":plain("L"),"element":{"type":"plain_text_input","action_id":"a","max_length":m}}]),
+            )
+        };
         assert!(validate_view(&input(3000)).is_ok());
         assert!(validate_view(&input(3001)).unwrap_err()[0].contains("max_length"));
     }
@@ -539,7 +561,9 @@ mod tests {
 
     #[test]
     fn view_submit_required_with_input() {
-        let mut v = modal(json!([{"type":"input","label":plain("L"),"element":{"type":"plain_text_input","action_id":"a"}}]));
+        let mut v = modal(
+            json!([{"type":"input","label":plain("L"),"element":{"type":"plain_text_input","action_id":"a"}}]),
+        );
         assert!(validate_view(&v).is_ok());
         v.as_object_mut().unwrap().remove("submit");
         assert!(validate_view(&v).unwrap_err()[0].contains("submit"));
@@ -557,7 +581,11 @@ mod tests {
 
     #[test]
     fn input_label_and_hint() {
-        let mk = |l: usize, h: usize| modal(json!([{"type":"input","label":plain(&"l".repeat(l)),"hint":plain(&"h".repeat(h)),"element":{"type":"plain_text_input","action_id":"a"}}]));
+        let mk = |l: usize, h: usize| {
+            modal(
+                json!([{"type":"input","label":plain(&"l".repeat(l)),"hint":plain(&"h".repeat(h)),"element":{"type":"plain_text_input","action_id":"a"}}]),
+            )
+        };
         assert!(validate_view(&mk(2000, 2000)).is_ok());
         assert!(validate_view(&mk(2001, 1)).unwrap_err()[0].contains("label"));
         assert!(validate_view(&mk(1, 2001)).unwrap_err()[0].contains("hint"));

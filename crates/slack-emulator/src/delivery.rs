@@ -98,7 +98,11 @@ fn parse_body(bytes: &[u8]) -> Option<Value> {
 impl Emulator {
     /// Delivers `payload` (an event_callback, an interaction payload or the
     /// slash-command fields) the way the current mode says, with retries.
-    pub(crate) async fn deliver(&self, kind: DeliveryKind, payload: Value) -> anyhow::Result<Delivery> {
+    pub(crate) async fn deliver(
+        &self,
+        kind: DeliveryKind,
+        payload: Value,
+    ) -> anyhow::Result<Delivery> {
         let mode = self.st().mode.clone();
         match mode {
             Mode::Socket => self.deliver_socket(kind, payload, 0).await,
@@ -378,7 +382,11 @@ mod tests {
     #[test]
     fn slack_published_signature_vector() {
         let body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
-        let sig = sign("8f742231b10e8888abcd99yyyzzz85a5", 1531420618, body.as_bytes());
+        let sig = sign(
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            1531420618,
+            body.as_bytes(),
+        );
         assert_eq!(
             sig,
             "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"

@@ -27,7 +27,7 @@ mod socket_mode;
 mod state;
 mod web_api;
 
-pub use config::{EmulatorConfig, FieldAnswer, Failure, User};
+pub use config::{EmulatorConfig, Failure, FieldAnswer, User};
 pub use delivery::{sign, verify, Delivery, DeliveryKind};
 pub use ratelimit::RateLimits;
 pub use server::Emulator;

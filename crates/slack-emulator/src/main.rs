@@ -38,12 +38,29 @@ async fn main() -> anyhow::Result<()> {
     emu.add_channel(
         "C0SALES001",
         "sales",
-        &["U0ALICE001", "U0BOB00001", "U0CAROL001", "U0DAVE0001", &config.bot_user_id],
+        &[
+            "U0ALICE001",
+            "U0BOB00001",
+            "U0CAROL001",
+            "U0DAVE0001",
+            &config.bot_user_id,
+        ],
     );
-    emu.add_channel("C0MKTG0001", "marketing", &["U0CAROL001", &config.bot_user_id]);
-    emu.add_usergroup("S0SALES001", "sales-team", &["U0ALICE001", "U0BOB00001", "U0DAVE0001"]);
+    emu.add_channel(
+        "C0MKTG0001",
+        "marketing",
+        &["U0CAROL001", &config.bot_user_id],
+    );
+    emu.add_usergroup(
+        "S0SALES001",
+        "sales-team",
+        &["U0ALICE001", "U0BOB00001", "U0DAVE0001"],
+    );
     println!("slack emulator listening; api url: {}", emu.api_url());
-    println!("bot token: {}  app token: {}", config.bot_token, config.app_token);
+    println!(
+        "bot token: {}  app token: {}",
+        config.bot_token, config.app_token
+    );
     println!("signing secret: {}", config.signing_secret);
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -233,14 +233,18 @@ mod tests {
         let mut rl = RateLimiter::default();
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(rl.check(&limits, "chat.postMessage", Some("C1"), t0).is_ok());
+            assert!(rl
+                .check(&limits, "chat.postMessage", Some("C1"), t0)
+                .is_ok());
         }
         assert_eq!(
             rl.check(&limits, "chat.postMessage", Some("C1"), t0),
             Err(1)
         );
         // another channel is independent
-        assert!(rl.check(&limits, "chat.postMessage", Some("C2"), t0).is_ok());
+        assert!(rl
+            .check(&limits, "chat.postMessage", Some("C2"), t0)
+            .is_ok());
         assert!(rl
             .check(
                 &limits,
@@ -262,7 +266,9 @@ mod tests {
                 .check(&limits, "chat.postMessage", Some(&format!("D{i}")), t0)
                 .is_ok());
         }
-        assert!(rl.check(&limits, "chat.postMessage", Some("D9"), t0).is_err());
+        assert!(rl
+            .check(&limits, "chat.postMessage", Some("D9"), t0)
+            .is_err());
     }
 
     #[test]

@@ -156,10 +156,7 @@ impl Emulator {
     pub fn add_usergroup(&self, id: &str, handle: &str, users: &[&str]) {
         self.st().usergroups.insert(
             id.into(),
-            (
-                handle.into(),
-                users.iter().map(|s| s.to_string()).collect(),
-            ),
+            (handle.into(), users.iter().map(|s| s.to_string()).collect()),
         );
     }
 

@@ -96,7 +96,10 @@ impl SocketHub {
             }
         };
         let result = if sent {
-            tokio::time::timeout_at(deadline, rx).await.ok().and_then(Result::ok)
+            tokio::time::timeout_at(deadline, rx)
+                .await
+                .ok()
+                .and_then(Result::ok)
         } else {
             None
         };
@@ -124,10 +127,7 @@ pub(crate) async fn handle_upgrade(
     let Some(emu) = w.upgrade() else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let valid = t
-        .ticket
-        .and_then(|t| emu.st().tickets.remove(&t))
-        .is_some();
+    let valid = t.ticket.and_then(|t| emu.st().tickets.remove(&t)).is_some();
     if !valid {
         return (StatusCode::UNAUTHORIZED, "invalid ticket").into_response();
     }
@@ -150,7 +150,8 @@ async fn run(w: WeakEmulator, socket: WebSocket) {
         }
     };
     let Some(n) = accepted else {
-        let msg = json!({"type":"disconnect","reason":"too_many_websockets","debug_info":debug_info()});
+        let msg =
+            json!({"type":"disconnect","reason":"too_many_websockets","debug_info":debug_info()});
         let _ = sink.send(WsMsg::Text(msg.to_string().into())).await;
         let _ = sink.close().await;
         return;
@@ -195,7 +196,12 @@ async fn run(w: WeakEmulator, socket: WebSocket) {
     }
     writer.abort();
     if let Some(emu) = w.upgrade() {
-        emu.inner.sockets.conns.lock().unwrap().retain(|c| c.id != id);
+        emu.inner
+            .sockets
+            .conns
+            .lock()
+            .unwrap()
+            .retain(|c| c.id != id);
         emu.inner.sockets.changed.notify_waiters();
     }
 }

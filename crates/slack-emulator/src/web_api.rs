@@ -206,7 +206,10 @@ fn message_content(p: &Params, require: bool) -> Result<(Option<String>, Option<
             return Err(json!({"ok": false, "error": "invalid_blocks", "errors": errors}));
         }
     }
-    let has_blocks = blocks.as_ref().and_then(Value::as_array).is_some_and(|b| !b.is_empty());
+    let has_blocks = blocks
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|b| !b.is_empty());
     if require && text.is_none() && !has_blocks && p.get("attachments").is_none() {
         return Err(err("no_text"));
     }
@@ -287,11 +290,12 @@ impl Emulator {
         let mut st = self.st();
         let rl_channel = if method == "chat.postMessage" {
             // A user id and that user's DM are the same channel.
-            p.str("channel").map(|c| match st.channel(&c).and_then(|ch| ch.im_user.clone()) {
-                Some(u) => format!("dm:{u}"),
-                None if c.starts_with('U') || c.starts_with('W') => format!("dm:{c}"),
-                None => c,
-            })
+            p.str("channel")
+                .map(|c| match st.channel(&c).and_then(|ch| ch.im_user.clone()) {
+                    Some(u) => format!("dm:{u}"),
+                    None if c.starts_with('U') || c.starts_with('W') => format!("dm:{c}"),
+                    None => c,
+                })
         } else {
             None
         };
@@ -342,7 +346,10 @@ impl Emulator {
             }
             "usergroups.users.list" => {
                 let id = p.str("usergroup").ok_or_else(|| err("no_such_subteam"))?;
-                let (_, users) = st.usergroups.get(&id).ok_or_else(|| err("no_such_subteam"))?;
+                let (_, users) = st
+                    .usergroups
+                    .get(&id)
+                    .ok_or_else(|| err("no_such_subteam"))?;
                 ok(json!({"users": users}))
             }
             "conversations.open" => self.conversations_open(st, p),
@@ -397,7 +404,9 @@ impl Emulator {
                 if st.user(&user).is_none() {
                     return Err(err("user_not_found"));
                 }
-                let c = st.channel(&channel).ok_or_else(|| err("channel_not_found"))?;
+                let c = st
+                    .channel(&channel)
+                    .ok_or_else(|| err("channel_not_found"))?;
                 if !c.members.contains(&user) {
                     return Err(err("user_not_in_channel"));
                 }
@@ -438,11 +447,15 @@ impl Emulator {
             }
             "chat.getPermalink" => {
                 let channel = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
-                let ts = p.str("message_ts").ok_or_else(|| err("message_not_found"))?;
+                let ts = p
+                    .str("message_ts")
+                    .ok_or_else(|| err("message_not_found"))?;
                 if st.channel(&channel).is_none() {
                     return Err(err("channel_not_found"));
                 }
-                let m = st.message(&channel, &ts).ok_or_else(|| err("message_not_found"))?;
+                let m = st
+                    .message(&channel, &ts)
+                    .ok_or_else(|| err("message_not_found"))?;
                 let mut link = format!(
                     "https://{}.slack.com/archives/{}/p{}",
                     cfg.team_domain,
@@ -517,7 +530,10 @@ impl Emulator {
             }
             st.open_dm(&raw, &cfg.bot_user_id).0
         } else {
-            st.channel(&raw).ok_or_else(|| err("channel_not_found"))?.id.clone()
+            st.channel(&raw)
+                .ok_or_else(|| err("channel_not_found"))?
+                .id
+                .clone()
         };
         let (text, mut blocks) = message_content(p, true)?;
         if let Some(b) = blocks.as_mut() {
@@ -542,7 +558,9 @@ impl Emulator {
 
     /// Checks and consumes a trigger_id; returns the user it belongs to.
     fn take_trigger(&self, st: &mut WsState, p: &Params) -> Result<String, Value> {
-        let id = p.str("trigger_id").ok_or_else(|| err("invalid_trigger_id"))?;
+        let id = p
+            .str("trigger_id")
+            .ok_or_else(|| err("invalid_trigger_id"))?;
         let t = st
             .triggers
             .get_mut(&id)
@@ -558,9 +576,14 @@ impl Emulator {
     }
 
     fn views_open(&self, st: &mut WsState, p: &Params, push: bool) -> R {
-        let view = p.get("view").cloned().ok_or_else(|| err("invalid_arguments"))?;
+        let view = p
+            .get("view")
+            .cloned()
+            .ok_or_else(|| err("invalid_arguments"))?;
         if view["type"] != "modal" {
-            return Err(invalid_view(vec!["must be modal [json-pointer:/view/type]".into()]));
+            return Err(invalid_view(vec![
+                "must be modal [json-pointer:/view/type]".into(),
+            ]));
         }
         blockkit::validate_view(&view).map_err(invalid_view)?;
         if let Some(ext) = view["external_id"].as_str().filter(|s| !s.is_empty()) {
@@ -614,7 +637,10 @@ impl Emulator {
     }
 
     fn views_update(&self, st: &mut WsState, p: &Params) -> R {
-        let view = p.get("view").cloned().ok_or_else(|| err("invalid_arguments"))?;
+        let view = p
+            .get("view")
+            .cloned()
+            .ok_or_else(|| err("invalid_arguments"))?;
         blockkit::validate_view(&view).map_err(invalid_view)?;
         let target = if let Some(id) = p.str("view_id") {
             st.views.iter().position(|v| v.id == id && !v.closed)
@@ -633,7 +659,9 @@ impl Emulator {
             }
         }
         if view["type"].as_str() != Some(old.kind.as_str()) {
-            return Err(invalid_view(vec!["type cannot change [json-pointer:/view/type]".into()]));
+            return Err(invalid_view(vec![
+                "type cannot change [json-pointer:/view/type]".into(),
+            ]));
         }
         let full = self.replace_view_content(&old, &view);
         st.views[idx].view = full.clone();
@@ -646,12 +674,20 @@ impl Emulator {
         if st.user(&user).is_none() {
             return Err(err("user_not_found"));
         }
-        let view = p.get("view").cloned().ok_or_else(|| err("invalid_arguments"))?;
+        let view = p
+            .get("view")
+            .cloned()
+            .ok_or_else(|| err("invalid_arguments"))?;
         if view["type"] != "home" {
-            return Err(invalid_view(vec!["must be home [json-pointer:/view/type]".into()]));
+            return Err(invalid_view(vec![
+                "must be home [json-pointer:/view/type]".into()
+            ]));
         }
         blockkit::validate_view(&view).map_err(invalid_view)?;
-        let existing = st.views.iter().position(|v| v.user == user && v.kind == "home");
+        let existing = st
+            .views
+            .iter()
+            .position(|v| v.user == user && v.kind == "home");
         if let (Some(h), Some(i)) = (p.str("hash"), existing) {
             if st.views[i].view["hash"] != h.as_str() {
                 return Err(err("hash_conflict"));
@@ -760,7 +796,8 @@ impl Emulator {
         }
         if p.bool("delete_original") {
             if let Some(ts) = &t.message_ts {
-                st.messages.retain(|m| !(m.channel == t.channel && &m.ts == ts));
+                st.messages
+                    .retain(|m| !(m.channel == t.channel && &m.ts == ts));
             }
             return (200, json!({"ok": true}));
         }

@@ -48,7 +48,11 @@ async fn every_method_parses_in_slack_morphism() {
     assert_eq!(page1.members.len(), 2);
     let cursor = page1.response_metadata.unwrap().next_cursor.unwrap();
     let page2 = s
-        .users_list(&SlackApiUsersListRequest::new().with_limit(2).with_cursor(cursor))
+        .users_list(
+            &SlackApiUsersListRequest::new()
+                .with_limit(2)
+                .with_cursor(cursor),
+        )
         .await
         .unwrap();
     assert_eq!(page2.members.len(), 1);
@@ -95,7 +99,9 @@ async fn every_method_parses_in_slack_morphism() {
     let posted = s
         .chat_post_message(&SlackApiChatPostMessageRequest::new(
             ALICE.into(),
-            SlackMessageContent::new().with_text("hi".into()).with_blocks(blocks),
+            SlackMessageContent::new()
+                .with_text("hi".into())
+                .with_blocks(blocks),
         ))
         .await
         .unwrap();
@@ -114,7 +120,10 @@ async fn every_method_parses_in_slack_morphism() {
         .unwrap();
     assert!(in_thread.ts.0 > ts.0, "ts must increase");
     assert_eq!(emu.messages_in(&dm.0).len(), 2);
-    assert_eq!(emu.messages_in(&dm.0)[1].thread_ts.as_deref(), Some(ts.0.as_str()));
+    assert_eq!(
+        emu.messages_in(&dm.0)[1].thread_ts.as_deref(),
+        Some(ts.0.as_str())
+    );
 
     let upd = s
         .chat_update(&SlackApiChatUpdateRequest::new(
@@ -135,10 +144,16 @@ async fn every_method_parses_in_slack_morphism() {
     ))
     .await
     .unwrap();
-    assert_eq!(emu.messages_in(SALES)[0].ephemeral_for.as_deref(), Some(BOB));
+    assert_eq!(
+        emu.messages_in(SALES)[0].ephemeral_for.as_deref(),
+        Some(BOB)
+    );
 
     let link = s
-        .chat_get_permalink(&SlackApiChatGetPermalinkRequest::new(dm.clone(), ts.clone()))
+        .chat_get_permalink(&SlackApiChatGetPermalinkRequest::new(
+            dm.clone(),
+            ts.clone(),
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -151,7 +166,9 @@ async fn every_method_parses_in_slack_morphism() {
     );
 
     let groups = s
-        .usergroups_users_list(&SlackApiUserGroupsUsersListRequest::new("S0SALES001".into()))
+        .usergroups_users_list(&SlackApiUserGroupsUsersListRequest::new(
+            "S0SALES001".into(),
+        ))
         .await
         .unwrap();
     assert_eq!(groups.users.len(), 2);
@@ -166,14 +183,20 @@ async fn every_method_parses_in_slack_morphism() {
     .unwrap();
     let trigger = emu.mint_trigger_id(ALICE);
     let opened = s
-        .views_open(&SlackApiViewsOpenRequest::new(trigger.clone().into(), modal.clone()))
+        .views_open(&SlackApiViewsOpenRequest::new(
+            trigger.clone().into(),
+            modal.clone(),
+        ))
         .await
         .unwrap();
     let view_id = opened.view.state_params.id.clone();
     assert!(view_id.0.starts_with('V'));
     assert_eq!(emu.open_modal_for(ALICE).unwrap().id, view_id.0);
     let reused = s
-        .views_open(&SlackApiViewsOpenRequest::new(trigger.into(), modal.clone()))
+        .views_open(&SlackApiViewsOpenRequest::new(
+            trigger.into(),
+            modal.clone(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(api_error(reused), "exchanged_trigger_id");
@@ -206,7 +229,10 @@ async fn every_method_parses_in_slack_morphism() {
         .await
         .unwrap();
     assert_eq!(pushed.view.state_params.root_view_id, Some(view_id.clone()));
-    assert_eq!(emu.open_modal_for(ALICE).unwrap().id, pushed.view.state_params.id.0);
+    assert_eq!(
+        emu.open_modal_for(ALICE).unwrap().id,
+        pushed.view.state_params.id.0
+    );
 
     let home: SlackView = serde_json::from_value(json!({
         "type":"home","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"Your notes"}}]
@@ -216,7 +242,10 @@ async fn every_method_parses_in_slack_morphism() {
         .views_publish(&SlackApiViewsPublishRequest::new(ALICE.into(), home))
         .await
         .unwrap();
-    assert_eq!(emu.home_view(ALICE).unwrap().id, published.view.state_params.id.0);
+    assert_eq!(
+        emu.home_view(ALICE).unwrap().id,
+        published.view.state_params.id.0
+    );
 
     s.chat_delete(&SlackApiChatDeleteRequest::new(dm.clone(), ts.clone()))
         .await
@@ -247,7 +276,9 @@ async fn slack_errors() {
         .unwrap_err();
     assert_eq!(api_error(e), "user_not_found");
     let e = s
-        .conversations_open(&SlackApiConversationsOpenRequest::new().with_users(vec!["U0NOBODY00".into()]))
+        .conversations_open(
+            &SlackApiConversationsOpenRequest::new().with_users(vec!["U0NOBODY00".into()]),
+        )
         .await
         .unwrap_err();
     assert_eq!(api_error(e), "user_not_found");
@@ -304,7 +335,10 @@ async fn slack_errors() {
     }))
     .unwrap();
     let e = s
-        .views_open(&SlackApiViewsOpenRequest::new("123.456.abc".into(), modal.clone()))
+        .views_open(&SlackApiViewsOpenRequest::new(
+            "123.456.abc".into(),
+            modal.clone(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(api_error(e), "invalid_trigger_id");
@@ -330,7 +364,10 @@ async fn slack_errors() {
     }))
     .unwrap();
     let e = s
-        .views_open(&SlackApiViewsOpenRequest::new(emu.mint_trigger_id(ALICE).into(), bad))
+        .views_open(&SlackApiViewsOpenRequest::new(
+            emu.mint_trigger_id(ALICE).into(),
+            bad,
+        ))
         .await
         .unwrap_err();
     assert_eq!(api_error(e), "invalid_arguments");
@@ -355,7 +392,10 @@ async fn slack_errors() {
     assert_eq!(api_error(e), "not_allowed_token_type");
     let bad_token = SlackApiToken::new("xoxb-wrong".into());
     let bad = client.open_session(&bad_token);
-    assert_eq!(api_error(bad.auth_test().await.unwrap_err()), "invalid_auth");
+    assert_eq!(
+        api_error(bad.auth_test().await.unwrap_err()),
+        "invalid_auth"
+    );
 }
 
 #[tokio::test]
@@ -373,7 +413,9 @@ async fn raw_http_forms_and_auth() {
         .unwrap();
     assert_eq!(r, json!({"ok": false, "error": "not_authed"}));
     let r: serde_json::Value = http
-        .get(format!("{base}users.info?user={ALICE}&token=xoxb-emulator-token"))
+        .get(format!(
+            "{base}users.info?user={ALICE}&token=xoxb-emulator-token"
+        ))
         .send()
         .await
         .unwrap()
@@ -387,7 +429,10 @@ async fn raw_http_forms_and_auth() {
         .bearer_auth("xoxb-emulator-token")
         .form(&[
             ("channel", SALES),
-            ("blocks", r#"[{"type":"section","text":{"type":"mrkdwn","text":"hey"}}]"#),
+            (
+                "blocks",
+                r#"[{"type":"section","text":{"type":"mrkdwn","text":"hey"}}]"#,
+            ),
         ])
         .send()
         .await
@@ -448,7 +493,9 @@ async fn rate_limits_answer_429_with_retry_after() {
         .await
         .unwrap_err();
     match e {
-        SlackClientError::RateLimitError(r) => assert_eq!(r.retry_after, Some(Duration::from_secs(1))),
+        SlackClientError::RateLimitError(r) => {
+            assert_eq!(r.retry_after, Some(Duration::from_secs(1)))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -467,11 +514,18 @@ async fn fault_injection() {
         s.users_info(&req).await.unwrap_err(),
         SlackClientError::HttpError(_)
     ));
-    assert_eq!(api_error(s.users_info(&req).await.unwrap_err()), "fatal_error");
+    assert_eq!(
+        api_error(s.users_info(&req).await.unwrap_err()),
+        "fatal_error"
+    );
     let t = std::time::Instant::now();
     s.users_info(&req).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(100));
     s.users_info(&req).await.unwrap();
-    let statuses: Vec<u16> = emu.calls_to("users.info").iter().map(|c| c.status).collect();
+    let statuses: Vec<u16> = emu
+        .calls_to("users.info")
+        .iter()
+        .map(|c| c.status)
+        .collect();
     assert_eq!(statuses, vec![500, 200, 200, 200]);
 }

@@ -1,0 +1,350 @@
+//! `fieldnotes demo`: the real bot, over Socket Mode, against the in-process
+//! Slack emulator, on a fresh SQLite file, with an injected clock that runs
+//! four weeks of check-ins in seconds. Scripted reps click the prompt's
+//! button, fill the modal and submit, or send `/fieldnotes note`, just as a
+//! person would in Slack. Ends by writing the last weekly digest.
+
+mod script;
+
+use crate::app::{AppOptions, Application};
+use crate::clock::{ManualClock, SharedClock};
+use crate::config::{Config, Secrets};
+use crate::digest::{self, IsoWeek};
+use crate::jobs::{dispatcher::Dispatcher, planner};
+use crate::slack::views::{OPEN_FORM_ACTION, QUESTION_PREFIX, TAGS_BLOCK};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration as CDuration, TimeZone, Utc};
+use chrono_tz::Tz;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use serde_json::Value;
+use slack_emulator::{Emulator, EmulatorConfig, FieldAnswer, User};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Folder for the demo database and the digest.
+    #[arg(long, default_value = "demo-out")]
+    pub out: PathBuf,
+    /// Weeks to simulate.
+    #[arg(long, default_value_t = 4)]
+    pub weeks: u32,
+    /// Scripted salespeople.
+    #[arg(long, default_value_t = 24)]
+    pub reps: usize,
+    /// Random seed for the reps' behaviour.
+    #[arg(long, default_value_t = 48)]
+    pub seed: u64,
+}
+
+/// What the demo did.
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    pub digest_path: PathBuf,
+    pub week: String,
+    pub prompts_sent: usize,
+    pub modal_answers: usize,
+    pub quick_notes: usize,
+    pub insights: usize,
+}
+
+/// A rep's answer, due at a simulated time.
+struct PendingAnswer {
+    due: DateTime<Utc>,
+    rep: usize,
+    channel: String,
+    ts: String,
+}
+
+const STEP_MINUTES: i64 = 30;
+
+pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
+    let wall = Instant::now();
+    let mut cfg = Config::load(config_path).map_err(|e| anyhow::anyhow!("invalid config:\n{e}"))?;
+    anyhow::ensure!(
+        args.reps >= 1 && args.weeks >= 1,
+        "--reps and --weeks must be at least 1"
+    );
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let db = args.out.join("fieldnotes-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    cfg.sqlite_path = db.clone();
+
+    // The workspace: reps in several timezones, plus a bot and a deactivated
+    // account in the sales channel that must never be prompted.
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let reps = script::roster(args.reps, &mut rng);
+    let emu = Emulator::start(EmulatorConfig::default()).await?;
+    for r in &reps {
+        emu.add_user(User::new(&r.id, &r.name, r.tz));
+    }
+    let mut other_bot = User::new("U0OTHERBOT", "standup.bot", "UTC");
+    other_bot.is_bot = true;
+    emu.add_user(other_bot);
+    let mut gone = User::new("U0LEFTCO01", "former.rep", "America/New_York");
+    gone.deleted = true;
+    emu.add_user(gone);
+    for id in cfg.roles.marketers.iter().chain(&cfg.roles.leads) {
+        emu.add_user(User::new(
+            id,
+            &format!("marketing.{}", id.to_lowercase()),
+            "America/New_York",
+        ));
+    }
+    let mut members: Vec<&str> = reps.iter().map(|r| r.id.as_str()).collect();
+    members.extend(["U0OTHERBOT", "U0LEFTCO01"]);
+    let channels: HashSet<&String> = cfg
+        .checkins
+        .iter()
+        .flat_map(|c| c.audience.channels.iter())
+        .collect();
+    for ch in channels {
+        emu.add_channel(ch, "sales-team", &members);
+    }
+    // Explicitly listed users must exist too.
+    for c in &cfg.checkins {
+        for u in &c.audience.users {
+            if !emu.users().iter().any(|x| &x.id == u) {
+                emu.add_user(User::new(
+                    u,
+                    &format!("user.{}", u.to_lowercase()),
+                    "America/New_York",
+                ));
+            }
+        }
+    }
+
+    // Simulated time: from Monday 00:00 `weeks` weeks before this week.
+    let tz: Tz = cfg.digest.timezone;
+    let this_week = IsoWeek::containing(Utc::now(), tz);
+    let mut first = this_week;
+    for _ in 0..args.weeks {
+        first = first.previous();
+    }
+    let midnight = |w: IsoWeek| {
+        tz.from_local_datetime(&w.monday().and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .context("week start")
+    };
+    let start = midnight(first)?;
+    let end = midnight(this_week)?;
+    let clock = ManualClock::new(start);
+    let shared: SharedClock = Arc::new(clock.clone());
+
+    let secrets = Secrets {
+        bot_token: Some(SecretString::from(emu.config().bot_token.clone())),
+        app_token: Some(SecretString::from(emu.config().app_token.clone())),
+        signing_secrets: vec![],
+        database_url: None,
+        slack_api_url: emu.api_url(),
+    };
+    let app = Application::build(AppOptions {
+        config: cfg.clone(),
+        secrets,
+        clock: shared,
+        http: None,
+        run_jobs: false,
+    })
+    .await?;
+    emu.wait_for_socket_connection(Duration::from_secs(10))
+        .await?;
+    let state = app.state().clone();
+    let dispatcher = Dispatcher::new(&state);
+
+    println!(
+        "Simulating {} weeks ({} to {}) for {} reps in {} timezones against the Slack emulator at {}",
+        args.weeks,
+        start.with_timezone(&tz).format("%a %Y-%m-%d"),
+        (end - CDuration::milliseconds(1)).with_timezone(&tz).format("%a %Y-%m-%d"),
+        reps.len(),
+        reps.iter().map(|r| r.tz).collect::<HashSet<_>>().len(),
+        emu.api_url()
+    );
+
+    let mut seen_messages = 0usize;
+    let mut pending: Vec<PendingAnswer> = Vec::new();
+    let (mut prompts_sent, mut modal_answers, mut quick_notes) = (0usize, 0usize, 0usize);
+    let mut t = start;
+    while t <= end {
+        clock.set(t);
+        planner::run_once(&state).await?;
+        while dispatcher.run_once(&state).await?.claimed > 0 {}
+
+        // New prompts in reps' DMs: decide who answers, and when.
+        let msgs = emu.messages();
+        for m in &msgs[seen_messages..] {
+            if m.bot_id.is_none() || !m.blocks.to_string().contains(OPEN_FORM_ACTION) {
+                continue;
+            }
+            prompts_sent += 1;
+            let Some(rep) = reps
+                .iter()
+                .position(|r| emu.dm_channel(&r.id).as_deref() == Some(m.channel.as_str()))
+            else {
+                continue;
+            };
+            if rng.random_bool(reps[rep].diligence) {
+                let delay = CDuration::minutes(rng.random_range(5..(26 * 60)));
+                pending.push(PendingAnswer {
+                    due: t + delay,
+                    rep,
+                    channel: m.channel.clone(),
+                    ts: m.ts.clone(),
+                });
+            }
+        }
+        seen_messages = msgs.len();
+
+        let week = ((t - start).num_days() / 7) as u32;
+        let (due, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.due <= t);
+        pending = later;
+        for p in due {
+            answer_prompt(&emu, &cfg, &reps[p.rep], &p.channel, &p.ts, week, &mut rng).await?;
+            modal_answers += 1;
+        }
+
+        // Now and then a rep saves a note between check-ins, in work hours.
+        for (i, r) in reps.iter().enumerate() {
+            let local = t.with_timezone(&r.tz.parse::<Tz>().expect("roster timezone"));
+            let hour = local.format("%H").to_string().parse::<u32>().unwrap_or(0);
+            let workday = !matches!(local.format("%a").to_string().as_str(), "Sat" | "Sun");
+            let per_step = r.chattiness / (8.0 * 60.0 / STEP_MINUTES as f64);
+            if workday && (9..17).contains(&hour) && rng.random_bool(per_step) {
+                let text = script::quick_note(&mut rng, week);
+                emu.slash_command(
+                    &reps[i].id,
+                    "/fieldnotes",
+                    &format!("note {text}"),
+                    "C0SALESTEAM",
+                )
+                .await?;
+                quick_notes += 1;
+            }
+        }
+        t += CDuration::minutes(STEP_MINUTES);
+    }
+    // Let the spawned "thanks" updates land before reading the results.
+    emu.wait_until(Duration::from_secs(10), |e| {
+        e.calls_to("chat.update").len() >= modal_answers
+    })
+    .await
+    .ok();
+
+    let last_week = IsoWeek::containing(end - CDuration::milliseconds(1), tz);
+    let d = crate::cli::build_digest(&state.store, &cfg, last_week).await?;
+    let digest_path = args.out.join(format!("digest-{last_week}.md"));
+    std::fs::write(&digest_path, digest::to_markdown(&d))
+        .with_context(|| format!("writing {}", digest_path.display()))?;
+    let insights = state.store.insights(&Default::default()).await?.len();
+
+    let mut w = first;
+    println!("\nweek      prompts  answered  notes");
+    while w != this_week {
+        let dw = crate::cli::build_digest(&state.store, &cfg, w).await?;
+        println!(
+            "{:<9} {:>7}  {:>8}  {:>5}",
+            dw.week, dw.prompts_sent, dw.prompts_answered, dw.insights
+        );
+        w = IsoWeek::containing(
+            Utc.from_utc_datetime(&w.monday().and_hms_opt(12, 0, 0).expect("noon"))
+                + CDuration::weeks(1),
+            tz,
+        );
+    }
+    println!(
+        "\n{prompts_sent} prompts sent, {modal_answers} answered through the form, {quick_notes} quick notes by /fieldnotes; {insights} insights stored in {}.",
+        db.display()
+    );
+    println!(
+        "Slack emulator: {} Web API calls, {} answered 429.",
+        emu.calls().len(),
+        emu.rate_limited_count()
+    );
+    println!(
+        "Wrote the {} digest to {}",
+        last_week,
+        digest_path.display()
+    );
+    println!("Done in {:.1}s.", wall.elapsed().as_secs_f64());
+    app.shutdown().await;
+    emu.shutdown();
+    Ok(DemoReport {
+        digest_path,
+        week: last_week.to_string(),
+        prompts_sent,
+        modal_answers,
+        quick_notes,
+        insights,
+    })
+}
+
+/// Clicks "Add field notes", fills the modal like this rep would, submits.
+async fn answer_prompt(
+    emu: &Emulator,
+    cfg: &Config,
+    rep: &script::Rep,
+    channel: &str,
+    ts: &str,
+    week: u32,
+    rng: &mut StdRng,
+) -> Result<()> {
+    emu.click_button(&rep.id, channel, ts, OPEN_FORM_ACTION)
+        .await?;
+    let view = emu
+        .open_modal_for(&rep.id)
+        .context("the bot did not open the note modal")?;
+    let mut answers: HashMap<String, FieldAnswer> = HashMap::new();
+    for block in view.view["blocks"].as_array().into_iter().flatten() {
+        let Some(id) = block["block_id"].as_str() else {
+            continue;
+        };
+        if let Some(q) = id.strip_prefix(QUESTION_PREFIX) {
+            let optional = block["optional"].as_bool().unwrap_or(false);
+            if optional && !rng.random_bool(rep.thoroughness) {
+                continue;
+            }
+            let text = match q {
+                "stalled" => script::stalled(rng, week),
+                "assets" => script::assets(rng, week),
+                _ => script::heard(rng, week),
+            };
+            answers.insert(id.to_string(), FieldAnswer::Text(text));
+        } else if id == TAGS_BLOCK && rng.random_bool(0.6) {
+            // Reps pick a tag or two that fit what they wrote.
+            let written: String = answers
+                .values()
+                .filter_map(|a| match a {
+                    FieldAnswer::Text(t) => Some(t.to_lowercase()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let picks: Vec<String> = cfg
+                .tags
+                .iter()
+                .filter(|t| t.keywords.iter().any(|k| written.contains(k.as_str())))
+                .take(2)
+                .map(|t| t.id.clone())
+                .collect();
+            if !picks.is_empty() {
+                answers.insert(id.to_string(), FieldAnswer::Multi(picks));
+            }
+        }
+    }
+    let values = Emulator::fill_modal_values(&view.view, &answers);
+    let d = emu.submit_view(&rep.id, &view.id, values).await?;
+    if let Some(Value::Object(r)) = &d.response {
+        if r.get("response_action").and_then(Value::as_str) == Some("errors") {
+            anyhow::bail!("the bot refused {}'s note: {:?}", rep.name, r.get("errors"));
+        }
+    }
+    Ok(())
+}
