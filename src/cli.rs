@@ -152,32 +152,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: CheckinCommand::Run { name, question },
         } => {
             let cfg = load_config(&cli.config)?;
-            let c = cfg.checkin(&name).with_context(|| {
-                let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
-                format!(
-                    "no check-in named `{name}` in {} (there is: {})",
-                    cfg.path.display(),
-                    names.join(", ")
-                )
-            })?;
             let store = open_store(&cfg, &secrets).await?;
-            let now = chrono::Utc::now();
-            let key = format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
-            store
-                .create_run(
-                    &c.name,
-                    &key,
-                    "manual",
-                    question.as_deref(),
-                    now.timestamp_millis(),
-                    now.timestamp_millis(),
-                )
-                .await?;
+            let key = crate::jobs::planner::queue_checkin(
+                &store,
+                &cfg,
+                &name,
+                question.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await;
             store.close().await;
-            println!(
-                "Queued `{}` for its audience (run {key}); a running bot sends it within seconds.",
-                c.name
-            );
+            let key = key?;
+            println!("Queued `{name}` for its audience (run {key}); a running bot sends it within seconds.");
             Ok(())
         }
         Command::Digest { week, format } => {

@@ -76,6 +76,32 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
     Ok(out)
 }
 
+/// Queues a one-off run of a check-in for its whole audience (what
+/// `fieldnotes checkin run NAME` does); a running bot's planner picks it up
+/// on its next tick. Returns the run's occurrence key.
+pub async fn queue_checkin(
+    store: &crate::store::Store,
+    cfg: &crate::config::Config,
+    name: &str,
+    question: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let c = cfg.checkin(name).with_context(|| {
+        let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
+        format!(
+            "no check-in named `{name}` in {} (there is: {})",
+            cfg.path.display(),
+            names.join(", ")
+        )
+    })?;
+    let key = format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
+    let ms = now.timestamp_millis();
+    store
+        .create_run(&c.name, &key, "manual", question, ms, ms)
+        .await?;
+    Ok(key)
+}
+
 async fn fan_out(state: &AppState, c: &CheckIn, run: &PendingRun, now_ms: i64) -> Result<u64> {
     let people = resolve_audience(state, c).await?;
     let question = run.question.clone().unwrap_or_else(|| c.prompt.clone());

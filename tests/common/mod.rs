@@ -1,0 +1,254 @@
+//! `spawn_app`: the real bot wired to the Slack emulator (port 0) and a fresh
+//! database: a new SQLite file, or a new PostgreSQL database per test.
+//! PostgreSQL tests fail, never skip, when the server is unreachable.
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use fieldnotes::app::{AppOptions, Application};
+use fieldnotes::clock::ManualClock;
+use fieldnotes::config::{Config, Secrets};
+use secrecy::SecretString;
+use slack_emulator::{Emulator, EmulatorConfig, User};
+use sqlx::Connection;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    SocketMode,
+    Http,
+}
+
+pub const CONFIG: &str = r#"
+[bot]
+tick = "100ms"
+
+[roles]
+marketers = ["U0MKT0001"]
+
+[digest]
+timezone = "America/New_York"
+
+[[tag]]
+id = "competitor:acme"
+label = "Competitor: Acme"
+category = "competitor"
+keywords = ["acme"]
+
+[[tag]]
+id = "objection:price"
+label = "Objection: price"
+category = "objection"
+keywords = ["too expensive", "pricing"]
+
+[[tag]]
+id = "stage:negotiation"
+label = "Funnel: negotiation"
+keywords = ["procurement"]
+
+[[checkin]]
+name = "pulse"
+cadence = "0 16 * * FRI"
+timezone = "America/New_York"
+prompt = "What did you hear from buyers this week?"
+audience = { channels = ["C0SALES01"], users = ["U0REPXTRA"], exclude = ["U0REPSKIP"] }
+questions = [
+  { id = "heard", label = "What did a buyer say?" },
+  { id = "stalled", label = "Where is a deal stalling?", required = false, tags = ["stage:negotiation"] },
+]
+"#;
+
+/// The reps the test workspace has, with their timezones.
+pub const REPS: &[(&str, &str)] = &[
+    ("U0REP0001", "America/New_York"),
+    ("U0REP0002", "Europe/London"),
+    ("U0REP0003", "Asia/Kolkata"),
+    ("U0REPXTRA", "Australia/Sydney"),
+];
+
+pub struct TestApp {
+    pub app: Option<Application>,
+    pub emu: Emulator,
+    pub clock: ManualClock,
+    pub config: Config,
+    pub db: Db,
+    pub database_url: String,
+    pg_admin: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Friday 2026-11-27 15:00 in New York, an hour before the check-in.
+pub fn friday_afternoon() -> DateTime<Utc> {
+    chrono_tz::America::New_York
+        .with_ymd_and_hms(2026, 11, 27, 15, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A fresh database URL for `db`.
+pub async fn fresh_database(db: Db, dir: &Path) -> (String, Option<(String, String)>) {
+    match db {
+        Db::Sqlite => (fieldnotes::store::sqlite_url(&dir.join("test.db")), None),
+        Db::Postgres => {
+            let admin = pg_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} for these tests (set TEST_POSTGRES_URL): {e}"));
+            let name = format!("fieldnotes_test_{}", uuid_like());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("creating a test database");
+            conn.close().await.ok();
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin.clone());
+            (format!("{base}/{name}"), Some((admin, name)))
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+pub fn test_config() -> Config {
+    Config::parse(Path::new("tests/common/CONFIG"), CONFIG).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("fieldnotes=debug,slack_emulator=debug,info")
+            .try_init();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, pg_admin) = fresh_database(db, dir.path()).await;
+    let emu = Emulator::start(EmulatorConfig::for_tests()).await.unwrap();
+    for (id, tz) in REPS {
+        emu.add_user(User::new(id, &id.to_lowercase(), tz));
+    }
+    let mut bot = User::new("U0OTHERBOT", "standup.bot", "UTC");
+    bot.is_bot = true;
+    emu.add_user(bot);
+    let mut gone = User::new("U0REPGONE", "left.company", "UTC");
+    gone.deleted = true;
+    emu.add_user(gone);
+    emu.add_user(User::new("U0REPSKIP", "excluded.rep", "UTC"));
+    emu.add_user(User::new("U0MKT0001", "marketer", "America/New_York"));
+    emu.add_channel(
+        "C0SALES01",
+        "sales",
+        &[
+            "U0REP0001",
+            "U0REP0002",
+            "U0REP0003",
+            "U0OTHERBOT",
+            "U0REPGONE",
+            "U0REPSKIP",
+        ],
+    );
+
+    let config = test_config();
+    let clock = ManualClock::new(friday_afternoon());
+    let secrets = Secrets {
+        bot_token: Some(SecretString::from(emu.config().bot_token.clone())),
+        app_token: (mode == Mode::SocketMode)
+            .then(|| SecretString::from(emu.config().app_token.clone())),
+        signing_secrets: vec![SecretString::from(emu.config().signing_secret.clone())],
+        database_url: Some(database_url.clone()),
+        slack_api_url: emu.api_url(),
+    };
+    let app = Application::build(AppOptions {
+        config: config.clone(),
+        secrets,
+        clock: Arc::new(clock.clone()),
+        http: (mode == Mode::Http).then(|| "127.0.0.1:0".parse().unwrap()),
+        run_jobs: true,
+    })
+    .await
+    .expect("the app starts");
+    match mode {
+        Mode::SocketMode => emu
+            .wait_for_socket_connection(Duration::from_secs(10))
+            .await
+            .unwrap(),
+        Mode::Http => {
+            emu.deliver_via_http(&format!("http://{}/slack/events", app.http_addr().unwrap()))
+        }
+    }
+    TestApp {
+        app: Some(app),
+        emu,
+        clock,
+        config,
+        db,
+        database_url,
+        pg_admin,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn app(&self) -> &Application {
+        self.app.as_ref().unwrap()
+    }
+
+    /// Bot messages with the prompt button, in post order.
+    pub fn prompts(&self) -> Vec<slack_emulator::Message> {
+        self.emu
+            .messages()
+            .into_iter()
+            .filter(|m| {
+                m.bot_id.is_some()
+                    && m.blocks
+                        .to_string()
+                        .contains(fieldnotes::slack::views::OPEN_FORM_ACTION)
+            })
+            .collect()
+    }
+
+    pub async fn wait_for_prompts(&self, n: usize) {
+        // Count posts, not messages: an answered prompt loses its button.
+        let ok = self.emu.wait_until(Duration::from_secs(20), |e| {
+            e.calls_to("chat.postMessage").len() >= n
+        });
+        ok.await.unwrap_or_else(|_| {
+            panic!(
+                "expected {n} prompts, got {}",
+                self.emu.calls_to("chat.postMessage").len()
+            )
+        });
+    }
+
+    /// Shuts the app down and drops the PostgreSQL database.
+    pub async fn stop(mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        self.emu.shutdown();
+        if let Some((admin, name)) = self.pg_admin.take() {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        }
+    }
+}
