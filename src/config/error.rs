@@ -90,7 +90,7 @@ impl SourceMap<'_> {
 
     /// Turns a TOML/serde error into a [`ConfigError`], recovering the key
     /// from the span or the message.
-    pub fn from_toml(&self, e: &toml::de::Error) -> ConfigError {
+    pub fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let msg = e.message().trim().to_string();
         let (line, key) = match e.span() {
             Some(span) => {

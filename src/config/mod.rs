@@ -263,7 +263,7 @@ impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         let src = SourceMap { file: path, text };
         let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigErrors(vec![src.from_toml(&e)]))?;
+            toml::from_str(text).map_err(|e| ConfigErrors(vec![src.toml_error(&e)]))?;
         validate(&src, raw)
     }
 
@@ -614,7 +614,10 @@ pub fn describe(cfg: &Config) -> String {
         cfg.digest
             .cadence
             .as_ref()
-            .map(|c| format!(", posted {}", c.describe()))
+            .map(|c| format!(
+                ", digest cadence {} (posting to Slack is not built yet; use `fieldnotes digest`)",
+                c.describe()
+            ))
             .unwrap_or_default(),
         cfg.digest
             .channel

@@ -26,7 +26,16 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
     let now = state.clock.now();
     let now_ms = now.timestamp_millis();
     let mut out = PlanOutcome::default();
-    for c in cfg.checkins.iter().filter(|c| !c.paused) {
+    for c in &cfg.checkins {
+        if c.paused {
+            // A paused check-in's missed occurrences are skipped, not
+            // saved up for a burst when it is resumed.
+            state
+                .store
+                .advance_scheduler_cursor(&c.name, now_ms)
+                .await?;
+            continue;
+        }
         let Some(from_ms) = state.store.scheduler_cursor(&c.name).await? else {
             // First sight of this check-in: start from now, never backfill.
             state
@@ -67,11 +76,21 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
         .await?
     {
         let Some(c) = cfg.checkin(&run.checkin) else {
-            warn!(checkin = %run.checkin, "run for a check-in no longer in the config");
+            warn!(checkin = %run.checkin, "run for a check-in no longer in the config: cancelled");
+            state.store.cancel_run(run.id).await?;
             continue;
         };
-        out.prompts_queued += fan_out(state, c, &run, now_ms).await?;
-        out.runs_planned += 1;
+        // One failing audience (say, a channel the bot can't read) must not
+        // hold up the others; its lease expires and it is retried.
+        match fan_out(state, c, &run, now_ms).await {
+            Ok(n) => {
+                out.prompts_queued += n;
+                out.runs_planned += 1;
+            }
+            Err(e) => {
+                warn!(checkin = %c.name, occurrence = %run.occurrence, error = %format!("{e:#}"), "fanning out a run failed; will retry")
+            }
+        }
     }
     Ok(out)
 }

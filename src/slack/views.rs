@@ -48,7 +48,7 @@ pub fn prompt_message(question: &str, prompt_id: i64, bot_name: &str) -> (String
             {"type": "button", "action_id": OPEN_FORM_ACTION, "style": "primary", "value": prompt_id.to_string(), "text": plain("Add field notes", 75)}
         ]},
         {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": "Takes under a minute. Or just reply here in your own words."}
+            {"type": "mrkdwn", "text": "Takes under a minute: a few words in your own voice is plenty."}
         ]}
     ]);
     (text, blocks(b))
@@ -173,7 +173,7 @@ pub fn help_text(command: &str) -> String {
         "*Fieldnotes* turns what you hear from buyers into notes marketing can use.\n\
          • `{command} note <what you heard>`: save a note now (tags are added from your words; use #hashtags too)\n\
          • `{command} help`: this message\n\
-         You also get a short check-in by DM; answer with the button or just reply."
+         You also get a short check-in by DM; answer it with the *Add field notes* button."
     )
 }
 

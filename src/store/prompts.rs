@@ -93,6 +93,16 @@ impl Store {
             .collect())
     }
 
+    /// Gives up on a run (its check-in left the config).
+    pub async fn cancel_run(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE checkin_runs SET status = 'cancelled' WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .context("cancelling a run")?;
+        Ok(())
+    }
+
     /// Queues one prompt per user for a run and marks the run planned, in one
     /// transaction. Returns how many prompts were new.
     pub async fn enqueue_prompts(

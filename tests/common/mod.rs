@@ -113,11 +113,9 @@ pub async fn fresh_database(db: Db, dir: &Path) -> (String, Option<(String, Stri
                 .await
                 .expect("creating a test database");
             conn.close().await.ok();
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_string())
-                .unwrap_or(admin.clone());
-            (format!("{base}/{name}"), Some((admin, name)))
+            let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
+            url.set_path(&name);
+            (url.to_string(), Some((admin, name)))
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Real Slack cannot be used in CI and makes timing rules (3 s acks, 3 s
 //! trigger ids, retries, rate limits) hard to exercise. This crate serves the
 //! Web API, Socket Mode and signed Events API delivery on 127.0.0.1 with
-//! Slack's documented rules (see `/work/shared/SLACK_FACTS.md`), lets a test
+//! Slack's documented rules (signing, retries, Socket Mode, rate limits, Block Kit limits), lets a test
 //! act as workspace members (click, submit, type commands) and records what
 //! the bot did. Every payload has the shape slack-morphism's models parse.
 //!

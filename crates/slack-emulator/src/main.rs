@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         emu.add_user(u.clone());
     }
     emu.add_channel(
-        "C0SALES001",
+        "C0SALESTEAM",
         "sales",
         &[
             "U0ALICE001",
