@@ -1,0 +1,34 @@
+//! `fieldnotes demo` end to end: the real bot against the in-process
+//! emulator on a fresh SQLite file, with scripted reps in several timezones.
+
+use fieldnotes::demo::{run, DemoArgs};
+use std::path::Path;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_simulates_weeks_and_writes_the_last_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(
+        Path::new("config/fieldnotes.toml"),
+        DemoArgs {
+            out: dir.path().to_path_buf(),
+            weeks: 2,
+            reps: 20,
+            seed: 7,
+        },
+    )
+    .await
+    .unwrap();
+    // One weekly check-in per week to each of the 20 reps; the channel's bot
+    // and deactivated member are never prompted.
+    assert_eq!(report.prompts_sent, 40);
+    assert!(
+        report.modal_answers > 10 && report.modal_answers <= 40,
+        "{report:?}"
+    );
+    assert_eq!(report.insights, report.modal_answers + report.quick_notes);
+    let md = std::fs::read_to_string(&report.digest_path).unwrap();
+    assert!(md.starts_with(&format!("# Field insights digest, {}", report.week)));
+    assert!(md.contains("| Check-in prompts sent | 20 |"), "{md}");
+    assert!(md.contains("## In the reps' own words"));
+    assert!(dir.path().join("fieldnotes-demo.db").exists());
+}
