@@ -120,7 +120,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => crate::demo::run(&cli.config, args).await.map(|_| ()),
         Command::CheckConfig => {
             let cfg = load_config(&cli.config)?;
-            print!("{}", config::describe(&cfg));
+            print!("{}", config::describe(&cfg, chrono::Utc::now()));
             Ok(())
         }
         Command::Migrate => {

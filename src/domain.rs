@@ -104,27 +104,6 @@ pub fn answers_text(answers: &[Answer]) -> String {
         .join("\n\n")
 }
 
-/// State of one prompt (an outbox row).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PromptStatus {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-}
-
-impl PromptStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PromptStatus::Queued => "queued",
-            PromptStatus::Sending => "sending",
-            PromptStatus::Sent => "sent",
-            PromptStatus::Failed => "failed",
-        }
-    }
-}
-
 /// A prompt claimed for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptJob {

@@ -274,10 +274,6 @@ impl Config {
     pub fn tag(&self, id: &str) -> Option<&TagDef> {
         self.tags.iter().find(|t| t.id == id)
     }
-
-    pub fn is_marketer(&self, user: &str) -> bool {
-        self.roles.marketers.iter().any(|u| u == user) || self.roles.leads.iter().any(|u| u == user)
-    }
 }
 
 fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors> {
@@ -578,13 +574,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A human summary of what the config will do, for `fieldnotes check-config`.
-pub fn describe(cfg: &Config) -> String {
+/// `now` anchors the "next sends" it lists.
+pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "Config {} is valid.", cfg.path.display());
     let _ = writeln!(
         out,
-        "Bot: {} (polls every {:?}; at most {} messages/minute workspace-wide; 1/s per DM)",
+        "Bot: {} (polls every {:?}; at most {} messages/minute workspace-wide)",
         cfg.bot.name, cfg.bot.tick, cfg.bot.workspace_messages_per_minute
     );
     let _ = writeln!(
@@ -625,7 +622,6 @@ pub fn describe(cfg: &Config) -> String {
             .map(|c| format!(" to {c}"))
             .unwrap_or_default()
     );
-    let now = chrono::Utc::now();
     for c in &cfg.checkins {
         let _ = writeln!(
             out,

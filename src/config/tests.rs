@@ -43,7 +43,7 @@ fn shipped_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
     let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(!c.checkins.is_empty());
-    assert!(describe(&c).contains("weekly-pulse"));
+    assert!(describe(&c, chrono::Utc::now()).contains("weekly-pulse"));
 }
 
 #[test]

@@ -79,10 +79,7 @@ async fn send_one(state: &AppState, pacer: &Pacer, job: PromptJob) -> Sent {
     let (text, blocks) = views::prompt_message(&job.question, job.id, &cfg.bot.name);
     // Posting to the user id lands in the bot's DM with them, so no
     // conversations.open round trip (Tier 3) is needed per person.
-    let result = state
-        .slack
-        .post_message(&job.user_id, &text, blocks, None)
-        .await;
+    let result = state.slack.post_message(&job.user_id, &text, blocks).await;
     let now_ms = state.now_ms();
     let store = &state.store;
     let outcome = match result {

@@ -157,28 +157,17 @@ impl SlackApi {
         Ok(r.user_id.to_string())
     }
 
-    pub async fn open_dm(&self, user: &str) -> SlackResult<String> {
-        let s = self.client.open_session(&self.token);
-        let req = SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
-        let r = self.call(s.conversations_open(&req)).await?;
-        Ok(r.channel.id.to_string())
-    }
-
     pub async fn post_message(
         &self,
         channel: &str,
         text: &str,
         blocks: Vec<SlackBlock>,
-        thread_ts: Option<&str>,
     ) -> SlackResult<Posted> {
         let s = self.client.open_session(&self.token);
         let content = SlackMessageContent::new()
             .with_text(text.into())
             .with_blocks(blocks);
-        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
-        if let Some(t) = thread_ts {
-            req = req.with_thread_ts(t.into());
-        }
+        let req = SlackApiChatPostMessageRequest::new(channel.into(), content);
         let r = self.call(s.chat_post_message(&req)).await?;
         Ok(Posted {
             channel: r.channel.to_string(),
@@ -201,24 +190,11 @@ impl SlackApi {
         self.call(s.chat_update(&req)).await.map(|_| ())
     }
 
-    pub async fn post_ephemeral(&self, channel: &str, user: &str, text: &str) -> SlackResult<()> {
-        let s = self.client.open_session(&self.token);
-        let content = SlackMessageContent::new().with_text(text.into());
-        let req = SlackApiChatPostEphemeralRequest::new(channel.into(), user.into(), content);
-        self.call(s.chat_post_ephemeral(&req)).await.map(|_| ())
-    }
-
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> SlackResult<String> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         let r = self.call(s.views_open(&req)).await?;
         Ok(r.view.state_params.id.to_string())
-    }
-
-    pub async fn publish_home(&self, user: &str, view: SlackView) -> SlackResult<()> {
-        let s = self.client.open_session(&self.token);
-        let req = SlackApiViewsPublishRequest::new(user.into(), view);
-        self.call(s.views_publish(&req)).await.map(|_| ())
     }
 
     pub async fn user_info(&self, user: &str) -> SlackResult<PersonInfo> {

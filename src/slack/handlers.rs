@@ -150,11 +150,7 @@ async fn on_view_submission(
     auto.dedup();
     let insight = NewInsight {
         user_id: user.clone(),
-        source: if meta.prompt_id.is_some() {
-            Source::Checkin
-        } else {
-            Source::GlobalShortcut
-        },
+        source: Source::Checkin,
         prompt_id: meta.prompt_id,
         checkin: meta.checkin.clone(),
         answers,

@@ -25,7 +25,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.outstanding_work().await {
+    match state.store.ping().await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -83,8 +83,13 @@ impl Store {
             .context("running database migrations")
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("pinging the database")?;
+        Ok(())
     }
 
     pub async fn close(&self) {

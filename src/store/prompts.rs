@@ -257,16 +257,6 @@ impl Store {
         }))
     }
 
-    /// Counts prompts by status (for tests, `status` and the demo).
-    pub async fn prompt_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows =
-            sqlx::query("SELECT status, COUNT(*) FROM prompts GROUP BY status ORDER BY status")
-                .fetch_all(self.pool())
-                .await
-                .context("counting prompts")?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
     /// Whether any work is still queued or in flight.
     pub async fn outstanding_work(&self) -> Result<i64> {
         let r = sqlx::query(
