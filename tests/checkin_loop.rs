@@ -7,12 +7,11 @@
 mod common;
 
 use chrono::Duration as CDuration;
-use common::{spawn_app, Db, Mode, TestApp};
+use common::{spawn_app, Db, Mode};
 use fieldnotes::digest::IsoWeek;
 use fieldnotes::domain::Source;
 use fieldnotes::export::{self, ExportFormat};
 use fieldnotes::slack::views::OPEN_FORM_ACTION;
-use fieldnotes::store::InsightQuery;
 use slack_emulator::{Emulator, FieldAnswer};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -106,7 +105,7 @@ async fn whole_loop(db: Db, mode: Mode) {
         "an empty ack closes the modal"
     );
 
-    let insights = store.insights(&InsightQuery::default()).await.unwrap();
+    let insights = t.insights().await;
     assert_eq!(insights.len(), 1);
     let i = &insights[0];
     assert_eq!(i.user_id, rep);
@@ -121,7 +120,7 @@ async fn whole_loop(db: Db, mode: Mode) {
         vec!["competitor:acme", "objection:price", "stage:negotiation"],
         "keyword and question tags, kept apart"
     );
-    assert_eq!(i.created_at_ms, t.clock_now_ms());
+    assert_eq!(i.created_at_ms, t.now().timestamp_millis());
     let p = store
         .prompt(i.prompt_id.expect("linked to its prompt"))
         .await
@@ -146,7 +145,7 @@ async fn whole_loop(db: Db, mode: Mode) {
         &t.config,
         "pulse",
         Some("One-off: what is Acme doing this week?"),
-        t.clock_now(),
+        t.now(),
     )
     .await
     .unwrap();
@@ -164,17 +163,12 @@ async fn whole_loop(db: Db, mode: Mode) {
 
     // Export and digest see the answer and the prompts.
     let mut buf = Vec::new();
-    export::write(
-        &store.insights(&InsightQuery::default()).await.unwrap(),
-        ExportFormat::Ndjson,
-        &mut buf,
-    )
-    .unwrap();
+    export::write(&t.insights().await, ExportFormat::Ndjson, &mut buf).unwrap();
     let line: serde_json::Value =
         serde_json::from_slice(buf.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(line["user_id"], rep);
     assert_eq!(line["tags"][0], "competitor:acme");
-    let week = IsoWeek::containing(t.clock_now(), t.config.digest.timezone);
+    let week = IsoWeek::containing(t.now(), t.config.digest.timezone);
     let digest = fieldnotes::cli::build_digest(store, &t.config, week)
         .await
         .unwrap();
@@ -198,21 +192,6 @@ async fn whole_loop(db: Db, mode: Mode) {
         );
     }
     t.stop().await;
-}
-
-trait Now {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
-    fn clock_now_ms(&self) -> i64;
-}
-
-impl Now for TestApp {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use fieldnotes::clock::Clock;
-        self.clock.now()
-    }
-    fn clock_now_ms(&self) -> i64 {
-        self.clock_now().timestamp_millis()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,6 @@
 mod common;
 
 use common::{spawn_app, Db, Mode};
-use fieldnotes::store::InsightQuery;
 use std::time::Duration;
 
 fn now_secs() -> i64 {
@@ -80,16 +79,7 @@ async fn forged_stale_and_malformed_requests_are_rejected_without_side_effects()
     .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers().get("x-slack-no-retry").unwrap(), "1");
-    let state = t.app().state().clone();
-    assert!(
-        state
-            .store
-            .insights(&InsightQuery::default())
-            .await
-            .unwrap()
-            .is_empty(),
-        "nothing was saved"
-    );
+    assert!(t.insights().await.is_empty(), "nothing was saved");
 
     // The same request, properly signed, works.
     let r = send(
@@ -107,11 +97,7 @@ async fn forged_stale_and_malformed_requests_are_rejected_without_side_effects()
         reply["text"].as_str().unwrap().contains("Saved as note #"),
         "{reply}"
     );
-    let saved = state
-        .store
-        .insights(&InsightQuery::default())
-        .await
-        .unwrap();
+    let saved = t.insights().await;
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].auto_tags, vec!["competitor:acme"]);
 
@@ -142,11 +128,7 @@ async fn slash_note_and_event_retries_over_http() {
         .unwrap();
     assert_eq!(d.status, Some(200));
     let state = t.app().state().clone();
-    let saved = state
-        .store
-        .insights(&InsightQuery::default())
-        .await
-        .unwrap();
+    let saved = t.insights().await;
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].user_id, "U0REP0003");
     assert_eq!(

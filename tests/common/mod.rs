@@ -206,6 +206,22 @@ impl TestApp {
         self.app.as_ref().unwrap()
     }
 
+    /// Every stored (not deleted) insight, oldest first.
+    pub async fn insights(&self) -> Vec<fieldnotes::domain::Insight> {
+        self.app()
+            .state()
+            .store
+            .insights(&fieldnotes::store::InsightQuery::default())
+            .await
+            .unwrap()
+    }
+
+    /// The test's simulated "now".
+    pub fn now(&self) -> DateTime<Utc> {
+        use fieldnotes::clock::Clock;
+        self.clock.now()
+    }
+
     /// Bot messages with the prompt button, in post order.
     pub fn prompts(&self) -> Vec<slack_emulator::Message> {
         self.emu
