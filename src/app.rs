@@ -5,11 +5,10 @@
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets};
 use crate::jobs;
-use crate::slack::{self, socket::SocketListener, PersonInfo, SlackApi};
+use crate::slack::{self, socket::SocketListener, SlackApi};
 use crate::store::{self, Store};
 use crate::tagging::Tagger;
 use anyhow::{Context, Result};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
@@ -27,14 +26,52 @@ pub struct AppState {
     /// Identifies this process in row leases.
     pub worker_id: String,
     pub bot_user_id: String,
-    /// users.info answers, refreshed daily (users.info is Tier 4).
-    people: tokio::sync::Mutex<HashMap<String, (PersonInfo, i64)>>,
 }
 
-/// How long a cached users.info answer is trusted.
-const PERSON_TTL_MS: i64 = 24 * 3600 * 1000;
-
 impl AppState {
+    pub fn new(
+        config: Config,
+        store: Store,
+        slack: SlackApi,
+        clock: SharedClock,
+        secrets: Secrets,
+        bot_user_id: String,
+    ) -> AppState {
+        let worker_id = format!(
+            "{}-{}-{:x}",
+            hostname(),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        AppState {
+            tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
+            config: RwLock::new(Arc::new(config)),
+            store,
+            slack,
+            clock,
+            secrets,
+            worker_id,
+            bot_user_id,
+        }
+    }
+
+    /// Connects to Slack with the bot token (auth.test) and builds the
+    /// state, without starting anything.
+    pub async fn connect(config: Config, secrets: Secrets, clock: SharedClock) -> Result<AppState> {
+        let store = open_store(&config, &secrets).await?;
+        let token = secrets
+            .bot_token
+            .clone()
+            .context("SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token")?;
+        let hyper = slack::client::hyper_client(&secrets.slack_api_url)?;
+        let api = SlackApi::new(hyper, &token);
+        let bot_user_id = api
+            .bot_user_id()
+            .await
+            .context("checking the bot token with auth.test")?;
+        Ok(AppState::new(config, store, api, clock, secrets, bot_user_id))
+    }
+
     pub fn config(&self) -> Arc<Config> {
         self.config.read().expect("config lock").clone()
     }
@@ -52,22 +89,6 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
-
-    /// A person's profile (bot? deactivated? timezone?), cached for a day.
-    pub async fn person(&self, user: &str) -> Result<PersonInfo, slack::SlackCallError> {
-        let now = self.now_ms();
-        if let Some((p, at)) = self.people.lock().await.get(user) {
-            if now - at < PERSON_TTL_MS {
-                return Ok(p.clone());
-            }
-        }
-        let p = self.slack.user_info(user).await?;
-        self.people
-            .lock()
-            .await
-            .insert(user.to_string(), (p.clone(), now));
-        Ok(p)
-    }
 }
 
 /// How to run.
@@ -79,6 +100,8 @@ pub struct AppOptions {
     pub http: Option<SocketAddr>,
     /// Run the planner and dispatcher loop in the background.
     pub run_jobs: bool,
+    /// Reload the config file when it changes or on SIGHUP.
+    pub watch_config: bool,
 }
 
 /// A running bot.
@@ -107,35 +130,7 @@ pub async fn open_store(config: &Config, secrets: &Secrets) -> Result<Store> {
 
 impl Application {
     pub async fn build(opts: AppOptions) -> Result<Application> {
-        let store = open_store(&opts.config, &opts.secrets).await?;
-        let token = opts
-            .secrets
-            .bot_token
-            .clone()
-            .context("SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token")?;
-        let hyper = slack::client::hyper_client(&opts.secrets.slack_api_url)?;
-        let api = SlackApi::new(hyper, &token);
-        let bot_user_id = api
-            .bot_user_id()
-            .await
-            .context("checking the bot token with auth.test")?;
-        let worker_id = format!(
-            "{}-{}-{:x}",
-            hostname(),
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        let state = Arc::new(AppState {
-            tagger: RwLock::new(Arc::new(Tagger::new(&opts.config.tags))),
-            config: RwLock::new(Arc::new(opts.config)),
-            store,
-            slack: api,
-            clock: opts.clock,
-            secrets: opts.secrets,
-            worker_id,
-            bot_user_id,
-            people: Default::default(),
-        });
+        let state = Arc::new(AppState::connect(opts.config, opts.secrets, opts.clock).await?);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
@@ -177,6 +172,9 @@ impl Application {
             info!("neither SLACK_APP_TOKEN (Socket Mode) nor --http given: sending prompts only");
         }
 
+        if opts.watch_config {
+            tasks.push(crate::reload::spawn(state.clone(), stop_rx.clone())?);
+        }
         if opts.run_jobs {
             let st = state.clone();
             let rx = stop_rx.clone();
@@ -207,6 +205,15 @@ impl Application {
         }
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+        // Hand back anything still leased and leave the worker pool, so the
+        // other workers carry on at once instead of after the lease.
+        let st = &self.state;
+        if let Err(e) = st.store.release_leases(&st.worker_id).await {
+            tracing::warn!(error = %format!("{e:#}"), "releasing leases on shutdown failed");
+        }
+        if let Err(e) = st.store.forget_worker(&st.worker_id).await {
+            tracing::warn!(error = %format!("{e:#}"), "leaving the worker pool failed");
         }
         self.state.store.close().await;
     }

@@ -55,6 +55,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "markdown")]
         format: DigestFormat,
     },
+    /// Per check-in and occurrence: queued, sent, answered, reminded,
+    /// skipped (and why), failed, participation; then delivery errors.
+    Status {
+        /// Only this check-in.
+        #[arg(long)]
+        checkin: Option<String>,
+        /// How many recent occurrences to show.
+        #[arg(long, default_value_t = 10)]
+        last: i64,
+    },
+    /// Schedule commands.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// Write every insight to stdout (or --out).
     Export {
         #[arg(long, value_enum, default_value = "ndjson")]
@@ -74,6 +89,24 @@ pub enum CheckinCommand {
         /// Ask this one-off question instead of the check-in's prompt.
         #[arg(long)]
         question: Option<String>,
+        /// Send at this time instead of now: RFC 3339 (`2026-12-01T15:00:00-05:00`)
+        /// or `YYYY-MM-DD HH:MM` in the check-in's timezone (UTC for local_time check-ins).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// List each person's next sends, in local time and UTC, with skips
+    /// and pauses explained. Needs SLACK_BOT_TOKEN to resolve the audience.
+    Preview {
+        /// Only this check-in.
+        #[arg(long)]
+        checkin: Option<String>,
+        /// Sends per person.
+        #[arg(long, default_value_t = 3)]
+        next: usize,
     },
 }
 
@@ -141,6 +174,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 clock: Arc::new(SystemClock),
                 http,
                 run_jobs: true,
+                watch_config: true,
             })
             .await?;
             wait_for_signal().await;
@@ -149,21 +183,51 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Checkin {
-            command: CheckinCommand::Run { name, question },
+            command: CheckinCommand::Run { name, question, at },
         } => {
             let cfg = load_config(&cli.config)?;
+            let now = chrono::Utc::now();
+            let at = match at {
+                None => None,
+                Some(t) => Some(parse_at(&cfg, &name, &t, now)?),
+            };
             let store = open_store(&cfg, &secrets).await?;
             let key = crate::jobs::planner::queue_checkin(
                 &store,
                 &cfg,
                 &name,
                 question.as_deref(),
-                chrono::Utc::now(),
+                now,
+                at,
             )
             .await;
             store.close().await;
             let key = key?;
-            println!("Queued `{name}` for its audience (run {key}); a running bot sends it within seconds.");
+            match at {
+                Some(at) => println!("Queued `{name}` for its audience at {} UTC (run {key}).", at.format("%Y-%m-%d %H:%M")),
+                None => println!("Queued `{name}` for its audience (run {key}); a running bot sends it within seconds."),
+            }
+            Ok(())
+        }
+        Command::Status { checkin, last } => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let text = crate::report::status(&store, &cfg, checkin.as_deref(), last.max(1)).await;
+            store.close().await;
+            print!("{}", text?);
+            Ok(())
+        }
+        Command::Schedule {
+            command: ScheduleCommand::Preview { checkin, next },
+        } => {
+            let cfg = load_config(&cli.config)?;
+            if secrets.bot_token.is_none() {
+                anyhow::bail!("schedule preview resolves each check-in's audience from Slack: set SLACK_BOT_TOKEN (and SLACK_API_URL for the emulator). `fieldnotes check-config` lists the next occurrences without it.");
+            }
+            let state = crate::app::AppState::connect(cfg, secrets, Arc::new(SystemClock)).await?;
+            let text = crate::report::preview(&state, checkin.as_deref(), next.max(1)).await;
+            state.store.close().await;
+            print!("{}", text?);
             Ok(())
         }
         Command::Digest { week, format } => {
@@ -205,6 +269,32 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `--at`: RFC 3339, or `YYYY-MM-DD HH:MM` in the check-in's zone.
+fn parse_at(
+    cfg: &Config,
+    name: &str,
+    t: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    let at = if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        d.with_timezone(&chrono::Utc)
+    } else {
+        let local = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").with_context(|| {
+            format!("`{t}` is not a time like 2026-12-01 15:00 or 2026-12-01T15:00:00-05:00")
+        })?;
+        let tz = match cfg.checkin(name).map(|c| c.zone) {
+            Some(config::Zone::Fixed(tz)) => tz,
+            _ => chrono_tz::UTC,
+        };
+        crate::schedule::crontab::wall_clock_instant(tz, local)
+            .with_context(|| format!("`{t}` does not exist in {tz}"))?
+    };
+    if at < now {
+        anyhow::bail!("`{t}` has passed; leave --at out to send now");
+    }
+    Ok(at)
 }
 
 /// Gathers a week's rows and builds its digest.

@@ -104,18 +104,6 @@ pub fn answers_text(answers: &[Answer]) -> String {
         .join("\n\n")
 }
 
-/// A prompt claimed for sending.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PromptJob {
-    pub id: i64,
-    pub checkin: String,
-    pub user_id: String,
-    pub occurrence: String,
-    pub attempts: i64,
-    /// The text to ask (the check-in's prompt, or a one-off question).
-    pub question: String,
-}
-
 /// A stored prompt as the handlers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
@@ -128,6 +116,8 @@ pub struct Prompt {
     pub message_ts: Option<String>,
     pub answered: bool,
     pub question: String,
+    /// Its answer window has closed.
+    pub closed: bool,
 }
 
 /// A check-in run waiting to be fanned out to its audience.
@@ -137,4 +127,8 @@ pub struct PendingRun {
     pub checkin: String,
     pub occurrence: String,
     pub question: Option<String>,
+    /// `schedule` or `manual` (a one-off run or `/fieldnotes ask`).
+    pub source: String,
+    pub scheduled_at_ms: i64,
+    pub created_at_ms: i64,
 }

@@ -8,12 +8,15 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod digest;
 pub mod domain;
 pub mod export;
 pub mod jobs;
+pub mod reload;
+pub mod report;
 pub mod schedule;
 pub mod slack;
 pub mod store;

@@ -146,6 +146,7 @@ async fn whole_loop(db: Db, mode: Mode) {
         "pulse",
         Some("One-off: what is Acme doing this week?"),
         t.now(),
+        None,
     )
     .await
     .unwrap();

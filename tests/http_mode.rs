@@ -167,6 +167,7 @@ async fn a_failed_save_keeps_the_text_in_the_modal() {
         "pulse",
         None,
         chrono::Utc::now() - chrono::Duration::days(1),
+        None,
     )
     .await
     .unwrap();

@@ -8,7 +8,9 @@ pub(crate) mod secrets;
 pub use error::{ConfigError, ConfigErrors};
 pub use secrets::Secrets;
 
+use crate::schedule::calendar::{self, Region, WorkCalendar, Workdays};
 use crate::schedule::Crontab;
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use error::SourceMap;
 use serde::Deserialize;
@@ -36,6 +38,40 @@ struct RawConfig {
     tags: Vec<RawTag>,
     #[serde(default, rename = "checkin")]
     checkins: Vec<RawCheckin>,
+    #[serde(default)]
+    calendar: RawCalendar,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    #[serde(default)]
+    workdays: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    holidays: Vec<Spanned<RawHoliday>>,
+    #[serde(default)]
+    default_region: Option<Spanned<String>>,
+    #[serde(default)]
+    regions: std::collections::BTreeMap<String, RawRegion>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegion {
+    #[serde(default)]
+    workdays: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    holidays: Vec<Spanned<RawHoliday>>,
+    #[serde(default)]
+    users: Vec<Spanned<String>>,
+}
+
+/// `"2026-12-25"` or `{ date = "2026-12-25", name = "Christmas Day" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawHoliday {
+    Date(String),
+    Named { date: String, name: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +85,8 @@ struct RawBot {
     workspace_messages_per_minute: u32,
     #[serde(default = "default_attempts")]
     max_send_attempts: u32,
+    #[serde(default = "default_lease")]
+    lease: Spanned<String>,
 }
 
 impl Default for RawBot {
@@ -58,6 +96,7 @@ impl Default for RawBot {
             tick: default_tick(),
             workspace_messages_per_minute: default_workspace_rate(),
             max_send_attempts: default_attempts(),
+            lease: default_lease(),
         }
     }
 }
@@ -67,6 +106,9 @@ fn default_bot_name() -> String {
 }
 fn default_tick() -> Spanned<String> {
     Spanned::new(0..0, "2s".into())
+}
+fn default_lease() -> Spanned<String> {
+    Spanned::new(0..0, "30s".into())
 }
 fn default_workspace_rate() -> u32 {
     300
@@ -122,7 +164,10 @@ struct RawTag {
 struct RawCheckin {
     name: Spanned<String>,
     cadence: Spanned<String>,
-    timezone: Spanned<String>,
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    local_time: Option<Spanned<bool>>,
     prompt: String,
     audience: Spanned<RawAudience>,
     #[serde(default)]
@@ -130,6 +175,16 @@ struct RawCheckin {
     questions: Spanned<Vec<RawQuestion>>,
     #[serde(default)]
     paused: bool,
+    #[serde(default)]
+    paused_until: Option<Spanned<String>>,
+    #[serde(default)]
+    window: Option<Spanned<String>>,
+    #[serde(default)]
+    reminders: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    on_holiday: Option<Spanned<String>>,
+    #[serde(default)]
+    catch_up: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +231,7 @@ pub struct Config {
     pub digest: DigestSettings,
     pub tags: Vec<TagDef>,
     pub checkins: Vec<CheckIn>,
+    pub calendar: WorkCalendar,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +242,8 @@ pub struct BotSettings {
     /// Workspace-wide cap on chat.postMessage, on top of Slack's 1/s per channel.
     pub workspace_messages_per_minute: u32,
     pub max_send_attempts: u32,
+    /// How long a worker owns a claimed row before another may take it.
+    pub lease: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -231,18 +289,83 @@ pub struct Question {
     pub tags: Vec<String>,
 }
 
+/// Where a check-in's wall-clock cadence is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Everyone at the same instant: the cadence in this zone.
+    Fixed(Tz),
+    /// Each person at that wall-clock time in their own Slack timezone.
+    Local,
+}
+
+/// What a check-in does when an occurrence falls on someone's day off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnHoliday {
+    Skip,
+    NextWorkday,
+}
+
+/// What happens to occurrences missed while the bot was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Send late, as long as the answer window is still open.
+    WithinWindow,
+    /// Drop them.
+    Skip,
+}
+
+/// At most this many reminders per prompt.
+pub const MAX_REMINDERS: usize = 3;
+
 /// A recurring check-in.
 #[derive(Debug, Clone)]
 pub struct CheckIn {
     pub name: String,
     pub cadence: Crontab,
-    pub timezone: Tz,
+    pub zone: Zone,
     pub prompt: String,
     pub audience: Audience,
     /// Tags offered in the modal's multi-select (all tags when empty in the file).
     pub tags: Vec<String>,
     pub questions: Vec<Question>,
     pub paused: bool,
+    /// Paused up to (not including) this date, in the check-in's zone.
+    pub paused_until: Option<NaiveDate>,
+    /// How long a prompt stays open for answers.
+    pub window: Duration,
+    /// Reminder offsets after the prompt, ascending, each inside the window.
+    pub reminders: Vec<Duration>,
+    pub on_holiday: OnHoliday,
+    pub catch_up: CatchUp,
+}
+
+/// The zone whose clock runs first: a `local_time` occurrence is planned
+/// when its wall-clock time arrives anywhere (UTC+14), and each person's
+/// prompt waits for their own.
+pub const EARLIEST_ZONE: Tz = chrono_tz::Etc::GMTMinus14;
+
+impl CheckIn {
+    /// The zone occurrences are enumerated in.
+    pub fn planning_zone(&self) -> Tz {
+        match self.zone {
+            Zone::Fixed(tz) => tz,
+            Zone::Local => EARLIEST_ZONE,
+        }
+    }
+
+    /// Whether the whole check-in is paused at `now` (config `paused`, or
+    /// `paused_until` a date still ahead in its zone).
+    pub fn paused_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if self.paused {
+            return true;
+        }
+        let tz = match self.zone {
+            Zone::Fixed(tz) => tz,
+            Zone::Local => chrono_tz::UTC,
+        };
+        self.paused_until
+            .is_some_and(|d| now.with_timezone(&tz).date_naive() < d)
+    }
 }
 
 impl Config {
@@ -288,6 +411,17 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         Err(m) => {
             errs.push(src.error(raw.bot.tick.span(), "bot.tick", m));
             Duration::from_secs(2)
+        }
+    };
+    let lease = match parse_duration(raw.bot.lease.get_ref()) {
+        Ok(d) if d >= Duration::from_secs(2) => d,
+        Ok(_) => {
+            errs.push(src.error(raw.bot.lease.span(), "bot.lease", "must be at least 2s"));
+            Duration::from_secs(30)
+        }
+        Err(m) => {
+            errs.push(src.error(raw.bot.lease.span(), "bot.lease", m));
+            Duration::from_secs(30)
         }
     };
     if raw.bot.workspace_messages_per_minute == 0 {
@@ -360,7 +494,99 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 ))
             })
             .ok();
-        let tz = parse_tz(src, &c.timezone, &k("timezone"), &mut errs);
+        let local_time = c.local_time.as_ref().is_some_and(|l| *l.get_ref());
+        let zone = match (&c.timezone, local_time) {
+            (Some(tz), false) => parse_tz(src, tz, &k("timezone"), &mut errs).map(Zone::Fixed),
+            (None, true) => Some(Zone::Local),
+            (Some(tz), true) => {
+                errs.push(src.error(
+                    tz.span(),
+                    k("timezone"),
+                    "set either `timezone` or `local_time = true`, not both",
+                ));
+                None
+            }
+            (None, false) => {
+                errs.push(src.error(
+                    c.name.span(),
+                    k("timezone"),
+                    "set `timezone = \"Area/City\"`, or `local_time = true` to send at each person's own local time",
+                ));
+                None
+            }
+        };
+        let window = match &c.window {
+            None => Duration::from_secs(2 * 86400),
+            Some(w) => match parse_duration(w.get_ref()) {
+                Ok(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(30 * 86400) => d,
+                Ok(_) => {
+                    errs.push(src.error(w.span(), k("window"), "must be between 1m and 30d"));
+                    Duration::from_secs(2 * 86400)
+                }
+                Err(m) => {
+                    errs.push(src.error(w.span(), k("window"), m));
+                    Duration::from_secs(2 * 86400)
+                }
+            },
+        };
+        let mut reminders = Vec::new();
+        if let Some(list) = &c.reminders {
+            if list.get_ref().len() > MAX_REMINDERS {
+                errs.push(src.error(
+                    list.span(),
+                    k("reminders"),
+                    format!("at most {MAX_REMINDERS} reminders: reps are never nagged"),
+                ));
+            }
+            for r in list.get_ref() {
+                match parse_duration(r.get_ref()) {
+                    Ok(d) if d.is_zero() => {
+                        errs.push(src.error(r.span(), k("reminders"), "a reminder offset must be after the prompt"))
+                    }
+                    Ok(d) if d >= window => errs.push(src.error(
+                        r.span(),
+                        k("reminders"),
+                        format!("`{}` is not inside the answer window ({})", r.get_ref(), human_duration(window)),
+                    )),
+                    Ok(d) if reminders.last().is_some_and(|l| *l >= d) => errs.push(src.error(
+                        r.span(),
+                        k("reminders"),
+                        "list reminder offsets in increasing order",
+                    )),
+                    Ok(d) => reminders.push(d),
+                    Err(m) => errs.push(src.error(r.span(), k("reminders"), m)),
+                }
+            }
+        }
+        let on_holiday = match c.on_holiday.as_ref().map(|v| (v, v.get_ref().as_str())) {
+            None | Some((_, "skip")) => OnHoliday::Skip,
+            Some((_, "next_workday")) => OnHoliday::NextWorkday,
+            Some((v, other)) => {
+                errs.push(src.error(
+                    v.span(),
+                    k("on_holiday"),
+                    format!("`{other}` is not one of \"skip\", \"next_workday\""),
+                ));
+                OnHoliday::Skip
+            }
+        };
+        let catch_up = match c.catch_up.as_ref().map(|v| (v, v.get_ref().as_str())) {
+            None | Some((_, "within_window")) => CatchUp::WithinWindow,
+            Some((_, "skip")) => CatchUp::Skip,
+            Some((v, other)) => {
+                errs.push(src.error(
+                    v.span(),
+                    k("catch_up"),
+                    format!("`{other}` is not one of \"within_window\", \"skip\""),
+                ));
+                CatchUp::WithinWindow
+            }
+        };
+        let paused_until = c.paused_until.as_ref().and_then(|d| {
+            parse_date(d.get_ref())
+                .map_err(|m| errs.push(src.error(d.span(), k("paused_until"), m)))
+                .ok()
+        });
         let check_tag = |t: &Spanned<String>, key: String, errs: &mut Vec<ConfigError>| {
             if !tag_ids.contains(t.get_ref()) {
                 errs.push(src.error(
@@ -377,9 +603,21 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             check_tag(t, k("tags"), &mut errs);
         }
         let a = c.audience.get_ref();
+        for x in &a.exclude {
+            // Exclusions may name people or whole user groups.
+            if !(x.get_ref().starts_with('S') || valid_user_id(x.get_ref())) {
+                errs.push(src.error(
+                    x.span(),
+                    k("audience.exclude"),
+                    format!(
+                        "`{}` is not a Slack user ID (U…/W…) or user group ID (S…)",
+                        x.get_ref()
+                    ),
+                ));
+            }
+        }
         for (list, field, prefix) in [
             (&a.users, "users", 'U'),
-            (&a.exclude, "exclude", 'U'),
             (&a.channels, "channels", 'C'),
             (&a.usergroups, "usergroups", 'S'),
         ] {
@@ -471,11 +709,11 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             errs.push(src.error(c.name.span(), k("tags"), "a modal's tag picker holds at most 100 options (Slack's limit): list the tags this check-in offers"));
         }
         let ids = |v: &Vec<Spanned<String>>| v.iter().map(|s| s.get_ref().clone()).collect();
-        if let (Some(cadence), Some(timezone)) = (cadence, tz) {
+        if let (Some(cadence), Some(zone)) = (cadence, zone) {
             checkins.push(CheckIn {
                 name,
                 cadence,
-                timezone,
+                zone,
                 prompt: c.prompt,
                 audience: Audience {
                     users: ids(&a.users),
@@ -486,20 +724,29 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 tags: offered,
                 questions,
                 paused: c.paused,
+                paused_until,
+                window,
+                reminders,
+                on_holiday,
+                catch_up,
             });
         }
     }
+
+    let calendar = validate_calendar(src, &raw.calendar, &mut errs);
 
     if !errs.is_empty() {
         return Err(ConfigErrors(errs));
     }
     Ok(Config {
+        calendar,
         path: src.file.to_path_buf(),
         bot: BotSettings {
             name: raw.bot.name,
             tick,
             workspace_messages_per_minute: raw.bot.workspace_messages_per_minute,
             max_send_attempts: raw.bot.max_send_attempts.max(1),
+            lease,
         },
         sqlite_path: PathBuf::from(
             raw.storage
@@ -540,6 +787,111 @@ fn parse_tz(
             ))
         })
         .ok()
+}
+
+fn validate_calendar(
+    src: &SourceMap<'_>,
+    raw: &RawCalendar,
+    errs: &mut Vec<ConfigError>,
+) -> WorkCalendar {
+    let mut cal = WorkCalendar::default();
+    let workdays = |list: &Spanned<Vec<Spanned<String>>>, key: &str, errs: &mut Vec<ConfigError>| {
+        let mut mask: Workdays = [false; 7];
+        for d in list.get_ref() {
+            match calendar::parse_weekday(d.get_ref()) {
+                Some(wd) => mask[wd.num_days_from_monday() as usize] = true,
+                None => errs.push(src.error(
+                    d.span(),
+                    key,
+                    format!("`{}` is not a day name like MON or Tuesday", d.get_ref()),
+                )),
+            }
+        }
+        if list.get_ref().is_empty() {
+            errs.push(src.error(list.span(), key, "list at least one work day"));
+        }
+        mask
+    };
+    let holidays = |list: &Vec<Spanned<RawHoliday>>,
+                    key: &str,
+                    errs: &mut Vec<ConfigError>|
+     -> std::collections::BTreeMap<NaiveDate, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for h in list {
+            let (date, name) = match h.get_ref() {
+                RawHoliday::Date(d) => (d, "holiday".to_string()),
+                RawHoliday::Named { date, name } => (date, name.clone()),
+            };
+            match parse_date(date) {
+                Ok(d) => {
+                    out.insert(d, name);
+                }
+                Err(m) => errs.push(src.error(h.span(), key, m)),
+            }
+        }
+        out
+    };
+    if let Some(w) = &raw.workdays {
+        cal.workdays = workdays(w, "calendar.workdays", errs);
+    }
+    cal.holidays = holidays(&raw.holidays, "calendar.holidays", errs);
+    for (name, r) in &raw.regions {
+        let key = |f: &str| format!("calendar.regions.{name}.{f}");
+        let region = Region {
+            workdays: r.workdays.as_ref().map(|w| workdays(w, &key("workdays"), errs)),
+            holidays: holidays(&r.holidays, &key("holidays"), errs),
+        };
+        for u in &r.users {
+            if !valid_user_id(u.get_ref()) {
+                errs.push(src.error(
+                    u.span(),
+                    key("users"),
+                    format!("`{}` is not a Slack user ID (U… or W…)", u.get_ref()),
+                ));
+            } else if let Some(prev) = cal.people.insert(u.get_ref().clone(), name.clone()) {
+                errs.push(src.error(
+                    u.span(),
+                    key("users"),
+                    format!("`{}` is already in region `{prev}`: a person has one region", u.get_ref()),
+                ));
+            }
+        }
+        cal.regions.insert(name.clone(), region);
+    }
+    if let Some(d) = &raw.default_region {
+        if !raw.regions.contains_key(d.get_ref()) {
+            errs.push(src.error(
+                d.span(),
+                "calendar.default_region",
+                format!("no region `{}` under [calendar.regions]", d.get_ref()),
+            ));
+        }
+        cal.default_region = Some(d.get_ref().clone());
+    }
+    cal
+}
+
+fn valid_user_id(s: &str) -> bool {
+    (s.starts_with('U') || s.starts_with('W'))
+        && s.len() >= 3
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date like 2026-12-25"))
+}
+
+/// `2d`, `36h`, `90m`: the largest unit that divides evenly.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    for (unit, n) in [("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)] {
+        if s >= n && s % n == 0 {
+            return format!("{}{unit}", s / n);
+        }
+    }
+    format!("{s}s")
 }
 
 fn valid_slug(s: &str) -> bool {
@@ -622,24 +974,73 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
             .map(|c| format!(" to {c}"))
             .unwrap_or_default()
     );
+    let days: Vec<String> = (0..7)
+        .filter(|i| cfg.calendar.workdays[*i])
+        .map(|i| chrono::Weekday::try_from(i as u8).map(|d| d.to_string()).unwrap_or_default())
+        .collect();
+    let _ = writeln!(
+        out,
+        "Calendar: work days {}; {} holiday(s) for everyone; {} region(s){}",
+        days.join(" "),
+        cfg.calendar.holidays.len(),
+        cfg.calendar.regions.len(),
+        cfg.calendar
+            .regions
+            .iter()
+            .map(|(n, r)| format!(
+                " {n}: {} holiday(s), {} person(s)",
+                r.holidays.len(),
+                cfg.calendar.people.values().filter(|v| *v == n).count()
+            ))
+            .collect::<Vec<_>>()
+            .join(";")
+    );
     for c in &cfg.checkins {
         let _ = writeln!(
             out,
             "\nCheck-in `{}`{}",
             c.name,
-            if c.paused {
+            if c.paused_at(now) {
                 " (PAUSED: nothing will be sent)"
             } else {
                 ""
             }
         );
+        let zone = match c.zone {
+            Zone::Fixed(tz) => tz.to_string(),
+            Zone::Local => "each person's own Slack timezone".to_string(),
+        };
         let _ = writeln!(
             out,
-            "  cadence: `{}` = {} ({})",
+            "  cadence: `{}` = {} ({zone})",
             c.cadence.expr(),
             c.cadence.describe(),
-            c.timezone
         );
+        let _ = writeln!(
+            out,
+            "  answer window: {}; reminders: {}; on a day off: {}; missed while down: {}",
+            human_duration(c.window),
+            if c.reminders.is_empty() {
+                "none".to_string()
+            } else {
+                c.reminders
+                    .iter()
+                    .map(|d| format!("{} after", human_duration(*d)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            match c.on_holiday {
+                OnHoliday::Skip => "skip",
+                OnHoliday::NextWorkday => "move to the next work day",
+            },
+            match c.catch_up {
+                CatchUp::WithinWindow => "send late while the window is open",
+                CatchUp::Skip => "skip",
+            }
+        );
+        if let Some(d) = c.paused_until {
+            let _ = writeln!(out, "  paused until {d}");
+        }
         let a = &c.audience;
         let _ = writeln!(
             out,
@@ -660,16 +1061,31 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
             );
         }
         let _ = writeln!(out, "  tag picker: {} tag(s)", c.tags.len());
-        if !c.paused {
-            for o in c.cadence.upcoming(c.timezone, now, 3) {
-                let _ = writeln!(
-                    out,
-                    "  next: {} {} ({} UTC)",
-                    o.local.format("%a %Y-%m-%d %H:%M"),
-                    c.timezone,
-                    o.at.format("%Y-%m-%d %H:%M")
-                );
+        if !c.paused_at(now) {
+            for o in c.cadence.upcoming(c.planning_zone(), now, 3) {
+                match c.zone {
+                    Zone::Fixed(tz) => {
+                        let _ = writeln!(
+                            out,
+                            "  next: {} {tz} ({} UTC)",
+                            o.local.format("%a %Y-%m-%d %H:%M"),
+                            o.at.format("%Y-%m-%d %H:%M")
+                        );
+                    }
+                    Zone::Local => {
+                        let _ = writeln!(
+                            out,
+                            "  next: {} in each person's timezone",
+                            o.local.format("%a %Y-%m-%d %H:%M"),
+                        );
+                    }
+                }
             }
+            let _ = writeln!(
+                out,
+                "  per person: `fieldnotes schedule preview --checkin {}`",
+                c.name
+            );
         }
     }
     out

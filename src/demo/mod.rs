@@ -152,6 +152,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         clock: shared,
         http: None,
         run_jobs: false,
+        watch_config: false,
     })
     .await?;
     emu.wait_for_socket_connection(Duration::from_secs(10))

@@ -1,13 +1,23 @@
-//! The dispatcher: claims due prompts with a lease and DMs them, paced to
-//! stay inside Slack's limits, retrying what Slack asks us to retry.
+//! The dispatcher: claims due prompts and reminders with a lease and DMs
+//! them, paced to stay inside Slack's limits on its own (a workspace-wide
+//! rate shared among live workers, and at most one message per second per
+//! DM), retrying what Slack asks us to retry. It also closes answer windows.
+//!
+//! Exactly once: a row is claimed before its message is sent and marked
+//! sent after; a row whose earlier attempt may have reached Slack unrecorded
+//! (its worker died mid-send, or the call timed out) is flagged uncertain,
+//! and the next attempt first looks in the DM for the message's metadata
+//! mark before sending again.
 
-use super::{backoff, pacer::Pacer};
+use super::backoff;
 use crate::app::AppState;
-use crate::domain::PromptJob;
-use crate::slack::{views, SlackCallError};
+use crate::slack::{views, MessageMark, Pacer, SlackCallError};
+use crate::store::{MessageKind, SendJob};
 use anyhow::Result;
 use futures::StreamExt;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// What one dispatcher step did.
@@ -15,39 +25,103 @@ use tracing::{info, warn};
 pub struct DispatchOutcome {
     pub claimed: usize,
     pub sent: usize,
+    /// Found already delivered by an earlier attempt (not sent again).
+    pub recovered: usize,
+    pub skipped: usize,
     pub retried: usize,
     pub failed: usize,
 }
 
-const LEASE_MS: i64 = 120_000;
-const BATCH: i64 = 50;
-const IN_FLIGHT: usize = 8;
+/// Most rows claimed at once.
+const BATCH: usize = 50;
+/// Concurrent Slack calls per worker.
+const IN_FLIGHT: usize = 16;
+/// Slack's chat.postMessage limit: one message per second per channel.
+const PER_CHANNEL_GAP: Duration = Duration::from_secs(1);
 
 pub struct Dispatcher {
     pacer: Arc<Pacer>,
+    /// Configured workspace rate and the live worker count it is shared by.
+    shape: Mutex<(u32, u32)>,
+    /// When each DM last got a message from this worker.
+    last_sent: Mutex<HashMap<String, Instant>>,
 }
 
 enum Sent {
     Ok,
+    Recovered,
+    Skipped,
     Retry,
     Failed,
+}
+
+fn burst(per_min: f64) -> u32 {
+    ((per_min / 6.0) as u32).max(1)
 }
 
 impl Dispatcher {
     pub fn new(state: &AppState) -> Self {
         let per_min = state.config().bot.workspace_messages_per_minute;
         Self {
-            pacer: Arc::new(Pacer::new(per_min, (per_min / 6).max(1))),
+            pacer: Arc::new(Pacer::new(per_min as f64, burst(per_min as f64))),
+            shape: Mutex::new((per_min, 1)),
+            last_sent: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Claims one batch and sends it.
-    pub async fn run_once(&self, state: &Arc<AppState>) -> Result<DispatchOutcome> {
+    /// Records this worker as alive and re-shares Slack's limits among the
+    /// live workers (also picks up a reloaded workspace rate).
+    pub async fn heartbeat(&self, state: &AppState) -> Result<u32> {
+        let cfg = state.config();
         let now_ms = state.now_ms();
-        let jobs = state
+        let live_window = (cfg.bot.tick.as_millis() as i64 * 3).max(10_000);
+        let n = state
             .store
-            .claim_prompts(&state.worker_id, now_ms, LEASE_MS, BATCH)
-            .await?;
+            .heartbeat(&state.worker_id, now_ms, now_ms - live_window)
+            .await? as u32;
+        let rate = cfg.bot.workspace_messages_per_minute;
+        let changed = {
+            let mut shape = self.shape.lock().expect("shape lock");
+            let changed = *shape != (rate, n);
+            *shape = (rate, n);
+            changed
+        };
+        if changed {
+            let share = rate as f64 / n as f64;
+            self.pacer.set_rate(share, burst(share));
+            state.slack.limits().set_workers(n);
+            info!(
+                workers = n,
+                per_minute = share,
+                "sharing Slack's limits among live workers"
+            );
+        }
+        Ok(n)
+    }
+
+    /// Waits for the pacer, claims as many due messages as it allows, and
+    /// sends them.
+    pub async fn run_once(&self, state: &Arc<AppState>) -> Result<DispatchOutcome> {
+        let tokens = self.pacer.acquire_up_to(BATCH).await;
+        let cfg = state.config();
+        let now_ms = state.now_ms();
+        let jobs = match state
+            .store
+            .claim_sends(
+                &state.worker_id,
+                now_ms,
+                cfg.bot.lease.as_millis() as i64,
+                tokens as i64,
+            )
+            .await
+        {
+            Ok(j) => j,
+            Err(e) => {
+                self.pacer.give_back(tokens);
+                return Err(e);
+            }
+        };
+        self.pacer.give_back(tokens - jobs.len());
         let mut out = DispatchOutcome {
             claimed: jobs.len(),
             ..Default::default()
@@ -55,8 +129,7 @@ impl Dispatcher {
         let results: Vec<Sent> = futures::stream::iter(jobs)
             .map(|job| {
                 let state = state.clone();
-                let pacer = self.pacer.clone();
-                async move { send_one(&state, &pacer, job).await }
+                async move { self.send_one(&state, job).await }
             })
             .buffer_unordered(IN_FLIGHT)
             .collect()
@@ -64,68 +137,280 @@ impl Dispatcher {
         for r in results {
             match r {
                 Sent::Ok => out.sent += 1,
+                Sent::Recovered => out.recovered += 1,
+                Sent::Skipped => out.skipped += 1,
                 Sent::Retry => out.retried += 1,
                 Sent::Failed => out.failed += 1,
             }
         }
         Ok(out)
     }
-}
 
-#[tracing::instrument(skip_all, fields(prompt = job.id, user = %job.user_id, checkin = %job.checkin))]
-async fn send_one(state: &AppState, pacer: &Pacer, job: PromptJob) -> Sent {
-    pacer.acquire().await;
-    let cfg = state.config();
-    let (text, blocks) = views::prompt_message(&job.question, job.id, &cfg.bot.name);
-    // Posting to the user id lands in the bot's DM with them, so no
-    // conversations.open round trip (Tier 3) is needed per person.
-    let result = state.slack.post_message(&job.user_id, &text, blocks).await;
-    let now_ms = state.now_ms();
-    let store = &state.store;
-    let outcome = match result {
-        Ok(posted) => match store
-            .mark_prompt_sent(
-                job.id,
+    /// Waits until this DM may get another message (1 per second).
+    async fn space_channel(&self, user: &str) {
+        loop {
+            let wait = {
+                let mut m = self.last_sent.lock().expect("last_sent lock");
+                let now = Instant::now();
+                match m.get(user) {
+                    Some(t) if now.duration_since(*t) < PER_CHANNEL_GAP => {
+                        PER_CHANNEL_GAP - now.duration_since(*t)
+                    }
+                    _ => {
+                        m.insert(user.to_string(), now);
+                        if m.len() > 50_000 {
+                            m.retain(|_, t| now.duration_since(*t) < PER_CHANNEL_GAP);
+                        }
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(prompt = job.prompt_id, user = %job.user_id, checkin = %job.checkin, kind = ?job.kind))]
+    async fn send_one(&self, state: &AppState, job: SendJob) -> Sent {
+        let cfg = state.config();
+        let store = &state.store;
+        let owner = &state.worker_id;
+        let now_ms = state.now_ms();
+        let skip = |reason: String| async move {
+            if let Err(e) = store.mark_skipped(job.kind, job.row_id, owner, &reason).await {
+                warn!(error = %format!("{e:#}"), "recording a skip failed");
+            }
+            // A skipped row used no Slack call: hand its token back.
+            self.pacer.give_back(1);
+            Sent::Skipped
+        };
+        // Reasons not to send at all.
+        if job.answered {
+            return skip(match job.kind {
+                MessageKind::Prompt => "answered early: a note came in before the prompt went out".into(),
+                MessageKind::Reminder(_) => "answered".into(),
+            })
+            .await;
+        }
+        if let MessageKind::Reminder(_) = job.kind {
+            match job.prompt_status.as_str() {
+                "sent" => {}
+                "queued" | "sending" => {
+                    // The prompt is still on its way (a backlog); remind later.
+                    let _ = store.defer_reminder(job.row_id, owner, now_ms + 60_000).await;
+                    self.pacer.give_back(1);
+                    return Sent::Retry;
+                }
+                _ => return skip("the prompt was not delivered".into()).await,
+            }
+            if job.closes_at_ms.is_some_and(|c| c <= now_ms) {
+                return skip("the answer window closed".into()).await;
+            }
+        }
+        match store.paused_until(&job.user_id, now_ms).await {
+            Ok(Some(until)) => {
+                let until = chrono::DateTime::from_timestamp_millis(until)
+                    .map(|u| u.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                return skip(format!("paused: until {until}")).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "reading pauses failed; will retry");
+                let _ = store
+                    .mark_send_error(job.kind, job.row_id, owner, &format!("{e:#}"), Some(now_ms + 5_000), false)
+                    .await;
+                return Sent::Retry;
+            }
+        }
+
+        let mark = MessageMark {
+            kind: match job.kind {
+                MessageKind::Prompt => "prompt".into(),
+                MessageKind::Reminder(_) => "reminder".into(),
+            },
+            prompt_id: job.prompt_id,
+            seq: match job.kind {
+                MessageKind::Prompt => 0,
+                MessageKind::Reminder(n) => n,
+            },
+        };
+        if job.uncertain {
+            match self.find_earlier_attempt(state, &job, &mark).await {
+                Ok(Some((channel, ts))) => {
+                    info!("an earlier attempt was delivered; recorded, not resent");
+                    let _ = store
+                        .mark_sent(job.kind, job.row_id, owner, &channel, &ts, now_ms)
+                        .await;
+                    self.pacer.give_back(1);
+                    return Sent::Recovered;
+                }
+                Ok(None) => {}
+                Err(e) => return self.failed_call(state, &job, e, true).await,
+            }
+        }
+
+        let (text, blocks) = match job.kind {
+            MessageKind::Prompt => views::prompt_message(&job.question, job.prompt_id, &cfg.bot.name),
+            MessageKind::Reminder(_) => {
+                let closes = job
+                    .closes_at_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|c| format!("<!date^{}^{{date_short_pretty}} at {{time}}|{}>", c.timestamp(), c.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_else(|| "the end of the check-in".into());
+                views::reminder_message(&job.question, job.prompt_id, &closes, &cfg.bot.name)
+            }
+        };
+        self.space_channel(&job.user_id).await;
+        // Posting to the user id lands in the bot's DM with them, so no
+        // conversations.open round trip (Tier 3) is needed per person.
+        match state
+            .slack
+            .post_message(&job.user_id, &text, blocks, Some(&mark))
+            .await
+        {
+            Ok(posted) => {
+                let now_ms = state.now_ms();
+                match store
+                    .mark_sent(job.kind, job.row_id, owner, &posted.channel, &posted.ts, now_ms)
+                    .await
+                {
+                    Ok(true) => {
+                        info!("sent");
+                        Sent::Ok
+                    }
+                    Ok(false) => {
+                        warn!("lease lost before the message was marked sent");
+                        Sent::Retry
+                    }
+                    Err(e) => {
+                        // The row stays 'sending'; when the lease runs out the
+                        // next attempt finds this message by its mark.
+                        warn!(error = %format!("{e:#}"), "sent but not recorded");
+                        Sent::Retry
+                    }
+                }
+            }
+            Err(e) => {
+                let maybe_delivered = matches!(e, SlackCallError::Transient(_));
+                self.failed_call(state, &job, e, maybe_delivered).await
+            }
+        }
+    }
+
+    /// Looks for the message an earlier attempt may have posted.
+    async fn find_earlier_attempt(
+        &self,
+        state: &AppState,
+        job: &SendJob,
+        mark: &MessageMark,
+    ) -> Result<Option<(String, String)>, SlackCallError> {
+        let cached = state
+            .store
+            .people(std::slice::from_ref(&job.user_id))
+            .await
+            .ok()
+            .and_then(|mut m| m.remove(&job.user_id))
+            .and_then(|p| p.dm_channel);
+        let channel = match cached {
+            Some(c) => c,
+            None => {
+                let c = state.slack.open_dm(&job.user_id).await?;
+                let _ = state.store.set_dm_channel(&job.user_id, &c).await;
+                c
+            }
+        };
+        let found = state
+            .slack
+            .find_marked(&channel, mark, job.created_at_ms - 60_000)
+            .await?;
+        Ok(found.map(|ts| (channel, ts)))
+    }
+
+    async fn failed_call(
+        &self,
+        state: &AppState,
+        job: &SendJob,
+        e: SlackCallError,
+        maybe_delivered: bool,
+    ) -> Sent {
+        let cfg = state.config();
+        let now_ms = state.now_ms();
+        let last = job.attempts >= cfg.bot.max_send_attempts as i64;
+        let retry_at = match &e {
+            SlackCallError::RateLimited(d) => Some(now_ms + d.as_millis() as i64),
+            SlackCallError::Transient(_) if !last => {
+                Some(now_ms + backoff(job.attempts).as_millis() as i64)
+            }
+            _ => None,
+        };
+        warn!(error = %e, attempt = job.attempts, retry = retry_at.is_some(), "not delivered");
+        if let Err(err) = state
+            .store
+            .mark_send_error(
+                job.kind,
+                job.row_id,
                 &state.worker_id,
-                &posted.channel,
-                &posted.ts,
-                now_ms,
+                &e.to_string(),
+                retry_at,
+                maybe_delivered || job.uncertain,
             )
             .await
         {
-            Ok(true) => {
-                info!("prompt sent");
-                return Sent::Ok;
-            }
-            Ok(false) => {
-                warn!("lease lost before the prompt was marked sent");
-                return Sent::Retry;
-            }
-            Err(e) => {
-                warn!(error = %format!("{e:#}"), "prompt sent but not recorded");
-                return Sent::Retry;
-            }
-        },
-        Err(e) => e,
-    };
-    let last = job.attempts >= cfg.bot.max_send_attempts as i64;
-    let retry_at = match &outcome {
-        SlackCallError::RateLimited(d) => Some(now_ms + d.as_millis() as i64),
-        SlackCallError::Transient(_) if !last => {
-            Some(now_ms + backoff(job.attempts).as_millis() as i64)
+            warn!(error = %format!("{err:#}"), "recording the delivery error failed");
         }
-        _ => None,
-    };
-    warn!(error = %outcome, attempt = job.attempts, retry = retry_at.is_some(), "prompt not delivered");
-    if let Err(e) = store
-        .mark_prompt_error(job.id, &state.worker_id, &outcome.to_string(), retry_at)
-        .await
-    {
-        warn!(error = %format!("{e:#}"), "recording the delivery error failed");
+        if retry_at.is_some() {
+            Sent::Retry
+        } else {
+            Sent::Failed
+        }
     }
-    if retry_at.is_some() {
-        Sent::Retry
-    } else {
-        Sent::Failed
+
+    /// Edits the messages of prompts whose answer window closed unanswered
+    /// (chat.update, paced at Tier 3), and closes the rest.
+    pub async fn close_windows(&self, state: &AppState) -> Result<usize> {
+        let cfg = state.config();
+        let now_ms = state.now_ms();
+        let closing = state
+            .store
+            .claim_closing(
+                &state.worker_id,
+                now_ms,
+                cfg.bot.lease.as_millis() as i64,
+                20,
+            )
+            .await?;
+        let mut closed = 0;
+        for p in closing {
+            let (text, blocks) = views::prompt_closed(&p.question);
+            match state
+                .slack
+                .update_message(&p.channel_id, &p.message_ts, &text, blocks)
+                .await
+            {
+                Ok(()) | Err(SlackCallError::Api(_)) => {
+                    // An Api error (message deleted, channel gone) will not
+                    // get better: the window is closed either way.
+                    state
+                        .store
+                        .mark_closed(p.id, &state.worker_id, state.now_ms())
+                        .await?;
+                    closed += 1;
+                }
+                Err(SlackCallError::RateLimited(d)) => {
+                    state
+                        .store
+                        .release_closing(p.id, &state.worker_id, now_ms + d.as_millis() as i64)
+                        .await?;
+                }
+                Err(e) => {
+                    warn!(prompt = p.id, error = %e, "closing a prompt's message failed; will retry");
+                    state
+                        .store
+                        .release_closing(p.id, &state.worker_id, now_ms + 30_000)
+                        .await?;
+                }
+            }
+        }
+        Ok(closed)
     }
 }

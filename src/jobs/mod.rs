@@ -1,9 +1,9 @@
 //! Background work as rows: the planner turns due occurrences into runs and
-//! runs into queued prompts; the dispatcher claims prompts with a lease and
-//! sends them. Each exposes `run_once` so tests and the demo can step it.
+//! runs into queued prompts; the dispatcher claims prompts and reminders with
+//! a lease and sends them, and closes answer windows. Each exposes
+//! `run_once`-style steps so tests and the demo can drive them.
 
 pub mod dispatcher;
-pub mod pacer;
 pub mod planner;
 
 use crate::app::AppState;
@@ -12,33 +12,62 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
 
-/// Runs planner and dispatcher every `tick` until `stop` flips, restarting a
-/// step that fails (it is logged and retried next tick).
-pub async fn run_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
-    let dispatcher = dispatcher::Dispatcher::new(&state);
-    loop {
-        if let Err(e) = planner::run_once(&state).await {
-            warn!(error = %format!("{e:#}"), "planner step failed");
-        }
-        loop {
-            match dispatcher.run_once(&state).await {
-                Ok(o) if o.claimed > 0 => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    warn!(error = %format!("{e:#}"), "dispatcher step failed");
-                    break;
+/// Runs the planner (every `tick`), the sender (continuously, paced) and
+/// the window closer (every `tick`) until `stop` flips. A failing step is
+/// logged and retried on the next tick.
+pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
+    let dispatcher = Arc::new(dispatcher::Dispatcher::new(&state));
+    let planner = {
+        let state = state.clone();
+        let dispatcher = dispatcher.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                if let Err(e) = dispatcher.heartbeat(&state).await {
+                    warn!(error = %format!("{e:#}"), "heartbeat failed");
+                }
+                if let Err(e) = planner::run_once(&state).await {
+                    warn!(error = %format!("{e:#}"), "planner step failed");
+                }
+                if let Err(e) = dispatcher.close_windows(&state).await {
+                    warn!(error = %format!("{e:#}"), "closing answer windows failed");
+                }
+                if sleep_or_stop(&state, &mut stop).await {
+                    return;
                 }
             }
         }
-        let tick = state.config().bot.tick;
-        tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
-            _ = stop.changed() => {}
+    };
+    let sender = {
+        let state = state.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                match dispatcher.run_once(&state).await {
+                    Ok(o) if o.claimed > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %format!("{e:#}"), "dispatcher step failed"),
+                }
+                if sleep_or_stop(&state, &mut stop).await {
+                    return;
+                }
+            }
         }
-        if *stop.borrow() {
-            return;
-        }
+    };
+    tokio::join!(planner, sender);
+}
+
+/// Sleeps one tick; true when asked to stop.
+async fn sleep_or_stop(state: &AppState, stop: &mut watch::Receiver<bool>) -> bool {
+    let tick = state.config().bot.tick;
+    tokio::select! {
+        _ = tokio::time::sleep(tick) => {}
+        _ = stop.changed() => {}
     }
+    *stop.borrow()
 }
 
 /// Exponential backoff for transient failures: 2 s, 4 s, … capped at 5 min.

@@ -1,11 +1,17 @@
 //! The planner: due occurrences become runs (one per check-in occurrence,
-//! unique), and runs become queued prompts (one per person, unique).
+//! unique), and runs become one row per person (unique): queued at that
+//! person's send time, or skipped with the reason (paused, day off, missed
+//! while the bot was down).
 
 use crate::app::AppState;
-use crate::config::CheckIn;
+use crate::config::{CatchUp, CheckIn, Config, OnHoliday, Zone};
 use crate::domain::PendingRun;
+use crate::schedule::crontab::wall_clock_instant;
+use crate::store::{PersonRow, PlannedPrompt, Store};
 use anyhow::{Context, Result};
-use std::collections::BTreeSet;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use tracing::{info, warn};
 
 /// What one planner step did.
@@ -17,37 +23,79 @@ pub struct PlanOutcome {
 }
 
 /// Lease on a run while its audience is resolved.
-const RUN_LEASE_MS: i64 = 60_000;
+const RUN_LEASE_MS: i64 = 120_000;
+/// A send time this far in the past when planned means the bot was down.
+pub const LATE_GRACE_MS: i64 = 5 * 60_000;
+/// How long a cached Slack profile is trusted.
+pub const PROFILE_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Above this many unknown or stale profiles, one paged users.list (Tier 2)
+/// beats one users.info (Tier 4) per person.
+const BULK_PROFILE_THRESHOLD: usize = 50;
+/// How far back a new `local_time` check-in looks, so people in zones
+/// behind UTC+14 still get today's occurrence.
+const LOCAL_LOOK_BACK_MS: i64 = 27 * 3600 * 1000;
+/// At most this many missed occurrences per check-in are considered after
+/// downtime (the latest ones).
+const MAX_BACKFILL: usize = 50;
+
+/// The wall-clock key of a scheduled occurrence.
+pub fn occurrence_key(local: NaiveDateTime) -> String {
+    local.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+fn parse_occurrence_key(key: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(key, "%Y-%m-%dT%H:%M").ok()
+}
 
 /// Creates runs for occurrences that fell due since the last step, then fans
-/// out every pending run (scheduled or queued by `checkin run`).
+/// out every pending run (scheduled or queued by `checkin run` / `ask`).
 pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
     let cfg = state.config();
     let now = state.clock.now();
     let now_ms = now.timestamp_millis();
     let mut out = PlanOutcome::default();
     for c in &cfg.checkins {
-        if c.paused {
-            // A paused check-in's missed occurrences are skipped, not
-            // saved up for a burst when it is resumed.
+        if c.paused_at(now) {
+            // A paused check-in's occurrences are skipped, not saved up for
+            // a burst when it is resumed.
             state
                 .store
                 .advance_scheduler_cursor(&c.name, now_ms)
                 .await?;
             continue;
         }
-        let Some(from_ms) = state.store.scheduler_cursor(&c.name).await? else {
-            // First sight of this check-in: start from now, never backfill.
-            state
-                .store
-                .advance_scheduler_cursor(&c.name, now_ms)
-                .await?;
-            continue;
+        let cursor = match state.store.scheduler_cursor(&c.name).await? {
+            Some(c) => c,
+            None => {
+                let look_back = match c.zone {
+                    Zone::Local => LOCAL_LOOK_BACK_MS,
+                    Zone::Fixed(_) => 0,
+                };
+                state
+                    .store
+                    .start_scheduler_cursor(&c.name, now_ms, look_back)
+                    .await?;
+                state
+                    .store
+                    .scheduler_cursor(&c.name)
+                    .await?
+                    .context("scheduler cursor vanished")?
+            }
         };
-        let from =
-            chrono::DateTime::from_timestamp_millis(from_ms).context("cursor out of range")?;
-        for o in c.cadence.occurrences_between(c.timezone, from, now) {
-            let key = o.local.format("%Y-%m-%dT%H:%M").to_string();
+        let from = DateTime::from_timestamp_millis(cursor.0).context("cursor out of range")?;
+        let mut due: VecDeque<_> = VecDeque::new();
+        for o in c
+            .cadence
+            .occurrences_after(c.planning_zone(), from)
+            .take_while(|o| o.at <= now)
+        {
+            if due.len() == MAX_BACKFILL {
+                due.pop_front();
+            }
+            due.push_back(o);
+        }
+        for o in due {
+            let key = occurrence_key(o.local);
             if state
                 .store
                 .create_run(
@@ -82,7 +130,7 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
         };
         // One failing audience (say, a channel the bot can't read) must not
         // hold up the others; its lease expires and it is retried.
-        match fan_out(state, c, &run, now_ms).await {
+        match fan_out(state, &cfg, c, &run, now).await {
             Ok(n) => {
                 out.prompts_queued += n;
                 out.runs_planned += 1;
@@ -96,14 +144,16 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
 }
 
 /// Queues a one-off run of a check-in for its whole audience (what
-/// `fieldnotes checkin run NAME` does); a running bot's planner picks it up
-/// on its next tick. Returns the run's occurrence key.
+/// `fieldnotes checkin run NAME` and `/fieldnotes ask` do), at `at` or now;
+/// a running bot's planner picks it up when it is due. Returns the run's
+/// occurrence key.
 pub async fn queue_checkin(
-    store: &crate::store::Store,
-    cfg: &crate::config::Config,
+    store: &Store,
+    cfg: &Config,
     name: &str,
     question: Option<&str>,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
 ) -> Result<String> {
     let c = cfg.checkin(name).with_context(|| {
         let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
@@ -113,29 +163,181 @@ pub async fn queue_checkin(
             names.join(", ")
         )
     })?;
-    let key = format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
-    let ms = now.timestamp_millis();
+    let when = at.unwrap_or(now).max(now);
+    let key = format!(
+        "manual-{}-{:04x}",
+        when.format("%Y%m%dT%H%M%S%.3f"),
+        rand::random::<u16>()
+    );
     store
-        .create_run(&c.name, &key, "manual", question, ms, ms)
+        .create_run(
+            &c.name,
+            &key,
+            "manual",
+            question,
+            when.timestamp_millis(),
+            now.timestamp_millis(),
+        )
         .await?;
     Ok(key)
 }
 
-async fn fan_out(state: &AppState, c: &CheckIn, run: &PendingRun, now_ms: i64) -> Result<u64> {
+async fn fan_out(
+    state: &AppState,
+    cfg: &Config,
+    c: &CheckIn,
+    run: &PendingRun,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     let people = resolve_audience(state, c).await?;
+    let pauses = state.store.pauses(now.timestamp_millis()).await?;
+    let first_seen = state
+        .store
+        .scheduler_cursor(&c.name)
+        .await?
+        .map(|c| c.1)
+        .unwrap_or(0);
+    let ctx = PlanContext {
+        cfg,
+        checkin: c,
+        run,
+        now,
+        pauses: &pauses,
+        first_seen_ms: first_seen,
+    };
+    let plans: Vec<PlannedPrompt> = people.iter().filter_map(|p| ctx.plan(p)).collect();
     let question = run.question.clone().unwrap_or_else(|| c.prompt.clone());
     let added = state
         .store
-        .enqueue_prompts(run, &people, &question, now_ms, now_ms)
+        .enqueue_prompts(run, &plans, &question, now.timestamp_millis())
         .await?;
-    info!(checkin = %c.name, occurrence = %run.occurrence, audience = people.len(), queued = added, "run planned");
+    let skipped = plans.iter().filter(|p| p.skip.is_some()).count();
+    info!(checkin = %c.name, occurrence = %run.occurrence, audience = people.len(), queued = added, skipped, "run planned");
     Ok(added)
 }
 
-/// Users, channel members and user-group members, minus exclusions, bots
-/// and deactivated accounts. Looked up fresh each run, so joiners and
-/// leavers are picked up without a restart.
-pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<String>> {
+/// Everything one person's plan depends on.
+pub struct PlanContext<'a> {
+    pub cfg: &'a Config,
+    pub checkin: &'a CheckIn,
+    pub run: &'a PendingRun,
+    pub now: DateTime<Utc>,
+    /// Person → end of their pause (epoch ms).
+    pub pauses: &'a HashMap<String, i64>,
+    /// Nothing due before this is sent (when the bot first saw the check-in).
+    pub first_seen_ms: i64,
+}
+
+impl PlanContext<'_> {
+    /// The zone a person's wall-clock times are read in.
+    pub fn person_zone(&self, p: &PersonRow) -> Tz {
+        match self.checkin.zone {
+            Zone::Fixed(tz) => tz,
+            Zone::Local => p
+                .tz
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(self.cfg.digest.timezone),
+        }
+    }
+
+    /// One person's row for this run, or `None` when this occurrence is not
+    /// theirs at all (a wall-clock time folded into another by a DST gap in
+    /// their zone, or due before the bot knew the check-in).
+    pub fn plan(&self, p: &PersonRow) -> Option<PlannedPrompt> {
+        let c = self.checkin;
+        let tz = self.person_zone(p);
+        let now_ms = self.now.timestamp_millis();
+        let (due, local) = if self.run.source == "manual" {
+            let due = DateTime::from_timestamp_millis(self.run.scheduled_at_ms)?;
+            (due, due.with_timezone(&tz).naive_local())
+        } else {
+            let local = parse_occurrence_key(&self.run.occurrence)?;
+            let fire = c.cadence.fire_instant(tz, local)?;
+            (fire, local)
+        };
+        let mut due_ms = due.timestamp_millis();
+        let mut local_due = local;
+        let mut skip: Option<String> = None;
+        if self.run.source != "manual" {
+            if let Some(off) = self.cfg.calendar.day_off(&p.user_id, local.date()) {
+                match c.on_holiday {
+                    OnHoliday::Skip => skip = Some(format!("day off: {off}")),
+                    OnHoliday::NextWorkday => {
+                        let moved = self
+                            .cfg
+                            .calendar
+                            .next_workday(&p.user_id, local.date())
+                            .map(|d| d.and_time(local.time()));
+                        let next = c.cadence.next_local_after(local);
+                        match moved {
+                            Some(m) if next.is_none_or(|n| n > m) => {
+                                local_due = m;
+                                due_ms = wall_clock_instant(tz, m)?.timestamp_millis();
+                            }
+                            _ => {
+                                skip = Some(format!(
+                                    "day off: {off}; the next occurrence covers it"
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            if due_ms < self.first_seen_ms {
+                return None;
+            }
+        }
+        let window_ms = c.window.as_millis() as i64;
+        let closes_ms = due_ms + window_ms;
+        if skip.is_none() && due_ms + LATE_GRACE_MS < now_ms && self.run.source == "manual" {
+            // A one-off question queued before a restart still goes out.
+            due_ms = now_ms;
+        } else if skip.is_none() && due_ms + LATE_GRACE_MS < now_ms {
+            match c.catch_up {
+                CatchUp::Skip => {
+                    skip = Some(format!(
+                        "missed: the bot was down at {} (catch_up = \"skip\")",
+                        local_due.format("%a %Y-%m-%d %H:%M")
+                    ))
+                }
+                CatchUp::WithinWindow if now_ms >= closes_ms => {
+                    skip = Some(
+                        "missed: the answer window closed while the bot was down".to_string(),
+                    )
+                }
+                CatchUp::WithinWindow => due_ms = now_ms,
+            }
+        }
+        if skip.is_none() {
+            if let Some(until) = self.pauses.get(&p.user_id).filter(|u| **u > due_ms) {
+                let until = DateTime::from_timestamp_millis(*until)
+                    .map(|u| u.with_timezone(&tz).format("%a %Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                skip = Some(format!("paused: until {until}"));
+            }
+        }
+        let reminders_ms = c
+            .reminders
+            .iter()
+            .map(|o| due_ms + o.as_millis() as i64)
+            .filter(|r| *r < closes_ms)
+            .collect();
+        Some(PlannedPrompt {
+            user_id: p.user_id.clone(),
+            due_at_ms: due_ms,
+            closes_at_ms: closes_ms,
+            skip,
+            reminders_ms,
+            local_due: format!("{} {tz}", local_due.format("%Y-%m-%dT%H:%M")),
+        })
+    }
+}
+
+/// Users, channel members and user-group members, minus exclusions (people
+/// or whole user groups), bots and deactivated accounts. Looked up fresh
+/// each run, so joiners and leavers are picked up without a restart.
+pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<PersonRow>> {
     let a = &c.audience;
     let mut ids: BTreeSet<String> = a.users.iter().cloned().collect();
     for ch in &a.channels {
@@ -157,21 +359,91 @@ pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<Strin
         );
     }
     for x in &a.exclude {
-        ids.remove(x);
-    }
-    let mut people = Vec::with_capacity(ids.len());
-    for id in ids {
-        if id == state.bot_user_id {
-            continue;
+        if x.starts_with('S') {
+            for u in state
+                .slack
+                .usergroup_members(x)
+                .await
+                .with_context(|| format!("listing excluded user group {x}"))?
+            {
+                ids.remove(&u);
+            }
+        } else {
+            ids.remove(x);
         }
-        let info = state
-            .person(&id)
+    }
+    ids.remove(&state.bot_user_id);
+    let ids: Vec<String> = ids.into_iter().collect();
+    let dir = directory(state, &ids).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| dir.get(id))
+        .filter(|p| !p.is_bot && !p.deleted)
+        .cloned()
+        .collect())
+}
+
+/// Profiles for `ids` from the shared cache, refreshed from Slack when
+/// older than a day: one paged users.list when many are stale, else
+/// users.info each, both paced at their tiers.
+pub async fn directory(state: &AppState, ids: &[String]) -> Result<HashMap<String, PersonRow>> {
+    let now_ms = state.now_ms();
+    let mut dir = state.store.people(ids).await?;
+    let stale: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            dir.get(*id)
+                .is_none_or(|p| now_ms - p.fetched_at_ms > PROFILE_TTL_MS)
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(dir);
+    }
+    let mut fresh: Vec<PersonRow> = Vec::new();
+    let row = |p: crate::slack::PersonInfo| PersonRow {
+        user_id: p.id,
+        name: p.name,
+        tz: p.tz,
+        is_bot: p.is_bot,
+        deleted: p.deleted,
+        dm_channel: None,
+        fetched_at_ms: now_ms,
+    };
+    let mut missing: Vec<&String> = stale.clone();
+    if stale.len() > BULK_PROFILE_THRESHOLD {
+        let all = state
+            .slack
+            .all_users()
             .await
-            .with_context(|| format!("looking up {id}"))?;
-        if info.is_bot || info.deleted {
-            continue;
-        }
-        people.push(id);
+            .context("listing the workspace's people")?;
+        fresh.extend(all.into_iter().map(row));
+        let got: std::collections::HashSet<&str> =
+            fresh.iter().map(|p| p.user_id.as_str()).collect();
+        missing.retain(|id| !got.contains(id.as_str()));
     }
-    Ok(people)
+    for id in missing {
+        match state.slack.user_info(id).await {
+            Ok(p) => fresh.push(row(p)),
+            Err(crate::slack::SlackCallError::Api(code)) if code == "user_not_found" => {
+                fresh.push(PersonRow {
+                    user_id: id.clone(),
+                    name: String::new(),
+                    tz: None,
+                    is_bot: false,
+                    deleted: true,
+                    dm_channel: None,
+                    fetched_at_ms: now_ms,
+                })
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("looking up {id}"))),
+        }
+    }
+    state.store.upsert_people(&fresh).await?;
+    for mut p in fresh {
+        if let Some(old) = dir.get(&p.user_id) {
+            p.dm_channel = old.dm_channel.clone();
+        }
+        dir.insert(p.user_id.clone(), p);
+    }
+    Ok(dir)
 }

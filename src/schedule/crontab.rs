@@ -471,6 +471,20 @@ impl Crontab {
         self.occurrences_after(tz, after).take(n).collect()
     }
 
+    /// When the occurrence whose wall-clock identity is `local` fires in
+    /// `tz`, following the module's DST rules; `None` when it does not fire
+    /// on its own there (it is not a scheduled time, or it falls in a
+    /// spring-forward gap and is folded into another occurrence). This is
+    /// how a `local_time` check-in finds each person's send time.
+    pub fn fire_instant(&self, tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        // Start well before any instant this wall-clock time could map to.
+        let start = (local - Duration::days(2)).and_utc();
+        self.occurrences_after(tz, start)
+            .take_while(|o| o.local <= local)
+            .find(|o| o.local == local)
+            .map(|o| o.at)
+    }
+
     /// Lazy iterator over the occurrences firing strictly after `after`.
     pub fn occurrences_after(&self, tz: Tz, after: DateTime<Utc>) -> Occurrences<'_> {
         // Start the wall-clock walk early enough that no scheduled time firing
@@ -694,6 +708,14 @@ fn resolve(tz: Tz, local: NaiveDateTime) -> Option<Resolved> {
         tz.from_local_datetime(&(start + Duration::minutes(i)))
             .earliest()
             .map(|dt| Resolved::Gap(dt.with_timezone(&Utc)))
+    })
+}
+
+/// The instant a wall-clock time means in `tz`: the earlier one when it
+/// happens twice, the end of the gap when it does not exist.
+pub fn wall_clock_instant(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    resolve(tz, local).map(|r| match r {
+        Resolved::Real(at) | Resolved::Gap(at) => at,
     })
 }
 
@@ -1609,6 +1631,56 @@ mod tests {
             // fire, at the gap end).
             let expected = 365 * 48 - if tz == KOLKATA { 0 } else { 2 };
             assert_eq!(occ.len(), expected, "{tz}");
+        }
+    }
+
+    /// `local_time` check-ins resolve one wall-clock time in each person's
+    /// zone: on spring-forward days a missing time fires once at the gap's
+    /// end, on fall-back days a repeated time fires once (the first pass).
+    #[test]
+    fn fire_instant_across_2026_and_2027_dst_changes() {
+        let utc = |s: &str| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+                .unwrap()
+                .and_utc()
+        };
+        // (zone, cadence, local wall-clock, expected UTC instant)
+        let cases: &[(Tz, &str, &str, Option<&str>)] = &[
+            // New York: 2026-03-08 and 2027-03-14 spring forward at 02:00.
+            (chrono_tz::America::New_York, "30 2 * * *", "2026-03-08 02:30", Some("2026-03-08 07:00")),
+            (chrono_tz::America::New_York, "30 2 * * *", "2027-03-14 02:30", Some("2027-03-14 07:00")),
+            (chrono_tz::America::New_York, "30 2 * * *", "2026-03-09 02:30", Some("2026-03-09 06:30")),
+            // Two times in the same gap fire once, as the first of them.
+            (chrono_tz::America::New_York, "0,30 2 * * *", "2026-03-08 02:00", Some("2026-03-08 07:00")),
+            (chrono_tz::America::New_York, "0,30 2 * * *", "2026-03-08 02:30", None),
+            // A real scheduled time at the gap end absorbs the gap's times.
+            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 02:00", None),
+            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 02:30", None),
+            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 03:00", Some("2026-03-08 07:00")),
+            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 03:30", Some("2026-03-08 07:30")),
+            // Fall back 2026-11-01 and 2027-11-07: 01:30 happens twice, fires at the first.
+            (chrono_tz::America::New_York, "30 1 * * *", "2026-11-01 01:30", Some("2026-11-01 05:30")),
+            (chrono_tz::America::New_York, "30 1 * * *", "2027-11-07 01:30", Some("2027-11-07 05:30")),
+            // London: 2026-03-29 / 2027-03-28 01:00 -> 02:00; 2026-10-25 / 2027-10-31 02:00 -> 01:00.
+            (chrono_tz::Europe::London, "30 1 * * *", "2026-03-29 01:30", Some("2026-03-29 01:00")),
+            (chrono_tz::Europe::London, "30 1 * * *", "2027-03-28 01:30", Some("2027-03-28 01:00")),
+            (chrono_tz::Europe::London, "30 1 * * *", "2026-10-25 01:30", Some("2026-10-25 00:30")),
+            (chrono_tz::Europe::London, "30 1 * * *", "2027-10-31 01:30", Some("2027-10-31 00:30")),
+            // Sydney: DST ends 2026-04-05 / 2027-04-04 (03:00 -> 02:00), starts 2026-10-04 / 2027-10-03 (02:00 -> 03:00).
+            (chrono_tz::Australia::Sydney, "30 2 * * *", "2026-04-05 02:30", Some("2026-04-04 15:30")),
+            (chrono_tz::Australia::Sydney, "30 2 * * *", "2027-04-04 02:30", Some("2027-04-03 15:30")),
+            (chrono_tz::Australia::Sydney, "30 2 * * *", "2026-10-04 02:30", Some("2026-10-03 16:00")),
+            (chrono_tz::Australia::Sydney, "30 2 * * *", "2027-10-03 02:30", Some("2027-10-02 16:00")),
+            // Kolkata has no DST: every time exists once, at +05:30.
+            (chrono_tz::Asia::Kolkata, "30 2 * * *", "2026-03-08 02:30", Some("2026-03-07 21:00")),
+            (chrono_tz::Asia::Kolkata, "30 1 * * *", "2027-11-07 01:30", Some("2027-11-06 20:00")),
+            // Not a scheduled time at all.
+            (chrono_tz::Asia::Kolkata, "30 1 * * *", "2027-11-07 01:31", None),
+        ];
+        for (tz, expr, local, want) in cases {
+            let c = Crontab::parse(expr).unwrap();
+            let got = c.fire_instant(*tz, ndt(local));
+            assert_eq!(got, want.map(utc), "{tz} `{expr}` at {local}");
         }
     }
 }

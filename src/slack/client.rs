@@ -5,8 +5,105 @@
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::pacer::Pacer;
+
+/// Slack's documented per-method tiers (calls per minute per workspace).
+/// chat.postMessage has its own special limit and is paced by the
+/// dispatcher; views.open answers a click within trigger_id's 3 s and is
+/// never held back.
+pub fn tier_per_minute(method: &str) -> Option<u32> {
+    Some(match method {
+        "users.list" | "usergroups.users.list" => 20,
+        "conversations.open" | "conversations.history" | "chat.update" => 50,
+        "users.info" | "conversations.members" | "views.publish" | "views.update"
+        | "chat.postEphemeral" | "auth.test" => 100,
+        _ => return None,
+    })
+}
+
+/// Per-method pacers at Slack's tiers, divided among the live workers.
+#[derive(Debug, Default)]
+pub struct MethodLimits {
+    pacers: Mutex<HashMap<&'static str, Arc<Pacer>>>,
+    workers: AtomicU32,
+}
+
+impl MethodLimits {
+    fn rate(&self, method: &str) -> Option<(f64, u32)> {
+        let tier = tier_per_minute(method)? as f64;
+        let share = tier / self.workers.load(Ordering::Relaxed).max(1) as f64;
+        Some((share, ((share / 12.0) as u32).max(1)))
+    }
+
+    fn pacer(&self, method: &'static str) -> Option<Arc<Pacer>> {
+        let (rate, burst) = self.rate(method)?;
+        let mut m = self.pacers.lock().expect("limits lock");
+        Some(
+            m.entry(method)
+                .or_insert_with(|| Arc::new(Pacer::new(rate, burst)))
+                .clone(),
+        )
+    }
+
+    /// Waits for this method's turn.
+    pub async fn wait(&self, method: &'static str) {
+        if let Some(p) = self.pacer(method) {
+            p.acquire().await;
+        }
+    }
+
+    /// Shares each tier among `n` live workers.
+    pub fn set_workers(&self, n: u32) {
+        if self.workers.swap(n.max(1), Ordering::Relaxed) == n.max(1) {
+            return;
+        }
+        for (method, p) in self.pacers.lock().expect("limits lock").iter() {
+            if let Some((rate, burst)) = self.rate(method) {
+                p.set_rate(rate, burst);
+            }
+        }
+    }
+}
+
+/// The mark a bot message carries in Slack's message metadata, so a worker
+/// that is unsure whether an earlier attempt went out can look for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMark {
+    /// "prompt" or "reminder".
+    pub kind: String,
+    pub prompt_id: i64,
+    pub seq: i64,
+}
+
+/// The event_type of Fieldnotes' message metadata.
+pub const MARK_EVENT_TYPE: &str = "fieldnotes_prompt";
+
+impl MessageMark {
+    fn to_metadata(&self) -> SlackMessageMetadata {
+        let mut payload = HashMap::new();
+        payload.insert("kind".to_string(), self.kind.clone());
+        payload.insert("prompt_id".to_string(), self.prompt_id.to_string());
+        payload.insert("seq".to_string(), self.seq.to_string());
+        SlackMessageMetadata {
+            event_type: MARK_EVENT_TYPE.into(),
+            event_payload: Some(payload),
+        }
+    }
+
+    fn matches(&self, m: &SlackMessageMetadata) -> bool {
+        m.event_type == MARK_EVENT_TYPE
+            && m.event_payload.as_ref().is_some_and(|p| {
+                p.get("kind") == Some(&self.kind)
+                    && p.get("prompt_id") == Some(&self.prompt_id.to_string())
+                    && p.get("seq") == Some(&self.seq.to_string())
+            })
+    }
+}
 
 /// Why a Slack call failed, as the retry logic needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,6 +192,7 @@ pub struct SlackApi {
     client: Arc<SlackHyperClient>,
     token: SlackApiToken,
     timeout: Duration,
+    limits: Arc<MethodLimits>,
 }
 
 /// Installs the process-wide rustls crypto provider (ring) once.
@@ -133,7 +231,20 @@ impl SlackApi {
             client,
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             timeout: Duration::from_secs(10),
+            limits: Arc::new(MethodLimits::default()),
         }
+    }
+
+    /// Gives up on a call after `timeout` (treated as transient: Slack may
+    /// or may not have acted).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The per-method pacers, to share them among workers.
+    pub fn limits(&self) -> &MethodLimits {
+        &self.limits
     }
 
     pub fn hyper(&self) -> Arc<SlackHyperClient> {
@@ -157,16 +268,22 @@ impl SlackApi {
         Ok(r.user_id.to_string())
     }
 
+    /// chat.postMessage; paced by the caller (the dispatcher's workspace
+    /// pacer and per-channel spacing).
     pub async fn post_message(
         &self,
         channel: &str,
         text: &str,
         blocks: Vec<SlackBlock>,
+        mark: Option<&MessageMark>,
     ) -> SlackResult<Posted> {
         let s = self.client.open_session(&self.token);
-        let content = SlackMessageContent::new()
+        let mut content = SlackMessageContent::new()
             .with_text(text.into())
             .with_blocks(blocks);
+        if let Some(m) = mark {
+            content = content.with_metadata(m.to_metadata());
+        }
         let req = SlackApiChatPostMessageRequest::new(channel.into(), content);
         let r = self.call(s.chat_post_message(&req)).await?;
         Ok(Posted {
@@ -187,7 +304,90 @@ impl SlackApi {
             .with_text(text.into())
             .with_blocks(blocks);
         let req = SlackApiChatUpdateRequest::new(channel.into(), content, ts.into());
+        self.limits.wait("chat.update").await;
         self.call(s.chat_update(&req)).await.map(|_| ())
+    }
+
+    /// The bot's DM channel with a person (conversations.open, Tier 3).
+    pub async fn open_dm(&self, user: &str) -> SlackResult<String> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
+        self.limits.wait("conversations.open").await;
+        let r = self.call(s.conversations_open(&req)).await?;
+        Ok(r.channel.id.to_string())
+    }
+
+    /// Looks through a channel's recent history (conversations.history,
+    /// Tier 3) for a bot message carrying `mark`, posted at or after
+    /// `oldest_ms`. Returns its ts.
+    pub async fn find_marked(
+        &self,
+        channel: &str,
+        mark: &MessageMark,
+        oldest_ms: i64,
+    ) -> SlackResult<Option<String>> {
+        let s = self.client.open_session(&self.token);
+        let oldest = format!("{}.{:06}", oldest_ms.div_euclid(1000), oldest_ms.rem_euclid(1000) * 1000);
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let mut req = SlackApiConversationsHistoryRequest::new()
+                .with_channel(channel.into())
+                .with_oldest(oldest.clone().into())
+                .with_limit(200)
+                .with_include_all_metadata(true);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            self.limits.wait("conversations.history").await;
+            let r = self.call(s.conversations_history(&req)).await?;
+            if let Some(m) = r
+                .messages
+                .iter()
+                .find(|m| m.content.metadata.as_ref().is_some_and(|md| mark.matches(md)))
+            {
+                return Ok(Some(m.origin.ts.to_string()));
+            }
+            match r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty())
+            {
+                Some(c) => cursor = Some(c),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Publishes a person's App Home tab (views.publish).
+    pub async fn publish_home(&self, user: &str, view: SlackView) -> SlackResult<()> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiViewsPublishRequest::new(user.into(), view);
+        self.limits.wait("views.publish").await;
+        self.call(s.views_publish(&req)).await.map(|_| ())
+    }
+
+    /// Every person in the workspace (users.list, Tier 2), following cursors.
+    pub async fn all_users(&self) -> SlackResult<Vec<PersonInfo>> {
+        let s = self.client.open_session(&self.token);
+        let mut out = Vec::new();
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let mut req = SlackApiUsersListRequest::new().with_limit(1000);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            self.limits.wait("users.list").await;
+            let r = self.call(s.users_list(&req)).await?;
+            out.extend(r.members.iter().map(person_info));
+            match r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty())
+            {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
     }
 
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> SlackResult<String> {
@@ -199,17 +399,11 @@ impl SlackApi {
 
     pub async fn user_info(&self, user: &str) -> SlackResult<PersonInfo> {
         let s = self.client.open_session(&self.token);
+        self.limits.wait("users.info").await;
         let r = self
             .call(s.users_info(&SlackApiUsersInfoRequest::new(user.into())))
             .await?;
-        let u = r.user;
-        Ok(PersonInfo {
-            id: u.id.to_string(),
-            name: u.real_name.clone().or(u.name.clone()).unwrap_or_default(),
-            tz: u.tz.clone(),
-            is_bot: u.flags.is_bot.unwrap_or(false),
-            deleted: u.deleted.unwrap_or(false),
-        })
+        Ok(person_info(&r.user))
     }
 
     /// Every member of a channel, following cursors.
@@ -220,10 +414,11 @@ impl SlackApi {
         loop {
             let mut req = SlackApiConversationsMembersRequest::new()
                 .with_channel(channel.into())
-                .with_limit(200);
+                .with_limit(1000);
             if let Some(c) = cursor.take() {
                 req = req.with_cursor(c);
             }
+            self.limits.wait("conversations.members").await;
             let r = self.call(s.conversations_members(&req)).await?;
             out.extend(r.members.into_iter().map(|m| m.to_string()));
             match r
@@ -241,7 +436,18 @@ impl SlackApi {
     pub async fn usergroup_members(&self, group: &str) -> SlackResult<Vec<String>> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiUserGroupsUsersListRequest::new(group.into());
+        self.limits.wait("usergroups.users.list").await;
         let r = self.call(s.usergroups_users_list(&req)).await?;
         Ok(r.users.into_iter().map(|u| u.to_string()).collect())
+    }
+}
+
+fn person_info(u: &SlackUser) -> PersonInfo {
+    PersonInfo {
+        id: u.id.to_string(),
+        name: u.real_name.clone().or(u.name.clone()).unwrap_or_default(),
+        tz: u.tz.clone(),
+        is_bot: u.flags.is_bot.unwrap_or(false),
+        deleted: u.deleted.unwrap_or(false),
     }
 }

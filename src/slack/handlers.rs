@@ -43,8 +43,28 @@ async fn on_block_actions(
         .map(|u| u.id.to_string())
         .unwrap_or_default();
     for action in a.actions.iter().flatten() {
-        if action.action_id.0 != OPEN_FORM_ACTION {
-            continue;
+        match action.action_id.0.as_str() {
+            views::HOME_PAUSE_1W | views::HOME_PAUSE_2W => {
+                let len = if action.action_id.0 == views::HOME_PAUSE_1W { "1w" } else { "2w" };
+                let tz = person_tz(state, &user).await;
+                if let Ok(until) = crate::commands::parse_pause(len, state.clock.now(), tz) {
+                    state
+                        .store
+                        .set_pause(&user, until.timestamp_millis(), state.now_ms(), "home")
+                        .await?;
+                    info!(user, %until, "paused from App Home");
+                }
+                publish_home(state, &user).await?;
+                continue;
+            }
+            views::HOME_RESUME => {
+                state.store.clear_pause(&user, state.now_ms()).await?;
+                info!(user, "resumed from App Home");
+                publish_home(state, &user).await?;
+                continue;
+            }
+            OPEN_FORM_ACTION => {}
+            _ => continue,
         }
         let Some(prompt_id) = action.value.as_deref().and_then(|v| v.parse::<i64>().ok()) else {
             warn!("open-form button without a prompt id");
@@ -160,24 +180,69 @@ async fn on_view_submission(
         created_at_ms: state.now_ms(),
         dedupe_key: Some(format!("view:{}", v.view.state_params.id.0)),
     };
-    let id = match state.store.save_insight(&insight).await {
-        Ok((id, _new)) => id,
+    let saved = match state.store.save_insight(&insight).await {
+        Ok(s) => s,
         Err(e) => {
             // The modal stays open with the rep's text in it.
             warn!(error = %format!("{e:#}"), user, "saving an insight failed");
             return Ok(errors(first_block, "We couldn't save this just now. Your text is still here: press Save again in a moment."));
         }
     };
-    info!(user, insight = id, "insight saved from the modal");
-    if let Some(pid) = meta.prompt_id {
-        let state = state.clone();
+    info!(user, insight = saved.id, "insight saved from the modal");
+    thank_answered(state, &saved);
+    Ok(SlackInteractionResponse::Empty)
+}
+
+/// Edits every prompt message a saved insight answered into a thank-you,
+/// after the ack.
+fn thank_answered(state: &Arc<AppState>, saved: &crate::store::SavedInsight) {
+    for p in saved.answered.iter().filter(|p| p.sent) {
+        let (state, pid, id) = (state.clone(), p.id, saved.id);
         tokio::spawn(async move {
             if let Err(e) = mark_prompt_answered(&state, pid, id).await {
                 warn!(error = %format!("{e:#}"), prompt = pid, "updating the answered prompt failed");
             }
         });
     }
-    Ok(SlackInteractionResponse::Empty)
+}
+
+/// A person's Slack timezone (from the shared profile cache), falling back
+/// to the digest's.
+async fn person_tz(state: &AppState, user: &str) -> chrono_tz::Tz {
+    let fallback = state.config().digest.timezone;
+    match crate::jobs::planner::directory(state, &[user.to_string()]).await {
+        Ok(d) => d
+            .get(user)
+            .and_then(|p| p.tz.as_deref())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(fallback),
+        Err(e) => {
+            warn!(error = %format!("{e:#}"), user, "looking up a timezone failed");
+            fallback
+        }
+    }
+}
+
+/// Publishes a person's App Home with their pause state.
+pub async fn publish_home(state: &AppState, user: &str) -> Result<()> {
+    let now_ms = state.now_ms();
+    let paused = state.store.paused_until(user, now_ms).await?;
+    let until = match paused {
+        Some(ms) => {
+            let tz = person_tz(state, user).await;
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|u| u.with_timezone(&tz).format("%a %-d %b %Y, %H:%M").to_string())
+        }
+        None => None,
+    };
+    let open = state.store.open_prompt_count(user, now_ms).await?;
+    let view = views::home(&state.config().bot.name, until.as_deref(), open as usize);
+    state
+        .slack
+        .publish_home(user, view)
+        .await
+        .context("publishing App Home")?;
+    Ok(())
 }
 
 fn errors(block: Option<String>, msg: &str) -> SlackInteractionResponse {
@@ -229,7 +294,9 @@ pub async fn on_command(
                 dedupe_key: Some(format!("command:{}", ev.trigger_id.0)),
             };
             match state.store.save_insight(&insight).await {
-                Ok((id, _)) => {
+                Ok(saved) => {
+                    let id = saved.id;
+                    thank_answered(state, &saved);
                     let tags = if insight.auto_tags.is_empty() {
                         "no tags yet".to_string()
                     } else {
@@ -247,6 +314,44 @@ pub async fn on_command(
             "Add what you heard after `{} note`, e.g. `{} note Acme came up on price again`.",
             ev.command.0, ev.command.0
         ),
+        "pause" => {
+            let user = ev.user_id.to_string();
+            let tz = person_tz(state, &user).await;
+            match crate::commands::parse_pause(rest, state.clock.now(), tz) {
+                Ok(until) => match state
+                    .store
+                    .set_pause(&user, until.timestamp_millis(), state.now_ms(), "command")
+                    .await
+                {
+                    Ok(()) => {
+                        info!(user, %until, "paused");
+                        format!(
+                            ":double_vertical_bar: Paused until {}: no check-ins or reminders till then, and you won't count against participation. `{} resume` ends it early.",
+                            until.with_timezone(&tz).format("%a %-d %b %Y, %H:%M"),
+                            ev.command.0
+                        )
+                    }
+                    Err(e) => {
+                        warn!(error = %format!("{e:#}"), "saving a pause failed");
+                        ":warning: We couldn't save your pause just now; please try again in a moment.".into()
+                    }
+                },
+                Err(msg) => format!(":warning: {msg}"),
+            }
+        }
+        "resume" => match state
+            .store
+            .clear_pause(ev.user_id.as_ref(), state.now_ms())
+            .await
+        {
+            Ok(true) => ":arrow_forward: Check-ins are back on. Welcome back!".into(),
+            Ok(false) => "You weren't paused: check-ins are on.".into(),
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "ending a pause failed");
+                ":warning: We couldn't resume just now; please try again in a moment.".into()
+            }
+        },
+        "ask" => ask(state, &ev, rest).await,
         _ => views::help_text(&ev.command.0),
     };
     Ok(
@@ -267,10 +372,52 @@ pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) ->
         return Ok(());
     }
     match ev.event {
-        SlackEventCallbackBody::Message(_) | SlackEventCallbackBody::AppHomeOpened(_) => {
+        SlackEventCallbackBody::AppHomeOpened(h) => {
+            publish_home(state, h.user.as_ref()).await?;
+        }
+        SlackEventCallbackBody::Message(_) => {
             info!(event_id = %ev.event_id.0, "event recorded");
         }
         other => info!(kind = ?std::mem::discriminant(&other), "event ignored"),
     }
     Ok(())
+}
+
+/// `/fieldnotes ask`: marketers and leads send a one-off question to a
+/// check-in's audience, now or later; everyone else is told why not.
+async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> String {
+    let cfg = state.config();
+    let user = ev.user_id.to_string();
+    if !cfg.roles.marketers.contains(&user) && !cfg.roles.leads.contains(&user) {
+        info!(user, "ask refused: not a marketer or lead");
+        return ":no_entry: Only marketers and team leads can send a one-off question to the sales team. If you should be able to, ask a team lead to add you under `[roles]` in the Fieldnotes config.".into();
+    }
+    if cfg.checkins.is_empty() {
+        return ":warning: There is no check-in in the config whose audience could get a question.".into();
+    }
+    let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
+    let tz = person_tz(state, &user).await;
+    let now = state.clock.now();
+    let a = match crate::commands::parse_ask(rest, &names, now, tz) {
+        Ok(a) => a,
+        Err(msg) => return format!(":warning: {msg}"),
+    };
+    let checkin = a.checkin.clone().unwrap_or_else(|| names[0].to_string());
+    match crate::jobs::planner::queue_checkin(&state.store, &cfg, &checkin, Some(&a.question), now, a.at).await {
+        Ok(key) => {
+            info!(user, checkin, run = %key, "one-off question queued");
+            let when = match a.at {
+                Some(at) => format!("at {}", at.with_timezone(&tz).format("%a %-d %b, %H:%M %Z")),
+                None => "now".into(),
+            };
+            format!(
+                ":mega: Queued for the `{checkin}` audience, {when}: \"{}\". Answers show up in search, exports and the digest; `fieldnotes status` shows who answered.",
+                a.question
+            )
+        }
+        Err(e) => {
+            warn!(error = %format!("{e:#}"), "queueing a question failed");
+            format!(":warning: We couldn't queue that just now, so here it is to send again:\n>{}", a.question)
+        }
+    }
 }

@@ -5,8 +5,10 @@
 pub mod client;
 pub mod handlers;
 pub mod http;
+pub mod pacer;
 pub mod signature;
 pub mod socket;
 pub mod views;
 
-pub use client::{PersonInfo, Posted, SlackApi, SlackCallError};
+pub use client::{MessageMark, PersonInfo, Posted, SlackApi, SlackCallError};
+pub use pacer::Pacer;

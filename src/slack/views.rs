@@ -54,6 +54,69 @@ pub fn prompt_message(question: &str, prompt_id: i64, bot_name: &str) -> (String
     (text, blocks(b))
 }
 
+/// A reminder for a prompt not yet answered: the same button, and when the
+/// check-in closes.
+pub fn reminder_message(
+    question: &str,
+    prompt_id: i64,
+    closes: &str,
+    bot_name: &str,
+) -> (String, Vec<SlackBlock>) {
+    let text = format!("{bot_name} reminder: {question}");
+    let b = json!([
+        {"type": "section", "block_id": "prompt", "text": {"type": "mrkdwn", "text": truncate(&format!(":hourglass_flowing_sand: *Still time for a quick check-in*\n{question}"), 3000)}},
+        {"type": "actions", "block_id": "prompt_actions", "elements": [
+            {"type": "button", "action_id": OPEN_FORM_ACTION, "style": "primary", "value": prompt_id.to_string(), "text": plain("Add field notes", 75)}
+        ]},
+        {"type": "context", "elements": [
+            {"type": "mrkdwn", "text": truncate(&format!("Open until {closes}. Away? `/fieldnotes pause 1w` and we'll stay quiet."), 2000)}
+        ]}
+    ]);
+    (text, blocks(b))
+}
+
+/// The prompt after its answer window closed unanswered: no button.
+pub fn prompt_closed(question: &str) -> (String, Vec<SlackBlock>) {
+    let text = "This check-in is closed.".to_string();
+    let b = json!([
+        {"type": "section", "block_id": "prompt", "text": {"type": "mrkdwn", "text": truncate(&format!("*Quick check-in*\n{question}"), 3000)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": ":lock: This check-in is closed. Heard something worth sharing anyway? `/fieldnotes note ...` works any time."}]}
+    ]);
+    (text, blocks(b))
+}
+
+/// action_ids of the App Home buttons.
+pub const HOME_PAUSE_1W: &str = "fieldnotes_pause_1w";
+pub const HOME_PAUSE_2W: &str = "fieldnotes_pause_2w";
+pub const HOME_RESUME: &str = "fieldnotes_resume";
+
+/// A rep's App Home: whether check-ins are on, and buttons to pause or resume.
+pub fn home(bot_name: &str, paused_until: Option<&str>, open_prompts: usize) -> SlackView {
+    let status = match paused_until {
+        Some(u) => format!(":double_vertical_bar: *Check-ins are paused until {u}.* You won't get prompts or reminders until then."),
+        None => ":large_green_circle: *Check-ins are on.* You'll get a short prompt on your team's cadence, at a sensible local time.".to_string(),
+    };
+    let buttons = match paused_until {
+        Some(_) => json!([
+            {"type": "button", "action_id": HOME_RESUME, "style": "primary", "value": "resume", "text": plain("Resume check-ins", 75)}
+        ]),
+        None => json!([
+            {"type": "button", "action_id": HOME_PAUSE_1W, "value": "1w", "text": plain("Pause 1 week", 75)},
+            {"type": "button", "action_id": HOME_PAUSE_2W, "value": "2w", "text": plain("Pause 2 weeks", 75)}
+        ]),
+    };
+    let v = json!({
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": plain(bot_name, 150)},
+            {"type": "section", "block_id": "status", "text": {"type": "mrkdwn", "text": status}},
+            {"type": "actions", "block_id": "pause_actions", "elements": buttons},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&format!("Open check-ins waiting for you: {open_prompts}. Share a note any time with `/fieldnotes note ...`; pause from anywhere with `/fieldnotes pause 2w` or `/fieldnotes pause until 2027-01-05`."), 2000)}]}
+        ]
+    });
+    view(v)
+}
+
 /// The prompt after it was answered: the button goes, a thank-you stays.
 pub fn prompt_answered(question: &str, insight_id: i64) -> (String, Vec<SlackBlock>) {
     let text = format!("Thanks, your field notes are saved (note #{insight_id}).");
@@ -172,6 +235,9 @@ pub fn help_text(command: &str) -> String {
     format!(
         "*Fieldnotes* turns what you hear from buyers into notes marketing can use.\n\
          • `{command} note <what you heard>`: save a note now (tags are added from your words; use #hashtags too)\n\
+         • `{command} pause 2w` or `{command} pause until 2027-01-05`: no check-ins while you're away\n\
+         • `{command} resume`: check-ins back on\n\
+         • `{command} ask [check-in] [at 2026-12-01 15:00 | in 2h] <question>`: marketers and leads send a one-off question\n\
          • `{command} help`: this message\n\
          You also get a short check-in by DM; answer it with the *Add field notes* button."
     )

@@ -17,6 +17,27 @@ pub struct InsightQuery {
     pub user_id: Option<String>,
 }
 
+/// What saving an insight did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedInsight {
+    pub id: i64,
+    /// False when this was a retry of an insight already saved.
+    pub new: bool,
+    /// Prompts this insight answered (to edit their messages to a thank-you).
+    pub answered: Vec<AnsweredPrompt>,
+}
+
+/// A prompt an insight answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredPrompt {
+    pub id: i64,
+    /// Whether its message is in the DM (else it was still queued and now
+    /// will not be sent).
+    pub sent: bool,
+    pub channel_id: Option<String>,
+    pub message_ts: Option<String>,
+}
+
 /// Prompt counts for a digest week.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WeekPromptStats {
@@ -46,10 +67,12 @@ fn insight_from_row(r: &AnyRow) -> Result<Insight> {
 }
 
 impl Store {
-    /// Saves an insight with its tags, and marks the prompt it answers.
-    /// Returns the id and whether it was new: a repeat of the same
-    /// `dedupe_key` (a Slack retry) returns the first insight's id.
-    pub async fn save_insight(&self, n: &NewInsight) -> Result<(i64, bool)> {
+    /// Saves an insight with its tags, and marks the prompt it answers. A
+    /// note shared another way (a command, a shortcut) answers the person's
+    /// open prompts, so they get no prompt or reminder for what they already
+    /// said. A repeat of the same `dedupe_key` (a Slack retry) returns the
+    /// first insight's id with `new = false`.
+    pub async fn save_insight(&self, n: &NewInsight) -> Result<SavedInsight> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO insights (user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, dedupe_key, created_at, updated_at)
@@ -77,7 +100,11 @@ impl Store {
                 .fetch_one(self.pool())
                 .await
                 .context("finding the insight a retry repeats")?;
-            return Ok((r.get(0), false));
+            return Ok(SavedInsight {
+                id: r.get(0),
+                new: false,
+                answered: Vec::new(),
+            });
         };
         let id: i64 = row.get(0);
         for (tags, origin) in [(&n.tags, "manual"), (&n.auto_tags, "auto")] {
@@ -91,18 +118,52 @@ impl Store {
                     .context("tagging an insight")?;
             }
         }
-        if let Some(p) = n.prompt_id {
+        let answered_rows = if let Some(p) = n.prompt_id {
             sqlx::query(
-                "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL",
+                "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL
+                 RETURNING id, status, channel_id, message_ts",
             )
             .bind(n.created_at_ms)
             .bind(p)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
-            .context("marking the prompt answered")?;
+            .context("marking the prompt answered")?
+        } else {
+            sqlx::query(
+                "UPDATE prompts SET answered_at = $1
+                 WHERE user_id = $2 AND answered_at IS NULL AND status IN ('queued', 'sending', 'sent')
+                   AND (closes_at IS NULL OR closes_at > $1)
+                 RETURNING id, status, channel_id, message_ts",
+            )
+            .bind(n.created_at_ms)
+            .bind(&n.user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .context("counting the note towards open prompts")?
+        };
+        let answered: Vec<AnsweredPrompt> = answered_rows
+            .iter()
+            .map(|r| AnsweredPrompt {
+                id: r.get(0),
+                sent: r.get::<String, _>(1) == "sent",
+                channel_id: r.get(2),
+                message_ts: r.get(3),
+            })
+            .collect();
+        if n.prompt_id.is_none() && answered.len() == 1 {
+            sqlx::query("UPDATE insights SET prompt_id = $1 WHERE id = $2")
+                .bind(answered[0].id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .context("linking the note to its prompt")?;
         }
         tx.commit().await.context("committing the insight")?;
-        Ok((id, true))
+        Ok(SavedInsight {
+            id,
+            new: true,
+            answered,
+        })
     }
 
     /// Insights matching `q`, oldest first; soft-deleted ones are left out.

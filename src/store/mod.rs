@@ -4,9 +4,14 @@
 
 mod events;
 mod insights;
+mod people;
 mod prompts;
+mod status;
 
-pub use insights::{InsightQuery, WeekPromptStats};
+pub use insights::{AnsweredPrompt, InsightQuery, SavedInsight, WeekPromptStats};
+pub use people::PersonRow;
+pub use prompts::*;
+pub use status::{skip_class, DeliveryError, OccurrenceStatus};
 
 use anyhow::{Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

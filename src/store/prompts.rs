@@ -1,27 +1,95 @@
-//! Check-in runs and the prompt outbox. Every prompt is a row with a unique
-//! (check-in, person, occurrence) key before it is a Slack message; workers
-//! claim rows with a lease, so restarts and replicas never double-send.
+//! Check-in runs, the prompt outbox and reminders. Every prompt is a row
+//! with a unique (check-in, person, occurrence) key before it is a Slack
+//! message, and every reminder a row with a unique (prompt, number) key;
+//! workers claim rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
+//! a conditional update on SQLite), so restarts and replicas never
+//! double-send.
 
 use super::{Backend, Store};
-use crate::domain::{PendingRun, Prompt, PromptJob};
+use crate::domain::{PendingRun, Prompt};
 use anyhow::{Context, Result};
 use sqlx::Row;
 
+/// One person's planned prompt for a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPrompt {
+    pub user_id: String,
+    pub due_at_ms: i64,
+    pub closes_at_ms: i64,
+    /// `Some(reason)`: recorded as skipped (paused, day off, missed), never sent.
+    pub skip: Option<String>,
+    /// When reminders are due (only those inside the window).
+    pub reminders_ms: Vec<i64>,
+    /// Human wall-clock time in the person's zone, for status and preview.
+    pub local_due: String,
+}
+
+/// Whether a message is the first prompt or a reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Prompt,
+    Reminder(i64),
+}
+
+/// A prompt or reminder claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendJob {
+    /// The row id (prompts.id or reminders.id, as `kind` says).
+    pub row_id: i64,
+    pub kind: MessageKind,
+    pub prompt_id: i64,
+    pub checkin: String,
+    pub user_id: String,
+    pub attempts: i64,
+    /// An earlier attempt may have reached Slack unrecorded: look first.
+    pub uncertain: bool,
+    pub question: String,
+    /// The prompt was already answered (through any path).
+    pub answered: bool,
+    pub created_at_ms: i64,
+    pub closes_at_ms: Option<i64>,
+    /// For reminders: the prompt's own delivery status.
+    pub prompt_status: String,
+}
+
+/// A sent, unanswered prompt whose window has closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosingPrompt {
+    pub id: i64,
+    pub checkin: String,
+    pub user_id: String,
+    pub question: String,
+    pub channel_id: String,
+    pub message_ts: String,
+}
+
+impl MessageKind {
+    fn table(self) -> &'static str {
+        match self {
+            MessageKind::Prompt => "prompts",
+            MessageKind::Reminder(_) => "reminders",
+        }
+    }
+}
+
 impl Store {
-    /// Where the planner has looked up to, per check-in.
-    pub async fn scheduler_cursor(&self, checkin: &str) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT checked_until FROM scheduler_cursors WHERE checkin = $1")
-            .bind(checkin)
-            .fetch_optional(self.pool())
-            .await
-            .context("reading the scheduler cursor")?;
-        Ok(row.map(|r| r.get::<i64, _>(0)))
+    /// Where the planner has looked up to, per check-in, and when it first
+    /// saw the check-in: `(checked_until, first_seen)`.
+    pub async fn scheduler_cursor(&self, checkin: &str) -> Result<Option<(i64, i64)>> {
+        let row = sqlx::query(
+            "SELECT checked_until, COALESCE(first_seen, 0) FROM scheduler_cursors WHERE checkin = $1",
+        )
+        .bind(checkin)
+        .fetch_optional(self.pool())
+        .await
+        .context("reading the scheduler cursor")?;
+        Ok(row.map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1))))
     }
 
     /// Moves the cursor forward (never back, even with several planners).
     pub async fn advance_scheduler_cursor(&self, checkin: &str, until_ms: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO scheduler_cursors (checkin, checked_until) VALUES ($1, $2)
+            "INSERT INTO scheduler_cursors (checkin, checked_until, first_seen) VALUES ($1, $2, $2)
              ON CONFLICT (checkin) DO UPDATE SET checked_until = excluded.checked_until
              WHERE scheduler_cursors.checked_until < excluded.checked_until",
         )
@@ -30,6 +98,28 @@ impl Store {
         .execute(self.pool())
         .await
         .context("advancing the scheduler cursor")?;
+        Ok(())
+    }
+
+    /// First sight of a check-in: the cursor starts `look_back_ms` before
+    /// now (so `local_time` zones behind UTC+14 still get today's run), and
+    /// nobody is sent anything due before `now`.
+    pub async fn start_scheduler_cursor(
+        &self,
+        checkin: &str,
+        now_ms: i64,
+        look_back_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scheduler_cursors (checkin, checked_until, first_seen) VALUES ($1, $2, $3)
+             ON CONFLICT (checkin) DO NOTHING",
+        )
+        .bind(checkin)
+        .bind(now_ms - look_back_ms)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await
+        .context("starting the scheduler cursor")?;
         Ok(())
     }
 
@@ -73,7 +163,7 @@ impl Store {
              WHERE id IN (SELECT id FROM checkin_runs
                           WHERE scheduled_at <= $3 AND (status = 'pending' OR (status = 'planning' AND lease_until < $3))
                           ORDER BY id LIMIT 20 {lock})
-             RETURNING id, checkin, occurrence, question"
+             RETURNING id, checkin, occurrence, question, source, scheduled_at, created_at"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
@@ -89,6 +179,9 @@ impl Store {
                 checkin: r.get(1),
                 occurrence: r.get(2),
                 question: r.get(3),
+                source: r.get(4),
+                scheduled_at_ms: r.get(5),
+                created_at_ms: r.get(6),
             })
             .collect())
     }
@@ -103,63 +196,142 @@ impl Store {
         Ok(())
     }
 
-    /// Queues one prompt per user for a run and marks the run planned, in one
-    /// transaction. Returns how many prompts were new.
+    /// Records one row per person for a run (queued, or skipped with the
+    /// reason) with its reminders, and marks the run planned, in one
+    /// transaction. Returns how many prompts were queued anew.
     pub async fn enqueue_prompts(
         &self,
         run: &PendingRun,
-        users: &[String],
+        plans: &[PlannedPrompt],
         question: &str,
-        due_at_ms: i64,
         now_ms: i64,
     ) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let mut added = 0;
-        for user in users {
-            let r = sqlx::query(
-                "INSERT INTO prompts (run_id, checkin, user_id, occurrence, question, due_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (checkin, user_id, occurrence) DO NOTHING",
-            )
-            .bind(run.id)
-            .bind(&run.checkin)
-            .bind(user)
-            .bind(&run.occurrence)
-            .bind(question)
-            .bind(due_at_ms)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await
-            .context("queueing a prompt")?;
-            added += r.rows_affected();
+        let mut queued = 0u64;
+        // Multi-row inserts keep a 10,000-person fan-out to a few dozen
+        // round trips.
+        for chunk in plans.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO prompts (run_id, checkin, user_id, occurrence, question, due_at, created_at, closes_at, status, skip_reason, local_due) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 11;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10,
+                    b + 11
+                ));
+            }
+            sql.push_str(
+                " ON CONFLICT (checkin, user_id, occurrence) DO NOTHING RETURNING id, user_id, status",
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for p in chunk {
+                let status = if p.skip.is_some() { "skipped" } else { "queued" };
+                q = q
+                    .bind(run.id)
+                    .bind(&run.checkin)
+                    .bind(&p.user_id)
+                    .bind(&run.occurrence)
+                    .bind(question)
+                    .bind(p.due_at_ms)
+                    .bind(now_ms)
+                    .bind(p.closes_at_ms)
+                    .bind(status)
+                    .bind(p.skip.clone())
+                    .bind(&p.local_due);
+            }
+            let rows = q
+                .fetch_all(&mut *tx)
+                .await
+                .context("queueing prompts")?;
+            let by_user: std::collections::HashMap<&str, &PlannedPrompt> =
+                chunk.iter().map(|p| (p.user_id.as_str(), p)).collect();
+            let mut reminders: Vec<(i64, i64, &str, i64)> = Vec::new();
+            for r in &rows {
+                let id: i64 = r.get(0);
+                let user: String = r.get(1);
+                let status: String = r.get(2);
+                if status != "queued" {
+                    continue;
+                }
+                queued += 1;
+                if let Some(p) = by_user.get(user.as_str()) {
+                    for (seq, due) in p.reminders_ms.iter().enumerate() {
+                        reminders.push((id, seq as i64 + 1, p.user_id.as_str(), *due));
+                    }
+                }
+            }
+            for rchunk in reminders.chunks(200) {
+                let mut sql = String::from(
+                    "INSERT INTO reminders (prompt_id, seq, user_id, due_at, created_at) VALUES ",
+                );
+                for i in 0..rchunk.len() {
+                    let b = i * 5;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    ));
+                }
+                sql.push_str(" ON CONFLICT (prompt_id, seq) DO NOTHING");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (pid, seq, user, due) in rchunk {
+                    q = q.bind(*pid).bind(*seq).bind(*user).bind(*due).bind(now_ms);
+                }
+                q.execute(&mut *tx).await.context("queueing reminders")?;
+            }
         }
         sqlx::query("UPDATE checkin_runs SET status = 'planned', planned_at = $1, audience_size = $2 WHERE id = $3")
             .bind(now_ms)
-            .bind(users.len() as i64)
+            .bind(plans.len() as i64)
             .bind(run.id)
             .execute(&mut *tx)
             .await
             .context("marking a run planned")?;
         tx.commit().await.context("committing queued prompts")?;
-        Ok(added)
+        Ok(queued)
     }
 
-    /// Claims up to `limit` due prompts for sending, with a lease. Expired
-    /// leases (a worker that died) are claimed again.
-    pub async fn claim_prompts(
+    /// Claims up to `limit` due prompts, then due reminders, with a lease.
+    /// Rows whose lease expired mid-send (a worker died) are claimed again,
+    /// flagged uncertain: the message may have reached Slack.
+    pub async fn claim_sends(
         &self,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> Result<Vec<PromptJob>> {
+    ) -> Result<Vec<SendJob>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
         let lock = self.skip_locked();
         let sql = format!(
-            "UPDATE prompts SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
+            "UPDATE prompts SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                    uncertain = CASE WHEN status = 'sending' THEN 1 ELSE uncertain END
              WHERE id IN (SELECT id FROM prompts
                           WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
                           ORDER BY due_at, id LIMIT $4 {lock})
-             RETURNING id, checkin, user_id, occurrence, attempts, question"
+             RETURNING id, checkin, user_id, attempts, uncertain, question, answered_at, created_at, closes_at"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
@@ -169,76 +341,290 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .context("claiming prompts")?;
-        let mut jobs: Vec<PromptJob> = rows
+        let mut jobs: Vec<SendJob> = rows
             .into_iter()
-            .map(|r| PromptJob {
-                id: r.get(0),
+            .map(|r| SendJob {
+                row_id: r.get(0),
+                kind: MessageKind::Prompt,
+                prompt_id: r.get(0),
                 checkin: r.get(1),
                 user_id: r.get(2),
-                occurrence: r.get(3),
-                attempts: r.get(4),
+                attempts: r.get(3),
+                uncertain: r.get::<i64, _>(4) != 0,
                 question: r.get(5),
+                answered: r.get::<Option<i64>, _>(6).is_some(),
+                created_at_ms: r.get(7),
+                closes_at_ms: r.get(8),
+                prompt_status: "sending".into(),
             })
             .collect();
-        jobs.sort_by_key(|j| j.id);
+        let left = limit - jobs.len() as i64;
+        if left > 0 {
+            let sql = format!(
+                "UPDATE reminders SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                        uncertain = CASE WHEN status = 'sending' THEN 1 ELSE uncertain END
+                 WHERE id IN (SELECT id FROM reminders
+                              WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
+                              ORDER BY due_at, id LIMIT $4 {lock})
+                 RETURNING id, prompt_id, seq, attempts, uncertain, created_at"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(now_ms + lease_ms)
+                .bind(now_ms)
+                .bind(left)
+                .fetch_all(self.pool())
+                .await
+                .context("claiming reminders")?;
+            for r in rows {
+                let prompt_id: i64 = r.get(1);
+                let p = sqlx::query(
+                    "SELECT checkin, user_id, question, answered_at, closes_at, status FROM prompts WHERE id = $1",
+                )
+                .bind(prompt_id)
+                .fetch_one(self.pool())
+                .await
+                .context("reading a reminder's prompt")?;
+                jobs.push(SendJob {
+                    row_id: r.get(0),
+                    kind: MessageKind::Reminder(r.get(2)),
+                    prompt_id,
+                    checkin: p.get(0),
+                    user_id: p.get(1),
+                    attempts: r.get(3),
+                    uncertain: r.get::<i64, _>(4) != 0,
+                    question: p.get(2),
+                    answered: p.get::<Option<i64>, _>(3).is_some(),
+                    created_at_ms: r.get(5),
+                    closes_at_ms: p.get(4),
+                    prompt_status: p.get(5),
+                });
+            }
+        }
         Ok(jobs)
     }
 
-    /// Records a delivered prompt, if this worker still holds its lease.
-    pub async fn mark_prompt_sent(
+    /// Records a delivered message, if this worker still holds its lease.
+    pub async fn mark_sent(
         &self,
+        kind: MessageKind,
         id: i64,
         owner: &str,
         channel: &str,
         ts: &str,
         now_ms: i64,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE prompts SET status = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, last_error = NULL
+        let sql = format!(
+            "UPDATE {} SET status = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, last_error = NULL, uncertain = 0
              WHERE id = $4 AND status = 'sending' AND lease_owner = $5",
-        )
-        .bind(channel)
-        .bind(ts)
-        .bind(now_ms)
-        .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await
-        .context("marking a prompt sent")?;
+            kind.table()
+        );
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(channel)
+            .bind(ts)
+            .bind(now_ms)
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .context("marking a message sent")?;
         Ok(r.rows_affected() == 1)
     }
 
-    /// Puts a prompt back in the queue after a retryable failure, or marks it
-    /// failed for good when `retry_at_ms` is `None`.
-    pub async fn mark_prompt_error(
+    /// Puts a message back in the queue after a retryable failure (at
+    /// `retry_at_ms`), or marks it failed for good when that is `None`.
+    /// `uncertain` says Slack may have acted although the call failed.
+    pub async fn mark_send_error(
         &self,
+        kind: MessageKind,
         id: i64,
         owner: &str,
         error: &str,
         retry_at_ms: Option<i64>,
+        uncertain: bool,
     ) -> Result<()> {
         let (status, due) = match retry_at_ms {
             Some(t) => ("queued", t),
             None => ("failed", 0),
         };
-        sqlx::query(
-            "UPDATE prompts SET status = $1, due_at = CASE WHEN $2 > 0 THEN $2 ELSE due_at END, last_error = $3, lease_until = 0
+        let sql = format!(
+            "UPDATE {} SET status = $1, due_at = CASE WHEN $2 > 0 THEN $2 ELSE due_at END, last_error = $3,
+                    lease_until = 0, uncertain = CASE WHEN $6 = 1 THEN 1 ELSE uncertain END
              WHERE id = $4 AND status = 'sending' AND lease_owner = $5",
+            kind.table()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status)
+            .bind(due)
+            .bind(error)
+            .bind(id)
+            .bind(owner)
+            .bind(uncertain as i64)
+            .execute(self.pool())
+            .await
+            .context("recording a delivery error")?;
+        Ok(())
+    }
+
+    /// Records that a claimed message will not be sent, and why.
+    pub async fn mark_skipped(
+        &self,
+        kind: MessageKind,
+        id: i64,
+        owner: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET status = 'skipped', skip_reason = $1, lease_until = 0
+             WHERE id = $2 AND status = 'sending' AND lease_owner = $3",
+            kind.table()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reason)
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .context("recording a skipped message")?;
+        Ok(())
+    }
+
+    /// Hands a claimed reminder back untouched, to try again at `due_at_ms`
+    /// (its prompt is still on its way).
+    pub async fn defer_reminder(&self, id: i64, owner: &str, due_at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE reminders SET status = 'queued', due_at = $1, lease_until = 0, attempts = attempts - 1
+             WHERE id = $2 AND status = 'sending' AND lease_owner = $3",
         )
-        .bind(status)
-        .bind(due)
-        .bind(error)
+        .bind(due_at_ms)
         .bind(id)
         .bind(owner)
         .execute(self.pool())
         .await
-        .context("recording a prompt error")?;
+        .context("deferring a reminder")?;
+        Ok(())
+    }
+
+    /// Closes answer windows that have ended. Prompts with nothing to show
+    /// (answered, failed, skipped) close at once, prompts never delivered in
+    /// time are skipped, and their pending reminders are dropped. Returns the
+    /// sent, unanswered prompts (claimed with a lease) whose message must be
+    /// edited to say the check-in is closed.
+    pub async fn claim_closing(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClosingPrompt>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE prompts SET status = 'skipped', skip_reason = 'the answer window closed before it could be sent', closed_at = $1
+             WHERE status = 'queued' AND closes_at <= $1",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .context("expiring undelivered prompts")?;
+        sqlx::query(
+            "UPDATE prompts SET closed_at = $1
+             WHERE closed_at IS NULL AND closes_at <= $1
+               AND (status IN ('failed', 'skipped') OR (status = 'sent' AND answered_at IS NOT NULL))",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .context("closing answered prompts")?;
+        sqlx::query(
+            "UPDATE reminders SET status = 'skipped', skip_reason = 'the answer window closed'
+             WHERE status = 'queued' AND prompt_id IN
+               (SELECT id FROM prompts WHERE closed_at IS NOT NULL OR (closes_at IS NOT NULL AND closes_at <= $1))",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .context("dropping reminders of closed prompts")?;
+        tx.commit().await.context("committing closed windows")?;
+
+        let lock = self.skip_locked();
+        let sql = format!(
+            "UPDATE prompts SET lease_owner = $1, lease_until = $2
+             WHERE id IN (SELECT id FROM prompts
+                          WHERE status = 'sent' AND closed_at IS NULL AND closes_at <= $3 AND lease_until < $3
+                          ORDER BY closes_at, id LIMIT $4 {lock})
+             RETURNING id, checkin, user_id, question, channel_id, message_ts"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("claiming prompts to close")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ClosingPrompt {
+                id: r.get(0),
+                checkin: r.get(1),
+                user_id: r.get(2),
+                question: r.get(3),
+                channel_id: r.get::<Option<String>, _>(4).unwrap_or_default(),
+                message_ts: r.get::<Option<String>, _>(5).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Records a closed window (its message edited, or given up on).
+    pub async fn mark_closed(&self, id: i64, owner: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE prompts SET closed_at = $1, lease_until = 0 WHERE id = $2 AND lease_owner = $3 AND closed_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await
+        .context("marking a prompt closed")?;
+        Ok(())
+    }
+
+    /// Lets a claimed close be retried after `retry_at_ms`.
+    pub async fn release_closing(&self, id: i64, owner: &str, retry_at_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE prompts SET lease_until = $1 WHERE id = $2 AND lease_owner = $3")
+            .bind(retry_at_ms)
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .context("releasing a close")?;
+        Ok(())
+    }
+
+    /// On a clean shutdown: hands back every row this worker still holds, so
+    /// another worker need not wait for the lease to run out.
+    pub async fn release_leases(&self, owner: &str) -> Result<()> {
+        for table in ["prompts", "reminders"] {
+            let sql = format!(
+                "UPDATE {table} SET lease_until = 0 WHERE lease_owner = $1 AND status = 'sending'"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .execute(self.pool())
+                .await
+                .context("releasing leases")?;
+        }
+        sqlx::query("UPDATE checkin_runs SET lease_until = 0 WHERE lease_owner = $1 AND status = 'planning'")
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .context("releasing run leases")?;
         Ok(())
     }
 
     pub async fn prompt(&self, id: i64) -> Result<Option<Prompt>> {
         let row = sqlx::query(
-            "SELECT id, checkin, user_id, occurrence, status, channel_id, message_ts, answered_at, question FROM prompts WHERE id = $1",
+            "SELECT id, checkin, user_id, occurrence, status, channel_id, message_ts, answered_at, question, closed_at FROM prompts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -254,10 +640,12 @@ impl Store {
             message_ts: r.get(6),
             answered: r.get::<Option<i64>, _>(7).is_some(),
             question: r.get(8),
+            closed: r.get::<Option<i64>, _>(9).is_some(),
         }))
     }
 
-    /// Whether any work is still queued or in flight.
+    /// Whether any work is still queued or in flight (prompts, reminders
+    /// due by `until_ms`, and runs).
     pub async fn outstanding_work(&self) -> Result<i64> {
         let r = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM prompts WHERE status IN ('queued', 'sending'))

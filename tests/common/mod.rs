@@ -177,6 +177,7 @@ pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
         clock: Arc::new(clock.clone()),
         http: (mode == Mode::Http).then(|| "127.0.0.1:0".parse().unwrap()),
         run_jobs: true,
+        watch_config: false,
     })
     .await
     .expect("the app starts");

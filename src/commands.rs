@@ -1,0 +1,194 @@
+//! Pure parsing of what people type after `/fieldnotes`: pause lengths and
+//! dates, and one-off questions with an optional check-in and send time.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+/// The longest pause a rep can set in one go.
+pub const MAX_PAUSE_DAYS: i64 = 366;
+
+/// When a pause typed as `2w`, `10d`, `until 2027-01-05` ends. A date means
+/// "back on that day": the pause ends at its start in the person's zone.
+pub fn parse_pause(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Say how long: `pause 2w`, `pause 3d` or `pause until 2027-01-05`.".into());
+    }
+    let until = if let Some(date) = text.strip_prefix("until") {
+        let date = date.trim();
+        let d = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .map_err(|_| format!("`{date}` is not a date like 2027-01-05."))?;
+        let start = d.and_time(NaiveTime::MIN);
+        crate::schedule::crontab::wall_clock_instant(tz, start)
+            .ok_or_else(|| format!("{date} has no start in {tz}."))?
+    } else {
+        let d = crate::config::parse_duration(text).map_err(|_| {
+            format!("`{text}` is not a length like `2w`, `10d` or `until 2027-01-05`.")
+        })?;
+        if d.as_secs() < 3600 {
+            return Err("Pause for at least an hour (`1d`, `2w`, …).".into());
+        }
+        now + Duration::from_std(d).map_err(|_| "That pause is too long.".to_string())?
+    };
+    if until <= now {
+        return Err("That date has passed: pick one ahead.".into());
+    }
+    if until - now > Duration::days(MAX_PAUSE_DAYS) {
+        return Err(format!(
+            "Pauses go up to {MAX_PAUSE_DAYS} days; pick a nearer date."
+        ));
+    }
+    Ok(until)
+}
+
+/// A parsed `/fieldnotes ask`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// The check-in whose audience gets the question (`None`: the first).
+    pub checkin: Option<String>,
+    /// When to send (`None`: now).
+    pub at: Option<DateTime<Utc>>,
+    pub question: String,
+}
+
+/// Parses `[check-in] [at YYYY-MM-DD HH:MM | at HH:MM | in 2h] question`.
+/// Times are read in the asker's zone; `at HH:MM` means the next such time.
+pub fn parse_ask(
+    text: &str,
+    checkins: &[&str],
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Ask, String> {
+    let mut rest = text.trim();
+    let mut checkin = None;
+    if checkins.contains(&rest) {
+        checkin = Some(rest.to_string());
+        rest = "";
+    } else if let Some((first, tail)) = rest.split_once(char::is_whitespace) {
+        if checkins.contains(&first) {
+            checkin = Some(first.to_string());
+            rest = tail.trim_start();
+        }
+    }
+    let mut at = None;
+    if let Some(tail) = rest.strip_prefix("at ") {
+        let tail = tail.trim_start();
+        let words: Vec<&str> = tail.splitn(3, ' ').collect();
+        let (when, question) = if words.len() >= 2
+            && NaiveDate::parse_from_str(words[0], "%Y-%m-%d").is_ok()
+        {
+            let local = NaiveDateTime::parse_from_str(
+                &format!("{} {}", words[0], words[1]),
+                "%Y-%m-%d %H:%M",
+            )
+            .map_err(|_| format!("`{} {}` is not a time like 2026-12-01 15:00.", words[0], words[1]))?;
+            let at = crate::schedule::crontab::wall_clock_instant(tz, local)
+                .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+            (at, words.get(2).copied().unwrap_or(""))
+        } else {
+            let t = NaiveTime::parse_from_str(words[0], "%H:%M")
+                .map_err(|_| format!("`{}` is not a time like 15:00 or 2026-12-01 15:00.", words[0]))?;
+            let today = now.with_timezone(&tz).date_naive();
+            let mut at = crate::schedule::crontab::wall_clock_instant(tz, today.and_time(t))
+                .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+            if at <= now {
+                at = crate::schedule::crontab::wall_clock_instant(
+                    tz,
+                    (today + Duration::days(1)).and_time(t),
+                )
+                .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+            }
+            let q = tail.split_once(' ').map(|(_, q)| q).unwrap_or("");
+            (at, q)
+        };
+        if when <= now {
+            return Err("That time has passed: pick one ahead, or leave `at` out to send now.".into());
+        }
+        at = Some(when);
+        rest = question.trim();
+    } else if let Some(tail) = rest.strip_prefix("in ") {
+        let (len, question) = tail.trim_start().split_once(' ').unwrap_or((tail, ""));
+        let d = crate::config::parse_duration(len)
+            .map_err(|_| format!("`{len}` is not a length like 30m or 2h."))?;
+        at = Some(now + Duration::from_std(d).map_err(|_| "Too far ahead.".to_string())?);
+        rest = question.trim();
+    }
+    if let Some(a) = at {
+        if a - now > Duration::days(30) {
+            return Err("Schedule one-off questions at most 30 days ahead.".into());
+        }
+    }
+    if rest.is_empty() {
+        return Err("Add the question, e.g. `ask Which competitor came up most this week?`".into());
+    }
+    if rest.chars().count() > 2000 {
+        return Err("Keep the question under 2,000 characters.".into());
+    }
+    Ok(Ask {
+        checkin,
+        at,
+        question: rest.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+            .unwrap()
+            .and_utc()
+    }
+
+    const NY: Tz = chrono_tz::America::New_York;
+
+    #[test]
+    fn pause_lengths_and_dates() {
+        let now = utc("2026-12-01 15:00");
+        assert_eq!(parse_pause("2w", now, NY), Ok(utc("2026-12-15 15:00")));
+        assert_eq!(parse_pause("3d", now, NY), Ok(utc("2026-12-04 15:00")));
+        // Back on the 5th: paused until midnight at the start of it, local time.
+        assert_eq!(
+            parse_pause("until 2027-01-05", now, NY),
+            Ok(utc("2027-01-05 05:00"))
+        );
+        assert!(parse_pause("", now, NY).is_err());
+        assert!(parse_pause("soon", now, NY).unwrap_err().contains("soon"));
+        assert!(parse_pause("until 2026-11-01", now, NY)
+            .unwrap_err()
+            .contains("passed"));
+        assert!(parse_pause("until 2026-13-01", now, NY).is_err());
+        assert!(parse_pause("400d", now, NY).unwrap_err().contains("366"));
+        assert!(parse_pause("5m", now, NY).is_err());
+    }
+
+    #[test]
+    fn ask_with_checkin_and_times() {
+        let now = utc("2026-12-01 15:00"); // 10:00 in New York
+        let names = ["weekly-pulse", "deal-desk"];
+        assert_eq!(
+            parse_ask("Which competitor came up?", &names, now, NY),
+            Ok(Ask {
+                checkin: None,
+                at: None,
+                question: "Which competitor came up?".into()
+            })
+        );
+        let a = parse_ask("deal-desk at 14:30 Any pricing pushback?", &names, now, NY).unwrap();
+        assert_eq!(a.checkin.as_deref(), Some("deal-desk"));
+        assert_eq!(a.at, Some(utc("2026-12-01 19:30")));
+        assert_eq!(a.question, "Any pricing pushback?");
+        // A time already past today means tomorrow.
+        let a = parse_ask("at 09:00 Morning question", &names, now, NY).unwrap();
+        assert_eq!(a.at, Some(utc("2026-12-02 14:00")));
+        let a = parse_ask("at 2026-12-03 08:15 Later", &names, now, NY).unwrap();
+        assert_eq!(a.at, Some(utc("2026-12-03 13:15")));
+        let a = parse_ask("in 2h Soon", &names, now, NY).unwrap();
+        assert_eq!(a.at, Some(utc("2026-12-01 17:00")));
+        assert!(parse_ask("weekly-pulse", &names, now, NY).is_err());
+        assert!(parse_ask("at 2026-11-01 08:00 Past", &names, now, NY).is_err());
+        assert!(parse_ask("at 25:00 Bad", &names, now, NY).is_err());
+        assert!(parse_ask("in 60d Far", &names, now, NY).is_err());
+    }
+}
