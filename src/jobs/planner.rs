@@ -30,7 +30,7 @@ pub const LATE_GRACE_MS: i64 = 5 * 60_000;
 pub const PROFILE_TTL_MS: i64 = 24 * 3600 * 1000;
 /// Above this many unknown or stale profiles, one paged users.list (Tier 2)
 /// beats one users.info (Tier 4) per person.
-const BULK_PROFILE_THRESHOLD: usize = 50;
+const BULK_PROFILE_THRESHOLD: usize = 8;
 /// How far back a new `local_time` check-in looks, so people in zones
 /// behind UTC+14 still get today's occurrence.
 const LOCAL_LOOK_BACK_MS: i64 = 27 * 3600 * 1000;

@@ -171,4 +171,18 @@ impl Store {
             })
             .collect())
     }
+
+    /// Prompts by status, with how many distinct workers handled them.
+    pub async fn prompt_status_summary(&self) -> Result<Vec<(String, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*), COUNT(DISTINCT lease_owner) FROM prompts GROUP BY status ORDER BY status",
+        )
+        .fetch_all(self.pool())
+        .await
+        .context("summarising prompts")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
 }
