@@ -129,6 +129,12 @@ pub fn test_config() -> Config {
 }
 
 pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
+    spawn_app_with(db, mode, CONFIG, false).await
+}
+
+/// The app with this config text, written to a real file in the test's
+/// directory (`watch`: hot reload on).
+pub async fn spawn_app_with(db: Db, mode: Mode, config_text: &str, watch: bool) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("fieldnotes=debug,slack_emulator=debug,info")
@@ -148,6 +154,7 @@ pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
     emu.add_user(gone);
     emu.add_user(User::new("U0REPSKIP", "excluded.rep", "UTC"));
     emu.add_user(User::new("U0MKT0001", "marketer", "America/New_York"));
+    emu.add_user(User::new("U0LEAD001", "lead", "Europe/London"));
     emu.add_channel(
         "C0SALES01",
         "sales",
@@ -161,7 +168,9 @@ pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
         ],
     );
 
-    let config = test_config();
+    let config_path = dir.path().join("fieldnotes.toml");
+    std::fs::write(&config_path, config_text).unwrap();
+    let config = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
     let clock = ManualClock::new(friday_afternoon());
     let secrets = Secrets {
         bot_token: Some(SecretString::from(emu.config().bot_token.clone())),
@@ -177,7 +186,7 @@ pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
         clock: Arc::new(clock.clone()),
         http: (mode == Mode::Http).then(|| "127.0.0.1:0".parse().unwrap()),
         run_jobs: true,
-        watch_config: false,
+        watch_config: watch,
     })
     .await
     .expect("the app starts");
@@ -235,6 +244,44 @@ impl TestApp {
                         .contains(fieldnotes::slack::views::OPEN_FORM_ACTION)
             })
             .collect()
+    }
+
+    /// The config file the app runs on.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("fieldnotes.toml")
+    }
+
+    /// Moves the simulated clock and waits until the background planner
+    /// and sender have had a few ticks to act on it.
+    pub async fn advance_to(&self, t: DateTime<Utc>) {
+        self.clock.set(t);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+
+    /// Waits until `method` has been called `n` times.
+    pub async fn wait_calls(&self, method: &str, n: usize) {
+        let m = method.to_string();
+        let ok = self
+            .emu
+            .wait_until(Duration::from_secs(20), move |e| e.calls_to(&m).len() >= n);
+        ok.await.unwrap_or_else(|_| {
+            panic!(
+                "expected {n} calls to {method}, got {}",
+                self.emu.calls_to(method).len()
+            )
+        });
+    }
+
+    /// The text of a slash command's ephemeral reply.
+    pub async fn command(&self, user: &str, text: &str) -> String {
+        let d = self
+            .emu
+            .slash_command(user, "/fieldnotes", text, "C0SALES01")
+            .await
+            .unwrap();
+        d.response
+            .map(|r| r.to_string())
+            .unwrap_or_default()
     }
 
     pub async fn wait_for_prompts(&self, n: usize) {

@@ -1,0 +1,299 @@
+//! Check-ins teams can trust, end to end against the emulator: pauses,
+//! answer windows, reminders that stop once someone answers (by any path),
+//! closing the prompt, status and participation, one-off questions with
+//! roles, App Home, recovery from a send whose answer was lost, and hot
+//! reload of the config.
+
+mod common;
+
+use chrono::Duration as CDuration;
+use common::{friday_afternoon, spawn_app_with, Db, Mode};
+use fieldnotes::slack::views::{HOME_PAUSE_1W, HOME_RESUME, OPEN_FORM_ACTION};
+use slack_emulator::{Emulator, Failure, FieldAnswer};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const CONFIG: &str = r#"
+[bot]
+tick = "100ms"
+
+[roles]
+marketers = ["U0MKT0001"]
+leads = ["U0LEAD001"]
+
+[digest]
+timezone = "America/New_York"
+
+[[tag]]
+id = "competitor:acme"
+label = "Competitor: Acme"
+keywords = ["acme"]
+
+[[checkin]]
+name = "pulse"
+cadence = "0 16 * * FRI"
+timezone = "America/New_York"
+window = "3h"
+reminders = ["1h", "2h"]
+prompt = "What did you hear from buyers this week?"
+audience = { channels = ["C0SALES01"], users = ["U0REPXTRA"], exclude = ["U0REPSKIP"] }
+questions = [{ id = "heard", label = "What did a buyer say?" }]
+"#;
+
+fn bot_messages(emu: &Emulator, user: &str) -> Vec<slack_emulator::Message> {
+    emu.dm_channel(user)
+        .map(|c| {
+            emu.messages_in(&c)
+                .into_iter()
+                .filter(|m| m.bot_id.is_some() && m.ephemeral_for.is_none())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn window_reminders_and_participation(db: Db) {
+    let t = spawn_app_with(db, Mode::SocketMode, CONFIG, false).await;
+    let state = t.app().state().clone();
+    let at = |h: i64, m: i64| friday_afternoon() + CDuration::hours(h) + CDuration::minutes(m);
+
+    // A rep going on holiday pauses before the check-in.
+    let reply = t.command("U0REP0003", "pause 1w").await;
+    assert!(reply.contains("Paused until"), "{reply}");
+
+    // 16:00 New York: everyone but the paused rep gets the prompt.
+    t.advance_to(at(1, 0)).await;
+    t.wait_calls("chat.postMessage", 3).await;
+    assert!(bot_messages(&t.emu, "U0REP0003").is_empty(), "paused: nothing");
+
+    // Answering early through another path counts, and thanks them in place.
+    let reply = t
+        .command("U0REP0001", "note Acme came up on pricing again")
+        .await;
+    assert!(reply.contains("Saved as note"), "{reply}");
+    t.wait_calls("chat.update", 1).await;
+
+    // 17:00: the first reminder, only to those who have not answered.
+    t.advance_to(at(2, 0)).await;
+    t.wait_calls("chat.postMessage", 5).await;
+    assert_eq!(bot_messages(&t.emu, "U0REP0001").len(), 1);
+    assert_eq!(bot_messages(&t.emu, "U0REP0002").len(), 2);
+    assert_eq!(bot_messages(&t.emu, "U0REPXTRA").len(), 2);
+
+    // A rep answers from the reminder's button.
+    let rep = "U0REP0002";
+    let dm = t.emu.dm_channel(rep).unwrap();
+    let reminder = bot_messages(&t.emu, rep).pop().unwrap();
+    assert!(reminder.text.contains("reminder"), "{}", reminder.text);
+    t.emu
+        .click_button(rep, &dm, &reminder.ts, OPEN_FORM_ACTION)
+        .await
+        .unwrap();
+    let modal = t.emu.open_modal_for(rep).expect("modal opened");
+    let values = Emulator::fill_modal_values(
+        &modal.view,
+        &HashMap::from([(
+            "q:heard".to_string(),
+            FieldAnswer::Text("Globex undercut us by 20%.".into()),
+        )]),
+    );
+    assert!(t.emu.submit_view(rep, &modal.id, values).await.unwrap().acked);
+    t.wait_calls("chat.update", 2).await;
+
+    // 18:00: the second reminder goes to the one person still silent.
+    t.advance_to(at(3, 0)).await;
+    t.wait_calls("chat.postMessage", 6).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(t.emu.calls_to("chat.postMessage").len(), 6);
+    assert_eq!(bot_messages(&t.emu, "U0REPXTRA").len(), 3);
+
+    // 19:00: the window closes; the unanswered prompt says so.
+    t.advance_to(at(4, 0)).await;
+    t.wait_calls("chat.update", 3).await;
+    let first = bot_messages(&t.emu, "U0REPXTRA").remove(0);
+    assert!(first.text.contains("closed"), "{}", first.text);
+    assert!(!first.blocks.to_string().contains(OPEN_FORM_ACTION));
+    // Nothing more is sent after the window.
+    t.advance_to(at(8, 0)).await;
+    assert_eq!(t.emu.calls_to("chat.postMessage").len(), 6);
+
+    let status = fieldnotes::report::status(&state.store, &t.config, None, 10)
+        .await
+        .unwrap();
+    let row = status
+        .lines()
+        .find(|l| l.contains("2026-11-27T16:00"))
+        .unwrap_or_else(|| panic!("{status}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // occurrence, date, time, queued, sent, answered, reminded, failed, participation...
+    assert_eq!(&cols[3..8], &["0", "3", "2", "3", "0"], "{status}");
+    assert!(row.contains("67% (2/3)"), "{status}");
+    assert!(row.contains("paused 1"), "{status}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_reminders_and_participation_sqlite() {
+    window_reminders_and_participation(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_reminders_and_participation_postgres() {
+    window_reminders_and_participation(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_is_for_marketers_and_leads_and_app_home_pauses() {
+    let t = spawn_app_with(Db::Sqlite, Mode::Http, CONFIG, false).await;
+    let state = t.app().state().clone();
+
+    let reply = t.command("U0REP0001", "ask Which competitor came up?").await;
+    assert!(reply.contains("Only marketers and team leads"), "{reply}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(t.emu.calls_to("chat.postMessage").is_empty());
+
+    let reply = t
+        .command("U0MKT0001", "ask Which competitor came up most this week?")
+        .await;
+    assert!(reply.contains("Queued"), "{reply}");
+    t.wait_calls("chat.postMessage", 4).await;
+    assert!(bot_messages(&t.emu, "U0REP0003")[0]
+        .text
+        .contains("Which competitor came up most this week?"));
+
+    // A lead schedules one for later, in their own timezone.
+    let reply = t.command("U0LEAD001", "ask pulse in 2h Any pricing pushback?").await;
+    assert!(reply.contains("Queued") && reply.contains(" at "), "{reply}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(t.emu.calls_to("chat.postMessage").len(), 4, "not yet");
+    t.advance_to(t.now() + CDuration::minutes(121)).await;
+    t.wait_calls("chat.postMessage", 8).await;
+
+    // App Home: open, pause for a week, resume.
+    let rep = "U0REP0002";
+    t.emu.app_home_opened(rep).await.unwrap();
+    t.wait_calls("views.publish", 1).await;
+    let home = t.emu.home_view(rep).expect("home published");
+    assert!(home.view.to_string().contains("Check-ins are on"));
+    t.emu
+        .click_view_button(rep, &home.id, HOME_PAUSE_1W)
+        .await
+        .unwrap();
+    t.wait_calls("views.publish", 2).await;
+    let home = t.emu.home_view(rep).unwrap();
+    assert!(home.view.to_string().contains("paused until"), "{}", home.view);
+    assert!(state
+        .store
+        .paused_until(rep, state.now_ms())
+        .await
+        .unwrap()
+        .is_some());
+    t.emu
+        .click_view_button(rep, &home.id, HOME_RESUME)
+        .await
+        .unwrap();
+    t.wait_calls("views.publish", 3).await;
+    assert!(state
+        .store
+        .paused_until(rep, state.now_ms())
+        .await
+        .unwrap()
+        .is_none());
+    let reply = t.command(rep, "resume").await;
+    assert!(reply.contains("weren't paused"), "{reply}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
+    let t = spawn_app_with(Db::Sqlite, Mode::SocketMode, CONFIG, false).await;
+    let state = t.app().state().clone();
+    // Slack posts the first message but the answer is lost (a 500).
+    t.emu
+        .fail_next("chat.postMessage", 1, Failure::ApplyThenStatus(500));
+    fieldnotes::jobs::planner::queue_checkin(&state.store, &t.config, "pulse", None, t.now(), None)
+        .await
+        .unwrap();
+    t.wait_calls("chat.postMessage", 4).await;
+    // The retry is due after its backoff: it looks in the DM first.
+    t.advance_to(t.now() + CDuration::seconds(30)).await;
+    t.wait_calls("conversations.history", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for rep in ["U0REP0001", "U0REP0002", "U0REP0003", "U0REPXTRA"] {
+        assert_eq!(bot_messages(&t.emu, rep).len(), 1, "{rep} got exactly one");
+    }
+    assert_eq!(t.emu.calls_to("chat.postMessage").len(), 4, "nothing resent");
+
+    // Transient 5xx are retried with backoff; a refusal is recorded.
+    t.emu.deactivate_user("U0REPXTRA");
+    t.emu
+        .fail_next("chat.postMessage", 2, Failure::Status(503));
+    fieldnotes::jobs::planner::queue_checkin(
+        &state.store,
+        &t.config,
+        "pulse",
+        Some("Second question"),
+        t.now(),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut status = String::new();
+    for _ in 0..20 {
+        t.advance_to(t.now() + CDuration::seconds(20)).await;
+        status = fieldnotes::report::status(&state.store, &t.config, None, 10)
+            .await
+            .unwrap();
+        if status.contains("failed after") && bot_messages(&t.emu, "U0REP0003").len() == 2 {
+            break;
+        }
+    }
+    assert!(status.contains("user_disabled"), "{status}");
+    for rep in ["U0REP0001", "U0REP0002", "U0REP0003"] {
+        assert_eq!(bot_messages(&t.emu, rep).len(), 2, "{rep}: {status}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_edits_apply_live_and_bad_edits_keep_the_old_config() {
+    let t = spawn_app_with(Db::Sqlite, Mode::SocketMode, CONFIG, true).await;
+    let state = t.app().state().clone();
+    let path = t.config_path();
+    let edited = CONFIG.replace(
+        "What did you hear from buyers this week?",
+        "Which objection came up most?",
+    );
+    std::fs::write(&path, &edited).unwrap();
+    let mut ok = false;
+    for _ in 0..50 {
+        if state.config().checkins[0].prompt == "Which objection came up most?" {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the edit took effect without a restart");
+
+    // An invalid edit is rejected; the config in force stays.
+    std::fs::write(&path, edited.replace("0 16 * * FRI", "0 25 * * FRI")).unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!fieldnotes::reload::reload(&state, "test"));
+    assert_eq!(
+        state.config().checkins[0].prompt,
+        "Which objection came up most?"
+    );
+    assert_eq!(state.config().checkins[0].cadence.expr(), "0 16 * * FRI");
+
+    // Fixed again: picked up again (also what SIGHUP triggers).
+    std::fs::write(&path, edited.replace("window = \"3h\"", "window = \"4h\"")).unwrap();
+    let mut ok = false;
+    for _ in 0..50 {
+        if state.config().checkins[0].window == Duration::from_secs(4 * 3600) {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok);
+    t.stop().await;
+}
