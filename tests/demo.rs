@@ -18,9 +18,11 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
     )
     .await
     .unwrap();
-    // One weekly check-in per week to each of the 20 reps; the channel's bot
-    // and deactivated member are never prompted.
-    assert_eq!(report.prompts_sent, 40);
+    // One weekly check-in per week to each of the 20 reps (unless they
+    // shared a note before their local send time); the channel's bot and
+    // deactivated member are never prompted.
+    assert_eq!(report.prompts_sent + report.answered_early, 40, "{report:?}");
+    assert!(report.prompts_sent >= 30, "{report:?}");
     assert!(
         report.modal_answers > 10 && report.modal_answers <= 40,
         "{report:?}"
@@ -28,7 +30,7 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
     assert_eq!(report.insights, report.modal_answers + report.quick_notes);
     let md = std::fs::read_to_string(&report.digest_path).unwrap();
     assert!(md.starts_with(&format!("# Field insights digest, {}", report.week)));
-    assert!(md.contains("| Check-in prompts sent | 20 |"), "{md}");
+    assert!(md.contains("| Check-in prompts sent |"), "{md}");
     assert!(md.contains("## In the reps' own words"));
     assert!(dir.path().join("fieldnotes-demo.db").exists());
 }

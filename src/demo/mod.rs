@@ -42,11 +42,19 @@ pub struct DemoArgs {
 }
 
 /// What the demo did.
+/// Time compression of the demo's Slack limits (see `run`).
+pub const DEMO_RATE_SCALE: f64 = 20.0;
+
 #[derive(Debug, Clone)]
 pub struct DemoReport {
     pub digest_path: PathBuf,
     pub week: String,
     pub prompts_sent: usize,
+    /// Reminders to reps who had not answered yet.
+    pub reminders_sent: usize,
+    /// Prompts not sent because the rep shared a note before their local
+    /// send time.
+    pub answered_early: usize,
     pub modal_answers: usize,
     pub quick_notes: usize,
     pub insights: usize,
@@ -81,7 +89,14 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     // account in the sales channel that must never be prompted.
     let mut rng = StdRng::seed_from_u64(args.seed);
     let reps = script::roster(args.reps, &mut rng);
-    let emu = Emulator::start(EmulatorConfig::default()).await?;
+    // Four weeks run in seconds, so Slack's per-minute limits are scaled by
+    // the same factor on both sides: the emulator enforces Slack's limits
+    // ×DEMO_RATE_SCALE and the bot paces itself to exactly that.
+    let emu = Emulator::start(EmulatorConfig {
+        rate_limits: slack_emulator::RateLimits::scaled(DEMO_RATE_SCALE),
+        ..EmulatorConfig::default()
+    })
+    .await?;
     for r in &reps {
         emu.add_user(User::new(&r.id, &r.name, r.tz));
     }
@@ -158,6 +173,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     emu.wait_for_socket_connection(Duration::from_secs(10))
         .await?;
     let state = app.state().clone();
+    state.slack.limits().set_scale(DEMO_RATE_SCALE);
     let dispatcher = Dispatcher::new(&state);
 
     println!(
@@ -173,16 +189,23 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let mut seen_messages = 0usize;
     let mut pending: Vec<PendingAnswer> = Vec::new();
     let (mut prompts_sent, mut modal_answers, mut quick_notes) = (0usize, 0usize, 0usize);
+    let mut reminders_sent = 0usize;
     let mut t = start;
     while t <= end {
         clock.set(t);
         planner::run_once(&state).await?;
         while dispatcher.run_once(&state).await?.claimed > 0 {}
+        dispatcher.close_windows(&state).await?;
 
         // New prompts in reps' DMs: decide who answers, and when.
         let msgs = emu.messages();
         for m in &msgs[seen_messages..] {
             if m.bot_id.is_none() || !m.blocks.to_string().contains(OPEN_FORM_ACTION) {
+                continue;
+            }
+            if m.text.contains(" reminder: ") {
+                // Reps already decided when they saw the prompt.
+                reminders_sent += 1;
                 continue;
             }
             prompts_sent += 1;
@@ -245,6 +268,14 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     std::fs::write(&digest_path, digest::to_markdown(&d))
         .with_context(|| format!("writing {}", digest_path.display()))?;
     let insights = state.store.insights(&Default::default()).await?.len();
+    let answered_early = state
+        .store
+        .prompt_status_summary()
+        .await?
+        .iter()
+        .filter(|(status, _, _)| status == "skipped")
+        .map(|(_, n, _)| *n as usize)
+        .sum();
 
     let mut w = first;
     println!("\nweek      prompts  answered  notes");
@@ -261,7 +292,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         );
     }
     println!(
-        "\n{prompts_sent} prompts sent, {modal_answers} answered through the form, {quick_notes} quick notes by /fieldnotes; {insights} insights stored in {}.",
+        "\n{prompts_sent} prompts and {reminders_sent} reminders sent, {modal_answers} answered through the form, {quick_notes} quick notes by /fieldnotes; {insights} insights stored in {}.",
         db.display()
     );
     println!(
@@ -281,6 +312,8 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         digest_path,
         week: last_week.to_string(),
         prompts_sent,
+        reminders_sent,
+        answered_early,
         modal_answers,
         quick_notes,
         insights,

@@ -31,11 +31,14 @@ pub fn tier_per_minute(method: &str) -> Option<u32> {
 pub struct MethodLimits {
     pacers: Mutex<HashMap<&'static str, Arc<Pacer>>>,
     workers: AtomicU32,
+    /// Multiplies every tier (1.0 for Slack; the demo compresses time).
+    scale: Mutex<Option<f64>>,
 }
 
 impl MethodLimits {
     fn rate(&self, method: &str) -> Option<(f64, u32)> {
-        let tier = tier_per_minute(method)? as f64;
+        let scale = self.scale.lock().expect("scale lock").unwrap_or(1.0);
+        let tier = tier_per_minute(method)? as f64 * scale;
         let share = tier / self.workers.load(Ordering::Relaxed).max(1) as f64;
         Some((share, ((share / 12.0) as u32).max(1)))
     }
@@ -57,11 +60,22 @@ impl MethodLimits {
         }
     }
 
+    /// Multiplies every tier by `scale` (the demo, which runs weeks in
+    /// seconds against an emulator whose limits are scaled alike).
+    pub fn set_scale(&self, scale: f64) {
+        *self.scale.lock().expect("scale lock") = Some(scale);
+        self.reshape();
+    }
+
     /// Shares each tier among `n` live workers.
     pub fn set_workers(&self, n: u32) {
         if self.workers.swap(n.max(1), Ordering::Relaxed) == n.max(1) {
             return;
         }
+        self.reshape();
+    }
+
+    fn reshape(&self) {
         for (method, p) in self.pacers.lock().expect("limits lock").iter() {
             if let Some((rate, burst)) = self.rate(method) {
                 p.set_rate(rate, burst);
