@@ -31,8 +31,7 @@ pub fn reload(state: &AppState, why: &str) -> bool {
                     file = %e.file.display(),
                     line = e.line,
                     key = %e.key,
-                    message = %e.message,
-                    "config edit rejected ({e}); the previous config stays in force"
+                    "config edit rejected: {e}; the previous config stays in force"
                 );
             }
             false

@@ -18,6 +18,8 @@ fn every_command_has_help() {
         vec!["checkin", "run"],
         vec!["digest"],
         vec!["export"],
+        vec!["status"],
+        vec!["schedule", "preview"],
     ] {
         let mut a = args.clone();
         a.push("--help");
@@ -76,4 +78,81 @@ fn bad_config_names_file_line_and_key() {
         "{err}"
     );
     assert!(err.contains("invalid cron expression"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_preview_and_status_through_the_binary() {
+    use slack_emulator::{Emulator, EmulatorConfig, User};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("preview.db");
+    let db_url = fieldnotes::store::sqlite_url(&db);
+    let emu = Emulator::start(EmulatorConfig::for_tests()).await.unwrap();
+    for (id, tz) in [
+        ("U0REP0001", "America/New_York"),
+        ("U0REP0003", "Asia/Kolkata"),
+        ("U0REP0004", "Europe/London"),
+    ] {
+        emu.add_user(User::new(id, &id.to_lowercase(), tz));
+    }
+    emu.add_channel("C0SALESTEAM", "sales", &["U0REP0001", "U0REP0003", "U0REP0004"]);
+    // Someone on a long pause.
+    let store = fieldnotes::store::Store::connect(&db_url).await.unwrap();
+    store.migrate().await.unwrap();
+    let far = chrono::Utc::now() + chrono::Duration::days(200);
+    store
+        .set_pause("U0REP0004", far.timestamp_millis(), 0, "command")
+        .await
+        .unwrap();
+    store.close().await;
+
+    let (token, api) = (emu.config().bot_token.clone(), emu.api_url());
+    let run = move |args: &[&str]| {
+        let out = fieldnotes()
+            .args(["--config", "config/fieldnotes.toml"])
+            .args(args)
+            .env("DATABASE_URL", &db_url)
+            .env("SLACK_BOT_TOKEN", &token)
+            .env("SLACK_API_URL", &api)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = tokio::task::spawn_blocking(move || {
+        let preview = run(&["schedule", "preview", "--checkin", "weekly-pulse", "--next", "2"]);
+        run(&["checkin", "run", "weekly-pulse", "--question", "Which competitor came up?"]);
+        let status = run(&["status"]);
+        (preview, status)
+    })
+    .await
+    .unwrap();
+    let (preview, status) = text;
+    assert!(preview.contains("3 people"), "{preview}");
+    // Each person at 16:00 on Thursdays in their own timezone, with UTC.
+    for tz in ["America/New_York", "Asia/Kolkata"] {
+        let lines: Vec<&str> = preview
+            .lines()
+            .filter(|l| l.contains(&format!("16:00 {tz}")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{tz}: {preview}");
+        assert!(lines.iter().all(|l| l.contains("UTC") && l.contains("Thu")), "{preview}");
+    }
+    assert!(preview.contains("region in"), "{preview}");
+    assert!(preview.contains("reminders Fri 16:00"), "{preview}");
+    let paused: Vec<&str> = preview
+        .lines()
+        .filter(|l| l.contains("Europe/London"))
+        .collect();
+    assert_eq!(paused.len(), 2, "{preview}");
+    assert!(paused.iter().all(|l| l.contains("skip (paused: until")), "{preview}");
+
+    assert!(status.contains("Check-in `weekly-pulse`"), "{status}");
+    assert!(status.contains("one-off: Which competitor"), "{status}");
+    assert!(status.contains("(pending)"), "{status}");
+    emu.shutdown();
 }

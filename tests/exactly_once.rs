@@ -223,3 +223,49 @@ async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
     assert!(*workers >= 2, "the work was shared: {workers} worker(s) sent");
     w.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_and_file_edits_reload_a_running_bot() {
+    let w = world(Db::Sqlite, 120).await;
+    let log = w.dir.path().join("hup.log");
+    let child = w
+        .command(&["run"])
+        .env("RUST_LOG", "fieldnotes=info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait_for = |needle: &'static str| {
+        let read = &read;
+        async move {
+            for _ in 0..100 {
+                if read().contains(needle) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no `{needle}` in the log:\n{}", read());
+        }
+    };
+    wait_for("sending prompts only").await;
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for("why=\"SIGHUP\"").await;
+    assert!(read().contains("config reloaded"), "{}", read());
+
+    // A bad edit: logged with file, line and key; the bot keeps running.
+    let path = w.dir.path().join("fieldnotes.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("0 3 1 1 *", "0 3 1 13 *")).unwrap();
+    wait_for("config edit rejected").await;
+    let l = read();
+    assert!(l.contains("key=checkin.pulse.cadence"), "{l}");
+    assert!(l.contains("line=12"), "{l}");
+    assert!(l.contains("month value 13 is out of range"), "{l}");
+    kill(child);
+    w.finish().await;
+}

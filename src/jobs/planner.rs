@@ -14,6 +14,12 @@ use chrono_tz::Tz;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use tracing::{info, warn};
 
+use crate::slack::client::with_retries;
+
+/// Attempts per Slack call while resolving an audience: a 429 waits its
+/// Retry-After, a 5xx or timeout backs off, then the run is retried later.
+const ATTEMPTS: u32 = 4;
+
 /// What one planner step did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PlanOutcome {
@@ -342,27 +348,21 @@ pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<Perso
     let mut ids: BTreeSet<String> = a.users.iter().cloned().collect();
     for ch in &a.channels {
         ids.extend(
-            state
-                .slack
-                .channel_members(ch)
+            with_retries(ATTEMPTS, || state.slack.channel_members(ch))
                 .await
                 .with_context(|| format!("listing members of {ch}"))?,
         );
     }
     for g in &a.usergroups {
         ids.extend(
-            state
-                .slack
-                .usergroup_members(g)
+            with_retries(ATTEMPTS, || state.slack.usergroup_members(g))
                 .await
                 .with_context(|| format!("listing user group {g}"))?,
         );
     }
     for x in &a.exclude {
         if x.starts_with('S') {
-            for u in state
-                .slack
-                .usergroup_members(x)
+            for u in with_retries(ATTEMPTS, || state.slack.usergroup_members(x))
                 .await
                 .with_context(|| format!("listing excluded user group {x}"))?
             {
@@ -411,9 +411,7 @@ pub async fn directory(state: &AppState, ids: &[String]) -> Result<HashMap<Strin
     };
     let mut missing: Vec<&String> = stale.clone();
     if stale.len() > BULK_PROFILE_THRESHOLD {
-        let all = state
-            .slack
-            .all_users()
+        let all = with_retries(ATTEMPTS, || state.slack.all_users())
             .await
             .context("listing the workspace's people")?;
         fresh.extend(all.into_iter().map(row));
@@ -422,7 +420,7 @@ pub async fn directory(state: &AppState, ids: &[String]) -> Result<HashMap<Strin
         missing.retain(|id| !got.contains(id.as_str()));
     }
     for id in missing {
-        match state.slack.user_info(id).await {
+        match with_retries(ATTEMPTS, || state.slack.user_info(id)).await {
             Ok(p) => fresh.push(row(p)),
             Err(crate::slack::SlackCallError::Api(code)) if code == "user_not_found" => {
                 fresh.push(PersonRow {
