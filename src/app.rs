@@ -69,7 +69,14 @@ impl AppState {
             .bot_user_id()
             .await
             .context("checking the bot token with auth.test")?;
-        Ok(AppState::new(config, store, api, clock, secrets, bot_user_id))
+        Ok(AppState::new(
+            config,
+            store,
+            api,
+            clock,
+            secrets,
+            bot_user_id,
+        ))
     }
 
     pub fn config(&self) -> Arc<Config> {

@@ -283,9 +283,10 @@ fn parse_at(
     let at = if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         d.with_timezone(&chrono::Utc)
     } else {
-        let local = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").with_context(|| {
-            format!("`{t}` is not a time like 2026-12-01 15:00 or 2026-12-01T15:00:00-05:00")
-        })?;
+        let local =
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").with_context(|| {
+                format!("`{t}` is not a time like 2026-12-01 15:00 or 2026-12-01T15:00:00-05:00")
+            })?;
         let tz = match cfg.checkin(name).map(|c| c.zone) {
             Some(config::Zone::Fixed(tz)) => tz,
             _ => chrono_tz::UTC,

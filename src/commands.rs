@@ -53,12 +53,7 @@ pub struct Ask {
 
 /// Parses `[check-in] [at YYYY-MM-DD HH:MM | at HH:MM | in 2h] question`.
 /// Times are read in the asker's zone; `at HH:MM` means the next such time.
-pub fn parse_ask(
-    text: &str,
-    checkins: &[&str],
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Result<Ask, String> {
+pub fn parse_ask(text: &str, checkins: &[&str], now: DateTime<Utc>, tz: Tz) -> Result<Ask, String> {
     let mut rest = text.trim();
     let mut checkin = None;
     if checkins.contains(&rest) {
@@ -74,35 +69,45 @@ pub fn parse_ask(
     if let Some(tail) = rest.strip_prefix("at ") {
         let tail = tail.trim_start();
         let words: Vec<&str> = tail.splitn(3, ' ').collect();
-        let (when, question) = if words.len() >= 2
-            && NaiveDate::parse_from_str(words[0], "%Y-%m-%d").is_ok()
-        {
-            let local = NaiveDateTime::parse_from_str(
-                &format!("{} {}", words[0], words[1]),
-                "%Y-%m-%d %H:%M",
-            )
-            .map_err(|_| format!("`{} {}` is not a time like 2026-12-01 15:00.", words[0], words[1]))?;
-            let at = crate::schedule::crontab::wall_clock_instant(tz, local)
-                .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
-            (at, words.get(2).copied().unwrap_or(""))
-        } else {
-            let t = NaiveTime::parse_from_str(words[0], "%H:%M")
-                .map_err(|_| format!("`{}` is not a time like 15:00 or 2026-12-01 15:00.", words[0]))?;
-            let today = now.with_timezone(&tz).date_naive();
-            let mut at = crate::schedule::crontab::wall_clock_instant(tz, today.and_time(t))
-                .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
-            if at <= now {
-                at = crate::schedule::crontab::wall_clock_instant(
-                    tz,
-                    (today + Duration::days(1)).and_time(t),
+        let (when, question) =
+            if words.len() >= 2 && NaiveDate::parse_from_str(words[0], "%Y-%m-%d").is_ok() {
+                let local = NaiveDateTime::parse_from_str(
+                    &format!("{} {}", words[0], words[1]),
+                    "%Y-%m-%d %H:%M",
                 )
-                .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
-            }
-            let q = tail.split_once(' ').map(|(_, q)| q).unwrap_or("");
-            (at, q)
-        };
+                .map_err(|_| {
+                    format!(
+                        "`{} {}` is not a time like 2026-12-01 15:00.",
+                        words[0], words[1]
+                    )
+                })?;
+                let at = crate::schedule::crontab::wall_clock_instant(tz, local)
+                    .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+                (at, words.get(2).copied().unwrap_or(""))
+            } else {
+                let t = NaiveTime::parse_from_str(words[0], "%H:%M").map_err(|_| {
+                    format!(
+                        "`{}` is not a time like 15:00 or 2026-12-01 15:00.",
+                        words[0]
+                    )
+                })?;
+                let today = now.with_timezone(&tz).date_naive();
+                let mut at = crate::schedule::crontab::wall_clock_instant(tz, today.and_time(t))
+                    .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+                if at <= now {
+                    at = crate::schedule::crontab::wall_clock_instant(
+                        tz,
+                        (today + Duration::days(1)).and_time(t),
+                    )
+                    .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+                }
+                let q = tail.split_once(' ').map(|(_, q)| q).unwrap_or("");
+                (at, q)
+            };
         if when <= now {
-            return Err("That time has passed: pick one ahead, or leave `at` out to send now.".into());
+            return Err(
+                "That time has passed: pick one ahead, or leave `at` out to send now.".into(),
+            );
         }
         at = Some(when);
         rest = question.trim();

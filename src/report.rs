@@ -39,7 +39,14 @@ pub async fn status(
         let _ = writeln!(
             out,
             "  {:<34} {:<17} {:>6} {:>5} {:>8} {:>8} {:>6}  {:<14} skipped",
-            "occurrence", "scheduled (UTC)", "queued", "sent", "answered", "reminded", "failed", "participation"
+            "occurrence",
+            "scheduled (UTC)",
+            "queued",
+            "sent",
+            "answered",
+            "reminded",
+            "failed",
+            "participation"
         );
         for r in mine {
             let occ = if r.source == "manual" {
@@ -99,11 +106,7 @@ pub async fn status(
 
 /// `fieldnotes schedule preview`: each person's next `next` sends of each
 /// check-in (or one), in their local time and UTC, with skips explained.
-pub async fn preview(
-    state: &AppState,
-    checkin: Option<&str>,
-    next: usize,
-) -> Result<String> {
+pub async fn preview(state: &AppState, checkin: Option<&str>, next: usize) -> Result<String> {
     let cfg = state.config();
     let now = state.clock.now();
     let checkins: Vec<&CheckIn> = match checkin {

@@ -63,7 +63,10 @@ async fn window_reminders_and_participation(db: Db) {
     // 16:00 New York: everyone but the paused rep gets the prompt.
     t.advance_to(at(1, 0)).await;
     t.wait_calls("chat.postMessage", 3).await;
-    assert!(bot_messages(&t.emu, "U0REP0003").is_empty(), "paused: nothing");
+    assert!(
+        bot_messages(&t.emu, "U0REP0003").is_empty(),
+        "paused: nothing"
+    );
 
     // Answering early through another path counts, and thanks them in place.
     let reply = t
@@ -96,7 +99,13 @@ async fn window_reminders_and_participation(db: Db) {
             FieldAnswer::Text("Globex undercut us by 20%.".into()),
         )]),
     );
-    assert!(t.emu.submit_view(rep, &modal.id, values).await.unwrap().acked);
+    assert!(
+        t.emu
+            .submit_view(rep, &modal.id, values)
+            .await
+            .unwrap()
+            .acked
+    );
     t.wait_calls("chat.update", 2).await;
 
     // 18:00: the second reminder goes to the one person still silent.
@@ -146,7 +155,9 @@ async fn ask_is_for_marketers_and_leads_and_app_home_pauses() {
     let t = spawn_app_with(Db::Sqlite, Mode::Http, CONFIG, false).await;
     let state = t.app().state().clone();
 
-    let reply = t.command("U0REP0001", "ask Which competitor came up?").await;
+    let reply = t
+        .command("U0REP0001", "ask Which competitor came up?")
+        .await;
     assert!(reply.contains("Only marketers and team leads"), "{reply}");
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(t.emu.calls_to("chat.postMessage").is_empty());
@@ -161,8 +172,13 @@ async fn ask_is_for_marketers_and_leads_and_app_home_pauses() {
         .contains("Which competitor came up most this week?"));
 
     // A lead schedules one for later, in their own timezone.
-    let reply = t.command("U0LEAD001", "ask pulse in 2h Any pricing pushback?").await;
-    assert!(reply.contains("Queued") && reply.contains(" at "), "{reply}");
+    let reply = t
+        .command("U0LEAD001", "ask pulse in 2h Any pricing pushback?")
+        .await;
+    assert!(
+        reply.contains("Queued") && reply.contains(" at "),
+        "{reply}"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(t.emu.calls_to("chat.postMessage").len(), 4, "not yet");
     t.advance_to(t.now() + CDuration::minutes(121)).await;
@@ -180,7 +196,11 @@ async fn ask_is_for_marketers_and_leads_and_app_home_pauses() {
         .unwrap();
     t.wait_calls("views.publish", 2).await;
     let home = t.emu.home_view(rep).unwrap();
-    assert!(home.view.to_string().contains("paused until"), "{}", home.view);
+    assert!(
+        home.view.to_string().contains("paused until"),
+        "{}",
+        home.view
+    );
     assert!(state
         .store
         .paused_until(rep, state.now_ms())
@@ -221,12 +241,15 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
     for rep in ["U0REP0001", "U0REP0002", "U0REP0003", "U0REPXTRA"] {
         assert_eq!(bot_messages(&t.emu, rep).len(), 1, "{rep} got exactly one");
     }
-    assert_eq!(t.emu.calls_to("chat.postMessage").len(), 4, "nothing resent");
+    assert_eq!(
+        t.emu.calls_to("chat.postMessage").len(),
+        4,
+        "nothing resent"
+    );
 
     // Transient 5xx are retried with backoff; a refusal is recorded.
     t.emu.deactivate_user("U0REPXTRA");
-    t.emu
-        .fail_next("chat.postMessage", 2, Failure::Status(503));
+    t.emu.fail_next("chat.postMessage", 2, Failure::Status(503));
     fieldnotes::jobs::planner::queue_checkin(
         &state.store,
         &t.config,
@@ -296,4 +319,103 @@ async fn config_edits_apply_live_and_bad_edits_keep_the_old_config() {
     }
     assert!(ok);
     t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audience_changes_are_picked_up_between_runs() {
+    let config = CONFIG.replace(
+        r#"audience = { channels = ["C0SALES01"], users = ["U0REPXTRA"], exclude = ["U0REPSKIP"] }"#,
+        r#"audience = { channels = ["C0SALES01"], usergroups = ["S0EMEA"], exclude = ["U0REPSKIP", "S0LEAVERS"] }"#,
+    );
+    let t = spawn_app_with(Db::Sqlite, Mode::SocketMode, &config, false).await;
+    let state = t.app().state().clone();
+    t.emu.add_user(slack_emulator::User::new(
+        "U0REPEMEA",
+        "emea.rep",
+        "Europe/Berlin",
+    ));
+    t.emu.add_usergroup("S0EMEA", "emea-sales", &["U0REPEMEA"]);
+    t.emu.add_usergroup("S0LEAVERS", "leavers", &[]);
+    let run = |q: &'static str| {
+        let state = state.clone();
+        let cfg = t.config.clone();
+        let now = t.now();
+        async move {
+            fieldnotes::jobs::planner::queue_checkin(
+                &state.store,
+                &cfg,
+                "pulse",
+                Some(q),
+                now,
+                None,
+            )
+            .await
+            .unwrap();
+        }
+    };
+    run("First").await;
+    t.wait_calls("chat.postMessage", 4).await;
+    let got = |q: &str| -> Vec<String> {
+        let mut v: Vec<String> = t
+            .emu
+            .calls_to("chat.postMessage")
+            .iter()
+            .filter(|c| c.params["text"].as_str().unwrap_or("").contains(q))
+            .map(|c| c.params["channel"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        got("First"),
+        ["U0REP0001", "U0REP0002", "U0REP0003", "U0REPEMEA"]
+    );
+
+    // Someone joins the channel, someone leaves it, someone moves to the
+    // leavers group: the next run follows, with no restart.
+    t.emu.add_user(slack_emulator::User::new(
+        "U0REPNEW1",
+        "new.rep",
+        "America/Chicago",
+    ));
+    t.emu
+        .set_channel_members("C0SALES01", &["U0REP0001", "U0REP0003", "U0REPNEW1"]);
+    t.emu.add_usergroup("S0LEAVERS", "leavers", &["U0REP0003"]);
+    run("Second").await;
+    t.wait_calls("chat.postMessage", 7).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(got("Second"), ["U0REP0001", "U0REPEMEA", "U0REPNEW1"]);
+    t.stop().await;
+}
+
+/// The planner not running across an occurrence (the bot down) is the same
+/// as the clock jumping past it.
+async fn missed_occurrence(catch_up: &str) -> (usize, String) {
+    let config = CONFIG.replace(
+        "window = \"3h\"",
+        &format!("window = \"3h\"\ncatch_up = \"{catch_up}\""),
+    );
+    let t = spawn_app_with(Db::Sqlite, Mode::SocketMode, &config, false).await;
+    let state = t.app().state().clone();
+    t.advance_to(friday_afternoon() + CDuration::minutes(20))
+        .await;
+    // Down from 15:20 to 17:30: the 16:00 occurrence was missed.
+    t.advance_to(friday_afternoon() + CDuration::minutes(150))
+        .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let sent = t.emu.calls_to("chat.postMessage").len();
+    let status = fieldnotes::report::status(&state.store, &t.config, None, 10)
+        .await
+        .unwrap();
+    t.stop().await;
+    (sent, status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_runs_follow_catch_up() {
+    let (sent, status) = missed_occurrence("within_window").await;
+    assert_eq!(sent, 4, "sent late, inside the window: {status}");
+    let (sent, status) = missed_occurrence("skip").await;
+    assert_eq!(sent, 0, "{status}");
+    assert!(status.contains("missed 4"), "{status}");
 }

@@ -94,7 +94,11 @@ async fn schedule_preview_and_status_through_the_binary() {
     ] {
         emu.add_user(User::new(id, &id.to_lowercase(), tz));
     }
-    emu.add_channel("C0SALESTEAM", "sales", &["U0REP0001", "U0REP0003", "U0REP0004"]);
+    emu.add_channel(
+        "C0SALESTEAM",
+        "sales",
+        &["U0REP0001", "U0REP0003", "U0REP0004"],
+    );
     // Someone on a long pause.
     let store = fieldnotes::store::Store::connect(&db_url).await.unwrap();
     store.migrate().await.unwrap();
@@ -124,8 +128,21 @@ async fn schedule_preview_and_status_through_the_binary() {
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     let text = tokio::task::spawn_blocking(move || {
-        let preview = run(&["schedule", "preview", "--checkin", "weekly-pulse", "--next", "2"]);
-        run(&["checkin", "run", "weekly-pulse", "--question", "Which competitor came up?"]);
+        let preview = run(&[
+            "schedule",
+            "preview",
+            "--checkin",
+            "weekly-pulse",
+            "--next",
+            "2",
+        ]);
+        run(&[
+            "checkin",
+            "run",
+            "weekly-pulse",
+            "--question",
+            "Which competitor came up?",
+        ]);
         let status = run(&["status"]);
         (preview, status)
     })
@@ -140,7 +157,10 @@ async fn schedule_preview_and_status_through_the_binary() {
             .filter(|l| l.contains(&format!("16:00 {tz}")))
             .collect();
         assert_eq!(lines.len(), 2, "{tz}: {preview}");
-        assert!(lines.iter().all(|l| l.contains("UTC") && l.contains("Thu")), "{preview}");
+        assert!(
+            lines.iter().all(|l| l.contains("UTC") && l.contains("Thu")),
+            "{preview}"
+        );
     }
     assert!(preview.contains("region in"), "{preview}");
     assert!(preview.contains("reminders Fri 16:00"), "{preview}");
@@ -149,7 +169,10 @@ async fn schedule_preview_and_status_through_the_binary() {
         .filter(|l| l.contains("Europe/London"))
         .collect();
     assert_eq!(paused.len(), 2, "{preview}");
-    assert!(paused.iter().all(|l| l.contains("skip (paused: until")), "{preview}");
+    assert!(
+        paused.iter().all(|l| l.contains("skip (paused: until")),
+        "{preview}"
+    );
 
     assert!(status.contains("Check-in `weekly-pulse`"), "{status}");
     assert!(status.contains("one-off: Which competitor"), "{status}");

@@ -21,7 +21,11 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
     // One weekly check-in per week to each of the 20 reps (unless they
     // shared a note before their local send time); the channel's bot and
     // deactivated member are never prompted.
-    assert_eq!(report.prompts_sent + report.answered_early, 40, "{report:?}");
+    assert_eq!(
+        report.prompts_sent + report.answered_early,
+        40,
+        "{report:?}"
+    );
     assert!(report.prompts_sent >= 30, "{report:?}");
     assert!(
         report.modal_answers > 10 && report.modal_answers <= 40,

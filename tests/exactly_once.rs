@@ -53,7 +53,12 @@ async fn world(db: Db, rate_per_min: u32) -> World {
     })
     .await
     .unwrap();
-    let zones = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney"];
+    let zones = [
+        "America/New_York",
+        "Europe/London",
+        "Asia/Kolkata",
+        "Australia/Sydney",
+    ];
     let people: Vec<String> = (0..PEOPLE).map(|i| format!("U0FAN{i:04}")).collect();
     for (i, id) in people.iter().enumerate() {
         emu.add_user(User::new(id, &id.to_lowercase(), zones[i % zones.len()]));
@@ -188,7 +193,10 @@ async fn sigkill_mid_fan_out_then_restart_sends_the_rest_once_sqlite() {
     w.wait_delivered(15, Duration::from_secs(60)).await;
     kill(a);
     let before = w.delivered();
-    assert!(before < PEOPLE, "the kill landed mid-fan-out ({before} sent)");
+    assert!(
+        before < PEOPLE,
+        "the kill landed mid-fan-out ({before} sent)"
+    );
     let b = w.start_bot("b");
     w.wait_delivered(PEOPLE, Duration::from_secs(90)).await;
     // Leases are 2 s: give any stray re-send time to show up.
@@ -220,7 +228,10 @@ async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     let (status, n, workers) = &rows[0];
     assert_eq!((status.as_str(), *n), ("sent", PEOPLE as i64));
-    assert!(*workers >= 2, "the work was shared: {workers} worker(s) sent");
+    assert!(
+        *workers >= 2,
+        "the work was shared: {workers} worker(s) sent"
+    );
     w.finish().await;
 }
 

@@ -540,13 +540,19 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             }
             for r in list.get_ref() {
                 match parse_duration(r.get_ref()) {
-                    Ok(d) if d.is_zero() => {
-                        errs.push(src.error(r.span(), k("reminders"), "a reminder offset must be after the prompt"))
-                    }
+                    Ok(d) if d.is_zero() => errs.push(src.error(
+                        r.span(),
+                        k("reminders"),
+                        "a reminder offset must be after the prompt",
+                    )),
                     Ok(d) if d >= window => errs.push(src.error(
                         r.span(),
                         k("reminders"),
-                        format!("`{}` is not inside the answer window ({})", r.get_ref(), human_duration(window)),
+                        format!(
+                            "`{}` is not inside the answer window ({})",
+                            r.get_ref(),
+                            human_duration(window)
+                        ),
                     )),
                     Ok(d) if reminders.last().is_some_and(|l| *l >= d) => errs.push(src.error(
                         r.span(),
@@ -795,23 +801,24 @@ fn validate_calendar(
     errs: &mut Vec<ConfigError>,
 ) -> WorkCalendar {
     let mut cal = WorkCalendar::default();
-    let workdays = |list: &Spanned<Vec<Spanned<String>>>, key: &str, errs: &mut Vec<ConfigError>| {
-        let mut mask: Workdays = [false; 7];
-        for d in list.get_ref() {
-            match calendar::parse_weekday(d.get_ref()) {
-                Some(wd) => mask[wd.num_days_from_monday() as usize] = true,
-                None => errs.push(src.error(
-                    d.span(),
-                    key,
-                    format!("`{}` is not a day name like MON or Tuesday", d.get_ref()),
-                )),
+    let workdays =
+        |list: &Spanned<Vec<Spanned<String>>>, key: &str, errs: &mut Vec<ConfigError>| {
+            let mut mask: Workdays = [false; 7];
+            for d in list.get_ref() {
+                match calendar::parse_weekday(d.get_ref()) {
+                    Some(wd) => mask[wd.num_days_from_monday() as usize] = true,
+                    None => errs.push(src.error(
+                        d.span(),
+                        key,
+                        format!("`{}` is not a day name like MON or Tuesday", d.get_ref()),
+                    )),
+                }
             }
-        }
-        if list.get_ref().is_empty() {
-            errs.push(src.error(list.span(), key, "list at least one work day"));
-        }
-        mask
-    };
+            if list.get_ref().is_empty() {
+                errs.push(src.error(list.span(), key, "list at least one work day"));
+            }
+            mask
+        };
     let holidays = |list: &Vec<Spanned<RawHoliday>>,
                     key: &str,
                     errs: &mut Vec<ConfigError>|
@@ -838,7 +845,10 @@ fn validate_calendar(
     for (name, r) in &raw.regions {
         let key = |f: &str| format!("calendar.regions.{name}.{f}");
         let region = Region {
-            workdays: r.workdays.as_ref().map(|w| workdays(w, &key("workdays"), errs)),
+            workdays: r
+                .workdays
+                .as_ref()
+                .map(|w| workdays(w, &key("workdays"), errs)),
             holidays: holidays(&r.holidays, &key("holidays"), errs),
         };
         for u in &r.users {
@@ -852,7 +862,10 @@ fn validate_calendar(
                 errs.push(src.error(
                     u.span(),
                     key("users"),
-                    format!("`{}` is already in region `{prev}`: a person has one region", u.get_ref()),
+                    format!(
+                        "`{}` is already in region `{prev}`: a person has one region",
+                        u.get_ref()
+                    ),
                 ));
             }
         }
@@ -887,7 +900,7 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     for (unit, n) in [("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)] {
-        if s >= n && s % n == 0 {
+        if s >= n && s.is_multiple_of(n) {
             return format!("{}{unit}", s / n);
         }
     }
@@ -976,7 +989,11 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
     );
     let days: Vec<String> = (0..7)
         .filter(|i| cfg.calendar.workdays[*i])
-        .map(|i| chrono::Weekday::try_from(i as u8).map(|d| d.to_string()).unwrap_or_default())
+        .map(|i| {
+            chrono::Weekday::try_from(i as u8)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        })
         .collect();
     let _ = writeln!(
         out,

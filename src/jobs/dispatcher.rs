@@ -176,7 +176,10 @@ impl Dispatcher {
         let owner = &state.worker_id;
         let now_ms = state.now_ms();
         let skip = |reason: String| async move {
-            if let Err(e) = store.mark_skipped(job.kind, job.row_id, owner, &reason).await {
+            if let Err(e) = store
+                .mark_skipped(job.kind, job.row_id, owner, &reason)
+                .await
+            {
                 warn!(error = %format!("{e:#}"), "recording a skip failed");
             }
             // A skipped row used no Slack call: hand its token back.
@@ -186,7 +189,9 @@ impl Dispatcher {
         // Reasons not to send at all.
         if job.answered {
             return skip(match job.kind {
-                MessageKind::Prompt => "answered early: a note came in before the prompt went out".into(),
+                MessageKind::Prompt => {
+                    "answered early: a note came in before the prompt went out".into()
+                }
                 MessageKind::Reminder(_) => "answered".into(),
             })
             .await;
@@ -196,7 +201,9 @@ impl Dispatcher {
                 "sent" => {}
                 "queued" | "sending" => {
                     // The prompt is still on its way (a backlog); remind later.
-                    let _ = store.defer_reminder(job.row_id, owner, now_ms + 60_000).await;
+                    let _ = store
+                        .defer_reminder(job.row_id, owner, now_ms + 60_000)
+                        .await;
                     self.pacer.give_back(1);
                     return Sent::Retry;
                 }
@@ -217,7 +224,14 @@ impl Dispatcher {
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "reading pauses failed; will retry");
                 let _ = store
-                    .mark_send_error(job.kind, job.row_id, owner, &format!("{e:#}"), Some(now_ms + 5_000), false)
+                    .mark_send_error(
+                        job.kind,
+                        job.row_id,
+                        owner,
+                        &format!("{e:#}"),
+                        Some(now_ms + 5_000),
+                        false,
+                    )
                     .await;
                 return Sent::Retry;
             }
@@ -250,12 +264,20 @@ impl Dispatcher {
         }
 
         let (text, blocks) = match job.kind {
-            MessageKind::Prompt => views::prompt_message(&job.question, job.prompt_id, &cfg.bot.name),
+            MessageKind::Prompt => {
+                views::prompt_message(&job.question, job.prompt_id, &cfg.bot.name)
+            }
             MessageKind::Reminder(_) => {
                 let closes = job
                     .closes_at_ms
                     .and_then(chrono::DateTime::from_timestamp_millis)
-                    .map(|c| format!("<!date^{}^{{date_short_pretty}} at {{time}}|{}>", c.timestamp(), c.format("%Y-%m-%d %H:%M UTC")))
+                    .map(|c| {
+                        format!(
+                            "<!date^{}^{{date_short_pretty}} at {{time}}|{}>",
+                            c.timestamp(),
+                            c.format("%Y-%m-%d %H:%M UTC")
+                        )
+                    })
                     .unwrap_or_else(|| "the end of the check-in".into());
                 views::reminder_message(&job.question, job.prompt_id, &closes, &cfg.bot.name)
             }
@@ -271,7 +293,14 @@ impl Dispatcher {
             Ok(posted) => {
                 let now_ms = state.now_ms();
                 match store
-                    .mark_sent(job.kind, job.row_id, owner, &posted.channel, &posted.ts, now_ms)
+                    .mark_sent(
+                        job.kind,
+                        job.row_id,
+                        owner,
+                        &posted.channel,
+                        &posted.ts,
+                        now_ms,
+                    )
                     .await
                 {
                     Ok(true) => {

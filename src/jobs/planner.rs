@@ -239,11 +239,11 @@ impl PlanContext<'_> {
     pub fn person_zone(&self, p: &PersonRow) -> Tz {
         match self.checkin.zone {
             Zone::Fixed(tz) => tz,
-            Zone::Local => p
-                .tz
-                .as_deref()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(self.cfg.digest.timezone),
+            Zone::Local => {
+                p.tz.as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(self.cfg.digest.timezone)
+            }
         }
     }
 
@@ -282,9 +282,8 @@ impl PlanContext<'_> {
                                 due_ms = wall_clock_instant(tz, m)?.timestamp_millis();
                             }
                             _ => {
-                                skip = Some(format!(
-                                    "day off: {off}; the next occurrence covers it"
-                                ))
+                                skip =
+                                    Some(format!("day off: {off}; the next occurrence covers it"))
                             }
                         }
                     }
@@ -308,9 +307,8 @@ impl PlanContext<'_> {
                     ))
                 }
                 CatchUp::WithinWindow if now_ms >= closes_ms => {
-                    skip = Some(
-                        "missed: the answer window closed while the bot was down".to_string(),
-                    )
+                    skip =
+                        Some("missed: the answer window closed while the bot was down".to_string())
                 }
                 CatchUp::WithinWindow => due_ms = now_ms,
             }
@@ -555,8 +553,15 @@ questions = [{ id = "heard", label = "What did you hear?" }]
             ("Asia/Kolkata", "2026-12-03 10:30"),
             ("Australia/Sydney", "2026-12-03 05:00"),
         ] {
-            let p = plan(&cfg, "local", "2026-12-03T16:00", "2026-12-03 02:00", &person("U1", tz), &none)
-                .unwrap();
+            let p = plan(
+                &cfg,
+                "local",
+                "2026-12-03T16:00",
+                "2026-12-03 02:00",
+                &person("U1", tz),
+                &none,
+            )
+            .unwrap();
             assert_eq!(p.due_at_ms, utc(want).timestamp_millis(), "{tz}");
             assert_eq!(p.skip, None);
             assert_eq!(p.closes_at_ms - p.due_at_ms, 2 * 86_400_000);
@@ -564,7 +569,11 @@ questions = [{ id = "heard", label = "What did you hear?" }]
                 p.reminders_ms,
                 vec![p.due_at_ms + 4 * 3_600_000, p.due_at_ms + 86_400_000]
             );
-            assert!(p.local_due.starts_with("2026-12-03T16:00"), "{}", p.local_due);
+            assert!(
+                p.local_due.starts_with("2026-12-03T16:00"),
+                "{}",
+                p.local_due
+            );
         }
     }
 
@@ -575,13 +584,37 @@ questions = [{ id = "heard", label = "What did you hear?" }]
         let ny = person("U1", "America/New_York");
         let london = person("U2", "Europe/London");
         // 2026-03-08: 01:30 exists once in New York (the change is at 02:00).
-        let p = plan(&cfg, "early", "2026-03-08T01:30", "2026-03-07 00:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "early",
+            "2026-03-08T01:30",
+            "2026-03-07 00:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.due_at_ms, utc("2026-03-08 06:30").timestamp_millis());
         // 2026-03-29: 01:30 does not exist in London: once, at 02:00 BST.
-        let p = plan(&cfg, "early", "2026-03-29T01:30", "2026-03-28 00:00", &london, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "early",
+            "2026-03-29T01:30",
+            "2026-03-28 00:00",
+            &london,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.due_at_ms, utc("2026-03-29 01:00").timestamp_millis());
         // 2026-11-01: 01:30 happens twice in New York: once, the first time.
-        let p = plan(&cfg, "early", "2026-11-01T01:30", "2026-10-31 00:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "early",
+            "2026-11-01T01:30",
+            "2026-10-31 00:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.due_at_ms, utc("2026-11-01 05:30").timestamp_millis());
     }
 
@@ -592,19 +625,59 @@ questions = [{ id = "heard", label = "What did you hear?" }]
         let ny = person("U0NY", "America/New_York");
         let london = person("U0LONDON", "Europe/London");
         // Christmas is a holiday for everyone: `local` skips it.
-        let p = plan(&cfg, "local", "2026-12-25T16:00", "2026-12-25 00:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-25T16:00",
+            "2026-12-25 00:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.skip.as_deref(), Some("day off: holiday: Christmas Day"));
         // `moved` (Fridays 09:00 London) moves to the next work day: Monday
         // the 28th in New York, Tuesday the 29th in London (a regional holiday).
-        let p = plan(&cfg, "moved", "2026-12-25T09:00", "2026-12-25 08:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "moved",
+            "2026-12-25T09:00",
+            "2026-12-25 08:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.skip, None);
         assert_eq!(p.due_at_ms, utc("2026-12-28 09:00").timestamp_millis());
-        let p = plan(&cfg, "moved", "2026-12-25T09:00", "2026-12-25 08:00", &london, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "moved",
+            "2026-12-25T09:00",
+            "2026-12-25 08:00",
+            &london,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.due_at_ms, utc("2026-12-29 09:00").timestamp_millis());
         // The regional holiday does not touch New York on a normal cadence day.
-        let p = plan(&cfg, "local", "2026-12-28T16:00", "2026-12-28 00:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-28T16:00",
+            "2026-12-28 00:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.skip, None);
-        let p = plan(&cfg, "local", "2026-12-28T16:00", "2026-12-28 00:00", &london, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-28T16:00",
+            "2026-12-28 00:00",
+            &london,
+            &none,
+        )
+        .unwrap();
         assert!(p.skip.unwrap().contains("Boxing Day"));
     }
 
@@ -614,21 +687,67 @@ questions = [{ id = "heard", label = "What did you hear?" }]
         let ny = person("U0NY", "America/New_York");
         let none = HashMap::new();
         // within_window (the default): three hours late, still inside 2d: send now.
-        let p = plan(&cfg, "local", "2026-12-03T16:00", "2026-12-04 00:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-03T16:00",
+            "2026-12-04 00:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert_eq!(p.skip, None);
         assert_eq!(p.due_at_ms, utc("2026-12-04 00:00").timestamp_millis());
         // ...but not once the window has closed.
-        let p = plan(&cfg, "local", "2026-12-03T16:00", "2026-12-06 00:00", &ny, &none).unwrap();
-        assert!(p.skip.unwrap().starts_with("missed: the answer window closed"));
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-03T16:00",
+            "2026-12-06 00:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
+        assert!(p
+            .skip
+            .unwrap()
+            .starts_with("missed: the answer window closed"));
         // catch_up = "skip": late is skipped.
-        let p = plan(&cfg, "moved", "2026-12-04T09:00", "2026-12-04 12:00", &ny, &none).unwrap();
+        let p = plan(
+            &cfg,
+            "moved",
+            "2026-12-04T09:00",
+            "2026-12-04 12:00",
+            &ny,
+            &none,
+        )
+        .unwrap();
         assert!(p.skip.unwrap().contains("catch_up = \"skip\""));
         // Paused people are skipped, with the date they come back.
         let mut pauses = HashMap::new();
-        pauses.insert("U0NY".to_string(), utc("2026-12-10 05:00").timestamp_millis());
-        let p = plan(&cfg, "local", "2026-12-03T16:00", "2026-12-03 02:00", &ny, &pauses).unwrap();
+        pauses.insert(
+            "U0NY".to_string(),
+            utc("2026-12-10 05:00").timestamp_millis(),
+        );
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-03T16:00",
+            "2026-12-03 02:00",
+            &ny,
+            &pauses,
+        )
+        .unwrap();
         assert_eq!(p.skip.as_deref(), Some("paused: until Thu 2026-12-10"));
-        let p = plan(&cfg, "local", "2026-12-10T16:00", "2026-12-10 02:00", &ny, &pauses).unwrap();
+        let p = plan(
+            &cfg,
+            "local",
+            "2026-12-10T16:00",
+            "2026-12-10 02:00",
+            &ny,
+            &pauses,
+        )
+        .unwrap();
         assert_eq!(p.skip, None);
     }
 }

@@ -155,7 +155,8 @@ mod tests {
         let mut c = WorkCalendar::default();
         c.holidays.insert(d("2026-12-25"), "Christmas Day".into());
         let mut uk = Region::default();
-        uk.holidays.insert(d("2026-12-28"), "Boxing Day (substitute)".into());
+        uk.holidays
+            .insert(d("2026-12-28"), "Boxing Day (substitute)".into());
         c.regions.insert("uk".into(), uk);
         let me = Region {
             workdays: Some([true, true, true, true, false, false, true]), // Sun-Thu
@@ -183,7 +184,10 @@ mod tests {
             Some(DayOff::NotWorkday(Weekday::Sat))
         );
         // Friday 25th is a holiday, the weekend follows: next is Monday 28th.
-        assert_eq!(c.next_workday("UNY", d("2026-12-24")), Some(d("2026-12-28")));
+        assert_eq!(
+            c.next_workday("UNY", d("2026-12-24")),
+            Some(d("2026-12-28"))
+        );
     }
 
     #[test]

@@ -1647,35 +1647,145 @@ mod tests {
         // (zone, cadence, local wall-clock, expected UTC instant)
         let cases: &[(Tz, &str, &str, Option<&str>)] = &[
             // New York: 2026-03-08 and 2027-03-14 spring forward at 02:00.
-            (chrono_tz::America::New_York, "30 2 * * *", "2026-03-08 02:30", Some("2026-03-08 07:00")),
-            (chrono_tz::America::New_York, "30 2 * * *", "2027-03-14 02:30", Some("2027-03-14 07:00")),
-            (chrono_tz::America::New_York, "30 2 * * *", "2026-03-09 02:30", Some("2026-03-09 06:30")),
+            (
+                chrono_tz::America::New_York,
+                "30 2 * * *",
+                "2026-03-08 02:30",
+                Some("2026-03-08 07:00"),
+            ),
+            (
+                chrono_tz::America::New_York,
+                "30 2 * * *",
+                "2027-03-14 02:30",
+                Some("2027-03-14 07:00"),
+            ),
+            (
+                chrono_tz::America::New_York,
+                "30 2 * * *",
+                "2026-03-09 02:30",
+                Some("2026-03-09 06:30"),
+            ),
             // Two times in the same gap fire once, as the first of them.
-            (chrono_tz::America::New_York, "0,30 2 * * *", "2026-03-08 02:00", Some("2026-03-08 07:00")),
-            (chrono_tz::America::New_York, "0,30 2 * * *", "2026-03-08 02:30", None),
+            (
+                chrono_tz::America::New_York,
+                "0,30 2 * * *",
+                "2026-03-08 02:00",
+                Some("2026-03-08 07:00"),
+            ),
+            (
+                chrono_tz::America::New_York,
+                "0,30 2 * * *",
+                "2026-03-08 02:30",
+                None,
+            ),
             // A real scheduled time at the gap end absorbs the gap's times.
-            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 02:00", None),
-            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 02:30", None),
-            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 03:00", Some("2026-03-08 07:00")),
-            (chrono_tz::America::New_York, "0,30 2,3 * * *", "2026-03-08 03:30", Some("2026-03-08 07:30")),
+            (
+                chrono_tz::America::New_York,
+                "0,30 2,3 * * *",
+                "2026-03-08 02:00",
+                None,
+            ),
+            (
+                chrono_tz::America::New_York,
+                "0,30 2,3 * * *",
+                "2026-03-08 02:30",
+                None,
+            ),
+            (
+                chrono_tz::America::New_York,
+                "0,30 2,3 * * *",
+                "2026-03-08 03:00",
+                Some("2026-03-08 07:00"),
+            ),
+            (
+                chrono_tz::America::New_York,
+                "0,30 2,3 * * *",
+                "2026-03-08 03:30",
+                Some("2026-03-08 07:30"),
+            ),
             // Fall back 2026-11-01 and 2027-11-07: 01:30 happens twice, fires at the first.
-            (chrono_tz::America::New_York, "30 1 * * *", "2026-11-01 01:30", Some("2026-11-01 05:30")),
-            (chrono_tz::America::New_York, "30 1 * * *", "2027-11-07 01:30", Some("2027-11-07 05:30")),
+            (
+                chrono_tz::America::New_York,
+                "30 1 * * *",
+                "2026-11-01 01:30",
+                Some("2026-11-01 05:30"),
+            ),
+            (
+                chrono_tz::America::New_York,
+                "30 1 * * *",
+                "2027-11-07 01:30",
+                Some("2027-11-07 05:30"),
+            ),
             // London: 2026-03-29 / 2027-03-28 01:00 -> 02:00; 2026-10-25 / 2027-10-31 02:00 -> 01:00.
-            (chrono_tz::Europe::London, "30 1 * * *", "2026-03-29 01:30", Some("2026-03-29 01:00")),
-            (chrono_tz::Europe::London, "30 1 * * *", "2027-03-28 01:30", Some("2027-03-28 01:00")),
-            (chrono_tz::Europe::London, "30 1 * * *", "2026-10-25 01:30", Some("2026-10-25 00:30")),
-            (chrono_tz::Europe::London, "30 1 * * *", "2027-10-31 01:30", Some("2027-10-31 00:30")),
+            (
+                chrono_tz::Europe::London,
+                "30 1 * * *",
+                "2026-03-29 01:30",
+                Some("2026-03-29 01:00"),
+            ),
+            (
+                chrono_tz::Europe::London,
+                "30 1 * * *",
+                "2027-03-28 01:30",
+                Some("2027-03-28 01:00"),
+            ),
+            (
+                chrono_tz::Europe::London,
+                "30 1 * * *",
+                "2026-10-25 01:30",
+                Some("2026-10-25 00:30"),
+            ),
+            (
+                chrono_tz::Europe::London,
+                "30 1 * * *",
+                "2027-10-31 01:30",
+                Some("2027-10-31 00:30"),
+            ),
             // Sydney: DST ends 2026-04-05 / 2027-04-04 (03:00 -> 02:00), starts 2026-10-04 / 2027-10-03 (02:00 -> 03:00).
-            (chrono_tz::Australia::Sydney, "30 2 * * *", "2026-04-05 02:30", Some("2026-04-04 15:30")),
-            (chrono_tz::Australia::Sydney, "30 2 * * *", "2027-04-04 02:30", Some("2027-04-03 15:30")),
-            (chrono_tz::Australia::Sydney, "30 2 * * *", "2026-10-04 02:30", Some("2026-10-03 16:00")),
-            (chrono_tz::Australia::Sydney, "30 2 * * *", "2027-10-03 02:30", Some("2027-10-02 16:00")),
+            (
+                chrono_tz::Australia::Sydney,
+                "30 2 * * *",
+                "2026-04-05 02:30",
+                Some("2026-04-04 15:30"),
+            ),
+            (
+                chrono_tz::Australia::Sydney,
+                "30 2 * * *",
+                "2027-04-04 02:30",
+                Some("2027-04-03 15:30"),
+            ),
+            (
+                chrono_tz::Australia::Sydney,
+                "30 2 * * *",
+                "2026-10-04 02:30",
+                Some("2026-10-03 16:00"),
+            ),
+            (
+                chrono_tz::Australia::Sydney,
+                "30 2 * * *",
+                "2027-10-03 02:30",
+                Some("2027-10-02 16:00"),
+            ),
             // Kolkata has no DST: every time exists once, at +05:30.
-            (chrono_tz::Asia::Kolkata, "30 2 * * *", "2026-03-08 02:30", Some("2026-03-07 21:00")),
-            (chrono_tz::Asia::Kolkata, "30 1 * * *", "2027-11-07 01:30", Some("2027-11-06 20:00")),
+            (
+                chrono_tz::Asia::Kolkata,
+                "30 2 * * *",
+                "2026-03-08 02:30",
+                Some("2026-03-07 21:00"),
+            ),
+            (
+                chrono_tz::Asia::Kolkata,
+                "30 1 * * *",
+                "2027-11-07 01:30",
+                Some("2027-11-06 20:00"),
+            ),
             // Not a scheduled time at all.
-            (chrono_tz::Asia::Kolkata, "30 1 * * *", "2027-11-07 01:31", None),
+            (
+                chrono_tz::Asia::Kolkata,
+                "30 1 * * *",
+                "2027-11-07 01:31",
+                None,
+            ),
         ];
         for (tz, expr, local, want) in cases {
             let c = Crontab::parse(expr).unwrap();

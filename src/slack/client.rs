@@ -20,8 +20,12 @@ pub fn tier_per_minute(method: &str) -> Option<u32> {
     Some(match method {
         "users.list" | "usergroups.users.list" => 20,
         "conversations.open" | "conversations.history" | "chat.update" => 50,
-        "users.info" | "conversations.members" | "views.publish" | "views.update"
-        | "chat.postEphemeral" | "auth.test" => 100,
+        "users.info"
+        | "conversations.members"
+        | "views.publish"
+        | "views.update"
+        | "chat.postEphemeral"
+        | "auth.test" => 100,
         _ => return None,
     })
 }
@@ -40,7 +44,7 @@ impl MethodLimits {
         let scale = self.scale.lock().expect("scale lock").unwrap_or(1.0);
         let tier = tier_per_minute(method)? as f64 * scale;
         let share = tier / self.workers.load(Ordering::Relaxed).max(1) as f64;
-        Some((share, ((share / 12.0) as u32).max(1)))
+        Some((share, ((share / 4.0) as u32).max(1)))
     }
 
     fn pacer(&self, method: &'static str) -> Option<Arc<Pacer>> {
@@ -341,7 +345,11 @@ impl SlackApi {
         oldest_ms: i64,
     ) -> SlackResult<Option<String>> {
         let s = self.client.open_session(&self.token);
-        let oldest = format!("{}.{:06}", oldest_ms.div_euclid(1000), oldest_ms.rem_euclid(1000) * 1000);
+        let oldest = format!(
+            "{}.{:06}",
+            oldest_ms.div_euclid(1000),
+            oldest_ms.rem_euclid(1000) * 1000
+        );
         let mut cursor: Option<SlackCursorId> = None;
         loop {
             let mut req = SlackApiConversationsHistoryRequest::new()
@@ -354,11 +362,12 @@ impl SlackApi {
             }
             self.limits.wait("conversations.history").await;
             let r = self.call(s.conversations_history(&req)).await?;
-            if let Some(m) = r
-                .messages
-                .iter()
-                .find(|m| m.content.metadata.as_ref().is_some_and(|md| mark.matches(md)))
-            {
+            if let Some(m) = r.messages.iter().find(|m| {
+                m.content
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|md| mark.matches(md))
+            }) {
                 return Ok(Some(m.origin.ts.to_string()));
             }
             match r

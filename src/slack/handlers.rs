@@ -45,7 +45,11 @@ async fn on_block_actions(
     for action in a.actions.iter().flatten() {
         match action.action_id.0.as_str() {
             views::HOME_PAUSE_1W | views::HOME_PAUSE_2W => {
-                let len = if action.action_id.0 == views::HOME_PAUSE_1W { "1w" } else { "2w" };
+                let len = if action.action_id.0 == views::HOME_PAUSE_1W {
+                    "1w"
+                } else {
+                    "2w"
+                };
                 let tz = person_tz(state, &user).await;
                 if let Ok(until) = crate::commands::parse_pause(len, state.clock.now(), tz) {
                     state
@@ -230,8 +234,11 @@ pub async fn publish_home(state: &AppState, user: &str) -> Result<()> {
     let until = match paused {
         Some(ms) => {
             let tz = person_tz(state, user).await;
-            chrono::DateTime::from_timestamp_millis(ms)
-                .map(|u| u.with_timezone(&tz).format("%a %-d %b %Y, %H:%M").to_string())
+            chrono::DateTime::from_timestamp_millis(ms).map(|u| {
+                u.with_timezone(&tz)
+                    .format("%a %-d %b %Y, %H:%M")
+                    .to_string()
+            })
         }
         None => None,
     };
@@ -393,7 +400,8 @@ async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> Strin
         return ":no_entry: Only marketers and team leads can send a one-off question to the sales team. If you should be able to, ask a team lead to add you under `[roles]` in the Fieldnotes config.".into();
     }
     if cfg.checkins.is_empty() {
-        return ":warning: There is no check-in in the config whose audience could get a question.".into();
+        return ":warning: There is no check-in in the config whose audience could get a question."
+            .into();
     }
     let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
     let tz = person_tz(state, &user).await;
@@ -403,7 +411,16 @@ async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> Strin
         Err(msg) => return format!(":warning: {msg}"),
     };
     let checkin = a.checkin.clone().unwrap_or_else(|| names[0].to_string());
-    match crate::jobs::planner::queue_checkin(&state.store, &cfg, &checkin, Some(&a.question), now, a.at).await {
+    match crate::jobs::planner::queue_checkin(
+        &state.store,
+        &cfg,
+        &checkin,
+        Some(&a.question),
+        now,
+        a.at,
+    )
+    .await
+    {
         Ok(key) => {
             info!(user, checkin, run = %key, "one-off question queued");
             let when = match a.at {
@@ -417,7 +434,10 @@ async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> Strin
         }
         Err(e) => {
             warn!(error = %format!("{e:#}"), "queueing a question failed");
-            format!(":warning: We couldn't queue that just now, so here it is to send again:\n>{}", a.question)
+            format!(
+                ":warning: We couldn't queue that just now, so here it is to send again:\n>{}",
+                a.question
+            )
         }
     }
 }

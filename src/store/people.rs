@@ -102,7 +102,13 @@ impl Store {
     }
 
     /// Pauses a person until `until_ms` (replacing any pause).
-    pub async fn set_pause(&self, user: &str, until_ms: i64, now_ms: i64, source: &str) -> Result<()> {
+    pub async fn set_pause(
+        &self,
+        user: &str,
+        until_ms: i64,
+        now_ms: i64,
+        source: &str,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO pauses (user_id, paused_until, set_at, source) VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE SET paused_until = excluded.paused_until,
@@ -131,12 +137,13 @@ impl Store {
 
     /// When a person's pause ends, if they are paused at `now_ms`.
     pub async fn paused_until(&self, user: &str, now_ms: i64) -> Result<Option<i64>> {
-        let r = sqlx::query("SELECT paused_until FROM pauses WHERE user_id = $1 AND paused_until > $2")
-            .bind(user)
-            .bind(now_ms)
-            .fetch_optional(self.pool())
-            .await
-            .context("reading a pause")?;
+        let r =
+            sqlx::query("SELECT paused_until FROM pauses WHERE user_id = $1 AND paused_until > $2")
+                .bind(user)
+                .bind(now_ms)
+                .fetch_optional(self.pool())
+                .await
+                .context("reading a pause")?;
         Ok(r.map(|r| r.get(0)))
     }
 

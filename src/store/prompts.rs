@@ -239,7 +239,11 @@ impl Store {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for p in chunk {
-                let status = if p.skip.is_some() { "skipped" } else { "queued" };
+                let status = if p.skip.is_some() {
+                    "skipped"
+                } else {
+                    "queued"
+                };
                 q = q
                     .bind(run.id)
                     .bind(&run.checkin)
@@ -253,10 +257,7 @@ impl Store {
                     .bind(p.skip.clone())
                     .bind(&p.local_due);
             }
-            let rows = q
-                .fetch_all(&mut *tx)
-                .await
-                .context("queueing prompts")?;
+            let rows = q.fetch_all(&mut *tx).await.context("queueing prompts")?;
             let by_user: std::collections::HashMap<&str, &PlannedPrompt> =
                 chunk.iter().map(|p| (p.user_id.as_str(), p)).collect();
             let mut reminders: Vec<(i64, i64, &str, i64)> = Vec::new();
@@ -537,8 +538,8 @@ impl Store {
         .context("closing answered prompts")?;
         sqlx::query(
             "UPDATE reminders SET status = 'skipped', skip_reason = 'the answer window closed'
-             WHERE status = 'queued' AND prompt_id IN
-               (SELECT id FROM prompts WHERE closed_at IS NOT NULL OR (closes_at IS NOT NULL AND closes_at <= $1))",
+             WHERE status = 'queued' AND EXISTS
+               (SELECT 1 FROM prompts p WHERE p.id = reminders.prompt_id AND p.closes_at <= $1)",
         )
         .bind(now_ms)
         .execute(&mut *tx)

@@ -57,7 +57,12 @@ pub struct DeliveryError {
 
 /// The class of a skip reason: the text before its first colon.
 pub fn skip_class(reason: &str) -> String {
-    reason.split(':').next().unwrap_or(reason).trim().to_string()
+    reason
+        .split(':')
+        .next()
+        .unwrap_or(reason)
+        .trim()
+        .to_string()
 }
 
 impl Store {

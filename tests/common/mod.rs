@@ -279,9 +279,7 @@ impl TestApp {
             .slash_command(user, "/fieldnotes", text, "C0SALES01")
             .await
             .unwrap();
-        d.response
-            .map(|r| r.to_string())
-            .unwrap_or_default()
+        d.response.map(|r| r.to_string()).unwrap_or_default()
     }
 
     pub async fn wait_for_prompts(&self, n: usize) {
