@@ -364,6 +364,24 @@ impl Dispatcher {
     ) -> Sent {
         let cfg = state.config();
         let now_ms = state.now_ms();
+        if let SlackCallError::Api(code) = &e {
+            if matches!(
+                code.as_str(),
+                "user_disabled" | "user_not_found" | "account_inactive" | "cannot_dm_bot"
+            ) {
+                // They left (or are a bot): not a delivery failure, and not
+                // someone who should count against participation.
+                info!(code = %code, "recipient is gone; skipped");
+                if let Err(err) = state
+                    .store
+                    .mark_skipped(job.kind, job.row_id, &state.worker_id, &format!("left: Slack says {code}"))
+                    .await
+                {
+                    warn!(error = %format!("{err:#}"), "recording a skip failed");
+                }
+                return Sent::Skipped;
+            }
+        }
         let last = job.attempts >= cfg.bot.max_send_attempts as i64;
         let retry_at = match &e {
             SlackCallError::RateLimited(d) => Some(now_ms + d.as_millis() as i64),
