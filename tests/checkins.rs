@@ -225,7 +225,10 @@ async fn ask_is_for_marketers_and_leads_and_app_home_pauses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
-    let config = CONFIG.replace("tick = \"100ms\"", "tick = \"100ms\"\nmax_send_attempts = 2");
+    let config = CONFIG.replace(
+        "tick = \"100ms\"",
+        "tick = \"100ms\"\nmax_send_attempts = 2",
+    );
     let t = spawn_app_with(Db::Sqlite, Mode::SocketMode, &config, false).await;
     let state = t.app().state().clone();
     // Slack posts the first message but the answer is lost (a 500).
@@ -268,13 +271,22 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
         status = fieldnotes::report::status(&state.store, &t.config, None, 10)
             .await
             .unwrap();
-        let row = status.lines().find(|l| l.contains("Second question")).unwrap_or("");
+        let row = status
+            .lines()
+            .find(|l| l.contains("Second question"))
+            .unwrap_or("");
         if row.contains("left 1") && status.contains("failed after 2 attempt(s)") {
             break;
         }
     }
-    assert!(status.contains("Slack is unavailable: HTTP 503"), "{status}");
-    let row = status.lines().find(|l| l.contains("Second question")).unwrap();
+    assert!(
+        status.contains("Slack is unavailable: HTTP 503"),
+        "{status}"
+    );
+    let row = status
+        .lines()
+        .find(|l| l.contains("Second question"))
+        .unwrap();
     assert!(row.contains("left 1"), "{status}");
     let cols: Vec<&str> = row.split_whitespace().collect();
     let failed: usize = status.matches("failed after 2 attempt(s)").count();

@@ -85,7 +85,7 @@ impl World {
             .env("SLACK_BOT_TOKEN", &self.emu.config().bot_token)
             .env("SLACK_API_URL", self.emu.api_url())
             .env("DATABASE_URL", &self.database_url)
-            .env("RUST_LOG", "fieldnotes=warn")
+            .env("RUST_LOG", "fieldnotes=info")
             .current_dir(self.dir.path());
         c
     }
@@ -137,10 +137,20 @@ impl World {
         let t0 = Instant::now();
         while self.delivered() < n {
             if t0.elapsed() > timeout {
+                let mut logs = String::new();
+                for name in ["a", "b", "c"] {
+                    let p = self.dir.path().join(format!("{name}.log"));
+                    if let Ok(t) = std::fs::read_to_string(&p) {
+                        let tail: Vec<&str> = t.lines().rev().take(30).collect();
+                        logs.push_str(&format!(
+                            "--- {name}.log (last lines, newest first)\n{}\n",
+                            tail.join("\n")
+                        ));
+                    }
+                }
                 panic!(
-                    "only {} of {n} people got their prompt; logs in {}",
+                    "only {} of {n} people got their prompt\n{logs}",
                     self.delivered(),
-                    self.dir.path().display()
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

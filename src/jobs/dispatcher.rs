@@ -259,6 +259,11 @@ impl Dispatcher {
                     return Sent::Recovered;
                 }
                 Ok(None) => {}
+                Err(SlackCallError::Api(code)) => {
+                    // The DM cannot be read (say, the im:history scope is
+                    // missing): a possible duplicate beats a lost prompt.
+                    warn!(code = %code, "cannot check the DM for an earlier attempt; sending");
+                }
                 Err(e) => return self.failed_call(state, &job, e, true).await,
             }
         }
@@ -374,7 +379,12 @@ impl Dispatcher {
                 info!(code = %code, "recipient is gone; skipped");
                 if let Err(err) = state
                     .store
-                    .mark_skipped(job.kind, job.row_id, &state.worker_id, &format!("left: Slack says {code}"))
+                    .mark_skipped(
+                        job.kind,
+                        job.row_id,
+                        &state.worker_id,
+                        &format!("left: Slack says {code}"),
+                    )
                     .await
                 {
                     warn!(error = %format!("{err:#}"), "recording a skip failed");
