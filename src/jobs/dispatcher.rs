@@ -55,8 +55,11 @@ enum Sent {
     Failed,
 }
 
+/// The bucket holds one minute's worth of messages and refills at the
+/// configured rate, the shape of Slack's workspace allowance ("N per
+/// minute, bursts allowed"), so a fan-out starts at full speed.
 fn burst(per_min: f64) -> u32 {
-    ((per_min / 6.0) as u32).max(1)
+    (per_min as u32).max(1)
 }
 
 impl Dispatcher {
