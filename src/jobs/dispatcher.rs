@@ -356,10 +356,7 @@ impl Dispatcher {
                 c
             }
         };
-        let found = state
-            .slack
-            .find_marked(&channel, mark, job.created_at_ms - 60_000)
-            .await?;
+        let found = state.slack.find_marked(&channel, mark, 3).await?;
         Ok(found.map(|ts| (channel, ts)))
     }
 

@@ -336,25 +336,20 @@ impl SlackApi {
     }
 
     /// Looks through a channel's recent history (conversations.history,
-    /// Tier 3) for a bot message carrying `mark`, posted at or after
-    /// `oldest_ms`. Returns its ts.
+    /// Tier 3), newest first, for a bot message carrying `mark`; returns its
+    /// ts. Reads at most `max_pages` pages of 200 (a DM with the bot is
+    /// short, and the message sought is recent).
     pub async fn find_marked(
         &self,
         channel: &str,
         mark: &MessageMark,
-        oldest_ms: i64,
+        max_pages: usize,
     ) -> SlackResult<Option<String>> {
         let s = self.client.open_session(&self.token);
-        let oldest = format!(
-            "{}.{:06}",
-            oldest_ms.div_euclid(1000),
-            oldest_ms.rem_euclid(1000) * 1000
-        );
         let mut cursor: Option<SlackCursorId> = None;
-        loop {
+        for _ in 0..max_pages.max(1) {
             let mut req = SlackApiConversationsHistoryRequest::new()
                 .with_channel(channel.into())
-                .with_oldest(oldest.clone().into())
                 .with_limit(200)
                 .with_include_all_metadata(true);
             if let Some(c) = cursor.take() {
@@ -379,6 +374,7 @@ impl SlackApi {
                 None => return Ok(None),
             }
         }
+        Ok(None)
     }
 
     /// Publishes a person's App Home tab (views.publish).

@@ -489,6 +489,7 @@ impl Emulator {
                     thread_ts: None,
                     edited: false,
                     ephemeral_for: (r["response_type"] != "in_channel").then(|| user.to_string()),
+                    metadata: None,
                 });
             }
         }
@@ -527,6 +528,7 @@ impl Emulator {
                 thread_ts: thread_ts.map(str::to_string),
                 edited: false,
                 ephemeral_for: None,
+                metadata: None,
             });
             (ts, is_im, parent_user)
         };

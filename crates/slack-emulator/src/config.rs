@@ -118,6 +118,10 @@ pub enum Failure {
     SlackError(String),
     /// Wait this long, then answer normally.
     Delay(Duration),
+    /// Do what the call asks (post the message, ...), then answer with this
+    /// HTTP status: Slack acted but the caller never heard (a timeout or a
+    /// dropped connection after the fact).
+    ApplyThenStatus(u16),
 }
 
 impl Failure {

@@ -44,6 +44,7 @@ impl RateLimits {
             ("users.list", TIER_2),
             ("conversations.open", TIER_3),
             ("conversations.info", TIER_3),
+            ("conversations.history", TIER_3),
             ("chat.update", TIER_3),
             ("chat.delete", TIER_3),
             ("users.info", TIER_4),
@@ -54,7 +55,7 @@ impl RateLimits {
             ("views.publish", TIER_4),
             ("chat.postEphemeral", TIER_4),
             ("chat.getPermalink", TIER_4),
-            ("usergroups.users.list", TIER_4),
+            ("usergroups.users.list", TIER_2),
             ("files.getUploadURLExternal", TIER_4),
             ("files.completeUploadExternal", TIER_4),
         ] {

@@ -41,6 +41,8 @@ pub struct Message {
     pub edited: bool,
     /// `Some(user)` for an ephemeral message only that user sees.
     pub ephemeral_for: Option<String>,
+    /// Message metadata (`{event_type, event_payload}`), if posted with it.
+    pub metadata: Option<Value>,
 }
 
 /// A modal or Home tab view.

@@ -27,6 +27,7 @@ const METHODS: &[&str] = &[
     "conversations.open",
     "conversations.members",
     "conversations.info",
+    "conversations.history",
     "chat.postMessage",
     "chat.update",
     "chat.postEphemeral",
@@ -281,10 +282,12 @@ impl Emulator {
             .failures
             .get_mut(method)
             .and_then(|q| q.pop_front());
+        let mut lose_answer = None;
         match failure {
             Some(Failure::Status(s)) => return (s, err("internal_error"), None),
             Some(Failure::SlackError(code)) => return (200, err(&code), None),
             Some(Failure::Delay(d)) => tokio::time::sleep(d).await,
+            Some(Failure::ApplyThenStatus(s)) => lose_answer = Some(s),
             None => {}
         }
         let mut st = self.st();
@@ -308,6 +311,9 @@ impl Emulator {
             return (429, err("ratelimited"), Some(ra));
         }
         let r = self.dispatch(&mut st, method, p);
+        if let Some(s) = lose_answer {
+            return (s, err("internal_error"), None);
+        }
         match r {
             Ok(v) | Err(v) => (200, v, None),
         }
@@ -371,6 +377,65 @@ impl Emulator {
                 ok(json!({"channel": payloads::channel(cfg, c, p.bool("include_num_members"))}))
             }
             "chat.postMessage" => self.post_message(st, p),
+            "conversations.history" => {
+                let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+                let c = st.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+                if c.im_user.is_none() && !c.members.contains(&cfg.bot_user_id) {
+                    return Err(err("not_in_channel"));
+                }
+                let ts_num = |t: &str| t.parse::<f64>().unwrap_or(0.0);
+                let oldest = p.str("oldest").map(|t| ts_num(&t)).unwrap_or(0.0);
+                let latest = p.str("latest").map(|t| ts_num(&t)).unwrap_or(f64::MAX);
+                let inclusive = p.bool("inclusive");
+                let with_meta = p.bool("include_all_metadata");
+                let limit = p
+                    .str("limit")
+                    .and_then(|l| l.parse::<usize>().ok())
+                    .filter(|l| *l > 0)
+                    .unwrap_or(100)
+                    .min(999);
+                // Newest first; thread replies stay in their threads.
+                let mut all: Vec<&Message> = st
+                    .messages
+                    .iter()
+                    .filter(|m| m.channel == id && m.ephemeral_for.is_none())
+                    .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
+                    .filter(|m| {
+                        let t = ts_num(&m.ts);
+                        (t > oldest || (inclusive && t == oldest))
+                            && (t < latest || (inclusive && t == latest))
+                    })
+                    .collect();
+                all.reverse();
+                let offset = match p.str("cursor") {
+                    None => 0,
+                    Some(c) => base64::engine::general_purpose::STANDARD
+                        .decode(c)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+                        .ok_or_else(|| err("invalid_cursor"))?,
+                };
+                let end = (offset + limit).min(all.len());
+                let messages: Vec<Value> = all[offset.min(end)..end]
+                    .iter()
+                    .map(|m| {
+                        let mut v = payloads::message(cfg, m);
+                        if with_meta {
+                            if let Some(md) = &m.metadata {
+                                v["metadata"] = md.clone();
+                            }
+                        }
+                        v
+                    })
+                    .collect();
+                ok(json!({
+                    "messages": messages,
+                    "has_more": end < all.len(),
+                    "pin_count": 0,
+                    "response_metadata": next_cursor(end, all.len()),
+                }))
+            }
             "chat.update" => {
                 let (channel, ts) = (p.str("channel"), p.str("ts"));
                 let channel = channel.ok_or_else(|| err("channel_not_found"))?;
@@ -425,6 +490,7 @@ impl Emulator {
                     thread_ts: p.str("thread_ts"),
                     edited: false,
                     ephemeral_for: Some(user),
+                    metadata: None,
                 });
                 ok(json!({"message_ts": ts}))
             }
@@ -539,8 +605,21 @@ impl Emulator {
         if let Some(b) = blocks.as_mut() {
             payloads::assign_ids(b);
         }
+        let metadata = match p.get("metadata") {
+            None => None,
+            Some(md) => {
+                // Slack: event_type a non-empty string, event_payload an object.
+                let ok = md["event_type"].as_str().is_some_and(|t| !t.is_empty())
+                    && md["event_payload"].is_object();
+                if !ok {
+                    return Err(err("invalid_metadata_format"));
+                }
+                Some(md.clone())
+            }
+        };
         let ts = st.next_ts();
         let m = Message {
+            metadata,
             channel: channel.clone(),
             ts: ts.clone(),
             user: Some(cfg.bot_user_id.clone()),
@@ -829,6 +908,7 @@ impl Emulator {
             thread_ts: p.str("thread_ts"),
             edited: false,
             ephemeral_for: (!in_channel).then(|| t.user.clone()),
+            metadata: None,
         });
         (200, json!({"ok": true}))
     }
