@@ -64,7 +64,10 @@ impl AppState {
             .clone()
             .context("SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token")?;
         let hyper = slack::client::hyper_client(&secrets.slack_api_url)?;
-        let api = SlackApi::new(hyper, &token);
+        // A call never outlives half a lease, so a lease renewed right
+        // before a send still holds when Slack answers.
+        let timeout = (config.bot.lease / 2).min(std::time::Duration::from_secs(10));
+        let api = SlackApi::new(hyper, &token).with_timeout(timeout);
         let bot_user_id = api
             .bot_user_id()
             .await

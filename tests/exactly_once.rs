@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PEOPLE: usize = 60;
+const PEOPLE: usize = 300;
 
 fn config(rate_per_min: u32) -> String {
     format!(
@@ -197,7 +197,7 @@ fn kill(mut c: Child) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_fan_out_then_restart_sends_the_rest_once_sqlite() {
-    let w = world(Db::Sqlite, 120).await;
+    let w = world(Db::Sqlite, 240).await;
     w.queue_run();
     let a = w.start_bot("a");
     w.wait_delivered(15, Duration::from_secs(60)).await;
@@ -221,7 +221,7 @@ async fn sigkill_mid_fan_out_then_restart_sends_the_rest_once_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
-    let w = world(Db::Postgres, 120).await;
+    let w = world(Db::Postgres, 240).await;
     w.queue_run();
     let a = w.start_bot("a");
     let b = w.start_bot("b");
@@ -247,7 +247,7 @@ async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_and_file_edits_reload_a_running_bot() {
-    let w = world(Db::Sqlite, 120).await;
+    let w = world(Db::Sqlite, 240).await;
     let log = w.dir.path().join("hup.log");
     let child = w
         .command(&["run"])

@@ -3,11 +3,13 @@
 //! rate shared among live workers, and at most one message per second per
 //! DM), retrying what Slack asks us to retry. It also closes answer windows.
 //!
-//! Exactly once: a row is claimed before its message is sent and marked
-//! sent after; a row whose earlier attempt may have reached Slack unrecorded
-//! (its worker died mid-send, or the call timed out) is flagged uncertain,
-//! and the next attempt first looks in the DM for the message's metadata
-//! mark before sending again.
+//! Exactly once: a row is claimed with a lease before its message is sent
+//! and marked sent after. A live worker keeps extending the leases of the
+//! rows it holds; right before posting it renews the lease once more (and
+//! stops if it was lost) and flags the row uncertain. A row whose attempt
+//! may have reached Slack unrecorded (the worker died mid-post, or the call
+//! timed out) is therefore uncertain, and the next attempt first looks in
+//! the DM for the message's metadata mark before sending again.
 
 use super::backoff;
 use crate::app::AppState;
@@ -35,7 +37,7 @@ pub struct DispatchOutcome {
 /// Most rows claimed at once.
 const BATCH: usize = 50;
 /// Concurrent Slack calls per worker.
-const IN_FLIGHT: usize = 16;
+const IN_FLIGHT: usize = 8;
 /// Slack's chat.postMessage limit: one message per second per channel.
 const PER_CHANNEL_GAP: Duration = Duration::from_secs(1);
 
@@ -291,6 +293,25 @@ impl Dispatcher {
             }
         };
         self.space_channel(&job.user_id).await;
+        // The last word on ownership comes right before the side effect: a
+        // worker whose lease ran out (a slow check, a long pause) must not
+        // send what another worker has taken over. The Slack call's timeout
+        // is shorter than the lease, so the renewed lease covers the post.
+        let lease_ms = cfg.bot.lease.as_millis() as i64;
+        match store
+            .start_send(job.kind, job.row_id, owner, state.now_ms() + lease_ms)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!("lease lost before sending; another worker has it");
+                return Sent::Retry;
+            }
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "renewing the lease failed; will retry");
+                return Sent::Retry;
+            }
+        }
         // Posting to the user id lands in the bot's DM with them, so no
         // conversations.open round trip (Tier 3) is needed per person.
         match state
@@ -334,6 +355,15 @@ impl Dispatcher {
         }
     }
 
+    /// Extends the leases of every row this worker holds.
+    pub async fn keep_leases(&self, state: &AppState) -> Result<()> {
+        let lease = state.config().bot.lease.as_millis() as i64;
+        state
+            .store
+            .extend_leases(&state.worker_id, state.now_ms() + lease)
+            .await
+    }
+
     /// Looks for the message an earlier attempt may have posted.
     async fn find_earlier_attempt(
         &self,
@@ -343,11 +373,10 @@ impl Dispatcher {
     ) -> Result<Option<(String, String)>, SlackCallError> {
         let cached = state
             .store
-            .people(std::slice::from_ref(&job.user_id))
+            .known_dm_channel(&job.user_id)
             .await
             .ok()
-            .and_then(|mut m| m.remove(&job.user_id))
-            .and_then(|p| p.dm_channel);
+            .flatten();
         let channel = match cached {
             Some(c) => c,
             None => {

@@ -40,6 +40,7 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
     };
     let sender = {
         let state = state.clone();
+        let dispatcher = dispatcher.clone();
         let mut stop = stop.clone();
         async move {
             loop {
@@ -57,7 +58,27 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
             }
         }
     };
-    tokio::join!(planner, sender);
+    let keepalive = {
+        let state = state.clone();
+        let dispatcher = dispatcher.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                let every = state.config().bot.lease / 3;
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    return;
+                }
+                if let Err(e) = dispatcher.keep_leases(&state).await {
+                    warn!(error = %format!("{e:#}"), "extending leases failed");
+                }
+            }
+        }
+    };
+    tokio::join!(planner, sender, keepalive);
 }
 
 /// Sleeps one tick; true when asked to stop.

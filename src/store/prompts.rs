@@ -313,8 +313,8 @@ impl Store {
     }
 
     /// Claims up to `limit` due prompts, then due reminders, with a lease.
-    /// Rows whose lease expired mid-send (a worker died) are claimed again,
-    /// flagged uncertain: the message may have reached Slack.
+    /// Rows whose lease expired (a worker died) are claimed again; those it
+    /// had started to post are flagged uncertain (see `start_send`).
     pub async fn claim_sends(
         &self,
         owner: &str,
@@ -327,8 +327,7 @@ impl Store {
         }
         let lock = self.skip_locked();
         let sql = format!(
-            "UPDATE prompts SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
-                    uncertain = CASE WHEN status = 'sending' THEN 1 ELSE uncertain END
+            "UPDATE prompts SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM prompts
                           WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
                           ORDER BY due_at, id LIMIT $4 {lock})
@@ -362,8 +361,7 @@ impl Store {
         let left = limit - jobs.len() as i64;
         if left > 0 {
             let sql = format!(
-                "UPDATE reminders SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
-                        uncertain = CASE WHEN status = 'sending' THEN 1 ELSE uncertain END
+                "UPDATE reminders SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
                  WHERE id IN (SELECT id FROM reminders
                               WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
                               ORDER BY due_at, id LIMIT $4 {lock})
@@ -432,6 +430,45 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Right before a message goes out: extends this worker's lease and
+    /// flags the row uncertain (from here on Slack may have it, whatever
+    /// happens to this process). False if the lease was lost (another worker
+    /// took the row over), in which case this worker must not send.
+    pub async fn start_send(
+        &self,
+        kind: MessageKind,
+        id: i64,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool> {
+        let sql = format!(
+            "UPDATE {} SET lease_until = $1, uncertain = 1 WHERE id = $2 AND status = 'sending' AND lease_owner = $3",
+            kind.table()
+        );
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(until_ms)
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .context("renewing a lease")?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The bot's DM channel with a person, if any earlier message told us.
+    pub async fn known_dm_channel(&self, user: &str) -> Result<Option<String>> {
+        let r = sqlx::query(
+            "SELECT channel_id FROM prompts WHERE user_id = $1 AND channel_id IS NOT NULL
+             UNION ALL SELECT dm_channel FROM people WHERE user_id = $1 AND dm_channel IS NOT NULL
+             LIMIT 1",
+        )
+        .bind(user)
+        .fetch_optional(self.pool())
+        .await
+        .context("looking up a DM channel")?;
+        Ok(r.map(|r| r.get(0)))
+    }
+
     /// Puts a message back in the queue after a retryable failure (at
     /// `retry_at_ms`), or marks it failed for good when that is `None`.
     /// `uncertain` says Slack may have acted although the call failed.
@@ -450,7 +487,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE {} SET status = $1, due_at = CASE WHEN $2 > 0 THEN $2 ELSE due_at END, last_error = $3,
-                    lease_until = 0, uncertain = CASE WHEN $6 = 1 THEN 1 ELSE uncertain END
+                    lease_until = 0, uncertain = $6
              WHERE id = $4 AND status = 'sending' AND lease_owner = $5",
             kind.table()
         );
@@ -464,6 +501,24 @@ impl Store {
             .execute(self.pool())
             .await
             .context("recording a delivery error")?;
+        Ok(())
+    }
+
+    /// Keeps this worker's claimed rows its own while it works through
+    /// them (a live worker's queue is never taken over; a dead worker's
+    /// leases simply stop being extended).
+    pub async fn extend_leases(&self, owner: &str, until_ms: i64) -> Result<()> {
+        for table in ["prompts", "reminders"] {
+            let sql = format!(
+                "UPDATE {table} SET lease_until = $1 WHERE lease_owner = $2 AND status = 'sending' AND lease_until < $1"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(until_ms)
+                .bind(owner)
+                .execute(self.pool())
+                .await
+                .context("extending leases")?;
+        }
         Ok(())
     }
 
