@@ -1,1 +1,404 @@
-fn main() {}
+//! Fan-out benchmark (issue 3): one check-in run to N people (default
+//! 10,000) against the in-process Slack emulator enforcing Slack's documented
+//! limits, with the real bot (planner, dispatcher, store) on SQLite or
+//! PostgreSQL.
+//!
+//! ```sh
+//! cargo bench --bench fanout -- [--people N] [--db sqlite|postgres] [--rate PER_MIN]
+//! ```
+//!
+//! `--rate` is the bot's `workspace_messages_per_minute` (default: the
+//! workspace cap the emulator enforces, Slack's). The emulator's limits are
+//! always Slack's (`EmulatorConfig::default()`).
+//!
+//! Reports wall time against the minimum Slack's limits allow, duplicates
+//! and lost DMs (counted from the emulator's record, not the bot's), 429s,
+//! the store's view and peak RSS, and prints a Markdown table row. Exits
+//! non-zero on any duplicate or loss. `BENCH_LOG=info` turns logs on.
+
+use fieldnotes::app::{AppOptions, Application};
+use fieldnotes::clock::SystemClock;
+use fieldnotes::config::{Config, Secrets};
+use secrecy::SecretString;
+use slack_emulator::{Emulator, EmulatorConfig, User};
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+struct Args {
+    people: usize,
+    db: String,
+    rate: u32,
+}
+
+fn args(default_rate: u32) -> Args {
+    let mut a = Args {
+        people: 10_000,
+        db: "sqlite".into(),
+        rate: default_rate,
+    };
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < v.len() {
+        let next = v.get(i + 1).cloned().unwrap_or_default();
+        match v[i].as_str() {
+            "--people" => {
+                a.people = next.parse().expect("--people N");
+                i += 1;
+            }
+            "--db" => {
+                assert!(
+                    next == "sqlite" || next == "postgres",
+                    "--db sqlite|postgres"
+                );
+                a.db = next;
+                i += 1;
+            }
+            "--rate" => {
+                a.rate = next.parse().expect("--rate PER_MIN");
+                i += 1;
+            }
+            _ => {} // `--bench` and anything else cargo passes
+        }
+        i += 1;
+    }
+    assert!(
+        a.people > 0 && a.rate > 0,
+        "--people and --rate must be > 0"
+    );
+    a
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// The emulator's record of successful chat.postMessage calls (HTTP 200,
+/// `ok: true`): how many, and when the first and last were answered.
+fn post_successes(emu: &Emulator) -> (usize, Option<SystemTime>, Option<SystemTime>) {
+    let ok: Vec<SystemTime> = emu
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.status == 200 && c.response.get("ok") == Some(&serde_json::Value::Bool(true)))
+        .map(|c| c.at)
+        .collect();
+    (ok.len(), ok.iter().min().copied(), ok.iter().max().copied())
+}
+
+/// Top-level bot messages in each person's DM: (delivered, duplicated, lost).
+fn dm_counts(emu: &Emulator, people: &[String]) -> (usize, usize, usize) {
+    let mut by_channel: HashMap<String, usize> = HashMap::new();
+    for m in emu.messages() {
+        if m.bot_id.is_some() && m.ephemeral_for.is_none() && m.thread_ts.is_none() {
+            *by_channel.entry(m.channel).or_default() += 1;
+        }
+    }
+    let (mut delivered, mut dups, mut lost) = (0, 0, 0);
+    for p in people {
+        let n = emu
+            .dm_channel(p)
+            .and_then(|c| by_channel.get(&c).copied())
+            .unwrap_or(0);
+        match n {
+            0 => lost += 1,
+            1 => delivered += 1,
+            _ => {
+                delivered += 1;
+                dups += 1
+            }
+        }
+    }
+    (delivered, dups, lost)
+}
+
+fn secs_between(a: SystemTime, b: SystemTime) -> f64 {
+    b.duration_since(a).unwrap_or_default().as_secs_f64()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    // Slack's documented limits, as the emulator enforces them by default.
+    let emu_config = EmulatorConfig::default();
+    let limits = emu_config.rate_limits.clone();
+    let cap = limits.post_message_workspace_per_min;
+    let a = args(cap);
+    let emu = Emulator::start(emu_config).await.expect("emulator");
+    let zones = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Los_Angeles",
+        "Europe/London",
+        "Europe/Berlin",
+        "Asia/Kolkata",
+        "Australia/Sydney",
+    ];
+    let people: Vec<String> = (1..=a.people).map(|i| format!("U0B{i:06}")).collect();
+    for (i, id) in people.iter().enumerate() {
+        emu.add_user(User::new(
+            id,
+            &format!("rep.{i:06}"),
+            zones[i % zones.len()],
+        ));
+    }
+    let refs: Vec<&str> = people.iter().map(String::as_str).collect();
+    emu.add_channel("C0BENCH", "bench", &refs);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (database_url, pg) = match a.db.as_str() {
+        "postgres" => {
+            let admin = std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let name = format!("fieldnotes_bench_{:016x}", rand::random::<u64>());
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (set TEST_POSTGRES_URL): {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+            conn.close().await.ok();
+            let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
+            url.set_path(&name);
+            (url.to_string(), Some((admin, name)))
+        }
+        _ => (
+            fieldnotes::store::sqlite_url(&dir.path().join("bench.db")),
+            None,
+        ),
+    };
+    let config_path = dir.path().join("fieldnotes.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"
+[bot]
+tick = "200ms"
+lease = "30s"
+workspace_messages_per_minute = {rate}
+
+[digest]
+timezone = "America/New_York"
+
+[[tag]]
+id = "competitor:acme"
+label = "Competitor: Acme"
+category = "competitor"
+keywords = ["acme"]
+
+[[checkin]]
+name = "pulse"
+cadence = "0 3 1 1 *"
+timezone = "America/New_York"
+prompt = "What did you hear from buyers this week?"
+audience = {{ channels = ["C0BENCH"] }}
+questions = [{{ id = "heard", label = "What did a buyer say?" }}]
+"#,
+            rate = a.rate
+        ),
+    )
+    .expect("config");
+    let config = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
+    let secrets = Secrets {
+        bot_token: Some(SecretString::from(emu.config().bot_token.clone())),
+        app_token: None,
+        signing_secrets: vec![],
+        database_url: Some(database_url.clone()),
+        slack_api_url: emu.api_url(),
+    };
+    let app = Application::build(AppOptions {
+        config: config.clone(),
+        secrets,
+        clock: Arc::new(SystemClock),
+        http: None,
+        run_jobs: true,
+        watch_config: false,
+    })
+    .await
+    .expect("the app starts");
+    let state = app.state().clone();
+
+    eprintln!(
+        "fan-out to {} people on {}; bot: {}/min; emulator (Slack's limits): chat.postMessage {}/min workspace-wide (bucket of {}), {}/s per channel (burst {})",
+        a.people,
+        a.db,
+        a.rate,
+        cap,
+        cap,
+        limits.post_message_per_channel_per_sec,
+        limits.post_message_burst
+    );
+    let t0 = Instant::now();
+    let t0_sys = SystemTime::now();
+    fieldnotes::jobs::planner::queue_checkin(
+        &state.store,
+        &config,
+        "pulse",
+        None,
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .expect("queue the run");
+    let budget =
+        Duration::from_secs_f64(a.people as f64 / a.rate.min(cap) as f64 * 60.0 * 2.0 + 300.0);
+    let mut last_report = Instant::now();
+    let mut last_emu_check = Instant::now();
+    let mut timed_out = false;
+    loop {
+        // The store is cheap to poll every 500 ms; the emulator's record
+        // (which is what counts) is checked every 10 s and when the store
+        // says everything is settled.
+        let summary = state
+            .store
+            .prompt_status_summary()
+            .await
+            .unwrap_or_default();
+        let count = |s: &str| -> usize {
+            summary
+                .iter()
+                .filter(|(st, _, _)| st == s)
+                .map(|(_, n, _)| *n as usize)
+                .sum()
+        };
+        let total: usize = summary.iter().map(|(_, n, _)| *n as usize).sum();
+        let settled = total >= a.people && count("queued") == 0 && count("sending") == 0;
+        if settled
+            || count("sent") >= a.people
+            || last_emu_check.elapsed() > Duration::from_secs(10)
+        {
+            last_emu_check = Instant::now();
+            if post_successes(&emu).0 >= a.people || settled {
+                break;
+            }
+        }
+        if t0.elapsed() > budget {
+            timed_out = true;
+            break;
+        }
+        if last_report.elapsed() > Duration::from_secs(60) {
+            eprintln!(
+                "  {:>6.0} s: {} sent, {} queued, {} sending, {} 429s",
+                t0.elapsed().as_secs_f64(),
+                count("sent"),
+                count("queued"),
+                count("sending"),
+                emu.rate_limited_count()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Let any stray resend show up before counting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (ok_posts, first, last) = post_successes(&emu);
+    let (delivered, dups, lost) = dm_counts(&emu, &people);
+    let rejected = emu.rate_limited_count();
+    let summary = state
+        .store
+        .prompt_status_summary()
+        .await
+        .unwrap_or_default();
+    let rss = peak_rss_mb();
+
+    let wall = last.map(|l| secs_between(t0_sys, l)).unwrap_or(f64::NAN);
+    let first_s = first.map(|f| secs_between(t0_sys, f)).unwrap_or(f64::NAN);
+    let span = match (first, last) {
+        (Some(f), Some(l)) => secs_between(f, l),
+        _ => f64::NAN,
+    };
+    // What Slack's limits allow: the workspace cap sustained, and with the
+    // emulator's bucket starting full (cap messages at once, then cap/60 per s).
+    let n = a.people as f64;
+    let cap_f = cap as f64;
+    let sustained_min = n / (cap_f / 60.0);
+    let burst_min = (n - cap_f).max(0.0) / (cap_f / 60.0);
+    let pct = |min: f64| {
+        if min > 0.0 && wall.is_finite() && wall > 0.0 {
+            format!("{:.1}%", min / wall * 100.0)
+        } else {
+            "n/a".into()
+        }
+    };
+    eprintln!();
+    eprintln!("people                 {}", a.people);
+    eprintln!("db                     {}", a.db);
+    eprintln!(
+        "bot rate               {}/min (Slack's cap {}/min)",
+        a.rate, cap
+    );
+    eprintln!("wall time (t0 → last)  {wall:.1} s");
+    eprintln!("t0 → first send        {first_s:.1} s");
+    eprintln!("first → last send      {span:.1} s");
+    eprintln!(
+        "minimum, sustained     {sustained_min:.1} s  ({} of it)",
+        pct(sustained_min)
+    );
+    eprintln!(
+        "minimum, with burst    {burst_min:.1} s  ({} of it)",
+        pct(burst_min)
+    );
+    eprintln!("posts accepted         {ok_posts}");
+    eprintln!("DMs with a prompt      {delivered}");
+    eprintln!("duplicates             {dups}");
+    eprintln!("lost                   {lost}");
+    eprintln!("429s                   {rejected}");
+    eprintln!("store (status, rows, workers) {summary:?}");
+    eprintln!("peak RSS               {rss:.0} MB");
+    if timed_out {
+        eprintln!("TIMED OUT after {:.0} s", budget.as_secs_f64());
+    }
+    println!("| date | DB | N | bot rate | wall time | t0 → first | first → last | min (sustained) | % | min (with burst) | % | duplicates | lost | 429s | peak RSS |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} | {}/min | {:.1} s | {:.1} s | {:.1} s | {:.0} s | {} | {:.0} s | {} | {} | {} | {} | {:.0} MB |",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        if a.db == "postgres" { "PostgreSQL" } else { "SQLite" },
+        a.people,
+        a.rate,
+        wall,
+        first_s,
+        span,
+        sustained_min,
+        pct(sustained_min),
+        burst_min,
+        pct(burst_min),
+        dups,
+        lost,
+        rejected,
+        rss
+    );
+    app.shutdown().await;
+    emu.shutdown();
+    if let Some((admin, name)) = pg {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+    if dups > 0 || lost > 0 || timed_out {
+        eprintln!(
+            "FAILED: {dups} duplicate(s), {lost} lost{}",
+            if timed_out { ", timed out" } else { "" }
+        );
+        std::process::exit(1);
+    }
+}
