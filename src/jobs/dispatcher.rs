@@ -47,6 +47,10 @@ pub struct Dispatcher {
     shape: Mutex<(u32, u32)>,
     /// When each DM last got a message from this worker.
     last_sent: Mutex<HashMap<String, Instant>>,
+    /// Rows this worker has claimed and is still working on: only these
+    /// leases are kept alive (a row left behind by a failed write expires
+    /// and is taken up again).
+    held: Mutex<std::collections::HashSet<(MessageKind, i64)>>,
 }
 
 enum Sent {
@@ -71,6 +75,7 @@ impl Dispatcher {
             pacer: Arc::new(Pacer::new(per_min as f64, burst(per_min as f64))),
             shape: Mutex::new((per_min, 1)),
             last_sent: Mutex::new(HashMap::new()),
+            held: Mutex::new(Default::default()),
         }
     }
 
@@ -127,6 +132,10 @@ impl Dispatcher {
             }
         };
         self.pacer.give_back(tokens - jobs.len());
+        self.held
+            .lock()
+            .expect("held lock")
+            .extend(jobs.iter().map(|j| (j.kind, j.row_id)));
         let mut out = DispatchOutcome {
             claimed: jobs.len(),
             ..Default::default()
@@ -134,7 +143,12 @@ impl Dispatcher {
         let results: Vec<Sent> = futures::stream::iter(jobs)
             .map(|job| {
                 let state = state.clone();
-                async move { self.send_one(&state, job).await }
+                async move {
+                    let key = (job.kind, job.row_id);
+                    let r = self.send_one(&state, job).await;
+                    self.held.lock().expect("held lock").remove(&key);
+                    r
+                }
             })
             .buffer_unordered(IN_FLIGHT)
             .collect()
@@ -355,12 +369,19 @@ impl Dispatcher {
         }
     }
 
-    /// Extends the leases of every row this worker holds.
+    /// Extends the leases of the rows this worker is working on.
     pub async fn keep_leases(&self, state: &AppState) -> Result<()> {
         let lease = state.config().bot.lease.as_millis() as i64;
+        let held: Vec<(MessageKind, i64)> = self
+            .held
+            .lock()
+            .expect("held lock")
+            .iter()
+            .copied()
+            .collect();
         state
             .store
-            .extend_leases(&state.worker_id, state.now_ms() + lease)
+            .extend_leases(&state.worker_id, &held, state.now_ms() + lease)
             .await
     }
 

@@ -25,7 +25,7 @@ pub struct PlannedPrompt {
 }
 
 /// Whether a message is the first prompt or a reminder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     Prompt,
     Reminder(i64),
@@ -504,20 +504,35 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps this worker's claimed rows its own while it works through
-    /// them (a live worker's queue is never taken over; a dead worker's
-    /// leases simply stop being extended).
-    pub async fn extend_leases(&self, owner: &str, until_ms: i64) -> Result<()> {
+    /// Keeps the rows this worker is working on its own (a live worker's
+    /// queue is never taken over; a dead worker's leases simply stop being
+    /// extended).
+    pub async fn extend_leases(
+        &self,
+        owner: &str,
+        rows: &[(MessageKind, i64)],
+        until_ms: i64,
+    ) -> Result<()> {
         for table in ["prompts", "reminders"] {
-            let sql = format!(
-                "UPDATE {table} SET lease_until = $1 WHERE lease_owner = $2 AND status = 'sending' AND lease_until < $1"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(until_ms)
-                .bind(owner)
-                .execute(self.pool())
-                .await
-                .context("extending leases")?;
+            let ids: Vec<i64> = rows
+                .iter()
+                .filter(|(k, _)| k.table() == table)
+                .map(|(_, id)| *id)
+                .collect();
+            for chunk in ids.chunks(500) {
+                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+                let sql = format!(
+                    "UPDATE {table} SET lease_until = $1 WHERE lease_owner = $2 AND status = 'sending' AND id IN ({})",
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(until_ms)
+                    .bind(owner);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(self.pool()).await.context("extending leases")?;
+            }
         }
         Ok(())
     }
