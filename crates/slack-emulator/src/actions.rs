@@ -115,13 +115,8 @@ impl Emulator {
         let u = self.member(user)?;
         let msg = self
             .st()
-            .messages
-            .iter()
-            .find(|m| {
-                m.channel == channel
-                    && m.ts == message_ts
-                    && m.ephemeral_for.as_deref().is_none_or(|e| e == user)
-            })
+            .message(channel, message_ts)
+            .filter(|m| m.ephemeral_for.as_deref().is_none_or(|e| e == user))
             .cloned()
             .ok_or_else(|| anyhow!("no message {message_ts} in {channel} visible to {user}"))?;
         let (block_id, el) = payloads::find_element(&msg.blocks, action_id)
@@ -510,7 +505,7 @@ impl Emulator {
             let c = st
                 .channel(channel)
                 .ok_or_else(|| anyhow!("no such channel {channel}"))?;
-            if !c.members.iter().any(|m| m == user) {
+            if !c.has_member(user) {
                 bail!("{user} is not a member of {channel}");
             }
             let is_im = c.im_user.is_some();

@@ -122,6 +122,10 @@ pub enum Failure {
     /// HTTP status: Slack acted but the caller never heard (a timeout or a
     /// dropped connection after the fact).
     ApplyThenStatus(u16),
+    /// Do what the call asks, record it, then wait this long before
+    /// answering normally: a client whose timeout is shorter gives up
+    /// although Slack acted.
+    ApplyThenDelay(Duration),
 }
 
 impl Failure {

@@ -101,7 +101,7 @@ pub fn channel(cfg: &EmulatorConfig, c: &Channel, include_num_members: bool) -> 
             "is_channel": true, "is_group": false, "is_im": false, "is_mpim": false,
             "is_private": false, "is_archived": false, "is_general": false,
             "is_shared": false, "is_org_shared": false,
-            "is_member": c.members.contains(&cfg.bot_user_id),
+            "is_member": c.has_member(&cfg.bot_user_id),
             "created": c.created, "creator": c.members.first().cloned().unwrap_or_default(),
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},

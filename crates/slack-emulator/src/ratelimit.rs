@@ -19,6 +19,9 @@ pub const TIER_3: u32 = 50;
 /// Tier 4: 100+ per minute.
 pub const TIER_4: u32 = 100;
 
+/// chat.getPermalink has a special limit, roughly 100 per second.
+pub const CHAT_GET_PERMALINK_PER_MIN: u32 = 6000;
+
 /// Tunable limits. All fields are public so a benchmark can use Slack's
 /// documented numbers or scale them.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,10 +40,14 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Slack's documented tiers.
+    /// Slack's documented tiers (each method's reference page, "Rate
+    /// limits"). conversations.history is Tier 3 for internal and
+    /// Marketplace apps (Slack cut it to 1/min and 15 messages a page for
+    /// commercially distributed non-Marketplace apps in 2025).
     pub fn slack() -> Self {
         let mut m = HashMap::new();
         for (method, tier) in [
+            ("apps.connections.open", TIER_1),
             ("users.list", TIER_2),
             ("conversations.open", TIER_3),
             ("conversations.info", TIER_3),
@@ -54,7 +61,8 @@ impl RateLimits {
             ("views.push", TIER_4),
             ("views.publish", TIER_4),
             ("chat.postEphemeral", TIER_4),
-            ("chat.getPermalink", TIER_4),
+            // "Special rate limits apply": about 100 per second.
+            ("chat.getPermalink", CHAT_GET_PERMALINK_PER_MIN),
             ("usergroups.users.list", TIER_2),
             ("files.getUploadURLExternal", TIER_4),
             ("files.completeUploadExternal", TIER_4),

@@ -5,6 +5,7 @@
 //! Socket Mode (`/socket`) and interaction `response_url`s (`/response/{id}`),
 //! so a test needs one address and the bot needs one base URL.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -61,7 +62,7 @@ impl Emulator {
             .with_context(|| format!("binding {addr}"))?;
         let addr = listener.local_addr()?;
         let mut state = State::new();
-        state.users.push(User {
+        state.upsert_user(User {
             id: config.bot_user_id.clone(),
             name: "fieldnotes".into(),
             real_name: "Fieldnotes".into(),
@@ -127,29 +128,33 @@ impl Emulator {
 
     // ---- fixtures ----
 
-    /// Adds (or replaces) a workspace member.
+    /// Adds (or replaces, in place) a workspace member.
     pub fn add_user(&self, u: User) {
+        self.st().upsert_user(u);
+    }
+
+    /// Adds (or replaces) many members under one lock: the way to set up a
+    /// workspace of thousands.
+    pub fn add_users(&self, users: impl IntoIterator<Item = User>) {
         let mut st = self.st();
-        st.users.retain(|x| x.id != u.id);
-        st.users.push(u);
+        for u in users {
+            st.upsert_user(u);
+        }
     }
 
     /// Adds (or replaces) a public channel.
     pub fn add_channel(&self, id: &str, name: &str, members: &[&str]) {
-        let mut st = self.st();
-        st.channels.retain(|c| c.id != id);
-        st.channels.push(Channel {
-            id: id.into(),
-            name: name.into(),
-            members: members.iter().map(|s| s.to_string()).collect(),
-            im_user: None,
-            created: chrono::Utc::now().timestamp(),
-        });
+        self.st().upsert_channel(Channel::new(
+            id,
+            name,
+            members.iter().map(|s| s.to_string()).collect(),
+            None,
+        ));
     }
 
     pub fn set_channel_members(&self, id: &str, members: &[&str]) {
         if let Some(c) = self.st().channel_mut(id) {
-            c.members = members.iter().map(|s| s.to_string()).collect();
+            c.set_members(members.iter().map(|s| s.to_string()).collect());
         }
     }
 
@@ -162,12 +167,12 @@ impl Emulator {
 
     /// All users, the bot included, in the order they were added.
     pub fn users(&self) -> Vec<User> {
-        self.st().users.clone()
+        self.st().users().to_vec()
     }
 
     /// Marks a user deactivated (users.info then says `deleted: true`).
     pub fn deactivate_user(&self, id: &str) {
-        if let Some(u) = self.st().users.iter_mut().find(|u| u.id == id) {
+        if let Some(u) = self.st().user_mut(id) {
             u.deleted = true;
         }
     }
@@ -203,29 +208,52 @@ impl Emulator {
     // ---- inspection ----
 
     pub fn calls(&self) -> Vec<ApiCall> {
-        self.st().calls.clone()
+        self.st().calls().to_vec()
     }
 
     pub fn calls_to(&self, method: &str) -> Vec<ApiCall> {
         self.st()
-            .calls
+            .calls()
             .iter()
             .filter(|c| c.method == method)
             .cloned()
             .collect()
     }
 
-    /// Every message in the workspace, in post order.
-    pub fn messages(&self) -> Vec<Message> {
-        self.st().messages.clone()
+    /// How many calls `method` received (answered or not), without copying
+    /// the call log.
+    pub fn call_count(&self, method: &str) -> usize {
+        self.st().call_count(method)
     }
 
+    /// Every message in the workspace, in post order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.st().messages.iter().cloned().collect()
+    }
+
+    /// The messages of one conversation (ephemeral ones and thread replies
+    /// included), in post order.
     pub fn messages_in(&self, channel: &str) -> Vec<Message> {
-        self.st()
-            .messages
+        self.st().messages.in_channel(channel).cloned().collect()
+    }
+
+    /// For each human user (not a bot, deactivated or not): how many
+    /// top-level, non-ephemeral messages the bot has in their DM with it (0
+    /// when no DM is open). More than 1 for a one-prompt run is a duplicate;
+    /// 0 is a lost prompt.
+    pub fn bot_message_counts_by_dm_user(&self) -> HashMap<String, usize> {
+        let bot_id = self.inner.config.bot_id.as_str();
+        let st = self.st();
+        st.users()
             .iter()
-            .filter(|m| m.channel == channel)
-            .cloned()
+            .filter(|u| !u.is_bot)
+            .map(|u| {
+                let n = st.dm_of(&u.id).map_or(0, |c| {
+                    st.messages
+                        .count_top_level(&c.id, |m| m.bot_id.as_deref() == Some(bot_id))
+                });
+                (u.id.clone(), n)
+            })
             .collect()
     }
 

@@ -5,7 +5,7 @@
 //! string, a form body or a JSON body alike; the bot's client may use any of
 //! them, so the handler merges them before dispatching.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -18,7 +18,7 @@ use crate::blockkit;
 use crate::config::Failure;
 use crate::payloads;
 use crate::server::{Emulator, WeakEmulator};
-use crate::state::{ids, ApiCall, Message, OpenView, State as WsState};
+use crate::state::{ids, ts_micros, ApiCall, Message, OpenView, State as WsState};
 
 const METHODS: &[&str] = &[
     "auth.test",
@@ -145,25 +145,30 @@ pub(crate) async fn handle(
     let method = method.trim_start_matches('/').to_string();
     let params = Params::parse(query.as_deref(), &headers, &body);
     let token = bearer(&headers).or_else(|| params.str("token"));
-    let (status, body, retry_after) = emu.api_call(&method, &params, token.as_deref()).await;
+    let out = emu.api_call(&method, &params, token.as_deref()).await;
     {
-        let mut p = params.0.clone();
+        let mut p = params.0;
         p.remove("token");
-        emu.st().calls.push(ApiCall {
-            method: method.clone(),
+        emu.st().record_call(ApiCall {
+            method,
             params: Value::Object(p),
-            token: token.clone(),
-            status,
-            response: body.clone(),
+            token,
+            status: out.status,
+            response: out.body.clone(),
             at: SystemTime::now(),
         });
     }
+    // Failure::ApplyThenDelay: Slack acted (and the call is on record), but
+    // the answer is late; a client with a short timeout gives up.
+    if let Some(d) = out.delay_after {
+        tokio::time::sleep(d).await;
+    }
     let mut resp = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        axum::Json(body),
+        StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(out.body),
     )
         .into_response();
-    if let Some(ra) = retry_after {
+    if let Some(ra) = out.retry_after {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, ra.to_string().parse().unwrap());
     }
@@ -182,7 +187,7 @@ pub(crate) async fn handle_response_url(
     };
     let params = Params::parse(None, &headers, &body);
     let (status, resp) = emu.response_url(&id, &params);
-    emu.st().calls.push(ApiCall {
+    emu.st().record_call(ApiCall {
         method: "response_url".into(),
         params: Value::Object(params.0.clone()),
         token: None,
@@ -215,6 +220,58 @@ fn message_content(p: &Params, require: bool) -> Result<(Option<String>, Option<
         return Err(err("no_text"));
     }
     Ok((text, blocks))
+}
+
+/// Slack's `metadata` argument of chat.postMessage / chat.update.
+pub(crate) enum MetadataArg {
+    /// Not given (or empty).
+    Absent,
+    /// `{}`: chat.update removes the message's metadata.
+    Remove,
+    /// A valid `{"event_type": .., "event_payload": {..}}`.
+    Set(Value),
+}
+
+/// Reads and checks `metadata`: a JSON object (or a JSON-encoded string of
+/// one, as form-encoded callers send it) with a non-empty string `event_type`
+/// and an object `event_payload`; anything else is `invalid_metadata_format`.
+fn metadata_arg(p: &Params) -> Result<MetadataArg, Value> {
+    let md = match p.get("metadata") {
+        None => return Ok(MetadataArg::Absent),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(MetadataArg::Absent),
+        Some(v) => v,
+    };
+    let Some(o) = md.as_object() else {
+        return Err(err("invalid_metadata_format"));
+    };
+    if o.is_empty() {
+        return Ok(MetadataArg::Remove);
+    }
+    let valid = o
+        .get("event_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty())
+        && o.get("event_payload").is_some_and(Value::is_object);
+    if !valid {
+        return Err(err("invalid_metadata_format"));
+    }
+    Ok(MetadataArg::Set(json!({
+        "event_type": o["event_type"],
+        "event_payload": o["event_payload"],
+    })))
+}
+
+/// conversations.history's cursor: the ts of the oldest message of the
+/// previous page (later pages hold only older messages, so messages posted
+/// meanwhile neither shift nor repeat a page).
+fn history_cursor(ts: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("next_ts:{ts}"))
+}
+
+fn parse_history_cursor(c: &str) -> Option<i64> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(c).ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    ts_micros(s.strip_prefix("next_ts:")?)
 }
 
 fn invalid_view(errors: Vec<String>) -> Value {
@@ -253,29 +310,45 @@ fn next_cursor(end: usize, total: usize) -> Value {
     json!({"next_cursor": c})
 }
 
+/// What one Web API call answers.
+pub(crate) struct Outcome {
+    pub status: u16,
+    pub body: Value,
+    /// Seconds for the `Retry-After` header of a 429.
+    pub retry_after: Option<u64>,
+    /// Hold the answer back this long after recording the call.
+    pub delay_after: Option<Duration>,
+}
+
+impl Outcome {
+    fn new(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body,
+            retry_after: None,
+            delay_after: None,
+        }
+    }
+}
+
 impl Emulator {
-    /// Runs one Web API call: (HTTP status, body, Retry-After).
-    pub(crate) async fn api_call(
-        &self,
-        method: &str,
-        p: &Params,
-        token: Option<&str>,
-    ) -> (u16, Value, Option<u64>) {
+    /// Runs one Web API call.
+    pub(crate) async fn api_call(&self, method: &str, p: &Params, token: Option<&str>) -> Outcome {
         let cfg = &self.inner.config;
         if !METHODS.contains(&method) {
-            return (200, err("unknown_method"), None);
+            return Outcome::new(200, err("unknown_method"));
         }
         let Some(token) = token else {
-            return (200, err("not_authed"), None);
+            return Outcome::new(200, err("not_authed"));
         };
         let is_bot = token == cfg.bot_token;
         let is_app = token == cfg.app_token;
         if !is_bot && !is_app {
-            return (200, err("invalid_auth"), None);
+            return Outcome::new(200, err("invalid_auth"));
         }
         let wants_app = method == "apps.connections.open";
         if method != "auth.test" && wants_app != is_app {
-            return (200, err("not_allowed_token_type"), None);
+            return Outcome::new(200, err("not_allowed_token_type"));
         }
         let failure = self
             .st()
@@ -283,11 +356,18 @@ impl Emulator {
             .get_mut(method)
             .and_then(|q| q.pop_front());
         let mut lose_answer = None;
+        let mut delay_after = None;
+        // An apply-then failure only counts once the call is applied: a 429
+        // leaves it queued for the next call.
+        let requeue = failure
+            .clone()
+            .filter(|f| matches!(f, Failure::ApplyThenStatus(_) | Failure::ApplyThenDelay(_)));
         match failure {
-            Some(Failure::Status(s)) => return (s, err("internal_error"), None),
-            Some(Failure::SlackError(code)) => return (200, err(&code), None),
+            Some(Failure::Status(s)) => return Outcome::new(s, err("internal_error")),
+            Some(Failure::SlackError(code)) => return Outcome::new(200, err(&code)),
             Some(Failure::Delay(d)) => tokio::time::sleep(d).await,
             Some(Failure::ApplyThenStatus(s)) => lose_answer = Some(s),
+            Some(Failure::ApplyThenDelay(d)) => delay_after = Some(d),
             None => {}
         }
         let mut st = self.st();
@@ -308,14 +388,26 @@ impl Emulator {
             rl_channel.as_deref(),
             Instant::now(),
         ) {
-            return (429, err("ratelimited"), Some(ra));
+            if let Some(f) = requeue {
+                st.failures
+                    .entry(method.to_string())
+                    .or_default()
+                    .push_front(f);
+            }
+            return Outcome {
+                retry_after: Some(ra),
+                ..Outcome::new(429, err("ratelimited"))
+            };
         }
         let r = self.dispatch(&mut st, method, p);
+        drop(st);
         if let Some(s) = lose_answer {
-            return (s, err("internal_error"), None);
+            return Outcome::new(s, err("internal_error"));
         }
-        match r {
-            Ok(v) | Err(v) => (200, v, None),
+        let (Ok(v) | Err(v)) = r;
+        Outcome {
+            delay_after,
+            ..Outcome::new(200, v)
         }
     }
 
@@ -337,10 +429,11 @@ impl Emulator {
                 ok(json!({"user": payloads::user(cfg, u)}))
             }
             "users.list" => {
-                let total = st.users.len();
+                let users = st.users();
+                let total = users.len();
                 let (off, limit) = page(p, total)?;
                 let end = (off + limit).min(total);
-                let members: Vec<Value> = st.users[off..end]
+                let members: Vec<Value> = users[off..end]
                     .iter()
                     .map(|u| payloads::user(cfg, u))
                     .collect();
@@ -377,65 +470,7 @@ impl Emulator {
                 ok(json!({"channel": payloads::channel(cfg, c, p.bool("include_num_members"))}))
             }
             "chat.postMessage" => self.post_message(st, p),
-            "conversations.history" => {
-                let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
-                let c = st.channel(&id).ok_or_else(|| err("channel_not_found"))?;
-                if c.im_user.is_none() && !c.members.contains(&cfg.bot_user_id) {
-                    return Err(err("not_in_channel"));
-                }
-                let ts_num = |t: &str| t.parse::<f64>().unwrap_or(0.0);
-                let oldest = p.str("oldest").map(|t| ts_num(&t)).unwrap_or(0.0);
-                let latest = p.str("latest").map(|t| ts_num(&t)).unwrap_or(f64::MAX);
-                let inclusive = p.bool("inclusive");
-                let with_meta = p.bool("include_all_metadata");
-                let limit = p
-                    .str("limit")
-                    .and_then(|l| l.parse::<usize>().ok())
-                    .filter(|l| *l > 0)
-                    .unwrap_or(100)
-                    .min(999);
-                // Newest first; thread replies stay in their threads.
-                let mut all: Vec<&Message> = st
-                    .messages
-                    .iter()
-                    .filter(|m| m.channel == id && m.ephemeral_for.is_none())
-                    .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
-                    .filter(|m| {
-                        let t = ts_num(&m.ts);
-                        (t > oldest || (inclusive && t == oldest))
-                            && (t < latest || (inclusive && t == latest))
-                    })
-                    .collect();
-                all.reverse();
-                let offset = match p.str("cursor") {
-                    None => 0,
-                    Some(c) => base64::engine::general_purpose::STANDARD
-                        .decode(c)
-                        .ok()
-                        .and_then(|b| String::from_utf8(b).ok())
-                        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
-                        .ok_or_else(|| err("invalid_cursor"))?,
-                };
-                let end = (offset + limit).min(all.len());
-                let messages: Vec<Value> = all[offset.min(end)..end]
-                    .iter()
-                    .map(|m| {
-                        let mut v = payloads::message(cfg, m);
-                        if with_meta {
-                            if let Some(md) = &m.metadata {
-                                v["metadata"] = md.clone();
-                            }
-                        }
-                        v
-                    })
-                    .collect();
-                ok(json!({
-                    "messages": messages,
-                    "has_more": end < all.len(),
-                    "pin_count": 0,
-                    "response_metadata": next_cursor(end, all.len()),
-                }))
-            }
+            "conversations.history" => self.conversations_history(st, p),
             "chat.update" => {
                 let (channel, ts) = (p.str("channel"), p.str("ts"));
                 let channel = channel.ok_or_else(|| err("channel_not_found"))?;
@@ -444,10 +479,11 @@ impl Emulator {
                     return Err(err("channel_not_found"));
                 }
                 let (text, blocks) = message_content(p, false)?;
+                let metadata = metadata_arg(p)?;
                 let m = st
                     .messages
-                    .iter_mut()
-                    .find(|m| m.channel == channel && m.ts == ts && m.ephemeral_for.is_none())
+                    .get_mut(&channel, &ts)
+                    .filter(|m| m.ephemeral_for.is_none())
                     .ok_or_else(|| err("message_not_found"))?;
                 if m.bot_id.as_deref() != Some(cfg.bot_id.as_str()) {
                     return Err(err("cant_update_message"));
@@ -458,6 +494,12 @@ impl Emulator {
                 if let Some(mut b) = blocks {
                     payloads::assign_ids(&mut b);
                     m.blocks = b;
+                }
+                // Absent: keep the old metadata; `{}`: remove it.
+                match metadata {
+                    MetadataArg::Absent => {}
+                    MetadataArg::Remove => m.metadata = None,
+                    MetadataArg::Set(md) => m.metadata = Some(md),
                 }
                 m.edited = true;
                 let msg = payloads::message(cfg, m);
@@ -472,7 +514,7 @@ impl Emulator {
                 let c = st
                     .channel(&channel)
                     .ok_or_else(|| err("channel_not_found"))?;
-                if !c.members.contains(&user) {
+                if !c.has_member(&user) {
                     return Err(err("user_not_in_channel"));
                 }
                 let (text, mut blocks) = message_content(p, true)?;
@@ -500,15 +542,13 @@ impl Emulator {
                 if st.channel(&channel).is_none() {
                     return Err(err("channel_not_found"));
                 }
-                let idx = st
-                    .messages
-                    .iter()
-                    .position(|m| m.channel == channel && m.ts == ts)
+                let m = st
+                    .message(&channel, &ts)
                     .ok_or_else(|| err("message_not_found"))?;
-                if st.messages[idx].bot_id.as_deref() != Some(cfg.bot_id.as_str()) {
+                if m.bot_id.as_deref() != Some(cfg.bot_id.as_str()) {
                     return Err(err("cant_delete_message"));
                 }
-                st.messages.remove(idx);
+                st.messages.remove(&channel, &ts);
                 ok(json!({"channel": channel, "ts": ts}))
             }
             "chat.getPermalink" => {
@@ -586,6 +626,83 @@ impl Emulator {
         ok(r)
     }
 
+    /// conversations.history: top-level, non-ephemeral messages of one
+    /// conversation, newest first, cursor-paged. Thread replies stay in
+    /// their threads (their parents carry `reply_count`), and `metadata` is
+    /// returned only with `include_all_metadata`.
+    fn conversations_history(&self, st: &mut WsState, p: &Params) -> R {
+        let cfg = &self.inner.config;
+        let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+        let c = st.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+        if c.im_user.is_none() && !c.has_member(&cfg.bot_user_id) {
+            return Err(err("not_in_channel"));
+        }
+        let ts_arg = |k: &str, code: &str| match p.str(k) {
+            None => Ok(None),
+            Some(t) => ts_micros(&t).map(Some).ok_or_else(|| err(code)),
+        };
+        let oldest = ts_arg("oldest", "invalid_ts_oldest")?;
+        let latest = ts_arg("latest", "invalid_ts_latest")?;
+        let inclusive = p.bool("inclusive");
+        let with_meta = p.bool("include_all_metadata");
+        let limit = p
+            .str("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(100)
+            .min(999);
+        // [lo, hi) in microseconds.
+        let lo = match oldest {
+            None => i64::MIN,
+            Some(o) if inclusive => o,
+            Some(o) => o.saturating_add(1),
+        };
+        let mut hi = match latest {
+            None => i64::MAX,
+            Some(l) if inclusive => l.saturating_add(1),
+            Some(l) => l,
+        };
+        if let Some(cur) = p.str("cursor") {
+            hi = hi.min(parse_history_cursor(&cur).ok_or_else(|| err("invalid_cursor"))?);
+        }
+        let range = st.messages.top_level_range(&id, lo, hi);
+        let take = range.len().min(limit);
+        let page = &range[range.len() - take..];
+        let has_more = range.len() > take;
+        let mut messages = Vec::with_capacity(take);
+        for &i in page.iter().rev() {
+            let Some(m) = st.messages.slot(i) else {
+                continue;
+            };
+            let mut v = payloads::message(cfg, m);
+            let replies = st.messages.reply_count(&id, &m.ts);
+            if replies > 0 {
+                v["thread_ts"] = json!(m.ts);
+                v["reply_count"] = json!(replies);
+            }
+            if with_meta {
+                if let Some(md) = &m.metadata {
+                    v["metadata"] = md.clone();
+                }
+            }
+            messages.push(v);
+        }
+        let next = match page.first().and_then(|&i| st.messages.slot(i)) {
+            Some(m) if has_more => history_cursor(&m.ts),
+            _ => String::new(),
+        };
+        let mut r = json!({
+            "messages": messages,
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next},
+        });
+        if let Some(l) = p.str("latest") {
+            r["latest"] = json!(l);
+        }
+        ok(r)
+    }
+
     fn post_message(&self, st: &mut WsState, p: &Params) -> R {
         let cfg = &self.inner.config;
         let raw = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
@@ -605,17 +722,11 @@ impl Emulator {
         if let Some(b) = blocks.as_mut() {
             payloads::assign_ids(b);
         }
-        let metadata = match p.get("metadata") {
-            None => None,
-            Some(md) => {
-                // Slack: event_type a non-empty string, event_payload an object.
-                let ok = md["event_type"].as_str().is_some_and(|t| !t.is_empty())
-                    && md["event_payload"].is_object();
-                if !ok {
-                    return Err(err("invalid_metadata_format"));
-                }
-                Some(md.clone())
-            }
+        let metadata = match metadata_arg(p)? {
+            MetadataArg::Set(md) => Some(md),
+            // `{}` is not metadata: Slack wants event_type and event_payload.
+            MetadataArg::Remove => return Err(err("invalid_metadata_format")),
+            MetadataArg::Absent => None,
         };
         let ts = st.next_ts();
         let m = Message {
@@ -875,18 +986,13 @@ impl Emulator {
         }
         if p.bool("delete_original") {
             if let Some(ts) = &t.message_ts {
-                st.messages
-                    .retain(|m| !(m.channel == t.channel && &m.ts == ts));
+                st.messages.remove(&t.channel, ts);
             }
             return (200, json!({"ok": true}));
         }
         if p.bool("replace_original") {
             if let Some(ts) = &t.message_ts {
-                if let Some(m) = st
-                    .messages
-                    .iter_mut()
-                    .find(|m| m.channel == t.channel && &m.ts == ts)
-                {
+                if let Some(m) = st.messages.get_mut(&t.channel, ts) {
                     if let Some(tx) = text {
                         m.text = tx;
                     }
