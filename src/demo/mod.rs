@@ -193,9 +193,24 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let mut t = start;
     while t <= end {
         clock.set(t);
-        planner::run_once(&state).await?;
-        while dispatcher.run_once(&state).await?.claimed > 0 {}
-        dispatcher.close_windows(&state).await?;
+        // Like the real loop: a failed step is logged and tried again on the
+        // next one, never the end of the run.
+        if let Err(e) = planner::run_once(&state).await {
+            tracing::warn!(error = %format!("{e:#}"), "planner step failed");
+        }
+        loop {
+            match dispatcher.run_once(&state).await {
+                Ok(o) if o.claimed > 0 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "dispatcher step failed");
+                    break;
+                }
+            }
+        }
+        if let Err(e) = dispatcher.close_windows(&state).await {
+            tracing::warn!(error = %format!("{e:#}"), "closing windows failed");
+        }
 
         // New prompts in reps' DMs: decide who answers, and when.
         let msgs = emu.messages();
@@ -231,8 +246,14 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         let (due, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.due <= t);
         pending = later;
         for p in due {
-            answer_prompt(&emu, &cfg, &reps[p.rep], &p.channel, &p.ts, week, &mut rng).await?;
-            modal_answers += 1;
+            // A person can fumble a form too (on a loaded machine the 3 s
+            // trigger_id can expire): that answer is lost, the demo goes on.
+            match answer_prompt(&emu, &cfg, &reps[p.rep], &p.channel, &p.ts, week, &mut rng).await {
+                Ok(()) => modal_answers += 1,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), rep = %reps[p.rep].id, "a scripted answer failed")
+                }
+            }
         }
 
         // Now and then a rep saves a note between check-ins, in work hours.
