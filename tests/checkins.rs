@@ -234,9 +234,7 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
     // Slack posts the first message but the answer is lost (a 500).
     t.emu
         .fail_next("chat.postMessage", 1, Failure::ApplyThenStatus(500));
-    fieldnotes::jobs::planner::queue_checkin(&state.store, &t.config, "pulse", None, t.now(), None)
-        .await
-        .unwrap();
+    t.queue_run(None).await;
     t.wait_calls("chat.postMessage", 4).await;
     // The retry is due after its backoff: it looks in the DM first.
     t.advance_to(t.now() + CDuration::seconds(30)).await;
@@ -253,23 +251,6 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
 
     // Someone who left is skipped, not failed, and does not count.
     t.emu.deactivate_user("U0REPXTRA");
-    let queue = |q: &'static str| {
-        let state = state.clone();
-        let cfg = t.config.clone();
-        let now = t.now();
-        async move {
-            fieldnotes::jobs::planner::queue_checkin(
-                &state.store,
-                &cfg,
-                "pulse",
-                Some(q),
-                now,
-                None,
-            )
-            .await
-            .unwrap();
-        }
-    };
     let status_row = |status: &str, q: &str| {
         status
             .lines()
@@ -277,7 +258,7 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
             .unwrap_or("")
             .to_string()
     };
-    queue("Second question").await;
+    t.queue_run(Some("Second question")).await;
     let mut status = String::new();
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -300,7 +281,7 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
     // one who left is still in the cached directory): at least one runs out
     // of attempts.
     t.emu.fail_next("chat.postMessage", 5, Failure::Status(503));
-    queue("Third question").await;
+    t.queue_run(Some("Third question")).await;
     let third = |state: std::sync::Arc<fieldnotes::app::AppState>| async move {
         state
             .store
@@ -402,24 +383,7 @@ async fn audience_changes_are_picked_up_between_runs() {
     ));
     t.emu.add_usergroup("S0EMEA", "emea-sales", &["U0REPEMEA"]);
     t.emu.add_usergroup("S0LEAVERS", "leavers", &[]);
-    let run = |q: &'static str| {
-        let state = state.clone();
-        let cfg = t.config.clone();
-        let now = t.now();
-        async move {
-            fieldnotes::jobs::planner::queue_checkin(
-                &state.store,
-                &cfg,
-                "pulse",
-                Some(q),
-                now,
-                None,
-            )
-            .await
-            .unwrap();
-        }
-    };
-    run("First").await;
+    t.queue_run(Some("First")).await;
     t.wait_calls("chat.postMessage", 4).await;
     let got = |q: &str| -> Vec<String> {
         let mut v: Vec<String> = t
@@ -447,7 +411,7 @@ async fn audience_changes_are_picked_up_between_runs() {
     t.emu
         .set_channel_members("C0SALES01", &["U0REP0001", "U0REP0003", "U0REPNEW1"]);
     t.emu.add_usergroup("S0LEAVERS", "leavers", &["U0REP0003"]);
-    run("Second").await;
+    t.queue_run(Some("Second")).await;
     t.wait_calls("chat.postMessage", 7).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(got("Second"), ["U0REP0001", "U0REPEMEA", "U0REPNEW1"]);

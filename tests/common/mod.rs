@@ -272,6 +272,20 @@ impl TestApp {
         });
     }
 
+    /// Queues a one-off run of `pulse` now (what `fieldnotes checkin run` does).
+    pub async fn queue_run(&self, question: Option<&str>) {
+        fieldnotes::jobs::planner::queue_checkin(
+            &self.app().state().store,
+            &self.config,
+            "pulse",
+            question,
+            self.now(),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+
     /// The text of a slash command's ephemeral reply.
     pub async fn command(&self, user: &str, text: &str) -> String {
         let d = self
