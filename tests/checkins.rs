@@ -375,7 +375,6 @@ async fn audience_changes_are_picked_up_between_runs() {
         r#"audience = { channels = ["C0SALES01"], usergroups = ["S0EMEA"], exclude = ["U0REPSKIP", "S0LEAVERS"] }"#,
     );
     let t = spawn_app_with(Db::Sqlite, Mode::SocketMode, &config, false).await;
-    let state = t.app().state().clone();
     t.emu.add_user(slack_emulator::User::new(
         "U0REPEMEA",
         "emea.rep",
