@@ -22,7 +22,6 @@ use fieldnotes::config::{Config, Secrets};
 use secrecy::SecretString;
 use slack_emulator::{Emulator, EmulatorConfig, User};
 use sqlx::Connection;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -70,12 +69,13 @@ fn args(default_rate: u32) -> Args {
     a
 }
 
-fn peak_rss_mb() -> f64 {
+/// A `/proc/self/status` memory line (`VmHWM:` peak, `VmRSS:` now) in MB.
+fn status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
@@ -95,21 +95,13 @@ fn post_successes(emu: &Emulator) -> (usize, Option<SystemTime>, Option<SystemTi
     (ok.len(), ok.iter().min().copied(), ok.iter().max().copied())
 }
 
-/// Top-level bot messages in each person's DM: (delivered, duplicated, lost).
+/// Top-level bot messages in each person's DM, from the emulator's own
+/// record: (delivered, duplicated, lost).
 fn dm_counts(emu: &Emulator, people: &[String]) -> (usize, usize, usize) {
-    let mut by_channel: HashMap<String, usize> = HashMap::new();
-    for m in emu.messages() {
-        if m.bot_id.is_some() && m.ephemeral_for.is_none() && m.thread_ts.is_none() {
-            *by_channel.entry(m.channel).or_default() += 1;
-        }
-    }
+    let by_user = emu.bot_message_counts_by_dm_user();
     let (mut delivered, mut dups, mut lost) = (0, 0, 0);
     for p in people {
-        let n = emu
-            .dm_channel(p)
-            .and_then(|c| by_channel.get(&c).copied())
-            .unwrap_or(0);
-        match n {
+        match by_user.get(p).copied().unwrap_or(0) {
             0 => lost += 1,
             1 => delivered += 1,
             _ => {
@@ -149,13 +141,12 @@ async fn main() {
         "Australia/Sydney",
     ];
     let people: Vec<String> = (1..=a.people).map(|i| format!("U0B{i:06}")).collect();
-    for (i, id) in people.iter().enumerate() {
-        emu.add_user(User::new(
-            id,
-            &format!("rep.{i:06}"),
-            zones[i % zones.len()],
-        ));
-    }
+    emu.add_users(
+        people
+            .iter()
+            .enumerate()
+            .map(|(i, id)| User::new(id, &format!("rep.{i:06}"), zones[i % zones.len()])),
+    );
     let refs: Vec<&str> = people.iter().map(String::as_str).collect();
     emu.add_channel("C0BENCH", "bench", &refs);
 
@@ -243,6 +234,7 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
         limits.post_message_per_channel_per_sec,
         limits.post_message_burst
     );
+    let rss_before = status_mb("VmRSS:");
     let t0 = Instant::now();
     let t0_sys = SystemTime::now();
     fieldnotes::jobs::planner::queue_checkin(
@@ -261,9 +253,10 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     let mut last_emu_check = Instant::now();
     let mut timed_out = false;
     loop {
-        // The store is cheap to poll every 500 ms; the emulator's record
-        // (which is what counts) is checked every 10 s and when the store
-        // says everything is settled.
+        // The store is cheap to poll every 500 ms, and the run is over once
+        // every prompt row is settled (sent, skipped or failed). As a
+        // fallback the emulator's record is checked every 10 s. What is
+        // reported is counted from the emulator's record afterwards.
         let summary = state
             .store
             .prompt_status_summary()
@@ -283,7 +276,13 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
             || last_emu_check.elapsed() > Duration::from_secs(10)
         {
             last_emu_check = Instant::now();
-            if post_successes(&emu).0 >= a.people || settled {
+            if settled {
+                break;
+            }
+            // call_count copies nothing; the full record is only copied
+            // once it can hold N successes.
+            if emu.call_count("chat.postMessage") >= a.people && post_successes(&emu).0 >= a.people
+            {
                 break;
             }
         }
@@ -304,17 +303,46 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // The peak before this benchmark copies the emulator's record to
+    // inspect it (those copies would inflate it).
+    let rss = status_mb("VmHWM:");
     // Let any stray resend show up before counting.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (ok_posts, first, last) = post_successes(&emu);
     let (delivered, dups, lost) = dm_counts(&emu, &people);
     let rejected = emu.rate_limited_count();
+    // Where the time before the first send went: resolving the audience.
+    let last_call_s = |method: &str| {
+        let calls = emu.calls_to(method);
+        let last = calls.iter().map(|c| c.at).max();
+        (
+            calls.len(),
+            last.map(|l| secs_between(t0_sys, l)).unwrap_or(0.0),
+        )
+    };
+    let (members_pages, members_done) = last_call_s("conversations.members");
+    let (list_pages, list_done) = last_call_s("users.list");
+    let (info_calls, info_done) = last_call_s("users.info");
+    // What the in-process emulator keeps (every call and message, as JSON
+    // values): a lower bound on its share of the peak RSS.
+    let (kept_calls, kept_messages, kept_json_mb) = {
+        let calls = emu.calls();
+        let msgs = emu.messages();
+        let bytes: usize = calls
+            .iter()
+            .map(|c| c.params.to_string().len() + c.response.to_string().len())
+            .sum::<usize>()
+            + msgs
+                .iter()
+                .map(|m| m.text.len() + m.blocks.to_string().len())
+                .sum::<usize>();
+        (calls.len(), msgs.len(), bytes as f64 / 1e6)
+    };
     let summary = state
         .store
         .prompt_status_summary()
         .await
         .unwrap_or_default();
-    let rss = peak_rss_mb();
 
     let wall = last.map(|l| secs_between(t0_sys, l)).unwrap_or(f64::NAN);
     let first_s = first.map(|f| secs_between(t0_sys, f)).unwrap_or(f64::NAN);
@@ -359,7 +387,14 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     eprintln!("lost                   {lost}");
     eprintln!("429s                   {rejected}");
     eprintln!("store (status, rows, workers) {summary:?}");
-    eprintln!("peak RSS               {rss:.0} MB");
+    eprintln!(
+        "audience               conversations.members x{members_pages} (done at {members_done:.1} s), users.list x{list_pages} (done at {list_done:.1} s), users.info x{info_calls} (done at {info_done:.1} s)"
+    );
+    eprintln!("RSS before the run     {rss_before:.0} MB");
+    eprintln!("peak RSS               {rss:.0} MB (whole process, emulator included)");
+    eprintln!(
+        "emulator keeps         {kept_calls} calls, {kept_messages} messages, {kept_json_mb:.0} MB as serialised JSON"
+    );
     if timed_out {
         eprintln!("TIMED OUT after {:.0} s", budget.as_secs_f64());
     }
