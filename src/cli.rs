@@ -70,6 +70,17 @@ pub enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+    /// Re-apply the config's taxonomy (keywords, synonyms, aliases,
+    /// hashtags, question tags) and sentiment to every stored insight.
+    /// Tags reps picked are kept as they are.
+    Retag {
+        /// Show what would change without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Purge notes deleted longer ago than `retention.deleted_notes`, and
+    /// old Slack event ids (a running bot does this hourly).
+    Purge,
     /// Write every insight to stdout (or --out).
     Export {
         #[arg(long, value_enum, default_value = "ndjson")]
@@ -247,6 +258,38 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Retag { dry_run } => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let r = retag(&store, &cfg, dry_run).await;
+            store.close().await;
+            let r = r?;
+            println!(
+                "{} {} of {} insights ({} tags added, {} removed, {} sentiments changed).",
+                if dry_run { "Would retag" } else { "Retagged" },
+                r.changed,
+                r.seen,
+                r.added,
+                r.removed,
+                r.sentiment_changed
+            );
+            Ok(())
+        }
+        Command::Purge => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let now = chrono::Utc::now().timestamp_millis();
+            let r = store
+                .purge(
+                    now - cfg.retention.deleted_notes.as_millis() as i64,
+                    now - cfg.retention.slack_events.as_millis() as i64,
+                )
+                .await;
+            store.close().await;
+            let (notes, events) = r?;
+            println!("Purged {notes} deleted notes and {events} old Slack event ids.");
+            Ok(())
+        }
         Command::Export { format, out } => {
             let cfg = load_config(&cli.config)?;
             let store = open_store(&cfg, &secrets).await?;
@@ -348,4 +391,50 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// What `fieldnotes retag` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetagReport {
+    pub seen: usize,
+    pub changed: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub sentiment_changed: usize,
+}
+
+/// Recomputes every stored insight's automatic tags and sentiment from the
+/// current config; manual tags and typed fields stay.
+pub async fn retag(
+    store: &crate::store::Store,
+    cfg: &Config,
+    dry_run: bool,
+) -> Result<RetagReport> {
+    let tagger = crate::tagging::Tagger::new(&cfg.tags);
+    let mut r = RetagReport::default();
+    for ins in store.insights(&InsightQuery::default()).await? {
+        r.seen += 1;
+        let auto = crate::capture::auto_tags(
+            &tagger,
+            cfg,
+            &ins.text,
+            &ins.answers,
+            ins.checkin.as_deref(),
+        );
+        let tone = crate::capture::tone(&ins.text);
+        let added = auto.iter().filter(|t| !ins.auto_tags.contains(t)).count();
+        let removed = ins.auto_tags.iter().filter(|t| !auto.contains(t)).count();
+        let tone_changed = ins.sentiment != Some(tone);
+        if added + removed == 0 && !tone_changed {
+            continue;
+        }
+        r.changed += 1;
+        r.added += added;
+        r.removed += removed;
+        r.sentiment_changed += usize::from(tone_changed);
+        if !dry_run {
+            store.retag_insight(ins.id, &auto, Some(tone)).await?;
+        }
+    }
+    Ok(r)
 }

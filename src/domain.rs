@@ -3,10 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 /// Where an insight came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The modal opened from a scheduled (or one-off) check-in prompt.
+    #[default]
     Checkin,
     /// A plain reply to the prompt in the DM.
     Reply,
@@ -49,8 +50,64 @@ pub struct Answer {
     pub text: String,
 }
 
+/// One typed value of an insight: `competitor = competitor:acme`,
+/// `lead_quality = 4`, `asset_worked = asset:case-study`, or a check-in's own
+/// select question (`field` = the question id, `value` = the option).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: String,
+}
+
+impl FieldValue {
+    pub fn new(field: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Overall tone of a note, from a lexicon-based scorer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sentiment {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+impl Sentiment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Positive => "positive",
+            Sentiment::Neutral => "neutral",
+            Sentiment::Negative => "negative",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "positive" => Sentiment::Positive,
+            "neutral" => Sentiment::Neutral,
+            "negative" => Sentiment::Negative,
+            _ => return None,
+        })
+    }
+}
+
+/// The Slack message a note was saved from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceMessage {
+    pub channel_id: String,
+    pub ts: String,
+    /// Who wrote it (the rep for a DM reply; anyone for a shortcut).
+    pub author_id: Option<String>,
+    pub permalink: Option<String>,
+}
+
 /// A new insight, before it has an id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewInsight {
     pub user_id: String,
     pub source: Source,
@@ -63,6 +120,10 @@ pub struct NewInsight {
     pub tags: Vec<String>,
     /// Tags the keyword tagger (and question defaults) applied.
     pub auto_tags: Vec<String>,
+    /// Typed values (competitor, objection, stage, rating, ...).
+    pub fields: Vec<FieldValue>,
+    pub sentiment: Option<Sentiment>,
+    pub message: Option<SourceMessage>,
     pub created_at_ms: i64,
     /// Idempotency key, e.g. the Slack view id or event id, so a retried
     /// delivery never creates a second insight.
@@ -70,7 +131,7 @@ pub struct NewInsight {
 }
 
 /// A stored insight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Insight {
     pub id: i64,
     pub user_id: String,
@@ -81,10 +142,28 @@ pub struct Insight {
     pub text: String,
     pub tags: Vec<String>,
     pub auto_tags: Vec<String>,
+    #[serde(default)]
+    pub fields: Vec<FieldValue>,
+    #[serde(default)]
+    pub sentiment: Option<Sentiment>,
+    #[serde(default)]
+    pub message: Option<SourceMessage>,
     pub created_at_ms: i64,
+    /// When the rep last edited it.
+    #[serde(default)]
+    pub edited_at_ms: Option<i64>,
 }
 
 impl Insight {
+    /// The values of one typed field.
+    pub fn field(&self, name: &str) -> impl Iterator<Item = &str> {
+        let name = name.to_string();
+        self.fields
+            .iter()
+            .filter(move |f| f.field == name)
+            .map(|f| f.value.as_str())
+    }
+
     /// Manual and auto tags together, deduplicated, in a stable order.
     pub fn all_tags(&self) -> Vec<String> {
         let mut all: Vec<String> = self.tags.iter().chain(&self.auto_tags).cloned().collect();
@@ -118,6 +197,8 @@ pub struct Prompt {
     pub question: String,
     /// Its answer window has closed.
     pub closed: bool,
+    /// The question ids its run asks (k of the pool); `None` for all.
+    pub questions: Option<Vec<String>>,
 }
 
 /// A check-in run waiting to be fanned out to its audience.

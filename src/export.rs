@@ -23,7 +23,11 @@ struct Row<'a> {
     answers: &'a [crate::domain::Answer],
     tags: &'a [String],
     auto_tags: &'a [String],
+    fields: &'a [crate::domain::FieldValue],
+    sentiment: Option<&'static str>,
+    permalink: Option<&'a str>,
     created_at: String,
+    edited_at: Option<String>,
 }
 
 fn iso(ms: i64) -> String {
@@ -47,7 +51,11 @@ pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) ->
                     answers: &i.answers,
                     tags: &i.tags,
                     auto_tags: &i.auto_tags,
+                    fields: &i.fields,
+                    sentiment: i.sentiment.map(|s| s.as_str()),
+                    permalink: i.message.as_ref().and_then(|m| m.permalink.as_deref()),
                     created_at: iso(i.created_at_ms),
+                    edited_at: i.edited_at_ms.map(iso),
                 };
                 serde_json::to_writer(&mut *out, &row)?;
                 out.write_all(b"\n")?;
@@ -65,7 +73,11 @@ pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) ->
                 "answers",
                 "tags",
                 "auto_tags",
+                "fields",
+                "sentiment",
+                "permalink",
                 "created_at",
+                "edited_at",
             ])?;
             for i in insights {
                 w.write_record([
@@ -78,7 +90,21 @@ pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) ->
                     serde_json::to_string(&i.answers)?,
                     i.tags.join(";"),
                     i.auto_tags.join(";"),
+                    i.fields
+                        .iter()
+                        .map(|f| format!("{}={}", f.field, f.value))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                    i.sentiment
+                        .map(|s| s.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    i.message
+                        .as_ref()
+                        .and_then(|m| m.permalink.clone())
+                        .unwrap_or_default(),
                     iso(i.created_at_ms),
+                    i.edited_at_ms.map(iso).unwrap_or_default(),
                 ])?;
             }
             w.flush()?;
@@ -108,6 +134,7 @@ mod tests {
             tags: vec!["competitor:acme".into()],
             auto_tags: vec!["objection:price".into(), "competitor:acme".into()],
             created_at_ms: 1_795_410_000_000,
+            ..Default::default()
         }
     }
 

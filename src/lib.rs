@@ -6,6 +6,7 @@
 //! owns every SQL statement and `slack` owns every slack-morphism type.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod commands;

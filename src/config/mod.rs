@@ -3,9 +3,12 @@
 //! names the file, line and key, so a typo in a cadence is caught at start.
 
 mod error;
+pub mod questions;
 pub(crate) mod secrets;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use questions::{field_label, Question, QuestionKind, FIELD_KINDS};
+use questions::{RawCapture, RawQuestion};
 pub use secrets::Secrets;
 
 use crate::schedule::calendar::{self, Region, WorkCalendar, Workdays};
@@ -40,6 +43,20 @@ struct RawConfig {
     checkins: Vec<RawCheckin>,
     #[serde(default)]
     calendar: RawCalendar,
+    #[serde(default)]
+    capture: RawCapture,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+/// `[retention]`: how long deleted notes and delivered-event ids are kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    #[serde(default)]
+    deleted_notes: Option<Spanned<String>>,
+    #[serde(default)]
+    slack_events: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +174,10 @@ struct RawTag {
     category: Option<String>,
     #[serde(default)]
     keywords: Vec<String>,
+    #[serde(default)]
+    synonyms: Vec<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +206,8 @@ struct RawCheckin {
     on_holiday: Option<Spanned<String>>,
     #[serde(default)]
     catch_up: Option<Spanned<String>>,
+    #[serde(default)]
+    ask: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,25 +223,6 @@ struct RawAudience {
     exclude: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawQuestion {
-    id: Spanned<String>,
-    label: Spanned<String>,
-    #[serde(default)]
-    hint: Option<String>,
-    #[serde(default = "yes")]
-    required: bool,
-    #[serde(default = "yes")]
-    multiline: bool,
-    #[serde(default)]
-    tags: Vec<Spanned<String>>,
-}
-
-fn yes() -> bool {
-    true
-}
-
 // ---------------------------------------------------------------- validated
 
 /// The validated configuration the app runs on.
@@ -232,6 +236,16 @@ pub struct Config {
     pub tags: Vec<TagDef>,
     pub checkins: Vec<CheckIn>,
     pub calendar: WorkCalendar,
+    /// The free-note form: text, then one input per typed field.
+    pub note_questions: Vec<Question>,
+    pub retention: Retention,
+}
+
+/// How long soft-deleted notes and recorded Slack event ids are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub deleted_notes: Duration,
+    pub slack_events: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -266,7 +280,11 @@ pub struct TagDef {
     pub id: String,
     pub label: String,
     pub category: Option<String>,
+    /// Words and phrases that auto-tag a note (keywords and synonyms).
     pub keywords: Vec<String>,
+    /// Other names (a competitor's product names, an account's short name);
+    /// they auto-tag too, and type-ahead finds them.
+    pub aliases: Vec<String>,
 }
 
 /// Who receives a check-in.
@@ -276,17 +294,6 @@ pub struct Audience {
     pub channels: Vec<String>,
     pub usergroups: Vec<String>,
     pub exclude: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Question {
-    pub id: String,
-    pub label: String,
-    pub hint: Option<String>,
-    pub required: bool,
-    pub multiline: bool,
-    /// Tags implied by answering this question (applied as automatic tags).
-    pub tags: Vec<String>,
 }
 
 /// Where a check-in's wall-clock cadence is read.
@@ -327,7 +334,10 @@ pub struct CheckIn {
     pub audience: Audience,
     /// Tags offered in the modal's multi-select (all tags when empty in the file).
     pub tags: Vec<String>,
+    /// The question pool.
     pub questions: Vec<Question>,
+    /// How many of the pool each run asks (k of n).
+    pub ask: usize,
     pub paused: bool,
     /// Paused up to (not including) this date, in the check-in's zone.
     pub paused_until: Option<NaiveDate>,
@@ -397,6 +407,19 @@ impl Config {
     pub fn tag(&self, id: &str) -> Option<&TagDef> {
         self.tags.iter().find(|t| t.id == id)
     }
+
+    /// A typed field's vocabulary: the tags of that category.
+    pub fn vocabulary(&self, field: &str) -> Vec<&TagDef> {
+        self.tags
+            .iter()
+            .filter(|t| t.category.as_deref() == Some(field))
+            .collect()
+    }
+
+    /// Whether `user` may read digests and send questions.
+    pub fn is_marketer(&self, user: &str) -> bool {
+        self.roles.marketers.iter().any(|m| m == user) || self.roles.leads.iter().any(|m| m == user)
+    }
 }
 
 fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors> {
@@ -459,11 +482,14 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         } else if !tag_ids.insert(id.clone()) {
             errs.push(src.error(t.id.span(), key, format!("tag `{id}` is defined twice")));
         }
+        let mut keywords = t.keywords.clone();
+        keywords.extend(t.synonyms.iter().cloned());
         tags.push(TagDef {
             id: id.clone(),
             label: t.label.clone(),
             category: t.category.clone(),
-            keywords: t.keywords.clone(),
+            keywords,
+            aliases: t.aliases.clone(),
         });
     }
 
@@ -663,11 +689,14 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 "a check-in needs at least one question",
             ));
         }
-        if c.questions.get_ref().len() > 10 {
+        if c.questions.get_ref().len() > questions::MAX_POOL {
             errs.push(src.error(
                 c.questions.span(),
                 k("questions"),
-                "at most 10 questions fit one short check-in",
+                format!(
+                    "a question pool holds at most {} questions",
+                    questions::MAX_POOL
+                ),
             ));
         }
         for q in c.questions.get_ref() {
@@ -697,23 +726,59 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             for t in &q.tags {
                 check_tag(t, format!("{qk}.tags"), &mut errs);
             }
-            questions.push(Question {
-                id: qid.clone(),
-                label: q.label.get_ref().clone(),
-                hint: q.hint.clone(),
-                required: q.required,
-                multiline: q.multiline,
-                tags: q.tags.iter().map(|t| t.get_ref().clone()).collect(),
-            });
+            questions.push(questions::validate_question(src, q, &qk, &tags, &mut errs));
+        }
+        let always = questions.iter().filter(|q| q.always).count();
+        let ask = match &c.ask {
+            None => questions.len().min(questions::MAX_ASKED),
+            Some(a) => {
+                let n = *a.get_ref();
+                if n == 0 || n > questions::MAX_ASKED || n > questions.len().max(1) {
+                    errs.push(src.error(
+                        a.span(),
+                        k("ask"),
+                        format!(
+                            "ask between 1 and {} questions (the pool has {})",
+                            questions::MAX_ASKED.min(questions.len().max(1)),
+                            questions.len()
+                        ),
+                    ));
+                } else if n < always {
+                    errs.push(src.error(
+                        a.span(),
+                        k("ask"),
+                        format!("{always} questions are marked `always`, so ask at least {always}"),
+                    ));
+                }
+                n
+            }
+        };
+        if c.ask.is_none() && questions.len() > questions::MAX_ASKED {
+            errs.push(src.error(
+                c.questions.span(),
+                k("ask"),
+                format!(
+                    "the pool has {} questions: set `ask` (at most {}) so a prompt stays short",
+                    questions.len(),
+                    questions::MAX_ASKED
+                ),
+            ));
+        }
+        if !questions
+            .iter()
+            .any(|q| q.required || q.kind == QuestionKind::Text)
+        {
+            errs.push(src.error(
+                c.questions.span(),
+                k("questions"),
+                "add at least one free-text question, so reps can say it in their own words",
+            ));
         }
         let offered: Vec<String> = if c.tags.is_empty() {
             tags.iter().map(|t| t.id.clone()).collect()
         } else {
             c.tags.iter().map(|t| t.get_ref().clone()).collect()
         };
-        if offered.len() > 100 {
-            errs.push(src.error(c.name.span(), k("tags"), "a modal's tag picker holds at most 100 options (Slack's limit): list the tags this check-in offers"));
-        }
         let ids = |v: &Vec<Spanned<String>>| v.iter().map(|s| s.get_ref().clone()).collect();
         if let (Some(cadence), Some(zone)) = (cadence, zone) {
             checkins.push(CheckIn {
@@ -729,6 +794,7 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 },
                 tags: offered,
                 questions,
+                ask,
                 paused: c.paused,
                 paused_until,
                 window,
@@ -740,12 +806,33 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
     }
 
     let calendar = validate_calendar(src, &raw.calendar, &mut errs);
+    let note_questions = questions::note_questions(src, &raw.capture, &tags, &mut errs);
+    let mut retention_of = |v: &Option<Spanned<String>>, key: &str, default: u64| match v {
+        None => Duration::from_secs(default * 86400),
+        Some(v) => match parse_duration(v.get_ref()) {
+            Ok(d) if d >= Duration::from_secs(3600) => d,
+            Ok(_) => {
+                errs.push(src.error(v.span(), key, "keep them at least 1h"));
+                Duration::from_secs(default * 86400)
+            }
+            Err(m) => {
+                errs.push(src.error(v.span(), key, m));
+                Duration::from_secs(default * 86400)
+            }
+        },
+    };
+    let retention = Retention {
+        deleted_notes: retention_of(&raw.retention.deleted_notes, "retention.deleted_notes", 30),
+        slack_events: retention_of(&raw.retention.slack_events, "retention.slack_events", 7),
+    };
 
     if !errs.is_empty() {
         return Err(ConfigErrors(errs));
     }
     Ok(Config {
         calendar,
+        note_questions,
+        retention,
         path: src.file.to_path_buf(),
         bot: BotSettings {
             name: raw.bot.name,

@@ -13,6 +13,7 @@ fn ins(id: i64, user: &str, text: &str, tags: &[&str], auto: &[&str]) -> Insight
         tags: tags.iter().map(|s| s.to_string()).collect(),
         auto_tags: auto.iter().map(|s| s.to_string()).collect(),
         created_at_ms: 1_000 + id,
+        ..Default::default()
     }
 }
 
@@ -22,6 +23,7 @@ fn taxonomy() -> Vec<TagDef> {
         label: "Competitor: Acme".into(),
         category: Some("competitor".into()),
         keywords: vec![],
+        aliases: vec![],
     }]
 }
 

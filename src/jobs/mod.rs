@@ -10,7 +10,7 @@ use crate::app::AppState;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tracing::warn;
+use tracing::{info, warn};
 
 /// Runs the planner (every `tick`), the sender (continuously, paced) and
 /// the window closer (every `tick`) until `stop` flips. A failing step is
@@ -22,6 +22,7 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
         let dispatcher = dispatcher.clone();
         let mut stop = stop.clone();
         async move {
+            let mut last_purge: Option<i64> = None;
             loop {
                 if let Err(e) = dispatcher.heartbeat(&state).await {
                     warn!(error = %format!("{e:#}"), "heartbeat failed");
@@ -31,6 +32,12 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
                 }
                 if let Err(e) = dispatcher.close_windows(&state).await {
                     warn!(error = %format!("{e:#}"), "closing answer windows failed");
+                }
+                if last_purge.is_none_or(|t: i64| state.now_ms() - t >= PURGE_EVERY_MS) {
+                    match purge(&state).await {
+                        Ok(_) => last_purge = Some(state.now_ms()),
+                        Err(e) => warn!(error = %format!("{e:#}"), "retention purge failed"),
+                    }
                 }
                 if sleep_or_stop(&state, &mut stop).await {
                     return;
@@ -79,6 +86,31 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
         }
     };
     tokio::join!(planner, sender, keepalive);
+}
+
+/// How often retention runs.
+const PURGE_EVERY_MS: i64 = 3_600_000;
+
+/// Retention: purges notes deleted longer ago than `retention.deleted_notes`
+/// and Slack event ids older than `retention.slack_events`. Returns (notes,
+/// events) removed.
+pub async fn purge(state: &AppState) -> anyhow::Result<(u64, u64)> {
+    let r = state.config().retention;
+    let now = state.now_ms();
+    let (notes, events) = state
+        .store
+        .purge(
+            now - r.deleted_notes.as_millis() as i64,
+            now - r.slack_events.as_millis() as i64,
+        )
+        .await?;
+    if notes + events > 0 {
+        info!(
+            notes,
+            events, "retention purged deleted notes and old event ids"
+        );
+    }
+    Ok((notes, events))
 }
 
 /// Sleeps one tick; true when asked to stop.

@@ -4,6 +4,7 @@
 //! while the bot was down).
 
 use crate::app::AppState;
+use crate::config::questions::rotate;
 use crate::config::{CatchUp, CheckIn, Config, OnHoliday, Zone};
 use crate::domain::PendingRun;
 use crate::schedule::crontab::wall_clock_instant;
@@ -111,6 +112,7 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
                     None,
                     o.at.timestamp_millis(),
                     now_ms,
+                    |seq| rotate(&c.questions, c.ask, seq),
                 )
                 .await?
                 .is_some()
@@ -183,6 +185,7 @@ pub async fn queue_checkin(
             question,
             when.timestamp_millis(),
             now.timestamp_millis(),
+            |seq| rotate(&c.questions, c.ask, seq),
         )
         .await?;
     Ok(key)

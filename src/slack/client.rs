@@ -409,6 +409,49 @@ impl SlackApi {
         }
     }
 
+    /// chat.postMessage as a reply in a thread (or top level without one),
+    /// for a note's confirmation.
+    pub async fn reply(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Vec<SlackBlock>,
+    ) -> SlackResult<Posted> {
+        let s = self.client.open_session(&self.token);
+        let content = SlackMessageContent::new()
+            .with_text(text.into())
+            .with_blocks(blocks);
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        if let Some(t) = thread_ts {
+            req = req.with_thread_ts(t.into());
+        }
+        let r = self.call(s.chat_post_message(&req)).await?;
+        Ok(Posted {
+            channel: r.channel.to_string(),
+            ts: r.ts.to_string(),
+        })
+    }
+
+    /// chat.postEphemeral: a message only `user` sees.
+    pub async fn post_ephemeral(&self, channel: &str, user: &str, text: &str) -> SlackResult<()> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiChatPostEphemeralRequest::new(
+            channel.into(),
+            user.into(),
+            SlackMessageContent::new().with_text(text.into()),
+        );
+        self.call(s.chat_post_ephemeral(&req)).await.map(|_| ())
+    }
+
+    /// chat.getPermalink: a link to a message.
+    pub async fn permalink(&self, channel: &str, ts: &str) -> SlackResult<String> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
+        let r = self.call(s.chat_get_permalink(&req)).await?;
+        Ok(r.permalink.to_string())
+    }
+
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> SlackResult<String> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);

@@ -3,13 +3,12 @@
 //! behaviour cannot drift between them. Each handler answers fast: it opens a
 //! modal or saves a row, then spawns anything slow after the ack.
 
-use super::client::with_retries;
 use super::views::{self, ModalMeta, NOTE_MODAL, OPEN_FORM_ACTION};
+use super::{home, notes};
 use crate::app::AppState;
-use crate::domain::{answers_text, Answer, NewInsight, Source};
+use crate::domain::Source;
 use anyhow::{Context, Result};
 use slack_morphism::prelude::*;
-use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -26,11 +25,34 @@ pub async fn on_interaction(
         }
         SlackInteractionEvent::ViewSubmission(v) => on_view_submission(state, v).await,
         SlackInteractionEvent::ViewClosed(_) => Ok(SlackInteractionResponse::Empty),
+        SlackInteractionEvent::BlockSuggestion(s) => Ok(notes::on_suggestion(state, &s)),
+        SlackInteractionEvent::MessageAction(m) => {
+            if m.callback_id.0 == notes::SAVE_MESSAGE_SHORTCUT {
+                notes::on_message_shortcut(state, &m).await?;
+            } else {
+                warn!(callback_id = %m.callback_id.0, "unknown message shortcut");
+            }
+            Ok(SlackInteractionResponse::Empty)
+        }
+        SlackInteractionEvent::Shortcut(s) => {
+            if s.callback_id.0 == notes::NEW_NOTE_SHORTCUT {
+                notes::open_note_form(state, &s.trigger_id.0, Source::GlobalShortcut).await?;
+            } else {
+                warn!(callback_id = %s.callback_id.0, "unknown global shortcut");
+            }
+            Ok(SlackInteractionResponse::Empty)
+        }
         other => {
-            info!(kind = ?std::mem::discriminant(&other), "interaction not handled yet");
+            info!(kind = ?std::mem::discriminant(&other), "interaction not handled");
             Ok(SlackInteractionResponse::Empty)
         }
     }
+}
+
+/// "edit:42" / "delete:42" from App Home's note menu.
+fn menu_choice(v: &str) -> Option<(&str, i64)> {
+    let (verb, id) = v.split_once(':')?;
+    Some((verb, id.parse().ok()?))
 }
 
 async fn on_block_actions(
@@ -42,7 +64,11 @@ async fn on_block_actions(
         .as_ref()
         .map(|u| u.id.to_string())
         .unwrap_or_default();
+    let channel = a.channel.as_ref().map(|c| c.id.to_string());
+    let trigger = a.trigger_id.0.clone();
     for action in a.actions.iter().flatten() {
+        let value = action.value.as_deref().unwrap_or_default();
+        let id_value = value.parse::<i64>().ok();
         match action.action_id.0.as_str() {
             views::HOME_PAUSE_1W | views::HOME_PAUSE_2W => {
                 let len = if action.action_id.0 == views::HOME_PAUSE_1W {
@@ -58,45 +84,85 @@ async fn on_block_actions(
                         .await?;
                     info!(user, %until, "paused from App Home");
                 }
-                publish_home(state, &user).await?;
-                continue;
+                spawn_home(state, &user);
             }
             views::HOME_RESUME => {
                 state.store.clear_pause(&user, state.now_ms()).await?;
                 info!(user, "resumed from App Home");
-                publish_home(state, &user).await?;
-                continue;
+                spawn_home(state, &user);
             }
-            OPEN_FORM_ACTION => {}
-            _ => continue,
+            OPEN_FORM_ACTION => match id_value {
+                Some(pid) => notes::open_prompt_form(state, &user, pid, &trigger).await?,
+                None => warn!("open-form button without a prompt id"),
+            },
+            views::EDIT_NOTE => {
+                if let Some(id) = id_value {
+                    notes::open_edit_form(state, &user, id, &trigger, channel.as_deref()).await?;
+                }
+            }
+            views::DELETE_NOTE => {
+                if let Some(id) = id_value {
+                    let (state, user, channel) = (state.clone(), user.clone(), channel.clone());
+                    tokio::spawn(async move {
+                        match notes::delete(&state, &user, id, channel.as_deref()).await {
+                            Ok(true) => spawn_home(&state, &user),
+                            Ok(false) => {}
+                            Err(e) => warn!(error = %format!("{e:#}"), "deleting a note failed"),
+                        }
+                    });
+                }
+            }
+            home::NOTE_MENU => {
+                let choice = action
+                    .selected_option
+                    .as_ref()
+                    .map(|o| o.value.clone())
+                    .unwrap_or_default();
+                match menu_choice(&choice) {
+                    Some(("edit", id)) => {
+                        notes::open_edit_form(state, &user, id, &trigger, None).await?
+                    }
+                    // An overflow option cannot ask for confirmation itself.
+                    Some(("delete", id)) => {
+                        notes::confirm_delete(state, &user, id, &trigger).await?
+                    }
+                    _ => warn!(choice, "unknown note menu choice"),
+                }
+            }
+            home::NEW_NOTE => notes::open_note_form(state, &trigger, Source::Command).await?,
+            home::PREVIEW_DIGEST => preview_digest(state, &user, &trigger).await?,
+            _ => {}
         }
-        let Some(prompt_id) = action.value.as_deref().and_then(|v| v.parse::<i64>().ok()) else {
-            warn!("open-form button without a prompt id");
-            continue;
-        };
-        let prompt = state.store.prompt(prompt_id).await?;
-        let cfg = state.config();
-        let (checkin, text) = match &prompt {
-            // Only the rep the prompt was sent to may answer it.
-            Some(p) if p.user_id == user => (cfg.checkin(&p.checkin), p.question.clone()),
-            Some(_) => {
-                warn!(user, prompt_id, "a user clicked someone else's prompt");
-                (None, "What did you hear from buyers?".to_string())
-            }
-            None => (None, "What did you hear from buyers?".to_string()),
-        };
-        let meta = ModalMeta {
-            prompt_id: prompt.as_ref().filter(|p| p.user_id == user).map(|p| p.id),
-            checkin: checkin.map(|c| c.name.clone()),
-        };
-        let view = views::note_modal(&cfg, checkin, &meta, Some(&text));
-        // trigger_id expires 3 s after the click: open the modal before anything else.
-        state
-            .slack
-            .open_view(&a.trigger_id.0, view)
-            .await
-            .with_context(|| format!("opening the note modal for prompt {prompt_id}"))?;
     }
+    Ok(())
+}
+
+/// Refreshes a person's App Home after the ack.
+fn spawn_home(state: &Arc<AppState>, user: &str) {
+    let (state, user) = (state.clone(), user.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = home::publish(&state, &user).await {
+            warn!(error = %format!("{e:#}"), user, "publishing App Home failed");
+        }
+    });
+}
+
+/// "Preview digest" on a marketer's App Home: this week's digest so far, in
+/// a modal. Others are refused.
+async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Result<()> {
+    let cfg = state.config();
+    if !cfg.is_marketer(user) {
+        warn!(user, "digest preview refused: not a marketer or lead");
+        return Ok(());
+    }
+    let week = crate::digest::IsoWeek::containing(state.clock.now(), cfg.digest.timezone);
+    let d = crate::cli::build_digest(&state.store, &cfg, week).await?;
+    let md = crate::digest::to_markdown(&d);
+    state
+        .slack
+        .open_view(trigger, views::digest_preview(&md))
+        .await
+        .context("opening the digest preview")?;
     Ok(())
 }
 
@@ -107,112 +173,37 @@ async fn on_view_submission(
     let SlackView::Modal(modal) = &v.view.view else {
         return Ok(SlackInteractionResponse::Empty);
     };
-    if modal.callback_id.as_ref().map(|c| c.0.as_str()) != Some(NOTE_MODAL) {
+    let callback = modal.callback_id.as_ref().map(|c| c.0.as_str());
+    if callback == Some(views::CONFIRM_DELETE_MODAL) {
+        let id = modal
+            .private_metadata
+            .as_deref()
+            .and_then(|m| m.parse::<i64>().ok());
+        if let Some(id) = id {
+            let (state, user) = (state.clone(), v.user.id.to_string());
+            tokio::spawn(async move {
+                match notes::delete(&state, &user, id, None).await {
+                    Ok(_) => spawn_home(&state, &user),
+                    Err(e) => warn!(error = %format!("{e:#}"), "deleting a note failed"),
+                }
+            });
+        }
         return Ok(SlackInteractionResponse::Empty);
     }
-    let user = v.user.id.to_string();
+    if callback != Some(NOTE_MODAL) {
+        return Ok(SlackInteractionResponse::Empty);
+    }
     let meta: ModalMeta = modal
         .private_metadata
         .as_deref()
         .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(ModalMeta {
-            prompt_id: None,
-            checkin: None,
-        });
-    let values = serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
         .unwrap_or_default();
-    let mut sub = views::parse_submission(&values);
-    let cfg = state.config();
-    let checkin = meta.checkin.as_deref().and_then(|c| cfg.checkin(c));
-    // Keep the form's order, whatever order the state map came in.
-    if let Some(c) = checkin {
-        sub.answers.sort_by_key(|(qid, _)| {
-            c.questions
-                .iter()
-                .position(|q| &q.id == qid)
-                .unwrap_or(usize::MAX)
-        });
-    }
-    let answers: Vec<Answer> = sub
-        .answers
-        .iter()
-        .map(|(qid, text)| Answer {
-            question_id: qid.clone(),
-            question: checkin
-                .and_then(|c| c.questions.iter().find(|q| &q.id == qid))
-                .map(|q| q.label.clone())
-                .unwrap_or_else(|| "Note".into()),
-            text: text.clone(),
-        })
-        .collect();
-    let first_block = sub
-        .answers
-        .first()
-        .map(|(q, _)| format!("{}{q}", views::QUESTION_PREFIX));
-    let text = answers_text(&answers);
-    if text.is_empty() {
-        return Ok(errors(first_block, "Write a few words: what did you hear?"));
-    }
-    // Keep only tags the config knows, so a stale form cannot inject ids.
-    let tags: Vec<String> = sub
-        .tags
-        .into_iter()
-        .filter(|t| cfg.tag(t).is_some())
-        .collect();
-    let mut auto = state.tagger().tag(&text);
-    if let Some(c) = checkin {
-        for a in &answers {
-            if a.text.is_empty() {
-                continue;
-            }
-            if let Some(q) = c.questions.iter().find(|q| q.id == a.question_id) {
-                auto.extend(q.tags.iter().cloned());
-            }
-        }
-    }
-    auto.sort();
-    auto.dedup();
-    let insight = NewInsight {
-        user_id: user.clone(),
-        source: Source::Checkin,
-        prompt_id: meta.prompt_id,
-        checkin: meta.checkin.clone(),
-        answers,
-        text,
-        tags,
-        auto_tags: auto,
-        created_at_ms: state.now_ms(),
-        dedupe_key: Some(format!("view:{}", v.view.state_params.id.0)),
-    };
-    let saved = match state.store.save_insight(&insight).await {
-        Ok(s) => s,
-        Err(e) => {
-            // The modal stays open with the rep's text in it.
-            warn!(error = %format!("{e:#}"), user, "saving an insight failed");
-            return Ok(errors(first_block, "We couldn't save this just now. Your text is still here: press Save again in a moment."));
-        }
-    };
-    info!(user, insight = saved.id, "insight saved from the modal");
-    thank_answered(state, &saved);
-    Ok(SlackInteractionResponse::Empty)
-}
-
-/// Edits every prompt message a saved insight answered into a thank-you,
-/// after the ack.
-fn thank_answered(state: &Arc<AppState>, saved: &crate::store::SavedInsight) {
-    for p in saved.answered.iter().filter(|p| p.sent) {
-        let (state, pid, id) = (state.clone(), p.id, saved.id);
-        tokio::spawn(async move {
-            if let Err(e) = mark_prompt_answered(&state, pid, id).await {
-                warn!(error = %format!("{e:#}"), prompt = pid, "updating the answered prompt failed");
-            }
-        });
-    }
+    notes::on_submit(state, &v, meta).await
 }
 
 /// A person's Slack timezone (from the shared profile cache), falling back
 /// to the digest's.
-async fn person_tz(state: &AppState, user: &str) -> chrono_tz::Tz {
+pub async fn person_tz(state: &AppState, user: &str) -> chrono_tz::Tz {
     let fallback = state.config().digest.timezone;
     match crate::jobs::planner::directory(state, &[user.to_string()]).await {
         Ok(d) => d
@@ -227,56 +218,6 @@ async fn person_tz(state: &AppState, user: &str) -> chrono_tz::Tz {
     }
 }
 
-/// Publishes a person's App Home with their pause state.
-pub async fn publish_home(state: &AppState, user: &str) -> Result<()> {
-    let now_ms = state.now_ms();
-    let paused = state.store.paused_until(user, now_ms).await?;
-    let until = match paused {
-        Some(ms) => {
-            let tz = person_tz(state, user).await;
-            chrono::DateTime::from_timestamp_millis(ms).map(|u| {
-                u.with_timezone(&tz)
-                    .format("%a %-d %b %Y, %H:%M")
-                    .to_string()
-            })
-        }
-        None => None,
-    };
-    let open = state.store.open_prompt_count(user, now_ms).await?;
-    let view = views::home(&state.config().bot.name, until.as_deref(), open as usize);
-    state
-        .slack
-        .publish_home(user, view)
-        .await
-        .context("publishing App Home")?;
-    Ok(())
-}
-
-fn errors(block: Option<String>, msg: &str) -> SlackInteractionResponse {
-    let mut errs = HashMap::new();
-    errs.insert(
-        block.unwrap_or_else(|| format!("{}note", views::QUESTION_PREFIX)),
-        msg.to_string(),
-    );
-    SlackInteractionResponse::ViewSubmission(SlackViewSubmissionResponse::Errors(
-        SlackViewSubmissionErrorsResponse::new(errs),
-    ))
-}
-
-async fn mark_prompt_answered(state: &AppState, prompt_id: i64, insight_id: i64) -> Result<()> {
-    let Some(p) = state.store.prompt(prompt_id).await? else {
-        return Ok(());
-    };
-    if let (Some(ch), Some(ts)) = (p.channel_id, p.message_ts) {
-        let (text, blocks) = views::prompt_answered(&p.question, insight_id);
-        with_retries(5, || {
-            state.slack.update_message(&ch, &ts, &text, blocks.clone())
-        })
-        .await?;
-    }
-    Ok(())
-}
-
 /// Handles a slash command; the returned response is the ephemeral reply.
 #[tracing::instrument(skip_all, fields(user = %ev.user_id))]
 pub async fn on_command(
@@ -287,40 +228,22 @@ pub async fn on_command(
     let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let reply = match verb {
         "note" if !rest.trim().is_empty() => {
-            let body = rest.trim().to_string();
-            let insight = NewInsight {
-                user_id: ev.user_id.to_string(),
-                source: Source::Command,
-                prompt_id: None,
-                checkin: None,
-                answers: vec![],
-                auto_tags: state.tagger().tag(&body),
-                text: body.clone(),
-                tags: vec![],
-                created_at_ms: state.now_ms(),
-                dedupe_key: Some(format!("command:{}", ev.trigger_id.0)),
-            };
-            match state.store.save_insight(&insight).await {
-                Ok(saved) => {
-                    let id = saved.id;
-                    thank_answered(state, &saved);
-                    let tags = if insight.auto_tags.is_empty() {
-                        "no tags yet".to_string()
-                    } else {
-                        insight.auto_tags.join(", ")
-                    };
-                    format!(":white_check_mark: Saved as note #{id} ({tags}). Thank you!")
-                }
-                Err(e) => {
-                    warn!(error = %format!("{e:#}"), "saving a /fieldnotes note failed");
-                    format!(":warning: We couldn't save that note just now, so here it is to send again:\n>{}", body.replace('\n', "\n>"))
-                }
-            }
+            let (text, blocks) =
+                notes::save_command_note(state, ev.user_id.as_ref(), rest.trim(), &ev.trigger_id.0)
+                    .await;
+            return Ok(SlackCommandEventResponse::new(
+                SlackMessageContent::new()
+                    .with_text(text)
+                    .with_blocks(blocks),
+            )
+            .with_response_type(SlackMessageResponseType::Ephemeral));
         }
-        "note" => format!(
-            "Add what you heard after `{} note`, e.g. `{} note Acme came up on price again`.",
-            ev.command.0, ev.command.0
-        ),
+        "note" => {
+            // No text: the form, with the fields marketing counts.
+            notes::open_note_form(state, &ev.trigger_id.0, Source::Command).await?;
+            return Ok(SlackCommandEventResponse::new(SlackMessageContent::new())
+                .with_response_type(SlackMessageResponseType::Ephemeral));
+        }
         "pause" => {
             let user = ev.user_id.to_string();
             let tz = person_tz(state, &user).await;
@@ -380,10 +303,14 @@ pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) ->
     }
     match ev.event {
         SlackEventCallbackBody::AppHomeOpened(h) => {
-            publish_home(state, h.user.as_ref()).await?;
+            home::publish(state, h.user.as_ref()).await?;
         }
-        SlackEventCallbackBody::Message(_) => {
-            info!(event_id = %ev.event_id.0, "event recorded");
+        SlackEventCallbackBody::Message(m) => {
+            if let Err(e) = notes::on_dm_message(state, &m).await {
+                // Forget the delivery, so Slack's retry of it is acted on.
+                state.store.forget_event(&ev.event_id.0).await.ok();
+                return Err(e);
+            }
         }
         other => info!(kind = ?std::mem::discriminant(&other), "event ignored"),
     }
@@ -395,7 +322,7 @@ pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) ->
 async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> String {
     let cfg = state.config();
     let user = ev.user_id.to_string();
-    if !cfg.roles.marketers.contains(&user) && !cfg.roles.leads.contains(&user) {
+    if !cfg.is_marketer(&user) {
         info!(user, "ask refused: not a marketer or lead");
         return ":no_entry: Only marketers and team leads can send a one-off question to the sales team. If you should be able to, ask a team lead to add you under `[roles]` in the Fieldnotes config.".into();
     }

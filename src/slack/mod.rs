@@ -4,7 +4,9 @@
 
 pub mod client;
 pub mod handlers;
+pub mod home;
 pub mod http;
+pub mod notes;
 pub mod pacer;
 pub mod signature;
 pub mod socket;

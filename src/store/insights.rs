@@ -2,7 +2,7 @@
 //! answer, so nothing is half-written; read back for digests and exports.
 
 use super::{to_json, Store};
-use crate::domain::{Insight, NewInsight, Source};
+use crate::domain::{Answer, FieldValue, Insight, NewInsight, Sentiment, Source, SourceMessage};
 use anyhow::{Context, Result};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -47,7 +47,8 @@ pub struct WeekPromptStats {
 }
 
 const COLUMNS: &str =
-    "id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at";
+    "id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at,
+     fields, sentiment, edited_at, channel_id, message_ts, author_id, permalink";
 
 fn insight_from_row(r: &AnyRow) -> Result<Insight> {
     let source: String = r.get(2);
@@ -63,7 +64,84 @@ fn insight_from_row(r: &AnyRow) -> Result<Insight> {
         tags: serde_json::from_str(&r.get::<String, _>(7)).context("decoding tags")?,
         auto_tags: serde_json::from_str(&r.get::<String, _>(8)).context("decoding auto tags")?,
         created_at_ms: r.get(9),
+        fields: serde_json::from_str(&r.get::<String, _>(10)).context("decoding fields")?,
+        sentiment: r
+            .get::<Option<String>, _>(11)
+            .as_deref()
+            .and_then(Sentiment::parse),
+        edited_at_ms: r.get(12),
+        message: match (
+            r.get::<Option<String>, _>(13),
+            r.get::<Option<String>, _>(14),
+        ) {
+            (Some(channel_id), Some(ts)) => Some(SourceMessage {
+                channel_id,
+                ts,
+                author_id: r.get(15),
+                permalink: r.get(16),
+            }),
+            _ => None,
+        },
     })
+}
+
+/// What an edit changes: everything the rep can touch, with the tags and
+/// sentiment recomputed from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsightEdit {
+    pub text: String,
+    pub answers: Vec<Answer>,
+    pub tags: Vec<String>,
+    pub auto_tags: Vec<String>,
+    pub fields: Vec<FieldValue>,
+    pub sentiment: Option<Sentiment>,
+}
+
+/// The result of an edit or delete, which only the note's owner may make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedChange {
+    Done(Box<Insight>),
+    /// No such note, or it was deleted.
+    NotFound,
+    /// Someone else's note: nothing changed.
+    NotOwner,
+}
+
+/// Where a note's confirmation message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckMessage {
+    pub channel: String,
+    pub ts: String,
+}
+
+async fn write_tags_and_fields(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    tags: &[String],
+    auto_tags: &[String],
+    fields: &[FieldValue],
+) -> Result<()> {
+    for (tags, origin) in [(tags, "manual"), (auto_tags, "auto")] {
+        for tag in tags {
+            sqlx::query("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(tag)
+                .bind(origin)
+                .execute(&mut **tx)
+                .await
+                .context("tagging an insight")?;
+        }
+    }
+    for f in fields {
+        sqlx::query("INSERT INTO insight_fields (insight_id, field, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(&f.field)
+            .bind(&f.value)
+            .execute(&mut **tx)
+            .await
+            .context("storing an insight's fields")?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -75,8 +153,9 @@ impl Store {
     pub async fn save_insight(&self, n: &NewInsight) -> Result<SavedInsight> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO insights (user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, dedupe_key, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+            "INSERT INTO insights (user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, dedupe_key, created_at, updated_at,
+                                   fields, sentiment, channel_id, message_ts, author_id, permalink)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
         .bind(&n.user_id)
@@ -89,6 +168,12 @@ impl Store {
         .bind(to_json(&n.auto_tags))
         .bind(&n.dedupe_key)
         .bind(n.created_at_ms)
+        .bind(to_json(&n.fields))
+        .bind(n.sentiment.map(|s| s.as_str()))
+        .bind(n.message.as_ref().map(|m| m.channel_id.as_str()))
+        .bind(n.message.as_ref().map(|m| m.ts.as_str()))
+        .bind(n.message.as_ref().and_then(|m| m.author_id.as_deref()))
+        .bind(n.message.as_ref().and_then(|m| m.permalink.as_deref()))
         .fetch_optional(&mut *tx)
         .await
         .context("inserting an insight")?;
@@ -107,17 +192,7 @@ impl Store {
             });
         };
         let id: i64 = row.get(0);
-        for (tags, origin) in [(&n.tags, "manual"), (&n.auto_tags, "auto")] {
-            for tag in tags {
-                sqlx::query("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(id)
-                    .bind(tag)
-                    .bind(origin)
-                    .execute(&mut *tx)
-                    .await
-                    .context("tagging an insight")?;
-            }
-        }
+        write_tags_and_fields(&mut tx, id, &n.tags, &n.auto_tags, &n.fields).await?;
         let answered_rows = if let Some(p) = n.prompt_id {
             sqlx::query(
                 "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL
@@ -191,6 +266,213 @@ impl Store {
             .await
             .context("reading an insight")?;
         row.as_ref().map(insight_from_row).transpose()
+    }
+
+    /// The note saved from a Slack message, if any (deleted ones too).
+    pub async fn insight_by_message(&self, channel: &str, ts: &str) -> Result<Option<Insight>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM insights WHERE channel_id = $1 AND message_ts = $2 AND deleted_at IS NULL
+             ORDER BY id LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(channel)
+            .bind(ts)
+            .fetch_optional(self.pool())
+            .await
+            .context("finding the note saved from a message")?;
+        row.as_ref().map(insight_from_row).transpose()
+    }
+
+    /// A person's latest notes, newest first.
+    pub async fn recent_insights(&self, user: &str, limit: i64) -> Result<Vec<Insight>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM insights WHERE user_id = $1 AND deleted_at IS NULL
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("reading recent notes")?;
+        rows.iter().map(insight_from_row).collect()
+    }
+
+    /// Replaces a note's content, if `user` owns it; all or nothing.
+    pub async fn edit_insight(
+        &self,
+        id: i64,
+        user: &str,
+        e: &InsightEdit,
+        now_ms: i64,
+    ) -> Result<OwnedChange> {
+        let mut tx = self.begin_write().await?;
+        let owner =
+            sqlx::query("SELECT user_id FROM insights WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .context("reading the note to edit")?;
+        match owner {
+            None => return Ok(OwnedChange::NotFound),
+            Some(r) if r.get::<String, _>(0) != user => return Ok(OwnedChange::NotOwner),
+            Some(_) => {}
+        }
+        sqlx::query(
+            "UPDATE insights SET text = $1, answers = $2, tags = $3, auto_tags = $4, fields = $5,
+                    sentiment = $6, edited_at = $7, updated_at = $7 WHERE id = $8",
+        )
+        .bind(&e.text)
+        .bind(to_json(&e.answers))
+        .bind(to_json(&e.tags))
+        .bind(to_json(&e.auto_tags))
+        .bind(to_json(&e.fields))
+        .bind(e.sentiment.map(|s| s.as_str()))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("editing a note")?;
+        for table in ["insight_tags", "insight_fields"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE insight_id = $1"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("clearing a note's tags")?;
+        }
+        write_tags_and_fields(&mut tx, id, &e.tags, &e.auto_tags, &e.fields).await?;
+        let sql = format!("SELECT {COLUMNS} FROM insights WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .context("reading the edited note")?;
+        let ins = insight_from_row(&row)?;
+        tx.commit().await.context("committing the edit")?;
+        Ok(OwnedChange::Done(Box::new(ins)))
+    }
+
+    /// Soft-deletes a note, if `user` owns it. Retention purges it later.
+    pub async fn delete_insight(&self, id: i64, user: &str, now_ms: i64) -> Result<OwnedChange> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!("SELECT {COLUMNS} FROM insights WHERE id = $1 AND deleted_at IS NULL");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("reading the note to delete")?;
+        let Some(row) = row else {
+            return Ok(OwnedChange::NotFound);
+        };
+        let ins = insight_from_row(&row)?;
+        if ins.user_id != user {
+            return Ok(OwnedChange::NotOwner);
+        }
+        sqlx::query("UPDATE insights SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("deleting a note")?;
+        tx.commit().await.context("committing the delete")?;
+        Ok(OwnedChange::Done(Box::new(ins)))
+    }
+
+    /// Rewrites the automatic tags and sentiment (after a taxonomy change).
+    pub async fn retag_insight(
+        &self,
+        id: i64,
+        auto_tags: &[String],
+        sentiment: Option<Sentiment>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE insights SET auto_tags = $1, sentiment = $2 WHERE id = $3")
+            .bind(to_json(&auto_tags))
+            .bind(sentiment.map(|s| s.as_str()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("retagging a note")?;
+        sqlx::query("DELETE FROM insight_tags WHERE insight_id = $1 AND origin = 'auto'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("clearing a note's automatic tags")?;
+        write_tags_and_fields(&mut tx, id, &[], auto_tags, &[]).await?;
+        tx.commit().await.context("committing a retag")?;
+        Ok(())
+    }
+
+    /// Records the permalink of the message a note was saved from.
+    pub async fn set_permalink(&self, id: i64, permalink: &str) -> Result<()> {
+        sqlx::query("UPDATE insights SET permalink = $1 WHERE id = $2")
+            .bind(permalink)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .context("storing a permalink")?;
+        Ok(())
+    }
+
+    /// Records where a note's confirmation message is.
+    pub async fn set_ack(&self, id: i64, ack: &AckMessage) -> Result<()> {
+        sqlx::query("UPDATE insights SET ack_channel = $1, ack_ts = $2 WHERE id = $3")
+            .bind(&ack.channel)
+            .bind(&ack.ts)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .context("storing a confirmation message")?;
+        Ok(())
+    }
+
+    /// Where a note's confirmation message is, if it has one.
+    pub async fn ack_message(&self, id: i64) -> Result<Option<AckMessage>> {
+        let r = sqlx::query("SELECT ack_channel, ack_ts FROM insights WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .context("reading a confirmation message")?;
+        Ok(r.and_then(
+            |r| match (r.get::<Option<String>, _>(0), r.get::<Option<String>, _>(1)) {
+                (Some(channel), Some(ts)) => Some(AckMessage { channel, ts }),
+                _ => None,
+            },
+        ))
+    }
+
+    /// Purges notes deleted before `before_ms` (with their tags and fields)
+    /// and Slack event ids recorded before `events_before_ms`. Returns
+    /// (notes, events) removed.
+    pub async fn purge(&self, before_ms: i64, events_before_ms: i64) -> Result<(u64, u64)> {
+        let mut tx = self.begin_write().await?;
+        for table in ["insight_tags", "insight_fields"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE insight_id IN
+                   (SELECT id FROM insights WHERE deleted_at IS NOT NULL AND deleted_at < $1)"
+            )))
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await
+            .context("purging deleted notes' tags")?;
+        }
+        let notes =
+            sqlx::query("DELETE FROM insights WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+                .bind(before_ms)
+                .execute(&mut *tx)
+                .await
+                .context("purging deleted notes")?
+                .rows_affected();
+        let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
+            .bind(events_before_ms)
+            .execute(&mut *tx)
+            .await
+            .context("purging old event ids")?
+            .rows_affected();
+        tx.commit().await.context("committing the purge")?;
+        Ok((notes, events))
     }
 
     /// Prompts sent in [from, to), how many of those were answered, and how

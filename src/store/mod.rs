@@ -3,12 +3,16 @@
 //! `$n` placeholders, epoch-millisecond BIGINTs, JSON text for lists.
 
 mod events;
+mod home;
 mod insights;
 mod people;
 mod prompts;
 mod status;
 
-pub use insights::{AnsweredPrompt, InsightQuery, SavedInsight, WeekPromptStats};
+pub use insights::{
+    AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, SavedInsight,
+    WeekPromptStats,
+};
 pub use people::PersonRow;
 pub use prompts::*;
 pub use status::{skip_class, DeliveryError, OccurrenceStatus};

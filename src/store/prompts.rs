@@ -5,7 +5,7 @@
 //! a conditional update on SQLite), so restarts and replicas never
 //! double-send.
 
-use super::{Backend, Store};
+use super::{to_json, Backend, Store};
 use crate::domain::{PendingRun, Prompt};
 use anyhow::{Context, Result};
 use sqlx::Row;
@@ -124,6 +124,9 @@ impl Store {
     }
 
     /// Creates a run for one occurrence of a check-in; `None` if it exists.
+    /// `pick` chooses the questions it asks from the number of earlier runs
+    /// (the k-of-n rotation).
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_run(
         &self,
         checkin: &str,
@@ -132,10 +135,21 @@ impl Store {
         question: Option<&str>,
         scheduled_at_ms: i64,
         now_ms: i64,
+        pick: impl FnOnce(u64) -> Vec<String>,
     ) -> Result<Option<i64>> {
+        let earlier: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM checkin_runs WHERE checkin = $1 AND scheduled_at < $2",
+        )
+        .bind(checkin)
+        .bind(scheduled_at_ms)
+        .fetch_one(self.pool())
+        .await
+        .context("counting earlier runs")?
+        .get(0);
+        let questions = to_json(&pick(earlier.max(0) as u64));
         let row = sqlx::query(
-            "INSERT INTO checkin_runs (checkin, occurrence, source, question, scheduled_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO checkin_runs (checkin, occurrence, source, question, scheduled_at, created_at, questions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (checkin, occurrence) DO NOTHING RETURNING id",
         )
         .bind(checkin)
@@ -144,6 +158,7 @@ impl Store {
         .bind(question)
         .bind(scheduled_at_ms)
         .bind(now_ms)
+        .bind(questions)
         .fetch_optional(self.pool())
         .await
         .context("creating a check-in run")?;
@@ -695,7 +710,9 @@ impl Store {
 
     pub async fn prompt(&self, id: i64) -> Result<Option<Prompt>> {
         let row = sqlx::query(
-            "SELECT id, checkin, user_id, occurrence, status, channel_id, message_ts, answered_at, question, closed_at FROM prompts WHERE id = $1",
+            "SELECT id, checkin, user_id, occurrence, status, channel_id, message_ts, answered_at, question, closed_at,
+                    (SELECT questions FROM checkin_runs r WHERE r.id = prompts.run_id)
+             FROM prompts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -712,7 +729,48 @@ impl Store {
             answered: r.get::<Option<i64>, _>(7).is_some(),
             question: r.get(8),
             closed: r.get::<Option<i64>, _>(9).is_some(),
+            questions: r
+                .get::<Option<String>, _>(10)
+                .and_then(|q| serde_json::from_str(&q).ok()),
         }))
+    }
+
+    /// The prompt a DM reply answers: the one whose message is the reply's
+    /// thread parent, else the person's latest prompt still open.
+    pub async fn prompt_for_reply(
+        &self,
+        user: &str,
+        channel: &str,
+        thread_ts: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        if let Some(t) = thread_ts {
+            let r = sqlx::query(
+                "SELECT id FROM prompts WHERE user_id = $1 AND channel_id = $2 AND message_ts = $3
+                 UNION ALL
+                 SELECT prompt_id FROM reminders WHERE user_id = $1 AND channel_id = $2 AND message_ts = $3",
+            )
+            .bind(user)
+            .bind(channel)
+            .bind(t)
+            .fetch_optional(self.pool())
+            .await
+            .context("finding the prompt a thread reply answers")?;
+            if let Some(r) = r {
+                return Ok(Some(r.get(0)));
+            }
+        }
+        let r = sqlx::query(
+            "SELECT id FROM prompts WHERE user_id = $1 AND status = 'sent' AND closed_at IS NULL
+               AND (closes_at IS NULL OR closes_at > $2)
+             ORDER BY answered_at IS NOT NULL, sent_at DESC, id DESC LIMIT 1",
+        )
+        .bind(user)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await
+        .context("finding the open prompt a reply answers")?;
+        Ok(r.map(|r| r.get(0)))
     }
 
     /// Whether any work is still queued or in flight (prompts, reminders

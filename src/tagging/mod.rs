@@ -2,6 +2,8 @@
 //! holds every keyword; matches count only on word boundaries, in any case,
 //! across Unicode. `#hashtags` that name a tag (or its last segment) count too.
 
+pub mod sentiment;
+
 use crate::config::TagDef;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use std::collections::BTreeSet;
@@ -22,7 +24,7 @@ impl Tagger {
         let mut pattern_tags = Vec::new();
         let mut hashtags = Vec::new();
         for t in tags {
-            for k in &t.keywords {
+            for k in t.keywords.iter().chain(&t.aliases) {
                 let k = k.trim().to_lowercase();
                 if !k.is_empty() {
                     patterns.push(k);
@@ -97,6 +99,7 @@ mod tests {
             label: id.into(),
             category: None,
             keywords: kws.iter().map(|s| s.to_string()).collect(),
+            aliases: vec![],
         }
     }
 
@@ -142,6 +145,16 @@ mod tests {
         assert_eq!(t.tag("lost it on #price, sigh"), vec!["objection:price"]);
         assert_eq!(t.tag("#competitor:acme again"), vec!["competitor:acme"]);
         assert!(t.tag("#unknown").is_empty());
+    }
+
+    #[test]
+    fn aliases_tag_like_keywords() {
+        let mut acme = tag("competitor:acme", &["acme"]);
+        acme.aliases = vec!["AcmeCloud".into(), "Acme Ωmega".into()];
+        let t = Tagger::new(&[acme]);
+        assert_eq!(t.tag("they run acmecloud today"), vec!["competitor:acme"]);
+        assert_eq!(t.tag("ACME ΩMEGA renewal"), vec!["competitor:acme"]);
+        assert!(t.tag("acmecloudy").is_empty());
     }
 
     #[test]

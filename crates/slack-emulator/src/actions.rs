@@ -7,11 +7,13 @@
 //! `response_action` for a modal, a reply for a slash command), because that
 //! is how a real user's click reaches the bot.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{LazyLock, Mutex};
 
 use anyhow::{anyhow, bail, Context as _};
 use serde_json::{json, Value};
 
+use crate::blockkit::{self, DEFAULT_MIN_QUERY_LENGTH};
 use crate::config::{FieldAnswer, User};
 use crate::delivery::{Delivery, DeliveryKind};
 use crate::payloads;
@@ -59,14 +61,79 @@ fn element_options(el: &Value) -> Vec<Value> {
     out
 }
 
-fn option_for(el: &Value, value: &str) -> Value {
-    element_options(el)
-        .into_iter()
+/// An option as Slack reports a selection: its text and value.
+fn selected(o: &Value) -> Value {
+    json!({"text": o["text"], "value": o["value"]})
+}
+
+/// The option with `value` among `known`, or one whose text is the value
+/// when no option has it.
+fn option_for(known: &[Value], value: &str) -> Value {
+    known
+        .iter()
         .find(|o| o["value"] == value)
-        .map(|o| json!({"text": o["text"], "value": o["value"]}))
+        .map(selected)
         .unwrap_or_else(
             || json!({"text": {"type":"plain_text","text": value, "emoji": true}, "value": value}),
         )
+}
+
+/// A menu in a view: (view_id, block_id, action_id).
+type MenuKey = (String, String, String);
+
+/// The options apps answered `block_suggestion` payloads with, per menu, so
+/// a later submission reports the picked option's real text as the Slack
+/// client does. View ids are random per view, so one process-wide record
+/// serves every emulator; it keeps the most recent `MAX_REMEMBERED_MENUS`.
+#[derive(Default)]
+struct Suggested {
+    by_menu: HashMap<MenuKey, Vec<Value>>,
+    order: VecDeque<MenuKey>,
+}
+
+const MAX_REMEMBERED_MENUS: usize = 4096;
+
+static SUGGESTED: LazyLock<Mutex<Suggested>> = LazyLock::new(Default::default);
+
+fn suggested_store() -> std::sync::MutexGuard<'static, Suggested> {
+    SUGGESTED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Adds `options` to what the menu has offered: the user may pick from an
+/// earlier answer too (a multi-select keeps what was picked while the
+/// query changes); a value offered again takes its latest text.
+fn remember_suggestions(key: MenuKey, options: &[Value]) {
+    let mut st = suggested_store();
+    if !st.by_menu.contains_key(&key) {
+        st.order.push_back(key.clone());
+    }
+    let known = st.by_menu.entry(key).or_default();
+    for o in options {
+        match known.iter_mut().find(|k| k["value"] == o["value"]) {
+            Some(k) => *k = o.clone(),
+            None => known.push(o.clone()),
+        }
+    }
+    while st.order.len() > MAX_REMEMBERED_MENUS {
+        if let Some(old) = st.order.pop_front() {
+            st.by_menu.remove(&old);
+        }
+    }
+}
+
+fn suggestions_for(view_id: &str, block_id: &str, action_id: &str) -> Vec<Value> {
+    suggested_store()
+        .by_menu
+        .get(&(view_id.into(), block_id.into(), action_id.into()))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn is_external_select(el: &Value) -> bool {
+    matches!(
+        el["type"].as_str(),
+        Some("external_select" | "multi_external_select")
+    )
 }
 
 impl Emulator {
@@ -212,10 +279,69 @@ impl Emulator {
         self.deliver(DeliveryKind::Interactive, payload).await
     }
 
+    /// Picks `value` in an overflow menu (action_id) in a view the user sees
+    /// (their Home tab or topmost modal).
+    pub async fn select_overflow_in_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        action_id: &str,
+        value: &str,
+    ) -> anyhow::Result<Delivery> {
+        let cfg = self.config().clone();
+        let u = self.member(user)?;
+        let v = self.visible_view(user, view_id)?;
+        let (block_id, el) = payloads::find_element(&v.view["blocks"], action_id)
+            .ok_or_else(|| anyhow!("no element with action_id {action_id:?} in view {view_id}"))?;
+        if el["type"] != "overflow" {
+            bail!("{action_id:?} is a {}, not an overflow menu", el["type"]);
+        }
+        let opt = el["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["value"] == value)
+            .cloned()
+            .ok_or_else(|| anyhow!("overflow {action_id:?} has no option {value:?}"))?;
+        let trigger_id = self.st().mint_trigger(user);
+        let payload = json!({
+            "type": "block_actions",
+            "user": payloads::basic_user(&cfg, &u),
+            "api_app_id": cfg.app_id,
+            "token": "emulator-verification-token",
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": trigger_id,
+            "team": payloads::team(&cfg),
+            "enterprise": null,
+            "is_enterprise_install": false,
+            "view": v.view,
+            "actions": [{
+                "type": "overflow", "action_id": action_id, "block_id": block_id,
+                "selected_option": opt, "action_ts": action_ts(),
+            }],
+        });
+        self.deliver(DeliveryKind::Interactive, payload).await
+    }
+
+    /// Delivers an interaction payload as given (correctly signed, as if
+    /// from Slack): for tests of what the app does with a payload no Slack
+    /// client would send, such as someone acting on another person's note.
+    pub async fn send_interaction(&self, payload: Value) -> anyhow::Result<Delivery> {
+        self.deliver(DeliveryKind::Interactive, payload).await
+    }
+
     /// Builds `view.state.values` for a modal from answers keyed by block_id,
-    /// using the right shape for each input element. Unanswered inputs get
-    /// Slack's empty value.
+    /// using the right shape for each input element.
+    ///
+    /// Selects, radio buttons and checkboxes take option values: the
+    /// reported option carries the text of the element's option with that
+    /// value (for an external select: of the options the app answered
+    /// [`Emulator::block_suggestion`] with, or of its initial options), or
+    /// the value itself as text when none has it. An unanswered option input
+    /// reports its `initial_option(s)` as Slack does; any other unanswered
+    /// input gets Slack's empty value.
     pub fn fill_modal_values(view: &Value, answers: &HashMap<String, FieldAnswer>) -> Value {
+        let view_id = view["id"].as_str().unwrap_or_default();
         let mut values = serde_json::Map::new();
         for b in view["blocks"].as_array().into_iter().flatten() {
             if b["type"] != "input" {
@@ -235,15 +361,39 @@ impl Emulator {
                 Some(FieldAnswer::Multi(v)) => v.clone(),
             };
             let first = texts.first().cloned();
+            let initial: Vec<Value> = el
+                .get("initial_option")
+                .filter(|o| o.is_object())
+                .into_iter()
+                .chain(el["initial_options"].as_array().into_iter().flatten())
+                .cloned()
+                .collect();
+            let known = || {
+                let mut k = if is_external_select(el) {
+                    suggestions_for(view_id, block_id, action_id)
+                } else {
+                    element_options(el)
+                };
+                k.extend(initial.iter().cloned());
+                k
+            };
             let mut state = json!({"type": ty});
             match ty {
                 "static_select" | "external_select" | "radio_buttons" => {
-                    state["selected_option"] =
-                        first.map(|v| option_for(el, &v)).unwrap_or(Value::Null);
+                    state["selected_option"] = match (answer, first) {
+                        (None, _) => initial.first().map(selected).unwrap_or(Value::Null),
+                        (Some(_), Some(v)) => option_for(&known(), &v),
+                        (Some(_), None) => Value::Null,
+                    };
                 }
                 "multi_static_select" | "multi_external_select" | "checkboxes" => {
-                    state["selected_options"] =
-                        Value::Array(texts.iter().map(|v| option_for(el, v)).collect());
+                    state["selected_options"] = match answer {
+                        None => Value::Array(initial.iter().map(selected).collect()),
+                        Some(_) => {
+                            let known = known();
+                            Value::Array(texts.iter().map(|v| option_for(&known, v)).collect())
+                        }
+                    };
                 }
                 "users_select" => state["selected_user"] = json!(first),
                 "multi_users_select" => state["selected_users"] = json!(texts),
@@ -258,6 +408,100 @@ impl Emulator {
             values.insert(block_id.to_string(), json!({ action_id: state }));
         }
         Value::Object(values)
+    }
+
+    /// Types `value` into the external select (`external_select` or
+    /// `multi_external_select`) of block `block_id` in a view `user` sees
+    /// (their topmost modal, or their Home tab), as a user searching the
+    /// menu: sends Slack's `block_suggestion` payload through the current
+    /// delivery mode and returns the options the app answered with
+    /// (`option_groups` flattened).
+    ///
+    /// Refused, as the Slack client would not send it, when `value` is
+    /// shorter than the element's `min_query_length` (3 when unset). The
+    /// answer is checked as Slack checks it (at most 100 options or option
+    /// groups; plain_text option text of 1–75 characters; values of at most
+    /// 150); an answer Slack could not show (none, late, non-2xx, or
+    /// invalid) is an error that says why. The options are remembered so
+    /// that [`Emulator::fill_modal_values`] reports a picked one with its
+    /// text.
+    pub async fn block_suggestion(
+        &self,
+        user: &str,
+        view_id: &str,
+        block_id: &str,
+        value: &str,
+    ) -> anyhow::Result<Vec<Value>> {
+        let cfg = self.config().clone();
+        let u = self.member(user)?;
+        let v = self.visible_view(user, view_id)?;
+        if v.kind == "modal" && self.open_modal_for(user).map(|t| t.id).as_deref() != Some(view_id)
+        {
+            bail!("view {view_id} is not the topmost modal of {user}: they cannot type into it");
+        }
+        let els = payloads::block_elements(&v.view["blocks"], block_id)
+            .ok_or_else(|| anyhow!("no block {block_id:?} in view {view_id}"))?;
+        let externals: Vec<&Value> = els.iter().filter(|e| is_external_select(e)).collect();
+        let el = match externals.as_slice() {
+            [el] => *el,
+            [] => {
+                let types: Vec<&str> = els.iter().filter_map(|e| e["type"].as_str()).collect();
+                bail!(
+                    "block {block_id:?} of view {view_id} has no external_select or \
+                     multi_external_select (it has {types:?}): only those send block_suggestion"
+                );
+            }
+            many => bail!(
+                "block {block_id:?} of view {view_id} has {} external selects; \
+                 give each its own block to search one",
+                many.len()
+            ),
+        };
+        let action_id = el["action_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the external select in {block_id:?} has no action_id"))?;
+        let min = el["min_query_length"]
+            .as_u64()
+            .unwrap_or(DEFAULT_MIN_QUERY_LENGTH);
+        let typed = value.chars().count() as u64;
+        if typed < min {
+            bail!(
+                "{typed} characters typed into {block_id:?}, fewer than its min_query_length \
+                 of {min}: Slack sends no block_suggestion yet"
+            );
+        }
+        let payload = payloads::block_suggestion(&cfg, &u, &v.view, block_id, action_id, value);
+        let d = self.deliver(DeliveryKind::Interactive, payload).await?;
+        if !d.acked {
+            match d.status {
+                Some(s) => bail!(
+                    "the app answered block_suggestion for {block_id:?} with HTTP {s}: \
+                     Slack shows the menu as failing to load"
+                ),
+                None => bail!(
+                    "the app did not answer block_suggestion for {block_id:?} within {:?}: \
+                     Slack shows the menu as failing to load",
+                    cfg.ack_timeout
+                ),
+            }
+        }
+        let resp = d.response.ok_or_else(|| {
+            anyhow!(
+                "the app acknowledged block_suggestion for {block_id:?} without a body: \
+                 Slack needs {{\"options\":[...]}} or {{\"option_groups\":[...]}} to fill the menu"
+            )
+        })?;
+        let options = blockkit::validate_suggestion_response(&resp).map_err(|errors| {
+            anyhow!(
+                "Slack would not show the app's answer to block_suggestion for {block_id:?}: {}",
+                errors.join("; ")
+            )
+        })?;
+        remember_suggestions(
+            (view_id.into(), block_id.into(), action_id.into()),
+            &options,
+        );
+        Ok(options)
     }
 
     /// Submits a modal with `values` (Slack's `view.state.values` shape) and

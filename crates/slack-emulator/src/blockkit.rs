@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Max blocks in a message.
 pub const MAX_MESSAGE_BLOCKS: usize = 50;
@@ -16,6 +16,16 @@ pub const MAX_MESSAGE_BLOCKS: usize = 50;
 pub const MAX_VIEW_BLOCKS: usize = 100;
 /// Max characters of a message's top-level `text`.
 pub const MAX_MESSAGE_TEXT: usize = 40_000;
+/// Max options (or option groups) in a select menu, and in an app's answer
+/// to a `block_suggestion` payload.
+pub const MAX_SELECT_OPTIONS: usize = 100;
+/// Max characters of an option's text (and of its description).
+pub const MAX_OPTION_TEXT: usize = 75;
+/// Max characters of an option's value.
+pub const MAX_OPTION_VALUE: usize = 150;
+/// An external select's `min_query_length` when the view leaves it out:
+/// Slack sends no `block_suggestion` before that many characters are typed.
+pub const DEFAULT_MIN_QUERY_LENGTH: u64 = 3;
 
 const KNOWN_BLOCKS: &[&str] = &[
     "section",
@@ -93,54 +103,111 @@ impl V {
         }
     }
 
-    fn option(&mut self, o: &Value, path: &str, text_max: usize) {
+    /// One option object. `plain_only`: select and overflow menus take
+    /// plain_text only (radio buttons and checkboxes may use mrkdwn);
+    /// `url_ok`: only overflow options may carry a url.
+    fn option(&mut self, o: &Value, path: &str, plain_only: bool, url_ok: bool) {
+        if !o.is_object() {
+            self.err(path, "must be an option object");
+            return;
+        }
         match o.get("text") {
-            Some(t) => self.text_obj(t, &format!("{path}/text"), 1, text_max, false),
+            Some(t) => self.text_obj(t, &format!("{path}/text"), 1, MAX_OPTION_TEXT, plain_only),
             None => self.err(&format!("{path}/text"), "is required"),
         }
         match o.get("value") {
-            Some(v) => self.max_len(v, &format!("{path}/value"), 150),
+            Some(v) if v.is_string() => self.max_len(v, &format!("{path}/value"), MAX_OPTION_VALUE),
+            Some(_) => self.err(&format!("{path}/value"), "must be a string"),
             None => self.err(&format!("{path}/value"), "is required"),
         }
         if let Some(d) = o.get("description") {
-            self.text_obj(d, &format!("{path}/description"), 0, 75, false);
+            self.text_obj(
+                d,
+                &format!("{path}/description"),
+                0,
+                MAX_OPTION_TEXT,
+                plain_only,
+            );
+        }
+        if let Some(u) = o.get("url") {
+            if url_ok {
+                self.max_len(u, &format!("{path}/url"), 3000);
+            } else {
+                self.err(&format!("{path}/url"), "is only allowed in overflow menus");
+            }
         }
     }
 
-    fn options(&mut self, el: &Value, path: &str, max: usize) {
-        if let Some(opts) = el.get("options").and_then(Value::as_array) {
-            if opts.len() > max {
-                self.err(
-                    &format!("{path}/options"),
-                    format!("must provide no more than {max} items"),
-                );
+    /// A list of option objects (an element's `options`, a group's
+    /// `options`, `initial_options`), at most `max` of them.
+    fn option_list(&mut self, v: &Value, path: &str, max: usize, plain_only: bool, url_ok: bool) {
+        let Some(opts) = v.as_array() else {
+            self.err(path, "must be an array");
+            return;
+        };
+        if opts.len() > max {
+            self.err(path, format!("must provide no more than {max} items"));
+        }
+        for (i, o) in opts.iter().enumerate() {
+            self.option(o, &format!("{path}/{i}"), plain_only, url_ok);
+        }
+    }
+
+    /// An `option_groups` array: at most 100 groups, each with a plain_text
+    /// label and at most 100 options.
+    fn option_groups(&mut self, v: &Value, path: &str) {
+        let Some(groups) = v.as_array() else {
+            self.err(path, "must be an array");
+            return;
+        };
+        if groups.len() > MAX_SELECT_OPTIONS {
+            self.err(
+                path,
+                format!("must provide no more than {MAX_SELECT_OPTIONS} items"),
+            );
+        }
+        for (g, group) in groups.iter().enumerate() {
+            match group.get("label") {
+                Some(l) => self.text_obj(l, &format!("{path}/{g}/label"), 1, MAX_OPTION_TEXT, true),
+                None => self.err(&format!("{path}/{g}/label"), "is required"),
             }
-            for (i, o) in opts.iter().enumerate() {
-                self.option(o, &format!("{path}/options/{i}"), 75);
+            match group.get("options") {
+                Some(opts) => self.option_list(
+                    opts,
+                    &format!("{path}/{g}/options"),
+                    MAX_SELECT_OPTIONS,
+                    true,
+                    false,
+                ),
+                None => self.err(&format!("{path}/{g}/options"), "is required"),
             }
         }
-        if let Some(groups) = el.get("option_groups").and_then(Value::as_array) {
-            if groups.len() > max {
+    }
+
+    /// `initial_option` (single selects, radio buttons) and `initial_options`
+    /// (multi-selects, checkboxes), when present.
+    fn initial_options(&mut self, o: &Map<String, Value>, path: &str, plain_only: bool) {
+        if let Some(i) = o.get("initial_option") {
+            self.option(i, &format!("{path}/initial_option"), plain_only, false);
+        }
+        if let Some(i) = o.get("initial_options") {
+            self.option_list(
+                i,
+                &format!("{path}/initial_options"),
+                MAX_SELECT_OPTIONS,
+                plain_only,
+                false,
+            );
+        }
+    }
+
+    fn max_selected_items(&mut self, o: &Map<String, Value>, path: &str) {
+        if let Some(m) = o.get("max_selected_items") {
+            if m.as_u64().is_none_or(|n| n < 1) {
                 self.err(
-                    &format!("{path}/option_groups"),
-                    format!("must provide no more than {max} items"),
+                    &format!("{path}/max_selected_items"),
+                    "must be an integer of at least 1",
                 );
-            }
-            for (g, group) in groups.iter().enumerate() {
-                if let Some(l) = group.get("label") {
-                    self.text_obj(l, &format!("{path}/option_groups/{g}/label"), 1, 75, true);
-                }
-                if let Some(opts) = group.get("options").and_then(Value::as_array) {
-                    if opts.len() > 100 {
-                        self.err(
-                            &format!("{path}/option_groups/{g}/options"),
-                            "must provide no more than 100 items",
-                        );
-                    }
-                    for (i, o) in opts.iter().enumerate() {
-                        self.option(o, &format!("{path}/option_groups/{g}/options/{i}"), 75);
-                    }
-                }
             }
         }
     }
@@ -169,20 +236,64 @@ impl V {
                 }
             }
             "static_select" | "multi_static_select" => {
-                if o.get("options").is_none() && o.get("option_groups").is_none() {
-                    self.err(
+                match (o.get("options"), o.get("option_groups")) {
+                    (None, None) => self.err(
                         &format!("{path}/options"),
                         "options or option_groups is required",
+                    ),
+                    (Some(_), Some(_)) => self.err(
+                        &format!("{path}/option_groups"),
+                        "provide options or option_groups, not both",
+                    ),
+                    _ => {}
+                }
+                if let Some(opts) = o.get("options") {
+                    self.option_list(
+                        opts,
+                        &format!("{path}/options"),
+                        MAX_SELECT_OPTIONS,
+                        true,
+                        false,
                     );
                 }
-                self.options(el, path, 100);
+                if let Some(groups) = o.get("option_groups") {
+                    self.option_groups(groups, &format!("{path}/option_groups"));
+                }
+                self.initial_options(o, path, true);
+                self.max_selected_items(o, path);
+            }
+            "external_select" | "multi_external_select" => {
+                // No static options: they come from the app's answers to
+                // block_suggestion payloads.
+                if let Some(m) = o.get("min_query_length") {
+                    if m.as_u64().is_none() {
+                        self.err(
+                            &format!("{path}/min_query_length"),
+                            "must be a non-negative integer",
+                        );
+                    }
+                }
+                self.initial_options(o, path, true);
+                self.max_selected_items(o, path);
             }
             "checkboxes" | "radio_buttons" => {
-                self.options(el, path, 10);
+                match o.get("options") {
+                    Some(opts) => {
+                        self.option_list(opts, &format!("{path}/options"), 10, false, false)
+                    }
+                    None => self.err(&format!("{path}/options"), "is required"),
+                }
+                self.initial_options(o, path, false);
             }
-            "overflow" => {
-                self.options(el, path, 5);
-            }
+            "overflow" => match o.get("options") {
+                Some(opts) => {
+                    if opts.as_array().is_some_and(Vec::is_empty) {
+                        self.err(&format!("{path}/options"), "must provide at least 1 item");
+                    }
+                    self.option_list(opts, &format!("{path}/options"), 5, true, true);
+                }
+                None => self.err(&format!("{path}/options"), "is required"),
+            },
             "plain_text_input" => {
                 if let Some(m) = o.get("max_length").and_then(Value::as_u64) {
                     if m > 3000 {
@@ -376,6 +487,43 @@ pub fn validate_view(view: &Value) -> Result<(), Vec<String>> {
     }
     if v.errors.is_empty() {
         Ok(())
+    } else {
+        Err(v.errors)
+    }
+}
+
+/// Validates an app's answer to a `block_suggestion` payload the way Slack
+/// does before showing it: an object with either `options` (at most 100) or
+/// `option_groups` (at most 100 groups of at most 100), each option a
+/// plain_text `text` of 1–75 characters and a `value` of at most 150.
+/// Returns the options, groups flattened, in order.
+pub fn validate_suggestion_response(resp: &Value) -> Result<Vec<Value>, Vec<String>> {
+    let mut v = V { errors: vec![] };
+    let Some(o) = resp.as_object() else {
+        return Err(vec![
+            "must be a JSON object with options or option_groups [json-pointer:/]".into(),
+        ]);
+    };
+    let mut out = vec![];
+    match (o.get("options"), o.get("option_groups")) {
+        (None, None) => v.err("/options", "options or option_groups is required"),
+        (Some(_), Some(_)) => v.err(
+            "/option_groups",
+            "provide options or option_groups, not both",
+        ),
+        (Some(opts), None) => {
+            v.option_list(opts, "/options", MAX_SELECT_OPTIONS, true, false);
+            out.extend(opts.as_array().cloned().unwrap_or_default());
+        }
+        (None, Some(groups)) => {
+            v.option_groups(groups, "/option_groups");
+            for g in groups.as_array().into_iter().flatten() {
+                out.extend(g["options"].as_array().cloned().unwrap_or_default());
+            }
+        }
+    }
+    if v.errors.is_empty() {
+        Ok(out)
     } else {
         Err(v.errors)
     }
@@ -595,5 +743,150 @@ mod tests {
     fn home_view_ok() {
         assert!(validate_view(&json!({"type":"home","blocks":[section("hi")]})).is_ok());
         assert!(validate_view(&json!({"type":"bogus","blocks":[]})).is_err());
+    }
+
+    fn input(el: Value) -> Value {
+        modal(json!([{"type":"input","block_id":"b","label":plain("L"),"element":el}]))
+    }
+
+    #[test]
+    fn external_selects_in_views() {
+        for ty in ["external_select", "multi_external_select"] {
+            let el = json!({"type":ty,"action_id":"q","placeholder":plain("Search")});
+            assert!(validate_view(&input(el.clone())).is_ok(), "{ty}");
+            let mut zero = el.clone();
+            zero["min_query_length"] = json!(0);
+            assert!(validate_view(&input(zero)).is_ok(), "{ty}");
+            let mut neg = el.clone();
+            neg["min_query_length"] = json!(-1);
+            assert!(validate_view(&input(neg)).unwrap_err()[0].contains("min_query_length"));
+            let mut frac = el.clone();
+            frac["min_query_length"] = json!("3");
+            assert!(validate_view(&input(frac)).is_err());
+        }
+        let single = json!({"type":"external_select","action_id":"q",
+            "initial_option":{"text":plain("Pricing"),"value":"pricing"}});
+        assert!(validate_view(&input(single)).is_ok());
+        let multi = json!({"type":"multi_external_select","action_id":"q","max_selected_items":2,
+            "initial_options":opts(2)});
+        assert!(validate_view(&input(multi)).is_ok());
+        let bad = json!({"type":"external_select","action_id":"q",
+            "initial_option":{"text":plain(&"t".repeat(76)),"value":"v"}});
+        assert!(validate_view(&input(bad)).unwrap_err()[0].contains("initial_option/text"));
+        let mrkdwn = json!({"type":"multi_external_select","action_id":"q",
+            "initial_options":[{"text":{"type":"mrkdwn","text":"*x*"},"value":"x"}]});
+        assert!(validate_view(&input(mrkdwn)).unwrap_err()[0].contains("initial_options/0/text"));
+        let none = json!({"type":"multi_external_select","action_id":"q","max_selected_items":0});
+        assert!(validate_view(&input(none)).is_err());
+        // in a section accessory and an actions block too
+        let home = json!({"type":"home","blocks":[
+            {"type":"section","text":{"type":"mrkdwn","text":"x"},
+             "accessory":{"type":"external_select","action_id":"a","min_query_length":1}},
+            {"type":"actions","elements":[{"type":"external_select","action_id":"b"}]}]});
+        assert!(validate_view(&home).is_ok());
+    }
+
+    #[test]
+    fn static_select_over_100_options_in_a_view() {
+        let el = |n| json!({"type":"static_select","action_id":"s","options":opts(n)});
+        assert!(validate_view(&input(el(100))).is_ok());
+        let e = validate_view(&input(el(101))).unwrap_err();
+        assert!(e[0].contains("/view/blocks/0/element/options"), "{e:?}");
+        let multi = json!({"type":"multi_static_select","action_id":"s","options":opts(101)});
+        assert!(validate_view(&input(multi)).is_err());
+        let groups: Vec<Value> = (0..101)
+            .map(|g| json!({"label":plain(&format!("g{g}")),"options":opts(1)}))
+            .collect();
+        let grouped = json!({"type":"static_select","action_id":"s","option_groups":groups});
+        assert!(validate_view(&input(grouped)).unwrap_err()[0].contains("option_groups"));
+        let both = json!({"type":"static_select","action_id":"s","options":opts(1),
+            "option_groups":[{"label":plain("g"),"options":opts(1)}]});
+        assert!(validate_view(&input(both)).is_err());
+    }
+
+    #[test]
+    fn select_options_are_plain_text_only() {
+        let o = vec![json!({"text":{"type":"mrkdwn","text":"*x*"},"value":"x"})];
+        let sel = json!([{"type":"actions","elements":[{"type":"static_select","action_id":"s","options":o.clone()}]}]);
+        assert!(msg_err(sel)[0].contains("/options/0/text/type"));
+        // radio buttons and checkboxes may use mrkdwn
+        let radio = json!([{"type":"actions","elements":[{"type":"radio_buttons","action_id":"r","options":o}]}]);
+        assert!(validate_message_blocks(&radio).is_ok());
+    }
+
+    #[test]
+    fn overflow_takes_one_to_five_options() {
+        let of = |o: Vec<Value>| json!([{"type":"actions","elements":[{"type":"overflow","action_id":"o","options":o}]}]);
+        assert!(validate_message_blocks(&of(opts(1))).is_ok());
+        assert!(validate_message_blocks(&of(opts(5))).is_ok());
+        assert!(msg_err(of(opts(6)))[0].contains("no more than 5"));
+        assert!(msg_err(of(vec![]))[0].contains("at least 1"));
+        let missing = json!([{"type":"actions","elements":[{"type":"overflow","action_id":"o"}]}]);
+        assert!(msg_err(missing)[0].contains("options"));
+        let url = vec![json!({"text":plain("Docs"),"value":"d","url":"https://example.com"})];
+        assert!(validate_message_blocks(&of(url.clone())).is_ok());
+        let sel = json!([{"type":"actions","elements":[{"type":"static_select","action_id":"s","options":url}]}]);
+        assert!(msg_err(sel)[0].contains("url"));
+    }
+
+    #[test]
+    fn radio_and_checkboxes_in_views() {
+        for ty in ["checkboxes", "radio_buttons"] {
+            let el = |n| json!({"type":ty,"action_id":"c","options":opts(n)});
+            assert!(validate_view(&input(el(10))).is_ok(), "{ty}");
+            assert!(validate_view(&input(el(11))).is_err(), "{ty}");
+            let missing = json!({"type":ty,"action_id":"c"});
+            assert!(validate_view(&input(missing)).is_err(), "{ty}");
+        }
+    }
+
+    #[test]
+    fn home_block_count_and_modal_title() {
+        let b = |n| Value::Array((0..n).map(|_| json!({"type":"divider"})).collect());
+        assert!(validate_view(&json!({"type":"home","blocks":b(100)})).is_ok());
+        let e = validate_view(&json!({"type":"home","blocks":b(101)})).unwrap_err();
+        assert!(e[0].contains("no more than 100"), "{e:?}");
+        let mut m = modal(json!([]));
+        m["title"] = plain(&"x".repeat(24));
+        assert!(validate_view(&m).is_ok());
+        m["title"] = plain(&"x".repeat(25));
+        assert!(validate_view(&m).unwrap_err()[0].contains("/view/title/text"));
+    }
+
+    #[test]
+    fn suggestion_responses() {
+        let ok = validate_suggestion_response(&json!({"options":opts(100)})).unwrap();
+        assert_eq!(ok.len(), 100);
+        assert_eq!(ok[7]["value"], "v7");
+        let e = validate_suggestion_response(&json!({"options":opts(101)})).unwrap_err();
+        assert!(
+            e[0].contains("no more than 100") && e[0].contains("/options"),
+            "{e:?}"
+        );
+        let groups = json!({"option_groups":[
+            {"label":plain("A"),"options":opts(2)},
+            {"label":plain("B"),"options":[{"text":plain("z"),"value":"z"}]}]});
+        let flat = validate_suggestion_response(&groups).unwrap();
+        let values: Vec<&str> = flat.iter().map(|o| o["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["v0", "v1", "z"]);
+        let too_many_groups: Vec<Value> = (0..101)
+            .map(|g| json!({"label":plain(&format!("g{g}")),"options":opts(1)}))
+            .collect();
+        assert!(validate_suggestion_response(&json!({"option_groups":too_many_groups})).is_err());
+        let long_text = json!({"options":[{"text":plain(&"t".repeat(76)),"value":"v"}]});
+        assert!(validate_suggestion_response(&long_text).unwrap_err()[0]
+            .contains("/options/0/text/text"));
+        let long_value = json!({"options":[{"text":plain("t"),"value":"v".repeat(151)}]});
+        assert!(
+            validate_suggestion_response(&long_value).unwrap_err()[0].contains("/options/0/value")
+        );
+        let mrkdwn = json!({"options":[{"text":{"type":"mrkdwn","text":"t"},"value":"v"}]});
+        assert!(validate_suggestion_response(&mrkdwn).is_err());
+        assert!(validate_suggestion_response(&json!({"options":[]}))
+            .unwrap()
+            .is_empty());
+        assert!(validate_suggestion_response(&json!({})).is_err());
+        assert!(validate_suggestion_response(&json!("ok")).is_err());
+        assert!(validate_suggestion_response(&json!({"options":[],"option_groups":[]})).is_err());
     }
 }

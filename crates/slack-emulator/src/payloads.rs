@@ -234,3 +234,48 @@ pub fn find_element(blocks: &Value, action_id: &str) -> Option<(String, Value)> 
     }
     None
 }
+
+/// The interactive elements of the block with `block_id`: an input's
+/// `element`, a section's `accessory`, an actions block's `elements`.
+pub fn block_elements(blocks: &Value, block_id: &str) -> Option<Vec<Value>> {
+    let b = blocks
+        .as_array()?
+        .iter()
+        .find(|b| b["block_id"].as_str() == Some(block_id))?;
+    let mut out = vec![];
+    for k in ["element", "accessory"] {
+        if let Some(e) = b.get(k) {
+            out.push(e.clone());
+        }
+    }
+    if let Some(els) = b.get("elements").and_then(Value::as_array) {
+        out.extend(els.iter().cloned());
+    }
+    Some(out)
+}
+
+/// A `block_suggestion` payload for an external select in a view: what Slack
+/// sends as the user types into the menu.
+pub fn block_suggestion(
+    cfg: &EmulatorConfig,
+    u: &User,
+    view: &Value,
+    block_id: &str,
+    action_id: &str,
+    value: &str,
+) -> Value {
+    json!({
+        "type": "block_suggestion",
+        "user": basic_user(cfg, u),
+        "container": {"type": "view", "view_id": view["id"]},
+        "api_app_id": cfg.app_id,
+        "token": "emulator-verification-token",
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": team(cfg),
+        "enterprise": null,
+        "is_enterprise_install": false,
+        "view": view,
+    })
+}

@@ -1,0 +1,387 @@
+//! What a form asks and what its answers mean, with no Slack types: which
+//! questions a modal shows (a check-in's rotated pick, the free-note form,
+//! or an edit of a stored note), and how submitted values become answers,
+//! typed fields, the rep's tags and the automatic ones.
+
+use crate::config::questions::{ASSET_FLOPPED, ASSET_WORKED};
+use crate::config::{CheckIn, Config, Question, QuestionKind};
+use crate::domain::{answers_text, Answer, FieldValue, Insight, Sentiment};
+use crate::tagging::{sentiment, Tagger};
+use std::collections::{BTreeSet, HashMap};
+
+/// Suffixes of an asset question's extra inputs.
+pub const VERDICT_SUFFIX: &str = ":verdict";
+pub const WHY_SUFFIX: &str = ":why";
+/// Verdict option values.
+pub const WORKED: &str = "worked";
+pub const FLOPPED: &str = "flopped";
+
+/// A form: its questions in order and the tags its picker offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub questions: Vec<Question>,
+    /// Tag ids offered in the free tag picker.
+    pub tags: Vec<String>,
+}
+
+impl Form {
+    /// The questions a check-in prompt asks: its run's pick (k of n), or
+    /// the whole pool (up to `ask`) for a prompt from before rotation.
+    pub fn checkin(cfg: &Config, c: &CheckIn, asked: Option<&[String]>) -> Form {
+        let questions: Vec<Question> = match asked {
+            Some(ids) if !ids.is_empty() => c
+                .questions
+                .iter()
+                .filter(|q| ids.contains(&q.id))
+                .cloned()
+                .collect(),
+            _ => c.questions.iter().take(c.ask).cloned().collect(),
+        };
+        let typed: BTreeSet<&str> = questions
+            .iter()
+            .filter(|q| q.kind != QuestionKind::Text)
+            .map(|q| q.field_name())
+            .collect();
+        let tags = c
+            .tags
+            .iter()
+            .filter(|t| {
+                cfg.tag(t)
+                    .is_some_and(|d| !d.category.as_deref().is_some_and(|k| typed.contains(k)))
+            })
+            .cloned()
+            .collect();
+        Form { questions, tags }
+    }
+
+    /// The free-note form: the text, then one input per typed field, and
+    /// the remaining tags.
+    pub fn note(cfg: &Config) -> Form {
+        let questions = cfg.note_questions.clone();
+        let typed: BTreeSet<&str> = questions.iter().map(|q| q.field_name()).collect();
+        let tags = cfg
+            .tags
+            .iter()
+            .filter(|t| !t.category.as_deref().is_some_and(|k| typed.contains(k)))
+            .map(|t| t.id.clone())
+            .collect();
+        Form { questions, tags }
+    }
+
+    /// The form to edit a stored note: for a check-in note the questions it
+    /// answered, then the free-note form's typed fields it does not cover.
+    pub fn edit(cfg: &Config, ins: &Insight) -> Form {
+        let checkin = ins.checkin.as_deref().and_then(|c| cfg.checkin(c));
+        let mut questions: Vec<Question> = match checkin {
+            Some(c) => c
+                .questions
+                .iter()
+                .filter(|q| {
+                    ins.answers.iter().any(|a| a.question_id == q.id)
+                        || (q.kind != QuestionKind::Text
+                            && ins.field(q.field_name()).next().is_some())
+                })
+                .cloned()
+                .collect(),
+            None => vec![],
+        };
+        if !questions.iter().any(|q| q.kind == QuestionKind::Text) {
+            questions.insert(0, cfg.note_questions[0].clone());
+        }
+        let covered: BTreeSet<String> = questions
+            .iter()
+            .filter(|q| q.kind != QuestionKind::Text)
+            .map(|q| q.field_name().to_string())
+            .collect();
+        for q in cfg.note_questions.iter().skip(1) {
+            if !covered.contains(q.field_name()) && !questions.iter().any(|x| x.id == q.id) {
+                questions.push(q.clone());
+            }
+        }
+        let typed: BTreeSet<&str> = questions.iter().map(|q| q.field_name()).collect();
+        let tags = cfg
+            .tags
+            .iter()
+            .filter(|t| !t.category.as_deref().is_some_and(|k| typed.contains(k)))
+            .map(|t| t.id.clone())
+            .collect();
+        Form { questions, tags }
+    }
+
+    /// The options a typed select offers (the field's vocabulary), as
+    /// (value, label).
+    pub fn options<'a>(cfg: &'a Config, q: &'a Question) -> Vec<(&'a str, &'a str)> {
+        match (&q.field, q.kind) {
+            (_, QuestionKind::Asset) => cfg
+                .vocabulary("asset")
+                .into_iter()
+                .map(|t| (t.id.as_str(), t.label.as_str()))
+                .collect(),
+            (Some(f), QuestionKind::SingleSelect | QuestionKind::MultiSelect) => cfg
+                .vocabulary(f)
+                .into_iter()
+                .map(|t| (t.id.as_str(), t.label.as_str()))
+                .collect(),
+            _ => q.options.iter().map(|o| (o.as_str(), o.as_str())).collect(),
+        }
+    }
+}
+
+/// Submitted values by block id: the text, or the selected option values.
+pub type FormValues = HashMap<String, Vec<String>>;
+
+/// What a submitted form says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    pub answers: Vec<Answer>,
+    pub text: String,
+    pub fields: Vec<FieldValue>,
+    /// Tags the rep chose (the picker, and typed selects' values).
+    pub tags: Vec<String>,
+}
+
+/// A problem to show under one input, as Slack's `response_action: errors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub block_id: String,
+    pub message: String,
+}
+
+/// Block id of a question's (main) input.
+pub fn block_id(q: &Question) -> String {
+    format!("{}{}", crate::slack::views::QUESTION_PREFIX, q.id)
+}
+
+/// Reads a submitted form. Values the config no longer knows (a stale form)
+/// are dropped rather than stored.
+pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, FieldError> {
+    let mut c = Captured::default();
+    let one = |k: &str| -> Option<String> {
+        values
+            .get(k)
+            .and_then(|v| v.first())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let known_tag = |id: &str, cat: Option<&str>| -> bool {
+        cfg.tag(id)
+            .is_some_and(|t| cat.is_none() || t.category.as_deref() == cat)
+    };
+    for q in &form.questions {
+        let bid = block_id(q);
+        match q.kind {
+            QuestionKind::Text => {
+                let text = one(&bid).unwrap_or_default();
+                if q.required && text.is_empty() {
+                    return Err(FieldError {
+                        block_id: bid,
+                        message: "Write a few words: what did you hear?".into(),
+                    });
+                }
+                if !text.is_empty() {
+                    c.answers.push(Answer {
+                        question_id: q.id.clone(),
+                        question: q.label.clone(),
+                        text,
+                    });
+                }
+            }
+            QuestionKind::SingleSelect | QuestionKind::MultiSelect => {
+                let picked = values.get(&bid).cloned().unwrap_or_default();
+                let picked: Vec<String> = if q.kind == QuestionKind::SingleSelect {
+                    picked.into_iter().take(1).collect()
+                } else {
+                    picked
+                };
+                for v in picked {
+                    match &q.field {
+                        Some(f) if known_tag(&v, Some(f)) => {
+                            c.fields.push(FieldValue::new(f, &v));
+                            c.tags.push(v);
+                        }
+                        Some(_) => {}
+                        None if q.options.contains(&v) => c.fields.push(FieldValue::new(&q.id, &v)),
+                        None => {}
+                    }
+                }
+                if q.required && !c.fields.iter().any(|f| f.field == q.field_name()) {
+                    return Err(FieldError {
+                        block_id: bid,
+                        message: "Pick at least one.".into(),
+                    });
+                }
+            }
+            QuestionKind::Rating => match one(&bid).and_then(|v| v.parse::<u8>().ok()) {
+                Some(n @ 1..=5) => c
+                    .fields
+                    .push(FieldValue::new(q.field_name(), n.to_string())),
+                _ if q.required => {
+                    return Err(FieldError {
+                        block_id: bid,
+                        message: "Pick a rating from 1 to 5.".into(),
+                    })
+                }
+                _ => {}
+            },
+            QuestionKind::Asset => {
+                let asset = one(&bid).filter(|a| known_tag(a, Some("asset")));
+                let verdict = one(&format!("{bid}{VERDICT_SUFFIX}"));
+                let why = one(&format!("{bid}{WHY_SUFFIX}")).unwrap_or_default();
+                match asset {
+                    Some(a) => {
+                        let label = cfg.tag(&a).map(|t| t.label.clone()).unwrap_or_default();
+                        c.fields.push(FieldValue::new("asset", &a));
+                        let said = match verdict.as_deref() {
+                            Some(WORKED) => {
+                                c.fields.push(FieldValue::new(ASSET_WORKED, &a));
+                                "worked"
+                            }
+                            Some(FLOPPED) => {
+                                c.fields.push(FieldValue::new(ASSET_FLOPPED, &a));
+                                "didn't work"
+                            }
+                            _ => "used",
+                        };
+                        c.tags.push(a);
+                        let mut text = format!("{label}: {said}.");
+                        if !why.is_empty() {
+                            text.push(' ');
+                            text.push_str(&why);
+                        }
+                        c.answers.push(Answer {
+                            question_id: q.id.clone(),
+                            question: q.label.clone(),
+                            text,
+                        });
+                    }
+                    None if q.required => {
+                        return Err(FieldError {
+                            block_id: bid,
+                            message: "Pick the asset.".into(),
+                        })
+                    }
+                    None if verdict.is_some() || !why.is_empty() => {
+                        return Err(FieldError {
+                            block_id: bid,
+                            message: "Which asset? Pick it here, or clear the verdict.".into(),
+                        })
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    for t in values
+        .get(crate::slack::views::TAGS_BLOCK)
+        .into_iter()
+        .flatten()
+    {
+        if known_tag(t, None) {
+            c.tags.push(t.clone());
+        }
+    }
+    c.tags.sort();
+    c.tags.dedup();
+    c.fields.sort();
+    c.fields.dedup();
+    c.text = answers_text(&c.answers);
+    if c.text.is_empty() {
+        let first = form
+            .questions
+            .iter()
+            .find(|q| q.kind == QuestionKind::Text)
+            .or(form.questions.first());
+        return Err(FieldError {
+            block_id: first.map(block_id).unwrap_or_default(),
+            message: "Write a few words: what did you hear?".into(),
+        });
+    }
+    Ok(c)
+}
+
+/// Automatic tags for a note: keywords, aliases and #hashtags in its text,
+/// the tags its answered questions imply, and its typed fields' tags that
+/// the rep did not pick themselves.
+pub fn auto_tags(
+    tagger: &Tagger,
+    cfg: &Config,
+    text: &str,
+    answers: &[Answer],
+    checkin: Option<&str>,
+) -> Vec<String> {
+    let mut auto = tagger.tag(text);
+    if let Some(c) = checkin.and_then(|c| cfg.checkin(c)) {
+        for a in answers {
+            if let Some(q) = c.questions.iter().find(|q| q.id == a.question_id) {
+                auto.extend(q.tags.iter().cloned());
+            }
+        }
+    }
+    auto.sort();
+    auto.dedup();
+    auto
+}
+
+/// The note's tone.
+pub fn tone(text: &str) -> Sentiment {
+    sentiment::sentiment(text)
+}
+
+/// Values to pre-fill a form with from a stored note, by block id.
+pub fn prefill(form: &Form, ins: &Insight) -> FormValues {
+    let mut v = FormValues::new();
+    let mut text_used = false;
+    for q in &form.questions {
+        let bid = block_id(q);
+        match q.kind {
+            QuestionKind::Text => {
+                let answer = ins.answers.iter().find(|a| a.question_id == q.id);
+                let text = match answer {
+                    Some(a) => a.text.clone(),
+                    // A note without answers (a reply, a command) edits its text here.
+                    None if !text_used && ins.answers.is_empty() => ins.text.clone(),
+                    None => continue,
+                };
+                text_used = true;
+                v.insert(bid, vec![text]);
+            }
+            QuestionKind::Asset => {
+                if let Some(a) = ins.field("asset").next() {
+                    v.insert(bid.clone(), vec![a.to_string()]);
+                    if ins.field(ASSET_WORKED).any(|x| x == a) {
+                        v.insert(format!("{bid}{VERDICT_SUFFIX}"), vec![WORKED.into()]);
+                    } else if ins.field(ASSET_FLOPPED).any(|x| x == a) {
+                        v.insert(format!("{bid}{VERDICT_SUFFIX}"), vec![FLOPPED.into()]);
+                    }
+                    if let Some(ans) = ins.answers.iter().find(|x| x.question_id == q.id) {
+                        // "Label: worked. why" -> "why"
+                        let why = ans.text.split_once(". ").map(|x| x.1).unwrap_or("");
+                        if !why.is_empty() {
+                            v.insert(format!("{bid}{WHY_SUFFIX}"), vec![why.to_string()]);
+                        }
+                    }
+                }
+            }
+            _ => {
+                let vals: Vec<String> = ins.field(q.field_name()).map(String::from).collect();
+                if !vals.is_empty() {
+                    v.insert(bid, vals);
+                }
+            }
+        }
+    }
+    let typed: Vec<String> = ins.fields.iter().map(|f| f.value.clone()).collect();
+    let picked: Vec<String> = ins
+        .tags
+        .iter()
+        .filter(|t| form.tags.contains(t) && !typed.contains(t))
+        .cloned()
+        .collect();
+    if !picked.is_empty() {
+        v.insert(crate::slack::views::TAGS_BLOCK.into(), picked);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests;

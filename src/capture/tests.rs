@@ -1,0 +1,208 @@
+use super::*;
+use crate::config::Config;
+use std::path::Path;
+
+fn cfg() -> Config {
+    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml")).unwrap()
+}
+
+fn vals(pairs: &[(&str, &[&str])]) -> FormValues {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+        .collect()
+}
+
+#[test]
+fn checkin_form_asks_the_runs_pick_and_leaves_typed_tags_out_of_the_picker() {
+    let c = cfg();
+    let ck = &c.checkins[0];
+    let asked: Vec<String> = vec!["heard".into(), "competitors".into(), "asset".into()];
+    let f = Form::checkin(&c, ck, Some(&asked));
+    let ids: Vec<&str> = f.questions.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, vec!["heard", "competitors", "asset"]);
+    // competitor and asset tags are asked by typed questions, not the picker.
+    assert!(f
+        .tags
+        .iter()
+        .all(|t| !t.starts_with("competitor:") && !t.starts_with("asset:")));
+    assert!(f.tags.contains(&"objection:price".to_string()));
+}
+
+#[test]
+fn reads_typed_answers_into_fields_and_tags() {
+    let c = cfg();
+    let ck = &c.checkins[0];
+    let all: Vec<String> = ck.questions.iter().map(|q| q.id.clone()).collect();
+    let f = Form::checkin(&c, ck, Some(&all));
+    let v = vals(&[
+        ("q:heard", &["  Acme undercut us on price  "]),
+        (
+            "q:competitors",
+            &["competitor:acme", "competitor:globex", "competitor:nope"],
+        ),
+        ("q:asset", &["asset:case-study"]),
+        ("q:asset:verdict", &["flopped"]),
+        ("q:asset:why", &["too long for a CFO"]),
+        ("q:lead_quality", &["2"]),
+        ("tags", &["objection:price", "made:up"]),
+    ]);
+    let got = read(&c, &f, &v).unwrap();
+    assert_eq!(got.answers[0].text, "Acme undercut us on price");
+    assert!(got.text.starts_with("Acme undercut us on price"));
+    assert!(
+        got.text
+            .contains("Asset: case study: didn't work. too long for a CFO"),
+        "{}",
+        got.text
+    );
+    let fields: Vec<(String, String)> = got
+        .fields
+        .iter()
+        .map(|f| (f.field.clone(), f.value.clone()))
+        .collect();
+    for want in [
+        ("competitor", "competitor:acme"),
+        ("competitor", "competitor:globex"),
+        ("asset", "asset:case-study"),
+        ("asset_flopped", "asset:case-study"),
+    ] {
+        assert!(
+            fields.contains(&(want.0.into(), want.1.into())),
+            "{want:?} in {fields:?}"
+        );
+    }
+    assert!(
+        !fields.iter().any(|(_, v)| v == "competitor:nope"),
+        "unknown values are dropped"
+    );
+    assert_eq!(
+        got.tags,
+        vec![
+            "asset:case-study",
+            "competitor:acme",
+            "competitor:globex",
+            "objection:price"
+        ]
+    );
+}
+
+#[test]
+fn rating_and_required_text_are_checked() {
+    let c = cfg();
+    let f = Form::note(&c);
+    let e = read(&c, &f, &vals(&[("q:note", &["   "])])).unwrap_err();
+    assert_eq!(e.block_id, "q:note");
+    let got = read(
+        &c,
+        &f,
+        &vals(&[("q:note", &["Good call"]), ("q:lead_quality", &["4"])]),
+    )
+    .unwrap();
+    assert!(got.fields.contains(&FieldValue::new("lead_quality", "4")));
+    let got = read(
+        &c,
+        &f,
+        &vals(&[("q:note", &["Good call"]), ("q:lead_quality", &["9"])]),
+    )
+    .unwrap();
+    assert!(got.fields.is_empty(), "out-of-range ratings are not stored");
+    let e = read(
+        &c,
+        &f,
+        &vals(&[("q:note", &["x"]), ("q:asset:verdict", &["worked"])]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.block_id, "q:asset",
+        "a verdict without an asset is pointed at the asset"
+    );
+}
+
+#[test]
+fn the_edit_form_prefills_what_was_stored() {
+    let c = cfg();
+    let f = Form::note(&c);
+    let got = read(
+        &c,
+        &f,
+        &vals(&[
+            ("q:note", &["Northwind asked for SOC 2"]),
+            ("q:account", &["account:northwind"]),
+            ("q:asset", &["asset:roi-calculator"]),
+            ("q:asset:verdict", &["worked"]),
+            ("q:asset:why", &["CFO ran the numbers"]),
+            ("q:lead_quality", &["5"]),
+            ("tags", &["market:shift"]),
+        ]),
+    )
+    .unwrap();
+    let ins = Insight {
+        id: 1,
+        text: got.text.clone(),
+        answers: got.answers.clone(),
+        fields: got.fields.clone(),
+        tags: got.tags.clone(),
+        ..Default::default()
+    };
+    let ef = Form::edit(&c, &ins);
+    let pre = prefill(&ef, &ins);
+    assert_eq!(pre["q:note"], vec!["Northwind asked for SOC 2"]);
+    assert_eq!(pre["q:account"], vec!["account:northwind"]);
+    assert_eq!(pre["q:asset"], vec!["asset:roi-calculator"]);
+    assert_eq!(pre["q:asset:verdict"], vec!["worked"]);
+    assert_eq!(pre["q:asset:why"], vec!["CFO ran the numbers"]);
+    assert_eq!(pre["q:lead_quality"], vec!["5"]);
+    assert_eq!(pre["tags"], vec!["market:shift"]);
+    // Submitting the prefilled form unchanged gives back the same note.
+    let again = read(&c, &ef, &pre).unwrap();
+    assert_eq!(again.fields, got.fields);
+    assert_eq!(again.tags, got.tags);
+    assert_eq!(again.text, got.text);
+}
+
+#[test]
+fn a_reply_note_is_edited_through_its_text() {
+    let c = cfg();
+    let ins = Insight {
+        id: 2,
+        text: "Globex is bundling onboarding".into(),
+        ..Default::default()
+    };
+    let f = Form::edit(&c, &ins);
+    assert_eq!(f.questions[0].id, "note");
+    assert_eq!(
+        prefill(&f, &ins)["q:note"],
+        vec!["Globex is bundling onboarding"]
+    );
+}
+
+#[test]
+fn auto_tags_include_question_tags_and_aliases() {
+    let c = cfg();
+    let t = Tagger::new(&c.tags);
+    let answers = vec![Answer {
+        question_id: "stalled".into(),
+        question: "Where?".into(),
+        text: "They run AcmeCloud".into(),
+    }];
+    let auto = auto_tags(
+        &t,
+        &c,
+        "They run AcmeCloud, too pricey",
+        &answers,
+        Some("weekly-pulse"),
+    );
+    assert!(
+        auto.contains(&"competitor:acme".to_string()),
+        "alias: {auto:?}"
+    );
+    assert!(
+        auto.contains(&"objection:price".to_string()),
+        "synonym: {auto:?}"
+    );
+    assert!(
+        auto.contains(&"stage:negotiation".to_string()),
+        "question tag: {auto:?}"
+    );
+}
