@@ -583,7 +583,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         .user_message(
             OTHER,
             "C0SALES01",
-            "Customer says the ROI calculator sold the CFO",
+            "Customer loved the ROI calculator, it sold the CFO",
             None,
         )
         .await
@@ -593,7 +593,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         .emu
         .messages_in("C0SALES01")
         .into_iter()
-        .find(|m| m.text.starts_with("Customer says"))
+        .find(|m| m.text.starts_with("Customer loved"))
         .unwrap();
     let before = t.insights().await.len();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -613,7 +613,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
     assert!(modal
         .view
         .to_string()
-        .contains("ROI calculator sold the CFO"));
+        .contains("ROI calculator, it sold the CFO"));
     let all = wait_insight(&t, "the permalink", |a| {
         a.iter().any(|i| {
             i.source == Source::Shortcut
@@ -634,12 +634,12 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
             .contains("/archives/C0SALES01/p"),
         "{m:?}"
     );
-    assert_eq!(s.sentiment, Some(Sentiment::Positive), "\"sold the CFO\"");
+    assert_eq!(s.sentiment, Some(Sentiment::Positive), "\"loved\"");
     // Fields and tags on the pre-filled form.
     let answers = HashMap::from([
         (
             "q:note".to_string(),
-            text("Customer says the ROI calculator sold the CFO"),
+            text("Customer loved the ROI calculator, it sold the CFO"),
         ),
         (
             "q:asset".to_string(),
@@ -777,7 +777,7 @@ async fn app_home(db: Db) {
     wait("the home refreshed", || {
         t.emu
             .home_view(REP)
-            .is_some_and(|v| !v.view.to_string().contains("#11"))
+            .is_some_and(|v| !v.view.to_string().contains("Heard #11 about"))
     })
     .await;
 

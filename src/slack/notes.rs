@@ -186,7 +186,9 @@ pub async fn open_edit_form(
 
 /// Tells a person something: ephemeral where they are, else in their DM.
 async fn notify(state: &AppState, user: &str, channel: Option<&str>, text: &str) {
-    let r = match channel {
+    // In a DM, write to the person's own DM with the bot (the payload's DM
+    // may not be theirs); elsewhere, ephemerally where they are.
+    let r = match channel.filter(|c| !c.starts_with('D')) {
         Some(c) => state
             .slack
             .post_ephemeral(c, user, text)
