@@ -28,10 +28,19 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
     );
     assert!(report.prompts_sent >= 30, "{report:?}");
     assert!(
-        report.modal_answers > 10 && report.modal_answers <= 40,
+        report.modal_answers + report.reply_answers > 10
+            && report.modal_answers + report.reply_answers <= 40,
         "{report:?}"
     );
-    assert_eq!(report.insights, report.modal_answers + report.quick_notes);
+    assert_eq!(
+        report.insights,
+        report.modal_answers + report.reply_answers + report.quick_notes + report.shortcut_notes,
+        "{report:?}"
+    );
+    assert!(
+        report.reply_answers > 0 && report.shortcut_notes > 0,
+        "{report:?}"
+    );
     let md = std::fs::read_to_string(&report.digest_path).unwrap();
     assert!(md.starts_with(&format!("# Field insights digest, {}", report.week)));
     assert!(md.contains("| Check-in prompts sent |"), "{md}");

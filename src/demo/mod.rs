@@ -56,7 +56,11 @@ pub struct DemoReport {
     /// send time.
     pub answered_early: usize,
     pub modal_answers: usize,
+    /// Prompts answered with a plain reply in the DM.
+    pub reply_answers: usize,
     pub quick_notes: usize,
+    /// Messages saved with the "Save as field insight" shortcut.
+    pub shortcut_notes: usize,
     pub insights: usize,
 }
 
@@ -189,6 +193,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let mut seen_messages = 0usize;
     let mut pending: Vec<PendingAnswer> = Vec::new();
     let (mut prompts_sent, mut modal_answers, mut quick_notes) = (0usize, 0usize, 0usize);
+    let (mut reply_answers, mut shortcut_notes) = (0usize, 0usize);
     let mut reminders_sent = 0usize;
     let mut t = start;
     while t <= end {
@@ -248,6 +253,19 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         for p in due {
             // A person can fumble a form too (on a loaded machine the 3 s
             // trigger_id can expire): that answer is lost, the demo goes on.
+            // Some reps just reply in the DM (or the prompt's thread).
+            if rng.random_bool(0.3) {
+                let text = script::heard(&mut rng, week);
+                let thread = rng.random_bool(0.5).then_some(p.ts.as_str());
+                match emu
+                    .user_message(&reps[p.rep].id, &p.channel, &text, thread)
+                    .await
+                {
+                    Ok(_) => reply_answers += 1,
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "a scripted reply failed"),
+                }
+                continue;
+            }
             match answer_prompt(&emu, &cfg, &reps[p.rep], &p.channel, &p.ts, week, &mut rng).await {
                 Ok(()) => modal_answers += 1,
                 Err(e) => {
@@ -272,6 +290,38 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
                 )
                 .await?;
                 quick_notes += 1;
+            }
+            // ...or posts what they heard in the team channel, and a
+            // teammate saves it with the message shortcut.
+            if workday && (9..17).contains(&hour) && rng.random_bool(per_step / 3.0) {
+                let text = script::heard(&mut rng, week);
+                emu.user_message(&r.id, "C0SALESTEAM", &text, None).await?;
+                let saver = &reps[(i + 1) % reps.len()].id;
+                let ts = emu
+                    .messages_in("C0SALESTEAM")
+                    .last()
+                    .map(|m| m.ts.clone())
+                    .unwrap_or_default();
+                match emu
+                    .message_shortcut(
+                        saver,
+                        crate::slack::notes::SAVE_MESSAGE_SHORTCUT,
+                        "C0SALESTEAM",
+                        &ts,
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        shortcut_notes += 1;
+                        // The note is saved; the pre-filled form is closed unchanged.
+                        if let Some(v) = emu.open_modal_for(saver) {
+                            emu.close_view(saver, &v.id).await.ok();
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "a scripted shortcut failed")
+                    }
+                }
             }
         }
         t += CDuration::minutes(STEP_MINUTES);
@@ -313,7 +363,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         );
     }
     println!(
-        "\n{prompts_sent} prompts and {reminders_sent} reminders sent, {modal_answers} answered through the form, {quick_notes} quick notes by /fieldnotes; {insights} insights stored in {}.",
+        "\n{prompts_sent} prompts and {reminders_sent} reminders sent, {modal_answers} answered through the form and {reply_answers} by a DM reply, {quick_notes} quick notes by /fieldnotes, {shortcut_notes} messages saved by shortcut; {insights} insights stored in {}.",
         db.display()
     );
     println!(
@@ -336,7 +386,9 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         reminders_sent,
         answered_early,
         modal_answers,
+        reply_answers,
         quick_notes,
+        shortcut_notes,
         insights,
     })
 }
@@ -366,12 +418,42 @@ async fn answer_prompt(
             if optional && !rng.random_bool(rep.thoroughness) {
                 continue;
             }
-            let text = match q {
-                "stalled" => script::stalled(rng, week),
-                "assets" => script::assets(rng, week),
-                _ => script::heard(rng, week),
+            // An asset's verdict and reason only follow an asset picked.
+            if let Some((base, _)) = q.split_once(':') {
+                if !answers.contains_key(&format!("{QUESTION_PREFIX}{base}")) {
+                    continue;
+                }
+            }
+            let el = &block["element"];
+            let options: Vec<String> = el["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o["value"].as_str().map(String::from))
+                .collect();
+            let answer = match el["type"].as_str().unwrap_or_default() {
+                "plain_text_input" => FieldAnswer::Text(match q {
+                    "stalled" => script::stalled(rng, week),
+                    "assets" => script::assets(rng, week),
+                    q if q.ends_with(":why") => script::assets(rng, week),
+                    _ => script::heard(rng, week),
+                }),
+                // A rating leans on how the rep feels about this week's leads.
+                "radio_buttons" | "static_select" if !options.is_empty() => {
+                    FieldAnswer::Select(options[rng.random_range(0..options.len())].clone())
+                }
+                "multi_static_select" if !options.is_empty() => {
+                    let n = rng.random_range(1..=2.min(options.len()));
+                    let start = rng.random_range(0..options.len());
+                    FieldAnswer::Multi(
+                        (0..n)
+                            .map(|k| options[(start + k) % options.len()].clone())
+                            .collect(),
+                    )
+                }
+                _ => continue,
             };
-            answers.insert(id.to_string(), FieldAnswer::Text(text));
+            answers.insert(id.to_string(), answer);
         } else if id == TAGS_BLOCK && rng.random_bool(0.6) {
             // Reps pick a tag or two that fit what they wrote.
             let written: String = answers
