@@ -145,3 +145,108 @@ fn secrets_come_from_the_environment_and_never_print() {
     assert_eq!(d.slack_api_url, DEFAULT_SLACK_API_URL);
     assert!(d.app_token.is_none());
 }
+
+fn with_questions(qs: &str) -> String {
+    GOOD.replace(
+        r#"questions = [{ id = "heard", label = "What did you hear?" }]"#,
+        qs,
+    )
+}
+
+#[test]
+fn typed_questions_parse() {
+    let c = parse(&with_questions(
+        r#"ask = 2
+questions = [
+  { id = "heard", label = "Heard?", always = true },
+  { id = "who", type = "multi_select", field = "competitor", label = "Who?", required = false },
+  { id = "mood", type = "single_select", options = ["Up", "Down"], label = "Mood?" },
+  { id = "q", type = "rating", field = "lead_quality", label = "Leads?" },
+]"#,
+    )
+    .replace("label = \"Acme\"", "label = \"Acme\"\ncategory = \"competitor\"\naliases = [\"AcmeCloud\"]\nsynonyms = [\"roadrunner co\"]"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ck = &c.checkins[0];
+    assert_eq!(ck.ask, 2);
+    assert_eq!(ck.questions[1].kind, QuestionKind::MultiSelect);
+    assert_eq!(ck.questions[1].field.as_deref(), Some("competitor"));
+    assert_eq!(ck.questions[2].options, vec!["Up", "Down"]);
+    assert_eq!(ck.questions[3].kind, QuestionKind::Rating);
+    assert!(ck.questions[0].always);
+    assert_eq!(c.tags[0].aliases, vec!["AcmeCloud"]);
+    assert!(c.tags[0].keywords.contains(&"roadrunner co".to_string()));
+    // The free-note form asks the text and the fields that have a vocabulary.
+    let ids: Vec<&str> = c.note_questions.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, vec!["note", "competitor", "lead_quality"]);
+    assert_eq!(c.retention.deleted_notes, Duration::from_secs(30 * 86400));
+}
+
+#[test]
+fn bad_question_types_name_the_line_and_key() {
+    let e = one_error(&with_questions(
+        r#"questions = [
+  { id = "heard", label = "Heard?" },
+  { id = "x", type = "dropdown", label = "X?" },
+]"#,
+    ));
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (18, "checkin.pulse.questions.x.type")
+    );
+    assert!(e.message.contains("single_select"), "{}", e.message);
+
+    let e = one_error(&with_questions(
+        r#"questions = [
+  { id = "heard", label = "Heard?" },
+  { id = "who", type = "single_select", label = "Who?" },
+]"#,
+    ));
+    assert_eq!(e.key, "checkin.pulse.questions.who.options");
+
+    let e = one_error(&with_questions(
+        r#"questions = [
+  { id = "heard", label = "Heard?" },
+  { id = "who", type = "multi_select", field = "rival", label = "Who?" },
+]"#,
+    ));
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (18, "checkin.pulse.questions.who.field")
+    );
+    assert!(e.message.contains("unknown field `rival`"), "{}", e.message);
+
+    // A typed field needs its vocabulary.
+    let e = one_error(&with_questions(
+        r#"questions = [
+  { id = "heard", label = "Heard?" },
+  { id = "acct", type = "single_select", field = "account", label = "Account?" },
+]"#,
+    ));
+    assert!(
+        e.message.contains("category = \"account\""),
+        "{}",
+        e.message
+    );
+
+    let e = one_error(&with_questions(
+        r#"ask = 5
+questions = [{ id = "heard", label = "Heard?" }]"#,
+    ));
+    assert_eq!((e.line, e.key.as_str()), (16, "checkin.pulse.ask"));
+
+    let e = one_error(&with_questions(
+        r#"questions = [{ id = "heard", type = "single_select", options = ["a", "a"], label = "Heard?" }]"#,
+    ));
+    assert!(e.message.contains("appears twice"), "{}", e.message);
+}
+
+#[test]
+fn capture_and_retention_errors_name_the_key() {
+    let e = one_error(&format!(
+        "{GOOD}\n[capture]\nfields = [\"lead_quality\", \"vibes\"]\n"
+    ));
+    assert_eq!(e.key, "capture.fields");
+    assert!(e.message.contains("vibes"));
+    let e = one_error(&format!("{GOOD}\n[retention]\ndeleted_notes = \"soon\"\n"));
+    assert_eq!(e.key, "retention.deleted_notes");
+}

@@ -302,9 +302,8 @@ pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) ->
         return Ok(());
     }
     match ev.event {
-        SlackEventCallbackBody::AppHomeOpened(h) => {
-            home::publish(state, h.user.as_ref()).await?;
-        }
+        // Publishing gathers a fair amount: after the ack.
+        SlackEventCallbackBody::AppHomeOpened(h) => spawn_home(state, h.user.as_ref()),
         SlackEventCallbackBody::Message(m) => {
             if let Err(e) = notes::on_dm_message(state, &m).await {
                 // Forget the delivery, so Slack's retry of it is acted on.
