@@ -4,7 +4,7 @@
 //! typed fields, the rep's tags and the automatic ones.
 
 use crate::config::questions::{ASSET_FLOPPED, ASSET_WORKED};
-use crate::config::{CheckIn, Config, Question, QuestionKind};
+use crate::config::{field_label, CheckIn, Config, Question, QuestionKind};
 use crate::domain::{answers_text, Answer, FieldValue, Insight, Sentiment};
 use crate::tagging::{sentiment, Tagger};
 use std::collections::{BTreeSet, HashMap};
@@ -28,14 +28,22 @@ impl Form {
     /// The questions a check-in prompt asks: its run's pick (k of n), or
     /// the whole pool (up to `ask`) for a prompt from before rotation.
     pub fn checkin(cfg: &Config, c: &CheckIn, asked: Option<&[String]>) -> Form {
-        let questions: Vec<Question> = match asked {
-            Some(ids) if !ids.is_empty() => c
-                .questions
+        let picked: Vec<Question> = c
+            .questions
+            .iter()
+            .filter(|q| asked.is_some_and(|ids| ids.contains(&q.id)))
+            .cloned()
+            .collect();
+        // A run from before rotation, or whose questions left the config.
+        let questions = if picked.iter().any(|q| q.kind == QuestionKind::Text) {
+            picked
+        } else {
+            let ids = crate::config::questions::rotate(&c.questions, c.ask, 0);
+            c.questions
                 .iter()
                 .filter(|q| ids.contains(&q.id))
                 .cloned()
-                .collect(),
-            _ => c.questions.iter().take(c.ask).cloned().collect(),
+                .collect()
         };
         let typed: BTreeSet<&str> = questions
             .iter()
@@ -243,7 +251,7 @@ pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, 
                             _ => "used",
                         };
                         c.tags.push(a);
-                        let mut text = format!("{label}: {said}.");
+                        let mut text = asset_answer_prefix(&label, said);
                         if !why.is_empty() {
                             text.push(' ');
                             text.push_str(&why);
@@ -285,6 +293,18 @@ pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, 
     c.fields.sort();
     c.fields.dedup();
     c.text = answers_text(&c.answers);
+    if c.text.is_empty() && !c.fields.is_empty() {
+        // Only selects and ratings answered: the note reads as what was picked.
+        c.text = c
+            .fields
+            .iter()
+            .map(|f| match cfg.tag(&f.value) {
+                Some(t) => t.label.clone(),
+                None => format!("{}: {}", field_label(&f.field).unwrap_or(&f.field), f.value),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
     if c.text.is_empty() {
         let first = form
             .questions
@@ -298,6 +318,52 @@ pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, 
     }
     Ok(c)
 }
+
+/// The start of an asset answer's text; the rest is the rep's "why".
+fn asset_answer_prefix(label: &str, said: &str) -> String {
+    format!("{label}: {said}.")
+}
+
+/// After an edit form is read, keeps what the form could not show: a text
+/// longer than the form's 3,000 characters that came back cut but
+/// otherwise unchanged, and answers to questions no longer in the form.
+pub fn merge_edit(form: &Form, ins: &Insight, mut c: Captured) -> Captured {
+    let folded = !ins.answers.is_empty()
+        && !ins.answers.iter().any(|a| {
+            form.questions
+                .iter()
+                .any(|q| q.id == a.question_id && q.kind == QuestionKind::Text)
+        });
+    for a in c.answers.iter_mut() {
+        let original = match ins.answers.iter().find(|o| o.question_id == a.question_id) {
+            Some(o) => o.text.as_str(),
+            // The note's text was shown in this (free-text) question.
+            None if ins.answers.is_empty() || folded => ins.text.as_str(),
+            None => continue,
+        };
+        if original.chars().count() > MAX_TEXT
+            && a.text == crate::digest::truncate(original, MAX_TEXT).trim()
+        {
+            a.text = original.to_string();
+        }
+    }
+    if !folded {
+        for o in &ins.answers {
+            if !form.questions.iter().any(|q| q.id == o.question_id)
+                && !c.answers.iter().any(|a| a.question_id == o.question_id)
+            {
+                c.answers.push(o.clone());
+            }
+        }
+    }
+    if !c.answers.is_empty() {
+        c.text = answers_text(&c.answers);
+    }
+    c
+}
+
+/// The most a form's text input holds (Slack's `max_length` limit).
+pub const MAX_TEXT: usize = 3000;
 
 /// Automatic tags for a note: keywords, aliases and #hashtags in its text,
 /// the tags its answered questions imply, and its typed fields' tags that
@@ -328,9 +394,15 @@ pub fn tone(text: &str) -> Sentiment {
 }
 
 /// Values to pre-fill a form with from a stored note, by block id.
-pub fn prefill(form: &Form, ins: &Insight) -> FormValues {
+pub fn prefill(cfg: &Config, form: &Form, ins: &Insight) -> FormValues {
     let mut v = FormValues::new();
     let mut text_used = false;
+    let folded = !ins.answers.is_empty()
+        && !ins.answers.iter().any(|a| {
+            form.questions
+                .iter()
+                .any(|q| q.id == a.question_id && q.kind == QuestionKind::Text)
+        });
     for q in &form.questions {
         let bid = block_id(q);
         match q.kind {
@@ -338,8 +410,9 @@ pub fn prefill(form: &Form, ins: &Insight) -> FormValues {
                 let answer = ins.answers.iter().find(|a| a.question_id == q.id);
                 let text = match answer {
                     Some(a) => a.text.clone(),
-                    // A note without answers (a reply, a command) edits its text here.
-                    None if !text_used && ins.answers.is_empty() => ins.text.clone(),
+                    // A note without answers (a reply, a command), or whose
+                    // questions left the config, edits its text here.
+                    None if !text_used && (ins.answers.is_empty() || folded) => ins.text.clone(),
                     None => continue,
                 };
                 text_used = true;
@@ -355,7 +428,14 @@ pub fn prefill(form: &Form, ins: &Insight) -> FormValues {
                     }
                     if let Some(ans) = ins.answers.iter().find(|x| x.question_id == q.id) {
                         // "Label: worked. why" -> "why"
-                        let why = ans.text.split_once(". ").map(|x| x.1).unwrap_or("");
+                        let label = cfg.tag(a).map(|t| t.label.clone()).unwrap_or_default();
+                        let why = ["worked", "didn't work", "used"]
+                            .iter()
+                            .find_map(|said| {
+                                ans.text.strip_prefix(&asset_answer_prefix(&label, said))
+                            })
+                            .unwrap_or("")
+                            .trim();
                         if !why.is_empty() {
                             v.insert(format!("{bid}{WHY_SUFFIX}"), vec![why.to_string()]);
                         }

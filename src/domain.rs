@@ -17,6 +17,8 @@ pub enum Source {
     Shortcut,
     /// The "New field note" global shortcut.
     GlobalShortcut,
+    /// App Home's "New field note" button.
+    Home,
 }
 
 impl Source {
@@ -27,6 +29,7 @@ impl Source {
             Source::Command => "command",
             Source::Shortcut => "shortcut",
             Source::GlobalShortcut => "global_shortcut",
+            Source::Home => "home",
         }
     }
 
@@ -37,6 +40,7 @@ impl Source {
             "command" => Source::Command,
             "shortcut" => Source::Shortcut,
             "global_shortcut" => Source::GlobalShortcut,
+            "home" => Source::Home,
             _ => return None,
         })
     }

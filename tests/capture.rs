@@ -794,15 +794,12 @@ async fn app_home(db: Db) {
         .click_view_button("U0MKT0001", &mh.id, "fieldnotes_preview_digest")
         .await
         .unwrap();
-    let preview = t
-        .emu
-        .open_modal_for("U0MKT0001")
-        .expect("the digest preview opens");
-    assert!(
-        preview.view.to_string().contains("Acme pricing"),
-        "{}",
-        preview.view
-    );
+    wait("the digest preview", || {
+        t.emu
+            .open_modal_for("U0MKT0001")
+            .is_some_and(|v| v.view.to_string().contains("Acme pricing"))
+    })
+    .await;
     all_calls_ok(&t);
     t.stop().await;
 }
@@ -884,4 +881,99 @@ async fn retention_and_retag_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_and_retag_postgres() {
     retention_and_retag(Db::Postgres).await;
+}
+
+/// Editing a DM message edits its note (a `message_changed` that is only a
+/// thread reply landing under it does not); deleting the message deletes
+/// the note; the same message can then be saved anew.
+async fn dm_edits_follow_the_message(db: Db, mode: Mode) {
+    let t = app(db, mode).await;
+    let (dm, _) = prompt_for(&t, REP).await;
+    t.emu
+        .user_message(REP, &dm, "Acme is discounting hard", None)
+        .await
+        .unwrap();
+    let all = wait_insight(&t, "the reply", |a| a.len() == 1).await;
+    let ts = all[0].message.as_ref().unwrap().ts.clone();
+    let changed = |text: &str, edited: bool| {
+        let mut message = json!({"type": "message", "user": REP, "text": text, "ts": ts, "team": t.emu.config().team_id});
+        if edited {
+            message["edited"] = json!({"user": REP, "ts": "1795000000.000100"});
+        }
+        json!({
+            "type": "message", "subtype": "message_changed", "hidden": true,
+            "channel": dm, "channel_type": "im", "ts": "1795000000.000200",
+            "message": message,
+            "previous_message": {"type": "message", "user": REP, "text": "Acme is discounting hard", "ts": ts}
+        })
+    };
+    // A reply landing in its thread: Slack sends message_changed, not an edit.
+    t.emu
+        .send_event(changed("Acme is discounting hard", false))
+        .await
+        .unwrap();
+    t.emu
+        .send_event(changed("Acme is discounting hard (other)", false))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let i = &t.insights().await[0];
+    assert_eq!(i.text, "Acme is discounting hard");
+    assert!(i.edited_at_ms.is_none());
+    // A real edit.
+    t.emu
+        .send_event(changed("Acme is discounting hard, 30% off", true))
+        .await
+        .unwrap();
+    let all = wait_insight(&t, "the edit", |a| a[0].text.ends_with("30% off")).await;
+    assert!(all[0].edited_at_ms.is_some());
+    assert_eq!(all[0].auto_tags, vec!["competitor:acme"]);
+    // Deleting the message deletes the note.
+    t.emu
+        .send_event(json!({
+            "type": "message", "subtype": "message_deleted", "hidden": true,
+            "channel": dm, "channel_type": "im", "ts": "1795000000.000300", "deleted_ts": ts,
+            "previous_message": {"type": "message", "user": REP, "text": "Acme is discounting hard, 30% off", "ts": ts}
+        }))
+        .await
+        .unwrap();
+    wait_insight(&t, "the delete", |a| a.is_empty()).await;
+
+    // A deleted note's message can be saved again with the shortcut.
+    t.emu
+        .user_message(OTHER, "C0SALES01", "Globex lost a big deal", None)
+        .await
+        .unwrap();
+    let m = t.emu.messages_in("C0SALES01").pop().unwrap();
+    t.emu
+        .message_shortcut(REP, "fieldnotes_save_message", "C0SALES01", &m.ts)
+        .await
+        .unwrap();
+    let all = wait_insight(&t, "the shortcut note", |a| a.len() == 1).await;
+    let state = t.app().state().clone();
+    state
+        .store
+        .delete_insight(all[0].id, REP, t.now().timestamp_millis())
+        .await
+        .unwrap();
+    if let Some(v) = t.emu.open_modal_for(REP) {
+        t.emu.close_view(REP, &v.id).await.unwrap();
+    }
+    t.emu
+        .message_shortcut(REP, "fieldnotes_save_message", "C0SALES01", &m.ts)
+        .await
+        .unwrap();
+    let again = wait_insight(&t, "saved anew", |a| a.len() == 1).await;
+    assert_ne!(again[0].id, all[0].id);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dm_edits_sqlite_socket() {
+    dm_edits_follow_the_message(Db::Sqlite, Mode::SocketMode).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dm_edits_postgres_http() {
+    dm_edits_follow_the_message(Db::Postgres, Mode::Http).await;
 }

@@ -146,7 +146,7 @@ fn the_edit_form_prefills_what_was_stored() {
         ..Default::default()
     };
     let ef = Form::edit(&c, &ins);
-    let pre = prefill(&ef, &ins);
+    let pre = prefill(&c, &ef, &ins);
     assert_eq!(pre["q:note"], vec!["Northwind asked for SOC 2"]);
     assert_eq!(pre["q:account"], vec!["account:northwind"]);
     assert_eq!(pre["q:asset"], vec!["asset:roi-calculator"]);
@@ -172,7 +172,7 @@ fn a_reply_note_is_edited_through_its_text() {
     let f = Form::edit(&c, &ins);
     assert_eq!(f.questions[0].id, "note");
     assert_eq!(
-        prefill(&f, &ins)["q:note"],
+        prefill(&c, &f, &ins)["q:note"],
         vec!["Globex is bundling onboarding"]
     );
 }
@@ -205,4 +205,83 @@ fn auto_tags_include_question_tags_and_aliases() {
         auto.contains(&"stage:negotiation".to_string()),
         "question tag: {auto:?}"
     );
+}
+
+#[test]
+fn an_edit_keeps_long_text_and_answers_the_form_cannot_show() {
+    let c = cfg();
+    let long = "Acme ".repeat(1000); // 5,000 characters
+    let ins = Insight {
+        id: 3,
+        text: long.trim().to_string(),
+        ..Default::default()
+    };
+    let f = Form::edit(&c, &ins);
+    let mut pre = prefill(&c, &f, &ins);
+    // The form holds at most 3,000 characters; saving it unchanged keeps the whole text.
+    let shown = crate::digest::truncate(&ins.text, MAX_TEXT);
+    pre.insert("q:note".into(), vec![shown]);
+    let got = merge_edit(&f, &ins, read(&c, &f, &pre).unwrap());
+    assert_eq!(got.text, ins.text);
+
+    // A check-in note whose question left the config: its text is edited
+    // in the note field, not lost.
+    let old = Insight {
+        id: 4,
+        checkin: Some("weekly-pulse".into()),
+        answers: vec![Answer {
+            question_id: "gone".into(),
+            question: "An old question".into(),
+            text: "Globex is cheaper".into(),
+        }],
+        text: "Globex is cheaper".into(),
+        ..Default::default()
+    };
+    let f = Form::edit(&c, &old);
+    let pre = prefill(&c, &f, &old);
+    assert_eq!(pre["q:note"], vec!["Globex is cheaper"]);
+    let got = merge_edit(&f, &old, read(&c, &f, &pre).unwrap());
+    assert_eq!(got.text, "Globex is cheaper");
+    assert_eq!(got.answers.len(), 1, "not doubled: {:?}", got.answers);
+}
+
+#[test]
+fn an_asset_reason_round_trips_whatever_the_label() {
+    let c = cfg();
+    let f = Form::note(&c);
+    let got = read(
+        &c,
+        &f,
+        &vals(&[
+            ("q:note", &["x"]),
+            ("q:asset", &["asset:webinar"]),
+            ("q:asset:verdict", &["worked"]),
+            ("q:asset:why", &["vs. Acme it. Landed well"]),
+        ]),
+    )
+    .unwrap();
+    let ins = Insight {
+        id: 5,
+        text: got.text.clone(),
+        answers: got.answers.clone(),
+        fields: got.fields.clone(),
+        ..Default::default()
+    };
+    let pre = prefill(&c, &Form::edit(&c, &ins), &ins);
+    assert_eq!(pre["q:asset:why"], vec!["vs. Acme it. Landed well"]);
+}
+
+#[test]
+fn a_form_with_only_picks_reads_as_its_picks() {
+    let c = cfg();
+    let ck = &c.checkins[0];
+    let f = Form::checkin(
+        &c,
+        ck,
+        Some(&["heard".to_string(), "competitors".to_string()]),
+    );
+    let mut f2 = f.clone();
+    f2.questions[0].required = false;
+    let got = read(&c, &f2, &vals(&[("q:competitors", &["competitor:acme"])])).unwrap();
+    assert_eq!(got.text, "Competitor: Acme");
 }

@@ -702,11 +702,23 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         for q in c.questions.get_ref() {
             let qid = q.id.get_ref();
             let qk = format!("checkin.{name}.questions.{qid}");
-            if !valid_slug(qid) {
+            if !valid_slug(qid) || qid.contains(':') {
                 errs.push(src.error(
                     q.id.span(),
                     format!("{qk}.id"),
                     "question ids must be lowercase letters, digits, `-` or `_`",
+                ));
+            } else if qid == "note"
+                || qid.starts_with("asset_")
+                || (field_label(qid).is_some()
+                    && q.field.as_ref().map(|f| f.get_ref().as_str()) != Some(qid.as_str())
+                    && !(qid == "asset"
+                        && q.kind.as_ref().map(|k| k.get_ref().as_str()) == Some("asset")))
+            {
+                errs.push(src.error(
+                    q.id.span(),
+                    format!("{qk}.id"),
+                    format!("`{qid}` is reserved for a typed field: give this question another id"),
                 ));
             } else if !qids.insert(qid.clone()) {
                 errs.push(src.error(
@@ -764,10 +776,7 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 ),
             ));
         }
-        if !questions
-            .iter()
-            .any(|q| q.required || q.kind == QuestionKind::Text)
-        {
+        if !questions.iter().any(|q| q.kind == QuestionKind::Text) {
             errs.push(src.error(
                 c.questions.span(),
                 k("questions"),

@@ -333,8 +333,18 @@ pub(super) fn note_questions(
 /// rest in turn, `ask` in all, so over successive runs each question comes
 /// round equally often. `run_seq` counts the check-in's earlier runs.
 pub fn rotate(questions: &[Question], ask: usize, run_seq: u64) -> Vec<String> {
-    let fixed: Vec<&Question> = questions.iter().filter(|q| q.always).collect();
-    let pool: Vec<&Question> = questions.iter().filter(|q| !q.always).collect();
+    // Every prompt asks for the rep's own words: without an `always` text
+    // question, the first text question is asked every time.
+    let text_fixed = questions
+        .iter()
+        .any(|q| q.always && q.kind == QuestionKind::Text);
+    let first_text = questions
+        .iter()
+        .find(|q| q.kind == QuestionKind::Text)
+        .map(|q| q.id.as_str());
+    let is_fixed = |q: &Question| q.always || (!text_fixed && Some(q.id.as_str()) == first_text);
+    let fixed: Vec<&Question> = questions.iter().filter(|q| is_fixed(q)).collect();
+    let pool: Vec<&Question> = questions.iter().filter(|q| !is_fixed(q)).collect();
     let slots = ask.saturating_sub(fixed.len()).min(pool.len());
     let mut chosen: HashSet<&str> = fixed.iter().map(|q| q.id.as_str()).collect();
     if slots > 0 {
@@ -394,14 +404,19 @@ mod tests {
 
     #[test]
     fn uneven_pools_still_cover_every_question() {
-        let qs = pool(5, 0);
+        let mut qs = pool(6, 0);
+        for q in qs.iter_mut().skip(1) {
+            q.kind = QuestionKind::Rating;
+        }
         let mut seen: HashMap<String, usize> = HashMap::new();
+        // q0, the only text question, is asked every time; 5 others share 2 slots.
         for run in 0..10 {
-            for id in rotate(&qs, 2, run) {
+            for id in rotate(&qs, 3, run) {
                 *seen.entry(id).or_default() += 1;
             }
         }
-        assert_eq!(seen.len(), 5);
+        assert_eq!(seen.len(), 6);
+        assert_eq!(seen.remove("q0"), Some(10));
         assert!(seen.values().all(|&n| n == 4), "{seen:?}");
     }
 

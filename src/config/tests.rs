@@ -235,9 +235,25 @@ questions = [{ id = "heard", label = "Heard?" }]"#,
     assert_eq!((e.line, e.key.as_str()), (16, "checkin.pulse.ask"));
 
     let e = one_error(&with_questions(
-        r#"questions = [{ id = "heard", type = "single_select", options = ["a", "a"], label = "Heard?" }]"#,
+        r#"questions = [{ id = "heard", label = "Heard?" }, { id = "pick", type = "single_select", options = ["a", "a"], label = "Pick?" }]"#,
     ));
     assert!(e.message.contains("appears twice"), "{}", e.message);
+}
+
+#[test]
+fn question_ids_cannot_collide_with_typed_fields() {
+    for qs in [
+        r#"questions = [{ id = "heard", label = "Heard?" }, { id = "competitor", type = "single_select", options = ["a"], label = "C?" }]"#,
+        r#"questions = [{ id = "note", label = "Heard?" }]"#,
+        r#"questions = [{ id = "a:b", label = "Heard?" }]"#,
+    ] {
+        let e = one_error(&with_questions(qs));
+        assert!(e.key.ends_with(".id"), "{e:?}");
+    }
+    let e = one_error(&with_questions(
+        r#"questions = [{ id = "mood", type = "rating", label = "Mood?" }]"#,
+    ));
+    assert!(e.message.contains("free-text question"), "{}", e.message);
 }
 
 #[test]

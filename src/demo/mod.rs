@@ -4,7 +4,7 @@
 //! button, fill the modal and submit, or send `/fieldnotes note`, just as a
 //! person would in Slack. Ends by writing the last weekly digest.
 
-mod script;
+pub mod script;
 
 use crate::app::{AppOptions, Application};
 use crate::clock::{ManualClock, SharedClock};

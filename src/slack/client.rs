@@ -452,6 +452,14 @@ impl SlackApi {
         Ok(r.permalink.to_string())
     }
 
+    /// views.update: replaces an open view.
+    pub async fn update_view(&self, view_id: &str, view: SlackView) -> SlackResult<()> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiViewsUpdateRequest::new(view).with_view_id(view_id.into());
+        self.limits.wait("views.update").await;
+        self.call(s.views_update(&req)).await.map(|_| ())
+    }
+
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> SlackResult<String> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);

@@ -129,7 +129,7 @@ async fn on_block_actions(
                     _ => warn!(choice, "unknown note menu choice"),
                 }
             }
-            home::NEW_NOTE => notes::open_note_form(state, &trigger, Source::Command).await?,
+            home::NEW_NOTE => notes::open_note_form(state, &trigger, Source::Home).await?,
             home::PREVIEW_DIGEST => preview_digest(state, &user, &trigger).await?,
             _ => {}
         }
@@ -155,14 +155,35 @@ async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Res
         warn!(user, "digest preview refused: not a marketer or lead");
         return Ok(());
     }
-    let week = crate::digest::IsoWeek::containing(state.clock.now(), cfg.digest.timezone);
-    let d = crate::cli::build_digest(&state.store, &cfg, week).await?;
-    let md = crate::digest::to_markdown(&d);
-    state
+    // The trigger lasts 3 s and a digest reads two weeks of notes: open a
+    // placeholder now, fill it in after the ack.
+    let view_id = state
         .slack
-        .open_view(trigger, views::digest_preview(&md))
+        .open_view(
+            trigger,
+            views::digest_preview("_Building this week's digest…_"),
+        )
         .await
         .context("opening the digest preview")?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        let cfg = state.config();
+        let week = crate::digest::IsoWeek::containing(state.clock.now(), cfg.digest.timezone);
+        let md = match crate::cli::build_digest(&state.store, &cfg, week).await {
+            Ok(d) => crate::digest::to_markdown(&d),
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "building the digest preview failed");
+                ":warning: We couldn't build the digest just now; try again in a moment.".into()
+            }
+        };
+        if let Err(e) = state
+            .slack
+            .update_view(&view_id, views::digest_preview(&md))
+            .await
+        {
+            warn!(error = %e, "showing the digest preview failed");
+        }
+    });
     Ok(())
 }
 
@@ -306,7 +327,8 @@ pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) ->
         SlackEventCallbackBody::AppHomeOpened(h) => spawn_home(state, h.user.as_ref()),
         SlackEventCallbackBody::Message(m) => {
             if let Err(e) = notes::on_dm_message(state, &m).await {
-                // Forget the delivery, so Slack's retry of it is acted on.
+                // Forget the delivery, so a redelivery of it is acted on
+                // (the note's own dedupe key still keeps it single).
                 state.store.forget_event(&ev.event_id.0).await.ok();
                 return Err(e);
             }

@@ -357,7 +357,8 @@ fn source_label(source: &str) -> &str {
         Some(Source::Reply) => "DM reply",
         Some(Source::Command) => "/fieldnotes note",
         Some(Source::Shortcut) => "Message shortcut",
-        Some(Source::GlobalShortcut) => "New note",
+        Some(Source::GlobalShortcut) => "New note shortcut",
+        Some(Source::Home) => "App Home",
         None => source,
     }
 }

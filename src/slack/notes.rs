@@ -134,7 +134,7 @@ pub async fn open_note_form(state: &AppState, trigger_id: &str, source: Source) 
 /// Opens the form to edit (or add tags to) a note, pre-filled. Only its
 /// owner may; anyone else is told so.
 pub async fn open_edit_form(
-    state: &AppState,
+    state: &Arc<AppState>,
     user: &str,
     insight_id: i64,
     trigger_id: &str,
@@ -150,7 +150,7 @@ pub async fn open_edit_form(
             } else {
                 "That note was deleted."
             };
-            notify(state, user, notice_channel, why).await;
+            notify(state, user, notice_channel, why);
             return Ok(());
         }
     };
@@ -172,7 +172,7 @@ pub async fn open_edit_form(
         &form,
         &meta,
         Some(&intro),
-        &capture::prefill(&form, &ins),
+        &capture::prefill(&cfg, &form, &ins),
         &format!("Note #{}", ins.id),
         "Save",
     );
@@ -185,28 +185,32 @@ pub async fn open_edit_form(
 }
 
 /// Tells a person something: ephemeral where they are, else in their DM.
-async fn notify(state: &AppState, user: &str, channel: Option<&str>, text: &str) {
-    // In a DM, write to the person's own DM with the bot (the payload's DM
-    // may not be theirs); elsewhere, ephemerally where they are.
-    let r = match channel.filter(|c| !c.starts_with('D')) {
-        Some(c) => state
-            .slack
-            .post_ephemeral(c, user, text)
-            .await
-            .map_err(anyhow::Error::from),
-        None => match dm_channel(state, user).await {
+/// Tells a person something after the ack: ephemerally where they are,
+/// else (in a DM, whose payload channel may not be theirs, or when the bot
+/// can't post there) in their own DM with the bot.
+fn notify(state: &Arc<AppState>, user: &str, channel: Option<&str>, text: &str) {
+    let (state, user, text) = (state.clone(), user.to_string(), text.to_string());
+    let channel = channel.filter(|c| !c.starts_with('D')).map(String::from);
+    tokio::spawn(async move {
+        if let Some(c) = &channel {
+            match state.slack.post_ephemeral(c, &user, &text).await {
+                Ok(()) => return,
+                Err(e) => warn!(error = %e, user, "an ephemeral notice failed; using the DM"),
+            }
+        }
+        let r = match dm_channel(&state, &user).await {
             Ok(c) => state
                 .slack
-                .reply(&c, None, text, vec![])
+                .reply(&c, None, &text, vec![])
                 .await
                 .map(|_| ())
                 .map_err(anyhow::Error::from),
             Err(e) => Err(e),
-        },
-    };
-    if let Err(e) = r {
-        warn!(error = %err_text(&e), user, "telling a person failed");
-    }
+        };
+        if let Err(e) = r {
+            warn!(error = %err_text(&e), user, "telling a person failed");
+        }
+    });
 }
 
 async fn dm_channel(state: &AppState, user: &str) -> Result<String> {
@@ -348,7 +352,7 @@ async fn submit_edit(
         ));
     }
     let c = match capture::read(&cfg, &form, values) {
-        Ok(c) => c,
+        Ok(c) => capture::merge_edit(&form, &ins, c),
         Err(e) => return Ok(errors(e.block_id, &e.message)),
     };
     let edit = InsightEdit {
@@ -514,7 +518,12 @@ async fn refresh_ack(state: &AppState, ins: &Insight) {
 }
 
 /// Asks the owner to confirm a delete chosen from App Home's menu.
-pub async fn confirm_delete(state: &AppState, user: &str, id: i64, trigger_id: &str) -> Result<()> {
+pub async fn confirm_delete(
+    state: &Arc<AppState>,
+    user: &str,
+    id: i64,
+    trigger_id: &str,
+) -> Result<()> {
     match state.store.insight(id).await? {
         Some(ins) if ins.user_id == user => {
             state
@@ -530,8 +539,7 @@ pub async fn confirm_delete(state: &AppState, user: &str, id: i64, trigger_id: &
                 user,
                 None,
                 "Only the person who shared a note can delete it.",
-            )
-            .await;
+            );
         }
         None => {}
     }
@@ -541,7 +549,7 @@ pub async fn confirm_delete(state: &AppState, user: &str, id: i64, trigger_id: &
 /// Deletes a note (softly; retention purges it) if `user` owns it, and
 /// turns its confirmation into "deleted".
 pub async fn delete(
-    state: &AppState,
+    state: &Arc<AppState>,
     user: &str,
     id: i64,
     notice_channel: Option<&str>,
@@ -570,8 +578,7 @@ pub async fn delete(
                 user,
                 notice_channel,
                 "Only the person who shared a note can delete it.",
-            )
-            .await;
+            );
             Ok(false)
         }
         OwnedChange::NotFound => Ok(false),
@@ -633,6 +640,37 @@ pub async fn save_command_note(
 /// prompt's thread) is a note, linked to the prompt it answers; an edit of
 /// that message edits the note, and deleting it deletes the note.
 pub async fn on_dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> {
+    let r = dm_message(state, m).await;
+    if let Err(e) = &r {
+        warn!(error = %err_text(e), "handling a DM message failed");
+        // Whatever failed, the rep gets their words back.
+        let plain = m.subtype.is_none() && m.sender.bot_id.is_none();
+        let text = m
+            .content
+            .as_ref()
+            .and_then(|c| c.text.clone())
+            .unwrap_or_default();
+        let channel = m.origin.channel.as_ref().map(|c| c.to_string());
+        if let (true, Some(channel), false) = (plain, channel, text.trim().is_empty()) {
+            let state = state.clone();
+            let ts = m.origin.ts.to_string();
+            tokio::spawn(async move {
+                let msg = format!(
+                    ":warning: We couldn't save that as a note just now. Here it is, to send again in a moment:\n>{}",
+                    text.trim().replace('\n', "\n>")
+                );
+                if let Err(e) =
+                    with_retries(3, || state.slack.reply(&channel, Some(&ts), &msg, vec![])).await
+                {
+                    warn!(error = %e, "telling a rep their reply was not saved failed");
+                }
+            });
+        }
+    }
+    r
+}
+
+async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> {
     let Some(channel) = m.origin.channel.as_ref().map(|c| c.to_string()) else {
         return Ok(());
     };
@@ -692,26 +730,11 @@ pub async fn on_dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Resu
         author_id: Some(user.clone()),
         permalink: None,
     });
-    let saved = match state.store.save_insight(&insight).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %err_text(&e), user, "saving a DM reply failed");
-            let state = state.clone();
-            let text = text.to_string();
-            tokio::spawn(async move {
-                let msg = format!(
-                    ":warning: We couldn't save that as a note just now. Here it is, to send again in a moment:\n>{}",
-                    text.replace('\n', "\n>")
-                );
-                if let Err(e) =
-                    with_retries(3, || state.slack.reply(&channel, Some(&ts), &msg, vec![])).await
-                {
-                    warn!(error = %e, "telling a rep their reply was not saved failed");
-                }
-            });
-            return Err(e);
-        }
-    };
+    let saved = state
+        .store
+        .save_insight(&insight)
+        .await
+        .context("saving a DM reply")?;
     info!(user, insight = saved.id, prompt = ?prompt_id, new = saved.new, "DM reply saved as a note");
     if saved.new {
         let state = state.clone();
@@ -735,13 +758,26 @@ async fn on_dm_edited(state: &Arc<AppState>, channel: &str, m: &SlackMessageEven
     else {
         return Ok(());
     };
+    // Only a real edit of the message counts (Slack also sends
+    // message_changed when a thread reply lands under it), and only while
+    // the note still says what the message said: a note edited in the form
+    // is the rep's later word.
+    if new.edited.is_none() {
+        return Ok(());
+    }
+    let before = m
+        .previous_message
+        .as_ref()
+        .and_then(|p| p.content.as_ref())
+        .and_then(|c| c.text.clone())
+        .unwrap_or_default();
     let text = new
         .content
         .as_ref()
         .and_then(|c| c.text.clone())
         .unwrap_or_default();
     let text = text.trim();
-    if text.is_empty() || text == ins.text {
+    if text.is_empty() || text == ins.text || before.trim() != ins.text {
         return Ok(());
     }
     let cfg = state.config();
@@ -810,8 +846,7 @@ pub async fn on_message_shortcut(
             &user,
             Some(&channel),
             "That message has no text to save. Use `/fieldnotes note` to write what you heard.",
-        )
-        .await;
+        );
         return Ok(());
     }
     let ts = msg.origin.ts.to_string();
@@ -832,7 +867,7 @@ pub async fn on_message_shortcut(
         Ok(s) => s,
         Err(e) => {
             warn!(error = %err_text(&e), user, "saving a shortcut note failed");
-            notify(state, &user, Some(&channel), ":warning: We couldn't save that message just now; try the shortcut again in a moment.").await;
+            notify(state, &user, Some(&channel), ":warning: We couldn't save that message just now; try the shortcut again in a moment.");
             return Ok(());
         }
     };

@@ -370,7 +370,12 @@ impl Store {
         if ins.user_id != user {
             return Ok(OwnedChange::NotOwner);
         }
-        sqlx::query("UPDATE insights SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+        // The Slack origin is free again: the same message can be saved anew.
+        sqlx::query(
+            "UPDATE insights SET deleted_at = $1, updated_at = $1,
+                    dedupe_key = CASE WHEN dedupe_key IS NULL THEN NULL ELSE dedupe_key || ':deleted' END
+             WHERE id = $2",
+        )
             .bind(now_ms)
             .bind(id)
             .execute(&mut *tx)

@@ -747,12 +747,16 @@ impl Store {
         if let Some(t) = thread_ts {
             let r = sqlx::query(
                 "SELECT id FROM prompts WHERE user_id = $1 AND channel_id = $2 AND message_ts = $3
+                   AND (closes_at IS NULL OR closes_at > $4)
                  UNION ALL
-                 SELECT prompt_id FROM reminders WHERE user_id = $1 AND channel_id = $2 AND message_ts = $3",
+                 SELECT r.prompt_id FROM reminders r JOIN prompts p ON p.id = r.prompt_id
+                 WHERE r.user_id = $1 AND r.channel_id = $2 AND r.message_ts = $3
+                   AND (p.closes_at IS NULL OR p.closes_at > $4)",
             )
             .bind(user)
             .bind(channel)
             .bind(t)
+            .bind(now_ms)
             .fetch_optional(self.pool())
             .await
             .context("finding the prompt a thread reply answers")?;

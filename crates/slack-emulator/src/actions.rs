@@ -338,8 +338,9 @@ impl Emulator {
     /// value (for an external select: of the options the app answered
     /// [`Emulator::block_suggestion`] with, or of its initial options), or
     /// the value itself as text when none has it. An unanswered option input
-    /// reports its `initial_option(s)` as Slack does; any other unanswered
-    /// input gets Slack's empty value.
+    /// reports its `initial_option(s)`, and an untouched text input its
+    /// `initial_value`, as Slack does; any other unanswered input gets
+    /// Slack's empty value.
     pub fn fill_modal_values(view: &Value, answers: &HashMap<String, FieldAnswer>) -> Value {
         let view_id = view["id"].as_str().unwrap_or_default();
         let mut values = serde_json::Map::new();
@@ -403,7 +404,13 @@ impl Emulator {
                 "multi_channels_select" => state["selected_channels"] = json!(texts),
                 "datepicker" => state["selected_date"] = json!(first),
                 "timepicker" => state["selected_time"] = json!(first),
-                _ => state["value"] = json!(first),
+                // An untouched text input submits its initial_value, as in Slack.
+                _ => {
+                    state["value"] = match (&answer, el.get("initial_value")) {
+                        (None, Some(init)) => init.clone(),
+                        _ => json!(first),
+                    }
+                }
             }
             values.insert(block_id.to_string(), json!({ action_id: state }));
         }
