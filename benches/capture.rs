@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
         hits += fieldnotes::slack::views::suggestions(
             &cfg,
             "account",
-            &format!("holding {:03}", i % 1000),
+            &format!("holding {:04}", i % 1000),
         )
         .len();
     }
