@@ -1065,6 +1065,31 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
         cats.into_iter().collect::<Vec<_>>().join(", "),
         kw
     );
+    let fields: Vec<String> = cfg
+        .note_questions
+        .iter()
+        .skip(1)
+        .map(|q| {
+            let n = cfg.vocabulary(q.field_name()).len();
+            if n > questions::MAX_STATIC_OPTIONS {
+                format!("{} ({n}, type-ahead)", q.field_name())
+            } else if q.field_name() == questions::LEAD_QUALITY {
+                format!("{} (1-5)", q.field_name())
+            } else {
+                format!("{} ({n})", q.field_name())
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "Typed fields on the free-note form: {}; deleted notes purged after {}",
+        if fields.is_empty() {
+            "none".to_string()
+        } else {
+            fields.join(", ")
+        },
+        human_duration(cfg.retention.deleted_notes)
+    );
     let _ = writeln!(
         out,
         "Digest: weeks in {}{}{}",
@@ -1128,6 +1153,36 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
             "  cadence: `{}` = {} ({zone})",
             c.cadence.expr(),
             c.cadence.describe(),
+        );
+        let always: Vec<&str> = c
+            .questions
+            .iter()
+            .filter(|q| q.always)
+            .map(|q| q.id.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  questions: asks {} of {} ({}){}",
+            c.ask,
+            c.questions.len(),
+            c.questions
+                .iter()
+                .map(|q| format!(
+                    "{} [{}{}]",
+                    q.id,
+                    q.kind.as_str(),
+                    q.field
+                        .as_deref()
+                        .map(|f| format!(": {f}"))
+                        .unwrap_or_default()
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if always.is_empty() {
+                String::new()
+            } else {
+                format!("; always: {}", always.join(", "))
+            }
         );
         let _ = writeln!(
             out,

@@ -264,6 +264,21 @@ pub async fn on_submit(
         Some(c) => Form::checkin(&cfg, c, Some(&meta.questions)),
         None => Form::note(&cfg),
     };
+    let mut meta = meta;
+    if let Some(pid) = meta.prompt_id {
+        // Only the rep the prompt went to may answer it.
+        match state.store.prompt(pid).await {
+            Ok(Some(p)) if p.user_id == user => {}
+            Ok(_) => {
+                warn!(user, prompt = pid, "a form answering someone else's prompt");
+                meta.prompt_id = None;
+            }
+            Err(e) => {
+                warn!(error = %err_text(&e), user, "reading a prompt failed");
+                return Ok(errors(first_text_block(&form), SAVE_FAILED));
+            }
+        }
+    }
     let captured = match capture::read(&cfg, &form, &values) {
         Ok(c) => c,
         Err(e) => return Ok(errors(e.block_id, &e.message)),
