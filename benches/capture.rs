@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
             &cfg,
             "account",
             &format!("holding {:04}", i % 1000),
+            None,
         )
         .len();
     }

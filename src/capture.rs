@@ -388,6 +388,66 @@ pub fn auto_tags(
     auto
 }
 
+/// Short pleasantries a rep may send the bot ("thanks!", "ok 👍"), which
+/// are not field notes.
+const CHITCHAT: &[&str] = &[
+    "thanks",
+    "thank you",
+    "thanks a lot",
+    "thank you so much",
+    "many thanks",
+    "thx",
+    "ty",
+    "cheers",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "cool",
+    "great",
+    "nice",
+    "perfect",
+    "got it",
+    "will do",
+    "sure",
+    "yes",
+    "yep",
+    "no",
+    "nope",
+    "hi",
+    "hello",
+    "hey",
+    "sounds good",
+    "np",
+    "no problem",
+    "done",
+    "noted",
+    "lol",
+];
+
+/// Whether a DM message is only a pleasantry or emoji, not something heard.
+pub fn is_chitchat(text: &str) -> bool {
+    // Drop Slack emoji codes (":thumbsup:") and everything but letters,
+    // digits and spaces.
+    let mut plain = String::new();
+    let mut in_emoji = false;
+    for part in text.split(':') {
+        if !in_emoji || part.contains(char::is_whitespace) || part.is_empty() {
+            plain.push_str(part);
+            plain.push(' ');
+        }
+        in_emoji = !in_emoji;
+    }
+    let words: Vec<String> = plain
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    let phrase = words.join(" ");
+    phrase.is_empty() || CHITCHAT.contains(&phrase.as_str())
+}
+
 /// The note's tone.
 pub fn tone(text: &str) -> Sentiment {
     sentiment::sentiment(text)

@@ -920,6 +920,13 @@ async fn dm_edits_follow_the_message(db: Db, mode: Mode) {
     let i = &t.insights().await[0];
     assert_eq!(i.text, "Acme is discounting hard");
     assert!(i.edited_at_ms.is_none());
+    // A "thanks!" under the acknowledgement is not a note.
+    t.emu
+        .user_message(REP, &dm, "thanks! :pray:", Some(&ts))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.insights().await.len(), 1, "pleasantries are not notes");
     // A real edit.
     t.emu
         .send_event(changed("Acme is discounting hard, 30% off", true))

@@ -285,3 +285,27 @@ fn a_form_with_only_picks_reads_as_its_picks() {
     let got = read(&c, &f2, &vals(&[("q:competitors", &["competitor:acme"])])).unwrap();
     assert_eq!(got.text, "Competitor: Acme");
 }
+
+#[test]
+fn pleasantries_are_not_notes() {
+    for t in [
+        "thanks!",
+        "Thank you :pray:",
+        "ok 👍",
+        ":+1:",
+        "Got it.",
+        "🙏",
+        "hi",
+    ] {
+        assert!(is_chitchat(t), "{t}");
+    }
+    for t in [
+        "no budget this year",
+        "thanks to the case study they signed",
+        "Acme",
+        "ok so Globex dropped their price",
+        "CFO: too expensive",
+    ] {
+        assert!(!is_chitchat(t), "{t}");
+    }
+}

@@ -719,6 +719,10 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> 
     if text.is_empty() {
         return Ok(());
     }
+    if capture::is_chitchat(text) {
+        info!(user, "a pleasantry in the DM, not a note");
+        return Ok(());
+    }
     let ts = m.origin.ts.to_string();
     let thread = m.origin.thread_ts.as_ref().map(|t| t.to_string());
     let now = state.now_ms();
@@ -923,8 +927,26 @@ pub fn on_suggestion(
         .0
         .strip_prefix(views::EXTERNAL_PREFIX)
         .unwrap_or_default();
+    let cfg = state.config();
+    // The free tag picker offers the form's own tags, not the whole taxonomy.
+    let allowed: Option<Vec<String>> = (vocabulary == "tags").then(|| {
+        let meta: ModalMeta = match &ev.view {
+            Some(SlackView::Modal(m)) => m
+                .private_metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or_default(),
+            _ => ModalMeta::default(),
+        };
+        match meta.checkin.as_deref().and_then(|c| cfg.checkin(c)) {
+            Some(c) if meta.insight_id.is_none() => {
+                Form::checkin(&cfg, c, Some(&meta.questions)).tags
+            }
+            _ => Form::note(&cfg).tags,
+        }
+    });
     let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> =
-        views::suggestions(&state.config(), vocabulary, &ev.value)
+        views::suggestions(&cfg, vocabulary, &ev.value, allowed.as_deref())
             .into_iter()
             .map(|(value, label)| {
                 SlackBlockChoiceItem::new(SlackBlockPlainTextOnly::from(label), value)

@@ -67,7 +67,7 @@ pub fn prompt_message(question: &str, prompt_id: i64, bot_name: &str) -> (String
             {"type": "button", "action_id": OPEN_FORM_ACTION, "style": "primary", "value": prompt_id.to_string(), "text": plain("Add field notes", 75)}
         ]},
         {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": "Takes under a minute: a few words in your own voice is plenty."}
+            {"type": "mrkdwn", "text": "Takes under a minute: a few words in your own voice is plenty. Or just reply here."}
         ]}
     ]);
     (text, blocks(b))
@@ -429,12 +429,21 @@ pub fn form_modal(
 }
 
 /// Type-ahead options for `vocabulary` (a typed field or `tags`) matching
-/// `query`: labels, ids, aliases and keywords, case-insensitive; labels
+/// `query` (the free tag picker: among `allowed`): labels, ids, aliases and
+/// keywords, case-insensitive; labels
 /// that start with the query first; at most 100.
-pub fn suggestions(cfg: &Config, vocabulary: &str, query: &str) -> Vec<(String, String)> {
+pub fn suggestions(
+    cfg: &Config,
+    vocabulary: &str,
+    query: &str,
+    allowed: Option<&[String]>,
+) -> Vec<(String, String)> {
     let q = query.trim().to_lowercase();
     let pool: Vec<&crate::config::TagDef> = if vocabulary == "tags" {
-        cfg.tags.iter().collect()
+        cfg.tags
+            .iter()
+            .filter(|t| allowed.is_none_or(|a| a.contains(&t.id)))
+            .collect()
     } else {
         cfg.vocabulary(vocabulary)
     };
@@ -672,19 +681,22 @@ mod tests {
                 assert!(o.len() <= 100);
             }
         }
-        let s = suggestions(&c, "account", "account 01");
+        let s = suggestions(&c, "account", "account 01", None);
         assert_eq!(s.len(), 10, "Account 010..019");
         assert!(s.iter().all(|(v, _)| v.starts_with("account:a1")));
         assert_eq!(
-            suggestions(&c, "account", "acct249")[0].0,
+            suggestions(&c, "account", "acct249", None)[0].0,
             "account:a249",
             "aliases are searched"
         );
         assert_eq!(
-            suggestions(&c, "account", "a").len(),
+            suggestions(&c, "account", "a", None).len(),
             100,
             "at most 100 suggestions"
         );
+        let allowed = vec!["theme:t7".to_string(), "theme:t70".to_string()];
+        let picked = suggestions(&c, "tags", "theme 0", Some(&allowed));
+        assert_eq!(picked.len(), 2, "only the form's own tags: {picked:?}");
     }
 
     #[test]
