@@ -324,6 +324,16 @@ fn asset_answer_prefix(label: &str, said: &str) -> String {
     format!("{label}: {said}.")
 }
 
+/// The rep's reason in an asset answer ("Case study: worked. The CFO…"),
+/// given the asset's label; empty when they gave none.
+pub fn asset_reason<'a>(answer: &'a str, label: &str) -> &'a str {
+    ["worked", "didn't work", "used"]
+        .iter()
+        .find_map(|said| answer.strip_prefix(&asset_answer_prefix(label, said)))
+        .unwrap_or("")
+        .trim()
+}
+
 /// After an edit form is read, keeps what the form could not show: a text
 /// longer than the form's 3,000 characters that came back cut but
 /// otherwise unchanged, and answers to questions no longer in the form.
@@ -489,13 +499,7 @@ pub fn prefill(cfg: &Config, form: &Form, ins: &Insight) -> FormValues {
                     if let Some(ans) = ins.answers.iter().find(|x| x.question_id == q.id) {
                         // "Label: worked. why" -> "why"
                         let label = cfg.tag(a).map(|t| t.label.clone()).unwrap_or_default();
-                        let why = ["worked", "didn't work", "used"]
-                            .iter()
-                            .find_map(|said| {
-                                ans.text.strip_prefix(&asset_answer_prefix(&label, said))
-                            })
-                            .unwrap_or("")
-                            .trim();
+                        let why = asset_reason(&ans.text, &label);
                         if !why.is_empty() {
                             v.insert(format!("{bid}{WHY_SUFFIX}"), vec![why.to_string()]);
                         }

@@ -7,8 +7,9 @@ mod week;
 pub use render::{to_json, to_markdown};
 pub use week::IsoWeek;
 
+use crate::config::questions::{ASSET_FLOPPED, ASSET_WORKED, LEAD_QUALITY};
 use crate::config::TagDef;
-use crate::domain::Insight;
+use crate::domain::{Insight, Sentiment};
 use crate::store::WeekPromptStats;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -62,6 +63,40 @@ pub struct Digest {
     /// Tags that rose the most against last week.
     pub trending: Vec<TagCount>,
     pub quotes: Vec<Quote>,
+    /// Marketing assets reps said worked or didn't, most mentioned first.
+    pub assets: Vec<AssetVerdicts>,
+    /// Lead quality ratings (1–5) this week and last.
+    pub lead_quality: LeadQuality,
+    /// Notes by tone this week.
+    pub sentiment: SentimentSplit,
+}
+
+/// What reps said about one marketing asset this week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssetVerdicts {
+    pub tag: String,
+    pub label: String,
+    pub worked: usize,
+    pub flopped: usize,
+    /// Their reasons, in their words (at most three).
+    pub reasons: Vec<String>,
+}
+
+/// Lead quality ratings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LeadQuality {
+    pub ratings: usize,
+    pub average: Option<f64>,
+    pub previous_ratings: usize,
+    pub previous_average: Option<f64>,
+}
+
+/// Notes by tone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SentimentSplit {
+    pub positive: usize,
+    pub neutral: usize,
+    pub negative: usize,
 }
 
 /// Everything the builder needs; gathered by the caller from the store.
@@ -155,7 +190,90 @@ pub fn build(input: &DigestInput<'_>) -> Digest {
         trending,
         quotes: pick_quotes(input.this_week, input.max_quotes),
         tags,
+        assets: asset_verdicts(input.this_week, input.taxonomy),
+        lead_quality: {
+            let (previous_ratings, previous_average) = rating_stats(input.last_week);
+            let (ratings, average) = rating_stats(input.this_week);
+            LeadQuality {
+                ratings,
+                average,
+                previous_ratings,
+                previous_average,
+            }
+        },
+        sentiment: {
+            let mut s = SentimentSplit::default();
+            for i in input.this_week {
+                match i.sentiment {
+                    Some(Sentiment::Positive) => s.positive += 1,
+                    Some(Sentiment::Negative) => s.negative += 1,
+                    Some(Sentiment::Neutral) => s.neutral += 1,
+                    None => {}
+                }
+            }
+            s
+        },
     }
+}
+
+/// How many lead quality ratings, and their average.
+fn rating_stats(insights: &[Insight]) -> (usize, Option<f64>) {
+    let all: Vec<f64> = insights
+        .iter()
+        .flat_map(|i| i.field(LEAD_QUALITY))
+        .filter_map(|v| v.parse::<f64>().ok())
+        .collect();
+    let avg = (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64);
+    (all.len(), avg)
+}
+
+/// Assets reps said worked or didn't, with their reasons.
+fn asset_verdicts(insights: &[Insight], taxonomy: &[TagDef]) -> Vec<AssetVerdicts> {
+    let mut by: BTreeMap<String, AssetVerdicts> = BTreeMap::new();
+    for i in insights {
+        for (field, worked) in [(ASSET_WORKED, true), (ASSET_FLOPPED, false)] {
+            for tag in i.field(field) {
+                let label = taxonomy
+                    .iter()
+                    .find(|d| d.id == tag)
+                    .map(|d| d.label.clone())
+                    .unwrap_or_else(|| tag.to_string());
+                let e = by.entry(tag.to_string()).or_insert_with(|| AssetVerdicts {
+                    tag: tag.to_string(),
+                    label: label.clone(),
+                    worked: 0,
+                    flopped: 0,
+                    reasons: vec![],
+                });
+                if worked {
+                    e.worked += 1;
+                } else {
+                    e.flopped += 1;
+                }
+                let why = i
+                    .answers
+                    .iter()
+                    .map(|a| crate::capture::asset_reason(&a.text, &label))
+                    .find(|w| !w.is_empty());
+                if let Some(w) = why {
+                    if e.reasons.len() < 3 {
+                        e.reasons.push(format!(
+                            "{} {}",
+                            if worked { "Worked:" } else { "Didn't:" },
+                            truncate(w, 200)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<AssetVerdicts> = by.into_values().collect();
+    out.sort_by(|a, b| {
+        (b.worked + b.flopped)
+            .cmp(&(a.worked + a.flopped))
+            .then(a.tag.cmp(&b.tag))
+    });
+    out
 }
 
 /// Picks quotes worth a marketer's time: tagged, substantive notes, at most

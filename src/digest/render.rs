@@ -103,6 +103,42 @@ pub fn to_markdown(d: &Digest) -> String {
         let _ = writeln!(o, "\nQuiet this week: {}.", names.join(", "));
     }
 
+    if d.sentiment.positive + d.sentiment.neutral + d.sentiment.negative > 0 {
+        let _ = writeln!(
+            o,
+            "\nTone of the notes: {} positive, {} neutral, {} negative.",
+            d.sentiment.positive, d.sentiment.neutral, d.sentiment.negative
+        );
+    }
+    let lq = &d.lead_quality;
+    if let Some(avg) = lq.average {
+        let before = match lq.previous_average {
+            Some(p) => format!(" (last week {p:.1} from {})", lq.previous_ratings),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "\nLead quality: {avg:.1} / 5 from {} rating(s){before}.",
+            lq.ratings
+        );
+    }
+
+    let _ = writeln!(o, "\n## What worked and what didn't\n");
+    if d.assets.is_empty() {
+        let _ = writeln!(o, "No rep rated a marketing asset this week.");
+    } else {
+        let _ = writeln!(o, "| asset | worked | didn't |\n|---|---:|---:|");
+        for a in &d.assets {
+            let _ = writeln!(o, "| {} | {} | {} |", a.label, a.worked, a.flopped);
+        }
+        for a in d.assets.iter().filter(|a| !a.reasons.is_empty()) {
+            let _ = writeln!(o, "\n**{}**", a.label);
+            for r in &a.reasons {
+                let _ = writeln!(o, "- {}", r.replace('\n', " "));
+            }
+        }
+    }
+
     let _ = writeln!(o, "\n## In the reps' own words\n");
     if d.quotes.is_empty() {
         let _ = writeln!(o, "No notes this week.");

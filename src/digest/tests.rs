@@ -140,3 +140,67 @@ fn truncate_respects_chars() {
     assert_eq!(truncate("héllo wörld", 6), "héllo…");
     assert_eq!(truncate("short", 10), "short");
 }
+
+#[test]
+fn asset_verdicts_lead_quality_and_tone() {
+    use crate::domain::{Answer, FieldValue, Sentiment};
+    let mut a = ins(
+        1,
+        "U1",
+        "The case study landed badly with the CFO",
+        &[],
+        &[],
+    );
+    a.fields = vec![
+        FieldValue::new("asset", "asset:case-study"),
+        FieldValue::new("asset_flopped", "asset:case-study"),
+        FieldValue::new("lead_quality", "2"),
+    ];
+    a.answers = vec![Answer {
+        question_id: "asset".into(),
+        question: "Which asset?".into(),
+        text: "Asset: case study: didn't work. Too long for a CFO".into(),
+    }];
+    a.sentiment = Some(Sentiment::Negative);
+    let mut b = ins(2, "U2", "Case study worked great", &[], &[]);
+    b.fields = vec![
+        FieldValue::new("asset_worked", "asset:case-study"),
+        FieldValue::new("lead_quality", "5"),
+    ];
+    b.sentiment = Some(Sentiment::Positive);
+    let mut old = ins(3, "U3", "last week", &[], &[]);
+    old.fields = vec![FieldValue::new("lead_quality", "4")];
+    let mut tax = taxonomy();
+    tax.push(TagDef {
+        id: "asset:case-study".into(),
+        label: "Asset: case study".into(),
+        category: Some("asset".into()),
+        keywords: vec![],
+        aliases: vec![],
+    });
+    let d = build(&DigestInput {
+        week: "2026-W48".parse().unwrap(),
+        timezone: chrono_tz::America::New_York,
+        stats: WeekPromptStats::default(),
+        this_week: &[a, b],
+        last_week: &[old],
+        taxonomy: &tax,
+        max_quotes: 5,
+    });
+    assert_eq!(d.assets.len(), 1);
+    let cs = &d.assets[0];
+    assert_eq!((cs.worked, cs.flopped), (1, 1));
+    assert_eq!(cs.reasons, vec!["Didn't: Too long for a CFO"]);
+    assert_eq!(d.lead_quality.ratings, 2);
+    assert_eq!(d.lead_quality.average, Some(3.5));
+    assert_eq!(d.lead_quality.previous_average, Some(4.0));
+    assert_eq!((d.sentiment.positive, d.sentiment.negative), (1, 1));
+    let md = to_markdown(&d);
+    assert!(md.contains("## What worked and what didn't"), "{md}");
+    assert!(md.contains("| Asset: case study | 1 | 1 |"), "{md}");
+    assert!(
+        md.contains("Lead quality: 3.5 / 5 from 2 rating(s) (last week 4.0 from 1)"),
+        "{md}"
+    );
+    assert!(to_json(&d).contains("\"assets\""));
+}
