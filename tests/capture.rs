@@ -456,13 +456,32 @@ async fn dm_replies(db: Db, mode: Mode) {
         "actions": [{"type": "button", "action_id": DELETE_NOTE, "block_id": "x", "value": e.id.to_string(),
                      "text": {"type": "plain_text", "text": "Delete"}, "action_ts": "1.2"}]
     });
-    assert!(t.emu.send_interaction(forged).await.unwrap().acked);
+    assert!(t.emu.send_interaction(forged.clone()).await.unwrap().acked);
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         t.insights().await.len(),
         2,
         "not the owner: nothing deleted"
     );
+    // ...and forging "Edit" opens nothing; they are told why, in their own DM.
+    let mut forged_edit = forged.clone();
+    forged_edit["actions"][0]["action_id"] = json!(EDIT_NOTE);
+    forged_edit["trigger_id"] = json!(t.emu.mint_trigger_id(OTHER));
+    assert!(t.emu.send_interaction(forged_edit).await.unwrap().acked);
+    wait("the refusal", || {
+        t.emu.dm_channel(OTHER).is_some_and(|d| {
+            t.emu.messages_in(&d).iter().any(|m| {
+                m.text
+                    .contains("Only the person who shared a note can edit it")
+            })
+        })
+    })
+    .await;
+    assert!(
+        t.emu.open_modal_for(OTHER).is_none(),
+        "no form for someone else's note"
+    );
+    assert_eq!(t.insights().await[0].text, e.text, "unchanged");
 
     // The owner deletes it; the ack says so and loses its buttons.
     t.emu

@@ -20,6 +20,8 @@ fn every_command_has_help() {
         vec!["export"],
         vec!["status"],
         vec!["schedule", "preview"],
+        vec!["retag"],
+        vec!["purge"],
     ] {
         let mut a = args.clone();
         a.push("--help");
@@ -178,4 +180,66 @@ async fn schedule_preview_and_status_through_the_binary() {
     assert!(status.contains("one-off: Which competitor"), "{status}");
     assert!(status.contains("(pending)"), "{status}");
     emu.shutdown();
+}
+
+/// `fieldnotes retag` and `purge` through the binary on a SQLite file:
+/// a taxonomy change reaches stored notes; deleted ones go after retention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retag_and_purge_through_the_binary() {
+    use fieldnotes::domain::{NewInsight, Source};
+    use fieldnotes::store::{sqlite_url, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.db");
+    let url = sqlite_url(&db);
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    for (i, text) in ["Initech is everywhere", "old note"].iter().enumerate() {
+        store
+            .save_insight(&NewInsight {
+                user_id: "U1".into(),
+                source: Source::Command,
+                text: text.to_string(),
+                created_at_ms: 1_700_000_000_000,
+                dedupe_key: Some(format!("t{i}")),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .delete_insight(2, "U1", 1_700_000_000_000)
+        .await
+        .unwrap();
+    store.close().await;
+
+    let run = |args: &[&str]| {
+        let out = fieldnotes()
+            .args(["--config", "config/fieldnotes.toml"])
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let dry = run(&["retag", "--dry-run"]);
+    assert!(
+        dry.contains("Would retag 1 of 1 insights (1 tags added"),
+        "{dry}"
+    );
+    let done = run(&["retag"]);
+    assert!(done.contains("Retagged 1 of 1"), "{done}");
+    assert!(run(&["retag"]).contains("Retagged 0 of 1"), "idempotent");
+    let purged = run(&["purge"]);
+    assert!(purged.contains("Purged 1 deleted notes"), "{purged}");
+
+    let store = Store::connect(&url).await.unwrap();
+    let n = store.insight(1).await.unwrap().unwrap();
+    assert_eq!(n.auto_tags, vec!["competitor:initech"]);
+    assert!(n.sentiment.is_some());
+    store.close().await;
 }
