@@ -331,7 +331,12 @@ pub async fn on_submit(
     if saved.new {
         let (state, from_prompt) = (state.clone(), meta.prompt_id.is_some());
         tokio::spawn(async move {
-            after_save(&state, &saved, None, !from_prompt).await;
+            let confirm = if from_prompt {
+                Confirm::UnlessPrompt
+            } else {
+                Confirm::Always
+            };
+            after_save(&state, &saved, None, confirm).await;
         });
     }
     Ok(SlackInteractionResponse::Empty)
@@ -418,14 +423,23 @@ fn first_block(values: &FormValues, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
+/// Whether `after_save` posts a confirmation of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirm {
+    Always,
+    /// Only if no answered prompt's message could carry it.
+    UnlessPrompt,
+    Never,
+}
+
 /// After a new note is saved: thank every prompt it answered (their
-/// messages get Edit / Delete), and, when `confirm`, post a confirmation
+/// messages get Edit / Delete), and, as `confirm` says, post a confirmation
 /// in `thread` (a reply's thread) or the rep's DM.
 async fn after_save(
     state: &AppState,
     saved: &SavedInsight,
     thread: Option<(&str, &str)>,
-    confirm: bool,
+    confirm: Confirm,
 ) {
     let Ok(Some(ins)) = state.store.insight(saved.id).await else {
         return;
@@ -457,7 +471,7 @@ async fn after_save(
             Err(e) => warn!(error = %e, prompt = p.id, "updating the answered prompt failed"),
         }
     }
-    if confirm || ack.is_none() {
+    if confirm == Confirm::Always || (confirm == Confirm::UnlessPrompt && ack.is_none()) {
         let headline = match (ins.source, &ins.message) {
             (Source::Reply, _) => {
                 ":white_check_mark: Saved your reply as a field note.".to_string()
@@ -624,7 +638,8 @@ pub async fn save_command_note(
             let id = saved.id;
             if saved.new {
                 let state = state.clone();
-                tokio::spawn(async move { after_save(&state, &saved, None, false).await });
+                // The ephemeral reply is the confirmation.
+                tokio::spawn(async move { after_save(&state, &saved, None, Confirm::Never).await });
             }
             match ins {
                 Some(ins) => views::note_saved(
@@ -759,7 +774,13 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> 
         let state = state.clone();
         let thread_ts = thread.unwrap_or(ts);
         tokio::spawn(async move {
-            after_save(&state, &saved, Some((&channel, &thread_ts)), true).await;
+            after_save(
+                &state,
+                &saved,
+                Some((&channel, &thread_ts)),
+                Confirm::Always,
+            )
+            .await;
         });
     }
     Ok(())
@@ -911,7 +932,7 @@ pub async fn on_message_shortcut(
             Err(e) => warn!(error = %e, "chat.getPermalink failed"),
         }
         if saved.new {
-            after_save(&state, &saved, None, true).await;
+            after_save(&state, &saved, None, Confirm::Always).await;
         }
     });
     Ok(())
