@@ -134,6 +134,12 @@ mod tests {
             tags: vec!["competitor:acme".into()],
             auto_tags: vec!["objection:price".into(), "competitor:acme".into()],
             created_at_ms: 1_795_410_000_000,
+            fields: vec![
+                crate::domain::FieldValue::new("competitor", "competitor:acme"),
+                crate::domain::FieldValue::new("lead_quality", "4"),
+            ],
+            sentiment: Some(crate::domain::Sentiment::Negative),
+            edited_at_ms: Some(1_795_410_060_000),
             ..Default::default()
         }
     }
@@ -151,6 +157,10 @@ mod tests {
         assert_eq!(v["tags"][0], "competitor:acme");
         assert_eq!(v["answers"][0]["question_id"], "heard");
         assert_eq!(v["created_at"], "2026-11-23T05:00:00.000Z");
+        assert_eq!(v["fields"][1]["field"], "lead_quality");
+        assert_eq!(v["fields"][1]["value"], "4");
+        assert_eq!(v["sentiment"], "negative");
+        assert_eq!(v["edited_at"], "2026-11-23T05:01:00.000Z");
     }
 
     #[test]
@@ -161,5 +171,8 @@ mod tests {
         let rec = r.records().next().unwrap().unwrap();
         assert_eq!(&rec[5], "Acme, \"cheaper\"\nagain");
         assert_eq!(&rec[8], "objection:price;competitor:acme");
+        assert_eq!(&rec[9], "competitor=competitor:acme;lead_quality=4");
+        assert_eq!(&rec[10], "negative");
+        assert_eq!(&rec[13], "2026-11-23T05:01:00.000Z");
     }
 }
