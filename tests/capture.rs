@@ -569,12 +569,14 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         vec![FieldValue::new("competitor", "competitor:globex")]
     );
     // A note from a form with no prompt gets its confirmation by DM.
-    let dm = t.emu.dm_channel(REP).expect("a DM with the rep");
+    // (posted after the ack, so the DM may not exist yet).
     wait("the DM confirmation", || {
-        t.emu
-            .messages_in(&dm)
-            .iter()
-            .any(|m| m.text.contains(&format!("#{}", all[1].id)))
+        t.emu.dm_channel(REP).is_some_and(|dm| {
+            t.emu
+                .messages_in(&dm)
+                .iter()
+                .any(|m| m.text.contains(&format!("#{}", all[1].id)))
+        })
     })
     .await;
 
