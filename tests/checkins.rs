@@ -56,6 +56,7 @@ async fn window_reminders_and_participation(db: Db) {
     let state = t.app().state().clone();
     let at = |h: i64, m: i64| friday_afternoon() + CDuration::hours(h) + CDuration::minutes(m);
 
+    t.wait_planner_started("pulse").await;
     // A rep going on holiday pauses before the check-in.
     let reply = t.command("U0REP0003", "pause 1w").await;
     assert!(reply.contains("Paused until"), "{reply}");
@@ -106,7 +107,16 @@ async fn window_reminders_and_participation(db: Db) {
             .unwrap()
             .acked
     );
-    t.wait_calls("chat.update", 2).await;
+    // The prompt and the reminder both lose their button.
+    t.wait_calls("chat.update", 3).await;
+    t.emu
+        .wait_until(Duration::from_secs(10), |e| {
+            e.messages_in(&dm)
+                .iter()
+                .all(|m| !m.blocks.to_string().contains(OPEN_FORM_ACTION))
+        })
+        .await
+        .expect("no button left after the answer");
 
     // 18:00: the second reminder goes to the one person still silent.
     t.advance_to(at(3, 0)).await;
@@ -117,7 +127,7 @@ async fn window_reminders_and_participation(db: Db) {
 
     // 19:00: the window closes; the unanswered prompt says so.
     t.advance_to(at(4, 0)).await;
-    t.wait_calls("chat.update", 3).await;
+    t.wait_calls("chat.update", 4).await;
     let first = bot_messages(&t.emu, "U0REPXTRA").remove(0);
     assert!(first.text.contains("closed"), "{}", first.text);
     assert!(!first.blocks.to_string().contains(OPEN_FORM_ACTION));

@@ -454,6 +454,19 @@ async fn after_save(
             Ok(Some(pr)) => pr.question,
             _ => continue,
         };
+        // Its reminders lose their button too: nothing left to nag about.
+        if let Ok(rs) = state.store.sent_reminders(p.id).await {
+            let (rt, rb) = views::reminder_answered(&question, ins.id);
+            for (rch, rts) in rs {
+                if let Err(e) = with_retries(3, || {
+                    state.slack.update_message(&rch, &rts, &rt, rb.clone())
+                })
+                .await
+                {
+                    warn!(error = %e, prompt = p.id, "updating an answered reminder failed");
+                }
+            }
+        }
         let (text, blocks) = views::prompt_answered(&cfg, &question, &ins);
         match with_retries(5, || {
             state.slack.update_message(ch, ts, &text, blocks.clone())

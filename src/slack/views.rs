@@ -94,6 +94,16 @@ pub fn reminder_message(
     (text, blocks(b))
 }
 
+/// A reminder after its prompt was answered: no button, a pointer to the note.
+pub fn reminder_answered(question: &str, insight_id: i64) -> (String, Vec<SlackBlock>) {
+    let text = format!("Answered (note #{insight_id}).");
+    let b = json!([
+        {"type": "section", "block_id": "prompt", "text": {"type": "mrkdwn", "text": truncate(&format!("*Quick check-in*\n{question}"), 3000)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(":white_check_mark: Answered with note #{insight_id}. Nothing more to do.")}]}
+    ]);
+    (text, blocks(b))
+}
+
 /// The prompt after its answer window closed unanswered: no button.
 pub fn prompt_closed(question: &str) -> (String, Vec<SlackBlock>) {
     let text = "This check-in is closed.".to_string();

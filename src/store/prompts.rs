@@ -735,6 +735,20 @@ impl Store {
         }))
     }
 
+    /// The reminder messages sent for a prompt, as (channel, ts).
+    pub async fn sent_reminders(&self, prompt_id: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT channel_id, message_ts FROM reminders
+             WHERE prompt_id = $1 AND status = 'sent' AND channel_id IS NOT NULL AND message_ts IS NOT NULL
+             ORDER BY seq",
+        )
+        .bind(prompt_id)
+        .fetch_all(self.pool())
+        .await
+        .context("reading a prompt's reminders")?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// The prompt a DM reply answers: the one whose message is the reply's
     /// thread parent, else the person's latest prompt still open.
     pub async fn prompt_for_reply(

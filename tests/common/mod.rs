@@ -251,6 +251,20 @@ impl TestApp {
         self._dir.path().join("fieldnotes.toml")
     }
 
+    /// Waits for the planner's first tick on `checkin` (its cursor starts at
+    /// "now"), so a later clock move makes the next occurrence due.
+    pub async fn wait_planner_started(&self, checkin: &str) {
+        let store = &self.app().state().store;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.scheduler_cursor(checkin).await.unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the planner never ran"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Moves the simulated clock and waits until the background planner
     /// and sender have had a few ticks to act on it.
     pub async fn advance_to(&self, t: DateTime<Utc>) {
