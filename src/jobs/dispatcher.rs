@@ -330,7 +330,7 @@ impl Dispatcher {
         // conversations.open round trip (Tier 3) is needed per person.
         match state
             .slack
-            .post_message(&job.user_id, &text, blocks, Some(&mark))
+            .post_message(&job.user_id, None, &text, blocks, Some(&mark))
             .await
         {
             Ok(posted) => {

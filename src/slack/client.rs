@@ -286,11 +286,13 @@ impl SlackApi {
         Ok(r.user_id.to_string())
     }
 
-    /// chat.postMessage; paced by the caller (the dispatcher's workspace
-    /// pacer and per-channel spacing).
+    /// chat.postMessage, in `thread_ts`'s thread when given; `channel` may
+    /// be a user id, which lands in the bot's DM with them. Paced by the
+    /// caller (the dispatcher's workspace pacer and per-channel spacing).
     pub async fn post_message(
         &self,
         channel: &str,
+        thread_ts: Option<&str>,
         text: &str,
         blocks: Vec<SlackBlock>,
         mark: Option<&MessageMark>,
@@ -302,7 +304,10 @@ impl SlackApi {
         if let Some(m) = mark {
             content = content.with_metadata(m.to_metadata());
         }
-        let req = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        if let Some(t) = thread_ts {
+            req = req.with_thread_ts(t.into());
+        }
         let r = self.call(s.chat_post_message(&req)).await?;
         Ok(Posted {
             channel: r.channel.to_string(),
@@ -407,30 +412,6 @@ impl SlackApi {
                 None => return Ok(out),
             }
         }
-    }
-
-    /// chat.postMessage as a reply in a thread (or top level without one),
-    /// for a note's confirmation.
-    pub async fn reply(
-        &self,
-        channel: &str,
-        thread_ts: Option<&str>,
-        text: &str,
-        blocks: Vec<SlackBlock>,
-    ) -> SlackResult<Posted> {
-        let s = self.client.open_session(&self.token);
-        let content = SlackMessageContent::new()
-            .with_text(text.into())
-            .with_blocks(blocks);
-        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
-        if let Some(t) = thread_ts {
-            req = req.with_thread_ts(t.into());
-        }
-        let r = self.call(s.chat_post_message(&req)).await?;
-        Ok(Posted {
-            channel: r.channel.to_string(),
-            ts: r.ts.to_string(),
-        })
     }
 
     /// chat.postEphemeral: a message only `user` sees.

@@ -325,14 +325,9 @@ pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) ->
     match ev.event {
         // Publishing gathers a fair amount: after the ack.
         SlackEventCallbackBody::AppHomeOpened(h) => spawn_home(state, h.user.as_ref()),
-        SlackEventCallbackBody::Message(m) => {
-            if let Err(e) = notes::on_dm_message(state, &m).await {
-                // Forget the delivery, so a redelivery of it is acted on
-                // (the note's own dedupe key still keeps it single).
-                state.store.forget_event(&ev.event_id.0).await.ok();
-                return Err(e);
-            }
-        }
+        // Both transports ack an event before handling it, so Slack does
+        // not retry a failure: the handler tells the rep instead.
+        SlackEventCallbackBody::Message(m) => notes::on_dm_message(state, &m).await?,
         other => info!(kind = ?std::mem::discriminant(&other), "event ignored"),
     }
     Ok(())

@@ -198,28 +198,15 @@ fn notify(state: &Arc<AppState>, user: &str, channel: Option<&str>, text: &str) 
                 Err(e) => warn!(error = %e, user, "an ephemeral notice failed; using the DM"),
             }
         }
-        let r = match dm_channel(&state, &user).await {
-            Ok(c) => state
-                .slack
-                .reply(&c, None, &text, vec![])
-                .await
-                .map(|_| ())
-                .map_err(anyhow::Error::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = r {
-            warn!(error = %err_text(&e), user, "telling a person failed");
+        // Addressed to the user id, it lands in their DM with the bot.
+        if let Err(e) = state
+            .slack
+            .post_message(&user, None, &text, vec![], None)
+            .await
+        {
+            warn!(error = %e, user, "telling a person failed");
         }
     });
-}
-
-async fn dm_channel(state: &AppState, user: &str) -> Result<String> {
-    if let Some(c) = state.store.known_dm_channel(user).await? {
-        return Ok(c);
-    }
-    let c = state.slack.open_dm(user).await.context("opening the DM")?;
-    state.store.set_dm_channel(user, &c).await.ok();
-    Ok(c)
 }
 
 fn errors(block: String, msg: &str) -> SlackInteractionResponse {
@@ -498,19 +485,17 @@ async fn after_save(
             _ => ":white_check_mark: Saved your field note.".to_string(),
         };
         let (text, blocks) = views::note_saved(&cfg, &ins, &headline);
-        let posted = match thread {
-            Some((ch, ts)) => {
-                with_retries(3, || state.slack.reply(ch, Some(ts), &text, blocks.clone()))
-                    .await
-                    .map_err(anyhow::Error::from)
-            }
-            None => match dm_channel(state, &ins.user_id).await {
-                Ok(ch) => with_retries(3, || state.slack.reply(&ch, None, &text, blocks.clone()))
-                    .await
-                    .map_err(anyhow::Error::from),
-                Err(e) => Err(e),
-            },
+        // Without a thread, addressed to the user id: their DM with the bot.
+        let (channel, thread_ts) = match thread {
+            Some((c, t)) => (c, Some(t)),
+            None => (ins.user_id.as_str(), None),
         };
+        let posted = with_retries(3, || {
+            state
+                .slack
+                .post_message(channel, thread_ts, &text, blocks.clone(), None)
+        })
+        .await;
         match posted {
             Ok(p) => {
                 ack = Some(AckMessage {
@@ -518,9 +503,7 @@ async fn after_save(
                     ts: p.ts,
                 })
             }
-            Err(e) => {
-                warn!(error = %err_text(&e), insight = ins.id, "posting a note's confirmation failed")
-            }
+            Err(e) => warn!(error = %e, insight = ins.id, "posting a note's confirmation failed"),
         }
     }
     if let Some(a) = ack {
@@ -702,8 +685,12 @@ pub async fn on_dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Resu
                     ":warning: We couldn't save that as a note just now. Here it is, to send again in a moment:\n>{}",
                     text.trim().replace('\n', "\n>")
                 );
-                if let Err(e) =
-                    with_retries(3, || state.slack.reply(&channel, Some(&ts), &msg, vec![])).await
+                if let Err(e) = with_retries(3, || {
+                    state
+                        .slack
+                        .post_message(&channel, Some(&ts), &msg, vec![], None)
+                })
+                .await
                 {
                     warn!(error = %e, "telling a rep their reply was not saved failed");
                 }

@@ -15,15 +15,4 @@ impl Store {
             .context("recording a Slack event id")?;
         Ok(r.rows_affected() == 1)
     }
-
-    /// Forgets a Slack event id, after acting on it failed, so Slack's
-    /// retry of the same event is acted on.
-    pub async fn forget_event(&self, event_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM slack_events WHERE event_id = $1")
-            .bind(event_id)
-            .execute(self.pool())
-            .await
-            .context("forgetting a Slack event id")?;
-        Ok(())
-    }
 }
