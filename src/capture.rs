@@ -4,11 +4,15 @@
 //! typed fields, the rep's tags and the automatic ones.
 
 use crate::config::questions::{ASSET_FLOPPED, ASSET_WORKED};
-use crate::config::{field_label, CheckIn, Config, Question, QuestionKind};
+use crate::config::{field_label, CheckIn, Config, Question, QuestionKind, TagDef};
 use crate::domain::{answers_text, Answer, FieldValue, Insight, Sentiment};
 use crate::tagging::{sentiment, Tagger};
 use std::collections::{BTreeSet, HashMap};
 
+/// Prefix of a question's block id (`q:heard`).
+pub const QUESTION_PREFIX: &str = "q:";
+/// Block id of the free tag picker.
+pub const TAGS_BLOCK: &str = "tags";
 /// Suffixes of an asset question's extra inputs.
 pub const VERDICT_SUFFIX: &str = ":verdict";
 pub const WHY_SUFFIX: &str = ":why";
@@ -45,20 +49,7 @@ impl Form {
                 .cloned()
                 .collect()
         };
-        let typed: BTreeSet<&str> = questions
-            .iter()
-            .filter(|q| q.kind != QuestionKind::Text)
-            .map(|q| q.field_name())
-            .collect();
-        let tags = c
-            .tags
-            .iter()
-            .filter(|t| {
-                cfg.tag(t)
-                    .is_some_and(|d| !d.category.as_deref().is_some_and(|k| typed.contains(k)))
-            })
-            .cloned()
-            .collect();
+        let tags = free_tags(c.tags.iter().filter_map(|t| cfg.tag(t)), &questions);
         Form { questions, tags }
     }
 
@@ -66,13 +57,7 @@ impl Form {
     /// the remaining tags.
     pub fn note(cfg: &Config) -> Form {
         let questions = cfg.note_questions.clone();
-        let typed: BTreeSet<&str> = questions.iter().map(|q| q.field_name()).collect();
-        let tags = cfg
-            .tags
-            .iter()
-            .filter(|t| !t.category.as_deref().is_some_and(|k| typed.contains(k)))
-            .map(|t| t.id.clone())
-            .collect();
+        let tags = free_tags(cfg.tags.iter(), &questions);
         Form { questions, tags }
     }
 
@@ -106,13 +91,7 @@ impl Form {
                 questions.push(q.clone());
             }
         }
-        let typed: BTreeSet<&str> = questions.iter().map(|q| q.field_name()).collect();
-        let tags = cfg
-            .tags
-            .iter()
-            .filter(|t| !t.category.as_deref().is_some_and(|k| typed.contains(k)))
-            .map(|t| t.id.clone())
-            .collect();
+        let tags = free_tags(cfg.tags.iter(), &questions);
         Form { questions, tags }
     }
 
@@ -133,6 +112,23 @@ impl Form {
             _ => q.options.iter().map(|o| (o.as_str(), o.as_str())).collect(),
         }
     }
+}
+
+/// The tags a form's free picker offers: `candidates` less those of a
+/// typed field the form already asks.
+fn free_tags<'a>(
+    candidates: impl Iterator<Item = &'a TagDef>,
+    questions: &[Question],
+) -> Vec<String> {
+    let typed: BTreeSet<&str> = questions
+        .iter()
+        .filter(|q| q.kind != QuestionKind::Text)
+        .map(|q| q.field_name())
+        .collect();
+    candidates
+        .filter(|t| !t.category.as_deref().is_some_and(|k| typed.contains(k)))
+        .map(|t| t.id.clone())
+        .collect()
 }
 
 /// Submitted values by block id: the text, or the selected option values.
@@ -157,7 +153,7 @@ pub struct FieldError {
 
 /// Block id of a question's (main) input.
 pub fn block_id(q: &Question) -> String {
-    format!("{}{}", crate::slack::views::QUESTION_PREFIX, q.id)
+    format!("{QUESTION_PREFIX}{}", q.id)
 }
 
 /// Reads a submitted form. Values the config no longer knows (a stale form)
@@ -279,11 +275,7 @@ pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, 
             }
         }
     }
-    for t in values
-        .get(crate::slack::views::TAGS_BLOCK)
-        .into_iter()
-        .flatten()
-    {
+    for t in values.get(TAGS_BLOCK).into_iter().flatten() {
         if known_tag(t, None) {
             c.tags.push(t.clone());
         }
@@ -522,7 +514,7 @@ pub fn prefill(cfg: &Config, form: &Form, ins: &Insight) -> FormValues {
         .cloned()
         .collect();
     if !picked.is_empty() {
-        v.insert(crate::slack::views::TAGS_BLOCK.into(), picked);
+        v.insert(TAGS_BLOCK.into(), picked);
     }
     v
 }

@@ -4,6 +4,7 @@
 //! show and a malformed block fails in tests, not in a rep's DM.
 
 use crate::capture::{self, Form, FormValues};
+pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
 use crate::config::{Config, Question, QuestionKind};
 use crate::digest::truncate;
 use crate::domain::{Insight, Source};
@@ -15,12 +16,8 @@ use slack_morphism::prelude::*;
 pub const OPEN_FORM_ACTION: &str = "fieldnotes_open_form";
 /// callback_id of the note modal.
 pub const NOTE_MODAL: &str = "fieldnotes_note";
-/// block_id of the tag picker in the modal.
-pub const TAGS_BLOCK: &str = "tags";
 /// action_id of every input element in the modal.
 pub const INPUT_ACTION: &str = "value";
-/// Prefix of question block ids.
-pub const QUESTION_PREFIX: &str = "q:";
 
 /// What the modal carries between open and submit (private_metadata).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
