@@ -6,13 +6,15 @@
 //! built as Slack's documented JSON like `views.rs` and kept inside Block
 //! Kit's limits by construction (see SLACK_FACTS.md).
 
-use super::views::{HOME_PAUSE_1W, HOME_PAUSE_2W, HOME_RESUME};
+use super::views::{
+    escape, field_text, plain, tag_label, HOME_PAUSE_1W, HOME_PAUSE_2W, HOME_RESUME,
+};
 use crate::app::AppState;
-use crate::config::{field_label, questions, Config, Zone};
+use crate::config::{Config, Zone};
 use crate::digest::{truncate, IsoWeek};
-use crate::domain::{FieldValue, Insight, PendingRun, Sentiment, Source};
+use crate::domain::{Insight, PendingRun, Sentiment, Source};
 use crate::jobs::planner::{occurrence_key, PlanContext};
-use crate::store::{PersonRow, WeekPromptStats};
+use crate::store::{PersonRow, WeekCounts, WeekPromptStats};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -67,18 +69,8 @@ pub struct WeekSummary {
     pub ends: Option<NaiveDate>,
     pub timezone: String,
     pub prompts: WeekPromptStats,
-    pub notes: i64,
-    pub reps: i64,
-    /// (source, notes), most first.
-    pub by_source: Vec<(String, i64)>,
-    /// (tag id, notes), most first.
-    pub top_tags: Vec<(String, i64)>,
-    /// (competitor tag id, notes), most first.
-    pub top_competitors: Vec<(String, i64)>,
-    pub positive: i64,
-    pub neutral: i64,
-    pub negative: i64,
-    pub unscored: i64,
+    /// Notes, reps, sources, top tags and competitors, tone.
+    pub counts: WeekCounts,
 }
 
 /// Everything one person's home tab shows.
@@ -149,15 +141,7 @@ pub async fn gather(state: &AppState, user: &str) -> Result<HomeData> {
             ends: Some(ends),
             timezone: dtz.to_string(),
             prompts: store.week_prompt_stats(from, to).await?,
-            notes: c.notes,
-            reps: c.reps,
-            by_source: c.by_source,
-            top_tags: c.top_tags,
-            top_competitors: c.top_competitors,
-            positive: c.positive,
-            neutral: c.neutral,
-            negative: c.negative,
-            unscored: c.unscored,
+            counts: c,
         })
     } else {
         None
@@ -305,17 +289,6 @@ pub fn next_checkin(
     best
 }
 
-/// Escapes Slack's three mrkdwn control characters.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn plain(text: &str, max: usize) -> Value {
-    json!({"type": "plain_text", "text": truncate(text, max), "emoji": true})
-}
-
 fn mrkdwn(text: &str, max: usize) -> Value {
     json!({"type": "mrkdwn", "text": truncate(text, max)})
 }
@@ -345,12 +318,6 @@ fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn tag_label(cfg: &Config, id: &str) -> String {
-    cfg.tag(id)
-        .map(|t| t.label.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
 fn source_label(source: &str) -> &str {
     match Source::parse(source) {
         Some(Source::Checkin) => "Check-in form",
@@ -368,35 +335,6 @@ fn sentiment_label(s: Sentiment) -> &'static str {
         Sentiment::Positive => ":slightly_smiling_face: Positive",
         Sentiment::Neutral => ":neutral_face: Neutral",
         Sentiment::Negative => ":slightly_frowning_face: Negative",
-    }
-}
-
-/// `Competitor: Acme`, `Lead quality: 4/5`, or a check-in question's label.
-fn field_text(cfg: &Config, f: &FieldValue) -> String {
-    let value = tag_label(cfg, &f.value);
-    match f.field.as_str() {
-        questions::LEAD_QUALITY => format!("Lead quality: {value}/5"),
-        questions::ASSET_WORKED => format!("Worked: {value}"),
-        questions::ASSET_FLOPPED => format!("Didn't land: {value}"),
-        other => {
-            let name = field_label(other).map(str::to_string).unwrap_or_else(|| {
-                cfg.checkins
-                    .iter()
-                    .flat_map(|c| &c.questions)
-                    .find(|q| q.id == other)
-                    .map(|q| truncate(&q.label, 40))
-                    .unwrap_or_else(|| other.replace('_', " "))
-            });
-            // Labels like "Competitor: Acme" already say what they are.
-            if value
-                .to_lowercase()
-                .starts_with(&format!("{}:", name.to_lowercase()))
-            {
-                value
-            } else {
-                format!("{name}: {value}")
-            }
-        }
     }
 }
 
@@ -469,6 +407,7 @@ fn field(title: &str, body: &str) -> Value {
 }
 
 fn week_blocks(cfg: &Config, w: &WeekSummary) -> Vec<Value> {
+    let c = &w.counts;
     let span = match (w.starts, w.ends) {
         (Some(s), Some(e)) => format!("{} – {}", s.format("%a %-d %b"), e.format("%a %-d %b")),
         _ => w.week.clone(),
@@ -489,23 +428,23 @@ fn week_blocks(cfg: &Config, w: &WeekSummary) -> Vec<Value> {
     } else {
         String::new()
     };
-    let scored = w.positive + w.neutral + w.negative;
-    let sentiment = if scored + w.unscored == 0 {
+    let scored = c.positive + c.neutral + c.negative;
+    let sentiment = if scored + c.unscored == 0 {
         "—".to_string()
     } else {
         let mut s = format!(
             ":slightly_smiling_face: {} · :neutral_face: {} · :slightly_frowning_face: {}",
-            w.positive, w.neutral, w.negative
+            c.positive, c.neutral, c.negative
         );
-        if w.unscored > 0 {
-            s.push_str(&format!(" · {} unscored", w.unscored));
+        if c.unscored > 0 {
+            s.push_str(&format!(" · {} unscored", c.unscored));
         }
         s
     };
-    let sources = if w.by_source.is_empty() {
+    let sources = if c.by_source.is_empty() {
         "—".to_string()
     } else {
-        w.by_source
+        c.by_source
             .iter()
             .take(8)
             .map(|(s, n)| format!("{} · {n}", escape(source_label(s))))
@@ -516,18 +455,18 @@ fn week_blocks(cfg: &Config, w: &WeekSummary) -> Vec<Value> {
         json!({"type": "divider"}),
         json!({"type": "header", "text": plain(&format!("This week · {span}"), 150)}),
         json!({"type": "section", "block_id": "week_stats", "fields": [
-            field("Notes", &w.notes.to_string()),
-            field("Reps who shared", &w.reps.to_string()),
+            field("Notes", &c.notes.to_string()),
+            field("Reps who shared", &c.reps.to_string()),
             field("Check-ins answered", &format!("{answered}{failed}")),
             field("Sentiment", &sentiment),
         ]}),
         json!({"type": "section", "block_id": "week_breakdown", "fields": [
-            field("Top tags", &ranked(cfg, &w.top_tags)),
-            field("Top competitors", &ranked(cfg, &w.top_competitors)),
+            field("Top tags", &ranked(cfg, &c.top_tags)),
+            field("Top competitors", &ranked(cfg, &c.top_competitors)),
             field("Notes by source", &sources),
         ]}),
     ];
-    if w.notes == 0 {
+    if c.notes == 0 {
         out.push(context(
             "No notes yet this week. They show up here as reps share them.",
         ));
@@ -653,6 +592,7 @@ pub fn home_view(cfg: &Config, d: &HomeData) -> SlackView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldValue;
     use chrono::{NaiveDateTime, TimeZone};
     use std::path::Path;
 
@@ -852,18 +792,20 @@ questions = [{ id = "heard", label = "What did you hear?" }]
                 answered: 8,
                 failed: 1,
             },
-            notes: 12,
-            reps: 5,
-            by_source: vec![("checkin".into(), 8), ("command".into(), 4)],
-            top_tags: (0..TOP_N)
-                .map(|i| (format!("tag-{i}-{}", "x".repeat(500)), 9 - i as i64))
-                .chain([("objection:price".into(), 1)])
-                .collect(),
-            top_competitors: vec![("competitor:acme".into(), 4)],
-            positive: 4,
-            neutral: 6,
-            negative: 1,
-            unscored: 1,
+            counts: WeekCounts {
+                notes: 12,
+                reps: 5,
+                by_source: vec![("checkin".into(), 8), ("command".into(), 4)],
+                top_tags: (0..TOP_N)
+                    .map(|i| (format!("tag-{i}-{}", "x".repeat(500)), 9 - i as i64))
+                    .chain([("objection:price".into(), 1)])
+                    .collect(),
+                top_competitors: vec![("competitor:acme".into(), 4)],
+                positive: 4,
+                neutral: 6,
+                negative: 1,
+                unscored: 1,
+            },
         }
     }
 

@@ -5,9 +5,9 @@
 
 use crate::capture::{self, Form, FormValues};
 pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
-use crate::config::{Config, Question, QuestionKind};
+use crate::config::{field_label, questions, Config, Question, QuestionKind};
 use crate::digest::truncate;
-use crate::domain::{Insight, Source};
+use crate::domain::{FieldValue, Insight, Source};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
@@ -51,7 +51,7 @@ fn view(v: Value) -> SlackView {
     serde_json::from_value(v).expect("static view JSON parses")
 }
 
-fn plain(text: &str, max: usize) -> Value {
+pub(crate) fn plain(text: &str, max: usize) -> Value {
     json!({"type": "plain_text", "text": truncate(text, max), "emoji": true})
 }
 
@@ -164,23 +164,54 @@ pub fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// A one-line summary of a note's tags and typed fields, for confirmations.
-pub fn tag_summary(cfg: &Config, ins: &Insight) -> String {
-    let mut parts: Vec<String> = ins
-        .all_tags()
-        .iter()
-        .map(|t| {
-            cfg.tag(t)
-                .map(|d| d.label.clone())
-                .unwrap_or_else(|| t.clone())
-        })
-        .collect();
-    for f in &ins.fields {
-        if cfg.tag(&f.value).is_none() {
-            let name = crate::config::field_label(&f.field).unwrap_or(&f.field);
-            parts.push(format!("{name}: {}", f.value));
+/// A tag's label, or its id when the config no longer has it.
+pub(crate) fn tag_label(cfg: &Config, id: &str) -> String {
+    cfg.tag(id)
+        .map(|t| t.label.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// `Competitor: Acme`, `Lead quality: 4/5`, or a check-in question's label.
+pub(crate) fn field_text(cfg: &Config, f: &FieldValue) -> String {
+    let value = tag_label(cfg, &f.value);
+    match f.field.as_str() {
+        questions::LEAD_QUALITY => format!("Lead quality: {value}/5"),
+        questions::ASSET_WORKED => format!("Worked: {value}"),
+        questions::ASSET_FLOPPED => format!("Didn't land: {value}"),
+        other => {
+            let name = field_label(other).map(str::to_string).unwrap_or_else(|| {
+                cfg.checkins
+                    .iter()
+                    .flat_map(|c| &c.questions)
+                    .find(|q| q.id == other)
+                    .map(|q| truncate(&q.label, 40))
+                    .unwrap_or_else(|| other.replace('_', " "))
+            });
+            // Labels like "Competitor: Acme" already say what they are.
+            if value
+                .to_lowercase()
+                .starts_with(&format!("{}:", name.to_lowercase()))
+            {
+                value
+            } else {
+                format!("{name}: {value}")
+            }
         }
     }
+}
+
+/// A one-line summary of a note's typed fields and other tags, for
+/// confirmations.
+pub fn tag_summary(cfg: &Config, ins: &Insight) -> String {
+    let shown: Vec<&str> = ins.fields.iter().map(|f| f.value.as_str()).collect();
+    let mut parts: Vec<String> = ins.fields.iter().map(|f| field_text(cfg, f)).collect();
+    parts.dedup();
+    parts.extend(
+        ins.all_tags()
+            .iter()
+            .filter(|t| !shown.contains(&t.as_str()))
+            .map(|t| tag_label(cfg, t)),
+    );
     if parts.is_empty() {
         "no tags yet".into()
     } else {

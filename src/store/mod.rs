@@ -9,6 +9,7 @@ mod people;
 mod prompts;
 mod status;
 
+pub use home::{QueuedPrompt, WeekCounts};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, SavedInsight,
     WeekPromptStats,
