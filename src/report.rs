@@ -4,8 +4,7 @@
 
 use crate::app::AppState;
 use crate::config::{CheckIn, Config, Zone};
-use crate::domain::PendingRun;
-use crate::jobs::planner::{self, occurrence_key, PlanContext};
+use crate::jobs::planner::{self, PlanContext};
 use crate::store::{OccurrenceStatus, Store};
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -162,15 +161,12 @@ pub async fn preview(state: &AppState, checkin: Option<&str>, next: usize) -> Re
             let _ = writeln!(out, "  {} {name}{region}", p.user_id);
             let mut shown = 0;
             for o in &occs {
-                let run = PendingRun {
-                    id: 0,
-                    checkin: c.name.clone(),
-                    occurrence: occurrence_key(o.local),
-                    question: None,
-                    source: "schedule".into(),
-                    scheduled_at_ms: o.at.timestamp_millis(),
-                    created_at_ms: now.timestamp_millis(),
-                };
+                let run = planner::scheduled_run(
+                    &c.name,
+                    o.local,
+                    o.at.timestamp_millis(),
+                    now.timestamp_millis(),
+                );
                 let ctx = PlanContext {
                     cfg: &cfg,
                     checkin: c,

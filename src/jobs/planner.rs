@@ -50,6 +50,20 @@ pub fn occurrence_key(local: NaiveDateTime) -> String {
     local.format("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// The run a scheduled occurrence makes, for planning without writing
+/// (`schedule preview`, App Home's next check-in).
+pub fn scheduled_run(checkin: &str, local: NaiveDateTime, at_ms: i64, now_ms: i64) -> PendingRun {
+    PendingRun {
+        id: 0,
+        checkin: checkin.to_string(),
+        occurrence: occurrence_key(local),
+        question: None,
+        source: "schedule".into(),
+        scheduled_at_ms: at_ms,
+        created_at_ms: now_ms,
+    }
+}
+
 fn parse_occurrence_key(key: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(key, "%Y-%m-%dT%H:%M").ok()
 }

@@ -12,8 +12,8 @@ use super::views::{
 use crate::app::AppState;
 use crate::config::{Config, Zone};
 use crate::digest::{truncate, IsoWeek};
-use crate::domain::{Insight, PendingRun, Sentiment, Source};
-use crate::jobs::planner::{occurrence_key, PlanContext};
+use crate::domain::{Insight, Sentiment, Source};
+use crate::jobs::planner::{scheduled_run, PlanContext};
 use crate::store::{PersonRow, WeekCounts, WeekPromptStats};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -255,15 +255,7 @@ pub fn next_checkin(
             if c.paused_at(o.at) {
                 continue;
             }
-            let run = PendingRun {
-                id: 0,
-                checkin: c.name.clone(),
-                occurrence: occurrence_key(o.local),
-                question: None,
-                source: "schedule".into(),
-                scheduled_at_ms: at_ms,
-                created_at_ms: now_ms,
-            };
+            let run = scheduled_run(&c.name, o.local, at_ms, now_ms);
             let ctx = PlanContext {
                 cfg,
                 checkin: c,
