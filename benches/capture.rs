@@ -12,6 +12,9 @@
 //!
 //! Prints wall times, rates and the process's peak RSS.
 
+mod common;
+
+use common::status_mb;
 use fieldnotes::capture;
 use fieldnotes::config::Config;
 use fieldnotes::domain::{FieldValue, NewInsight, Source};
@@ -28,20 +31,6 @@ fn arg(name: &str, default: &str) -> String {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
         .unwrap_or_else(|| default.to_string())
-}
-
-/// A `/proc/self/status` memory line (`VmHWM:` is the peak) in MB.
-fn status_mb(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,9 @@
 //! the store's view and peak RSS, and prints a Markdown table row. Exits
 //! non-zero on any duplicate or loss. `BENCH_LOG=info` turns logs on.
 
+mod common;
+
+use common::status_mb;
 use fieldnotes::app::{AppOptions, Application};
 use fieldnotes::clock::SystemClock;
 use fieldnotes::config::{Config, Secrets};
@@ -67,20 +70,6 @@ fn args(default_rate: u32) -> Args {
         "--people and --rate must be > 0"
     );
     a
-}
-
-/// A `/proc/self/status` memory line (`VmHWM:` peak, `VmRSS:` now) in MB.
-fn status_mb(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
 }
 
 /// The emulator's record of successful chat.postMessage calls (HTTP 200,

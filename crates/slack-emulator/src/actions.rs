@@ -247,22 +247,65 @@ impl Emulator {
         view_id: &str,
         action_id: &str,
     ) -> anyhow::Result<Delivery> {
+        self.act_in_view(user, view_id, action_id, "button", |block_id, el| {
+            let mut action = json!({
+                "type": "button", "action_id": action_id, "block_id": block_id,
+                "text": el["text"], "action_ts": action_ts(),
+            });
+            if let Some(val) = el.get("value") {
+                action["value"] = val.clone();
+            }
+            Ok(action)
+        })
+        .await
+    }
+
+    /// Picks `value` in an overflow menu (action_id) in a view the user sees
+    /// (their Home tab or topmost modal).
+    pub async fn select_overflow_in_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        action_id: &str,
+        value: &str,
+    ) -> anyhow::Result<Delivery> {
+        self.act_in_view(user, view_id, action_id, "overflow", |block_id, el| {
+            let opt = el["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|o| o["value"] == value)
+                .cloned()
+                .ok_or_else(|| anyhow!("overflow {action_id:?} has no option {value:?}"))?;
+            Ok(json!({
+                "type": "overflow", "action_id": action_id, "block_id": block_id,
+                "selected_option": opt, "action_ts": action_ts(),
+            }))
+        })
+        .await
+    }
+
+    /// Sends a `block_actions` payload for the element `action_id` (of type
+    /// `kind`) in a view the user sees; `action` builds the action object
+    /// from the element's block_id and JSON.
+    async fn act_in_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        action_id: &str,
+        kind: &str,
+        action: impl FnOnce(&str, &Value) -> anyhow::Result<Value>,
+    ) -> anyhow::Result<Delivery> {
         let cfg = self.config().clone();
         let u = self.member(user)?;
         let v = self.visible_view(user, view_id)?;
         let (block_id, el) = payloads::find_element(&v.view["blocks"], action_id)
             .ok_or_else(|| anyhow!("no element with action_id {action_id:?} in view {view_id}"))?;
-        if el["type"] != "button" {
-            bail!("{action_id:?} is a {}, not a button", el["type"]);
+        if el["type"] != kind {
+            bail!("{action_id:?} is a {}, not a {kind}", el["type"]);
         }
+        let action = action(&block_id, &el)?;
         let trigger_id = self.st().mint_trigger(user);
-        let mut action = json!({
-            "type": "button", "action_id": action_id, "block_id": block_id,
-            "text": el["text"], "action_ts": action_ts(),
-        });
-        if let Some(val) = el.get("value") {
-            action["value"] = val.clone();
-        }
         let payload = json!({
             "type": "block_actions",
             "user": payloads::basic_user(&cfg, &u),
@@ -275,50 +318,6 @@ impl Emulator {
             "is_enterprise_install": false,
             "view": v.view,
             "actions": [action],
-        });
-        self.deliver(DeliveryKind::Interactive, payload).await
-    }
-
-    /// Picks `value` in an overflow menu (action_id) in a view the user sees
-    /// (their Home tab or topmost modal).
-    pub async fn select_overflow_in_view(
-        &self,
-        user: &str,
-        view_id: &str,
-        action_id: &str,
-        value: &str,
-    ) -> anyhow::Result<Delivery> {
-        let cfg = self.config().clone();
-        let u = self.member(user)?;
-        let v = self.visible_view(user, view_id)?;
-        let (block_id, el) = payloads::find_element(&v.view["blocks"], action_id)
-            .ok_or_else(|| anyhow!("no element with action_id {action_id:?} in view {view_id}"))?;
-        if el["type"] != "overflow" {
-            bail!("{action_id:?} is a {}, not an overflow menu", el["type"]);
-        }
-        let opt = el["options"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|o| o["value"] == value)
-            .cloned()
-            .ok_or_else(|| anyhow!("overflow {action_id:?} has no option {value:?}"))?;
-        let trigger_id = self.st().mint_trigger(user);
-        let payload = json!({
-            "type": "block_actions",
-            "user": payloads::basic_user(&cfg, &u),
-            "api_app_id": cfg.app_id,
-            "token": "emulator-verification-token",
-            "container": {"type": "view", "view_id": view_id},
-            "trigger_id": trigger_id,
-            "team": payloads::team(&cfg),
-            "enterprise": null,
-            "is_enterprise_install": false,
-            "view": v.view,
-            "actions": [{
-                "type": "overflow", "action_id": action_id, "block_id": block_id,
-                "selected_option": opt, "action_ts": action_ts(),
-            }],
         });
         self.deliver(DeliveryKind::Interactive, payload).await
     }
