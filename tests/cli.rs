@@ -7,6 +7,23 @@ fn fieldnotes() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
 }
 
+/// Runs the binary on the shipped config with `env`; its stdout, after
+/// asserting it succeeded.
+fn run_ok(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = fieldnotes();
+    cmd.args(["--config", "config/fieldnotes.toml"]).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 #[test]
 fn every_command_has_help() {
     for args in [
@@ -113,21 +130,15 @@ async fn schedule_preview_and_status_through_the_binary() {
 
     let (token, api) = (emu.config().bot_token.clone(), emu.api_url());
     let run = move |args: &[&str]| {
-        let out = fieldnotes()
-            .args(["--config", "config/fieldnotes.toml"])
-            .args(args)
-            .env("DATABASE_URL", &db_url)
-            .env("SLACK_BOT_TOKEN", &token)
-            .env("SLACK_API_URL", &api)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        run_ok(
+            args,
+            &[
+                ("DATABASE_URL", &db_url),
+                ("SLACK_BOT_TOKEN", &token),
+                ("SLACK_API_URL", &api),
+                ("RUST_LOG", "warn"),
+            ],
+        )
     };
     let text = tokio::task::spawn_blocking(move || {
         let preview = run(&[
@@ -212,20 +223,7 @@ async fn retag_and_purge_through_the_binary() {
         .unwrap();
     store.close().await;
 
-    let run = |args: &[&str]| {
-        let out = fieldnotes()
-            .args(["--config", "config/fieldnotes.toml"])
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let run = |args: &[&str]| run_ok(args, &[("DATABASE_URL", &url)]);
     let dry = run(&["retag", "--dry-run"]);
     assert!(
         dry.contains("Would retag 1 of 1 insights (1 tags added"),

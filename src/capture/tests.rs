@@ -6,6 +6,18 @@ fn cfg() -> Config {
     Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml")).unwrap()
 }
 
+/// The note a read form would store.
+fn stored(id: i64, got: &Captured) -> Insight {
+    Insight {
+        id,
+        text: got.text.clone(),
+        answers: got.answers.clone(),
+        fields: got.fields.clone(),
+        tags: got.tags.clone(),
+        ..Default::default()
+    }
+}
+
 fn vals(pairs: &[(&str, &[&str])]) -> FormValues {
     pairs
         .iter()
@@ -137,14 +149,7 @@ fn the_edit_form_prefills_what_was_stored() {
         ]),
     )
     .unwrap();
-    let ins = Insight {
-        id: 1,
-        text: got.text.clone(),
-        answers: got.answers.clone(),
-        fields: got.fields.clone(),
-        tags: got.tags.clone(),
-        ..Default::default()
-    };
+    let ins = stored(1, &got);
     let ef = Form::edit(&c, &ins);
     let pre = prefill(&c, &ef, &ins);
     assert_eq!(pre["q:note"], vec!["Northwind asked for SOC 2"]);
@@ -260,13 +265,7 @@ fn an_asset_reason_round_trips_whatever_the_label() {
         ]),
     )
     .unwrap();
-    let ins = Insight {
-        id: 5,
-        text: got.text.clone(),
-        answers: got.answers.clone(),
-        fields: got.fields.clone(),
-        ..Default::default()
-    };
+    let ins = stored(5, &got);
     let pre = prefill(&c, &Form::edit(&c, &ins), &ins);
     assert_eq!(pre["q:asset:why"], vec!["vs. Acme it. Landed well"]);
 }
