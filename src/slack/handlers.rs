@@ -102,14 +102,7 @@ async fn on_block_actions(
             }
             views::DELETE_NOTE => {
                 if let Some(id) = id_value {
-                    let (state, user, channel) = (state.clone(), user.clone(), channel.clone());
-                    tokio::spawn(async move {
-                        match notes::delete(&state, &user, id, channel.as_deref()).await {
-                            Ok(true) => spawn_home(&state, &user),
-                            Ok(false) => {}
-                            Err(e) => warn!(error = %format!("{e:#}"), "deleting a note failed"),
-                        }
-                    });
+                    spawn_delete(state, &user, id, channel.clone());
                 }
             }
             home::NOTE_MENU => {
@@ -135,6 +128,19 @@ async fn on_block_actions(
         }
     }
     Ok(())
+}
+
+/// Deletes a note after the ack (the owner only), then refreshes the
+/// person's App Home.
+fn spawn_delete(state: &Arc<AppState>, user: &str, id: i64, channel: Option<String>) {
+    let (state, user) = (state.clone(), user.to_string());
+    tokio::spawn(async move {
+        match notes::delete(&state, &user, id, channel.as_deref()).await {
+            Ok(true) => spawn_home(&state, &user),
+            Ok(false) => {}
+            Err(e) => warn!(error = %format!("{e:#}"), "deleting a note failed"),
+        }
+    });
 }
 
 /// Refreshes a person's App Home after the ack.
@@ -201,24 +207,14 @@ async fn on_view_submission(
             .as_deref()
             .and_then(|m| m.parse::<i64>().ok());
         if let Some(id) = id {
-            let (state, user) = (state.clone(), v.user.id.to_string());
-            tokio::spawn(async move {
-                match notes::delete(&state, &user, id, None).await {
-                    Ok(_) => spawn_home(&state, &user),
-                    Err(e) => warn!(error = %format!("{e:#}"), "deleting a note failed"),
-                }
-            });
+            spawn_delete(state, v.user.id.as_ref(), id, None);
         }
         return Ok(SlackInteractionResponse::Empty);
     }
     if callback != Some(NOTE_MODAL) {
         return Ok(SlackInteractionResponse::Empty);
     }
-    let meta: ModalMeta = modal
-        .private_metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or_default();
+    let meta = ModalMeta::of(&v.view.view);
     notes::on_submit(state, &v, meta).await
 }
 

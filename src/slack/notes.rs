@@ -155,9 +155,9 @@ pub async fn open_edit_form(
         }
     };
     let form = Form::edit(&cfg, &ins);
+    // The submit rebuilds the form from the stored note.
     let meta = ModalMeta {
         insight_id: Some(ins.id),
-        checkin: ins.checkin.clone(),
         ..Default::default()
     };
     let intro = match &ins.message {
@@ -184,7 +184,6 @@ pub async fn open_edit_form(
     Ok(())
 }
 
-/// Tells a person something: ephemeral where they are, else in their DM.
 /// Tells a person something after the ack: ephemerally where they are,
 /// else (in a DM, whose payload channel may not be theirs, or when the bot
 /// can't post there) in their own DM with the bot.
@@ -227,6 +226,9 @@ fn first_text_block(form: &Form) -> String {
         .unwrap_or_else(|| format!("{}note", views::QUESTION_PREFIX))
 }
 
+const NOTE_GONE: &str = "This note was deleted, so there is nothing to save.";
+const NOT_OWNER: &str = "Only the person who shared this note can edit it.";
+const NOT_OWNER_DELETE: &str = "Only the person who shared a note can delete it.";
 const SAVE_FAILED: &str =
     "We couldn't save this just now. Your text is still here: press Save again in a moment.";
 
@@ -236,7 +238,7 @@ const SAVE_FAILED: &str =
 pub async fn on_submit(
     state: &Arc<AppState>,
     v: &SlackInteractionViewSubmissionEvent,
-    meta: ModalMeta,
+    mut meta: ModalMeta,
 ) -> Result<SlackInteractionResponse> {
     let user = v.user.id.to_string();
     let cfg = state.config();
@@ -251,7 +253,6 @@ pub async fn on_submit(
         Some(c) => Form::checkin(&cfg, c, Some(&meta.questions)),
         None => Form::note(&cfg),
     };
-    let mut meta = meta;
     if let Some(pid) = meta.prompt_id {
         // Only the rep the prompt went to may answer it.
         match state.store.prompt(pid).await {
@@ -336,28 +337,16 @@ async fn submit_edit(
     values: &FormValues,
 ) -> Result<SlackInteractionResponse> {
     let cfg = state.config();
-    let fallback = format!("{}note", views::QUESTION_PREFIX);
     let ins = match state.store.insight(id).await {
         Ok(Some(i)) => i,
-        Ok(None) => {
-            return Ok(errors(
-                first_block(values, &fallback),
-                "This note was deleted, so there is nothing to save.",
-            ))
-        }
+        Ok(None) => return Ok(errors(first_block(values), NOTE_GONE)),
         Err(e) => {
             warn!(error = %err_text(&e), user, "reading a note to edit failed");
-            return Ok(errors(first_block(values, &fallback), SAVE_FAILED));
+            return Ok(errors(first_block(values), SAVE_FAILED));
         }
     };
+    // The form the note was edited in; the owner is checked with the write.
     let form = Form::edit(&cfg, &ins);
-    if ins.user_id != user {
-        warn!(user, id, "edit refused: not the note's owner");
-        return Ok(errors(
-            first_text_block(&form),
-            "Only the person who shared this note can edit it.",
-        ));
-    }
     let c = match capture::read(&cfg, &form, values) {
         Ok(c) => capture::merge_edit(&form, &ins, c),
         Err(e) => return Ok(errors(e.block_id, &e.message)),
@@ -387,14 +376,11 @@ async fn submit_edit(
             tokio::spawn(async move { refresh_ack(&state, &ins).await });
             Ok(SlackInteractionResponse::Empty)
         }
-        Ok(OwnedChange::NotOwner) => Ok(errors(
-            first_text_block(&form),
-            "Only the person who shared this note can edit it.",
-        )),
-        Ok(OwnedChange::NotFound) => Ok(errors(
-            first_text_block(&form),
-            "This note was deleted, so there is nothing to save.",
-        )),
+        Ok(OwnedChange::NotOwner) => {
+            warn!(user, id, "edit refused: not the note's owner");
+            Ok(errors(first_text_block(&form), NOT_OWNER))
+        }
+        Ok(OwnedChange::NotFound) => Ok(errors(first_text_block(&form), NOTE_GONE)),
         Err(e) => {
             warn!(error = %err_text(&e), user, "saving an edit failed");
             Ok(errors(first_text_block(&form), SAVE_FAILED))
@@ -402,12 +388,14 @@ async fn submit_edit(
     }
 }
 
-fn first_block(values: &FormValues, fallback: &str) -> String {
+/// A question block of a submitted form, for an error when the form
+/// itself can't be rebuilt.
+fn first_block(values: &FormValues) -> String {
     values
         .keys()
         .find(|k| k.starts_with(views::QUESTION_PREFIX))
         .cloned()
-        .unwrap_or_else(|| fallback.to_string())
+        .unwrap_or_else(|| format!("{}note", views::QUESTION_PREFIX))
 }
 
 /// Whether `after_save` posts a confirmation of its own.
@@ -437,13 +425,9 @@ async fn after_save(
         let (Some(ch), Some(ts)) = (&p.channel_id, &p.message_ts) else {
             continue;
         };
-        let question = match state.store.prompt(p.id).await {
-            Ok(Some(pr)) => pr.question,
-            _ => continue,
-        };
         // Its reminders lose their button too: nothing left to nag about.
         if let Ok(rs) = state.store.sent_reminders(p.id).await {
-            let (rt, rb) = views::reminder_answered(&question, ins.id);
+            let (rt, rb) = views::reminder_answered(&p.question, ins.id);
             for (rch, rts) in rs {
                 if let Err(e) = with_retries(3, || {
                     state.slack.update_message(&rch, &rts, &rt, rb.clone())
@@ -454,7 +438,7 @@ async fn after_save(
                 }
             }
         }
-        let (text, blocks) = views::prompt_answered(&cfg, &question, &ins);
+        let (text, blocks) = views::prompt_answered(&cfg, &p.question, &ins);
         match with_retries(5, || {
             state.slack.update_message(ch, ts, &text, blocks.clone())
         })
@@ -559,12 +543,7 @@ pub async fn confirm_delete(
         }
         Some(_) => {
             warn!(user, insight = id, "delete refused: not the note's owner");
-            notify(
-                state,
-                user,
-                None,
-                "Only the person who shared a note can delete it.",
-            );
+            notify(state, user, None, NOT_OWNER_DELETE);
         }
         None => {}
     }
@@ -598,12 +577,7 @@ pub async fn delete(
         }
         OwnedChange::NotOwner => {
             warn!(user, insight = id, "delete refused: not the note's owner");
-            notify(
-                state,
-                user,
-                notice_channel,
-                "Only the person who shared a note can delete it.",
-            );
+            notify(state, user, notice_channel, NOT_OWNER_DELETE);
             Ok(false)
         }
         OwnedChange::NotFound => Ok(false),
@@ -951,19 +925,10 @@ pub fn on_suggestion(
     let cfg = state.config();
     // The free tag picker offers the form's own tags, not the whole taxonomy.
     let allowed: Option<Vec<String>> = (vocabulary == "tags").then(|| {
-        let meta: ModalMeta = match &ev.view {
-            Some(SlackView::Modal(m)) => m
-                .private_metadata
-                .as_deref()
-                .and_then(|m| serde_json::from_str(m).ok())
-                .unwrap_or_default(),
-            _ => ModalMeta::default(),
-        };
+        let meta = ev.view.as_ref().map(ModalMeta::of).unwrap_or_default();
         match meta.checkin.as_deref().and_then(|c| cfg.checkin(c)) {
-            Some(c) if meta.insight_id.is_none() => {
-                Form::checkin(&cfg, c, Some(&meta.questions)).tags
-            }
-            _ => Form::note(&cfg).tags,
+            Some(c) => Form::checkin(&cfg, c, Some(&meta.questions)).tags,
+            None => Form::note(&cfg).tags,
         }
     });
     let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> =

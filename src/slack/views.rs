@@ -37,6 +37,21 @@ pub struct ModalMeta {
     pub source: Option<Source>,
 }
 
+impl ModalMeta {
+    /// What a note form carries, read back from its view (empty for any
+    /// other view).
+    pub fn of(view: &SlackView) -> ModalMeta {
+        match view {
+            SlackView::Modal(m) => m
+                .private_metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or_default(),
+            _ => ModalMeta::default(),
+        }
+    }
+}
+
 /// action_id prefix of a type-ahead select; the rest names its vocabulary
 /// (a typed field, or `tags`).
 pub const EXTERNAL_PREFIX: &str = "ext:";

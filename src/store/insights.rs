@@ -36,6 +36,8 @@ pub struct AnsweredPrompt {
     pub sent: bool,
     pub channel_id: Option<String>,
     pub message_ts: Option<String>,
+    /// What it asked (its message is rewritten around it).
+    pub question: String,
 }
 
 /// Prompt counts for a digest week.
@@ -196,7 +198,7 @@ impl Store {
         let answered_rows = if let Some(p) = n.prompt_id {
             sqlx::query(
                 "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL
-                 RETURNING id, status, channel_id, message_ts",
+                 RETURNING id, status, channel_id, message_ts, question",
             )
             .bind(n.created_at_ms)
             .bind(p)
@@ -208,7 +210,7 @@ impl Store {
                 "UPDATE prompts SET answered_at = $1
                  WHERE user_id = $2 AND answered_at IS NULL AND status IN ('queued', 'sending', 'sent')
                    AND (closes_at IS NULL OR closes_at > $1)
-                 RETURNING id, status, channel_id, message_ts",
+                 RETURNING id, status, channel_id, message_ts, question",
             )
             .bind(n.created_at_ms)
             .bind(&n.user_id)
@@ -223,6 +225,7 @@ impl Store {
                 sent: r.get::<String, _>(1) == "sent",
                 channel_id: r.get(2),
                 message_ts: r.get(3),
+                question: r.get(4),
             })
             .collect();
         if n.prompt_id.is_none() && answered.len() == 1 {
