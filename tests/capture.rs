@@ -11,7 +11,7 @@ use common::{spawn_app_with, Db, Mode, TestApp, CONFIG};
 use fieldnotes::domain::{FieldValue, Insight, Sentiment, Source};
 use fieldnotes::slack::views::{DELETE_NOTE, EDIT_NOTE, OPEN_FORM_ACTION};
 use serde_json::json;
-use slack_emulator::{Emulator, FieldAnswer};
+use slack_emulator::FieldAnswer;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -171,7 +171,7 @@ async fn prompt_form_with_typed_fields(db: Db, mode: Mode) {
             text("Procurement wants a discount"),
         ),
     ]);
-    let values = Emulator::fill_modal_values(v, &answers);
+    let values = t.emu.fill_modal_values(v, &answers);
     let d = t.emu.submit_view(REP, &modal.id, values).await.unwrap();
     assert!(d.acked);
     assert!(
@@ -274,7 +274,7 @@ async fn prompt_form_with_typed_fields(db: Db, mode: Mode) {
         ),
         ("q:asset:why".to_string(), text("too long for a CFO")),
     ]);
-    let values = Emulator::fill_modal_values(&v, &answers);
+    let values = t.emu.fill_modal_values(&v, &answers);
     t.emu.submit_view(REP, &modal.id, values).await.unwrap();
     let all = t.insights().await;
     assert_eq!(all.len(), 2);
@@ -401,7 +401,7 @@ async fn dm_replies(db: Db, mode: Mode) {
             FieldAnswer::Select("2".into()),
         ),
     ]);
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = t.emu.fill_modal_values(&modal.view, &answers);
     t.emu.submit_view(REP, &modal.id, values).await.unwrap();
     let all = t.insights().await;
     assert_eq!(all.len(), 1);
@@ -560,7 +560,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
             FieldAnswer::Multi(vec!["competitor:globex".into()]),
         ),
     ]);
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = t.emu.fill_modal_values(&modal.view, &answers);
     t.emu.submit_view(REP, &modal.id, values).await.unwrap();
     let all = t.insights().await;
     assert_eq!(all[1].source, Source::Command);
@@ -589,7 +589,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         .emu
         .open_modal_for(OTHER)
         .expect("the global shortcut opens the form");
-    let values = Emulator::fill_modal_values(
+    let values = t.emu.fill_modal_values(
         &modal.view,
         &HashMap::from([("q:note".to_string(), text("A prospect asked about SOC 2"))]),
     );
@@ -671,7 +671,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
             FieldAnswer::Select("worked".into()),
         ),
     ]);
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = t.emu.fill_modal_values(&modal.view, &answers);
     t.emu.submit_view(REP, &modal.id, values).await.unwrap();
     let all = t.insights().await;
     let s = all.iter().find(|i| i.source == Source::Shortcut).unwrap();
@@ -732,7 +732,7 @@ async fn a_failed_edit_keeps_the_text() {
         .await
         .unwrap();
     let modal = t.emu.open_modal_for(REP).expect("edit from App Home");
-    let values = Emulator::fill_modal_values(
+    let values = t.emu.fill_modal_values(
         &modal.view,
         &HashMap::from([(
             "q:note".to_string(),

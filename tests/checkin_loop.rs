@@ -12,7 +12,7 @@ use fieldnotes::digest::IsoWeek;
 use fieldnotes::domain::Source;
 use fieldnotes::export::{self, ExportFormat};
 use fieldnotes::slack::views::OPEN_FORM_ACTION;
-use slack_emulator::{Emulator, FieldAnswer};
+use slack_emulator::FieldAnswer;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -93,7 +93,7 @@ async fn whole_loop(db: Db, mode: Mode) {
             FieldAnswer::Multi(vec!["competitor:acme".into()]),
         ),
     ]);
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = t.emu.fill_modal_values(&modal.view, &answers);
     let d = t
         .emu
         .submit_view(rep, &modal.id, values.clone())

@@ -93,7 +93,7 @@ async fn window_reminders_and_participation(db: Db) {
         .await
         .unwrap();
     let modal = t.emu.open_modal_for(rep).expect("modal opened");
-    let values = Emulator::fill_modal_values(
+    let values = t.emu.fill_modal_values(
         &modal.view,
         &HashMap::from([(
             "q:heard".to_string(),

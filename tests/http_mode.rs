@@ -193,7 +193,7 @@ async fn a_failed_save_keeps_the_text_in_the_modal() {
         "q:heard".to_string(),
         slack_emulator::FieldAnswer::Text("Acme again".into()),
     )]);
-    let values = slack_emulator::Emulator::fill_modal_values(&modal.view, &answers);
+    let values = t.emu.fill_modal_values(&modal.view, &answers);
     // The database goes away.
     state.store.close().await;
     let d = t.emu.submit_view(rep, &modal.id, values).await.unwrap();

@@ -476,7 +476,7 @@ async fn answer_prompt(
             }
         }
     }
-    let values = Emulator::fill_modal_values(&view.view, &answers);
+    let values = emu.fill_modal_values(&view.view, &answers);
     let d = emu.submit_view(&rep.id, &view.id, values).await?;
     if let Some(Value::Object(r)) = &d.response {
         if r.get("response_action").and_then(Value::as_str) == Some("errors") {

@@ -7,8 +7,7 @@
 //! `response_action` for a modal, a reply for a slash command), because that
 //! is how a real user's click reaches the bot.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{LazyLock, Mutex};
+use std::collections::HashMap;
 
 use anyhow::{anyhow, bail, Context as _};
 use serde_json::{json, Value};
@@ -76,57 +75,6 @@ fn option_for(known: &[Value], value: &str) -> Value {
         .unwrap_or_else(
             || json!({"text": {"type":"plain_text","text": value, "emoji": true}, "value": value}),
         )
-}
-
-/// A menu in a view: (view_id, block_id, action_id).
-type MenuKey = (String, String, String);
-
-/// The options apps answered `block_suggestion` payloads with, per menu, so
-/// a later submission reports the picked option's real text as the Slack
-/// client does. View ids are random per view, so one process-wide record
-/// serves every emulator; it keeps the most recent `MAX_REMEMBERED_MENUS`.
-#[derive(Default)]
-struct Suggested {
-    by_menu: HashMap<MenuKey, Vec<Value>>,
-    order: VecDeque<MenuKey>,
-}
-
-const MAX_REMEMBERED_MENUS: usize = 4096;
-
-static SUGGESTED: LazyLock<Mutex<Suggested>> = LazyLock::new(Default::default);
-
-fn suggested_store() -> std::sync::MutexGuard<'static, Suggested> {
-    SUGGESTED.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Adds `options` to what the menu has offered: the user may pick from an
-/// earlier answer too (a multi-select keeps what was picked while the
-/// query changes); a value offered again takes its latest text.
-fn remember_suggestions(key: MenuKey, options: &[Value]) {
-    let mut st = suggested_store();
-    if !st.by_menu.contains_key(&key) {
-        st.order.push_back(key.clone());
-    }
-    let known = st.by_menu.entry(key).or_default();
-    for o in options {
-        match known.iter_mut().find(|k| k["value"] == o["value"]) {
-            Some(k) => *k = o.clone(),
-            None => known.push(o.clone()),
-        }
-    }
-    while st.order.len() > MAX_REMEMBERED_MENUS {
-        if let Some(old) = st.order.pop_front() {
-            st.by_menu.remove(&old);
-        }
-    }
-}
-
-fn suggestions_for(view_id: &str, block_id: &str, action_id: &str) -> Vec<Value> {
-    suggested_store()
-        .by_menu
-        .get(&(view_id.into(), block_id.into(), action_id.into()))
-        .cloned()
-        .unwrap_or_default()
 }
 
 fn is_external_select(el: &Value) -> bool {
@@ -340,7 +288,7 @@ impl Emulator {
     /// reports its `initial_option(s)`, and an untouched text input its
     /// `initial_value`, as Slack does; any other unanswered input gets
     /// Slack's empty value.
-    pub fn fill_modal_values(view: &Value, answers: &HashMap<String, FieldAnswer>) -> Value {
+    pub fn fill_modal_values(&self, view: &Value, answers: &HashMap<String, FieldAnswer>) -> Value {
         let view_id = view["id"].as_str().unwrap_or_default();
         let mut values = serde_json::Map::new();
         for b in view["blocks"].as_array().into_iter().flatten() {
@@ -370,7 +318,11 @@ impl Emulator {
                 .collect();
             let known = || {
                 let mut k = if is_external_select(el) {
-                    suggestions_for(view_id, block_id, action_id)
+                    self.st()
+                        .suggested
+                        .get(&(view_id.into(), block_id.into(), action_id.into()))
+                        .cloned()
+                        .unwrap_or_default()
                 } else {
                     element_options(el)
                 };
@@ -503,10 +455,22 @@ impl Emulator {
                 errors.join("; ")
             )
         })?;
-        remember_suggestions(
-            (view_id.into(), block_id.into(), action_id.into()),
-            &options,
-        );
+        // Adds to what the menu has offered: the user may pick from an
+        // earlier answer too (a multi-select keeps what was picked while the
+        // query changes); a value offered again takes its latest text.
+        {
+            let mut st = self.st();
+            let known = st
+                .suggested
+                .entry((view_id.into(), block_id.into(), action_id.into()))
+                .or_default();
+            for o in &options {
+                match known.iter_mut().find(|k| k["value"] == o["value"]) {
+                    Some(k) => *k = o.clone(),
+                    None => known.push(o.clone()),
+                }
+            }
+        }
         Ok(options)
     }
 

@@ -291,6 +291,10 @@ pub(crate) struct State {
     pub tickets: HashMap<String, Instant>,
     pub response_urls: HashMap<String, ResponseTarget>,
     pub dm_counter: u32,
+    /// The options the app answered `block_suggestion` with, per menu
+    /// (view_id, block_id, action_id), so a submission reports the picked
+    /// option's real text as the Slack client does.
+    pub suggested: HashMap<(String, String, String), Vec<Value>>,
 }
 
 impl State {
@@ -314,6 +318,7 @@ impl State {
             tickets: HashMap::new(),
             response_urls: HashMap::new(),
             dm_counter: 0,
+            suggested: HashMap::new(),
         }
     }
 

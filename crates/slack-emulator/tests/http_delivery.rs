@@ -216,13 +216,13 @@ async fn interactions_and_commands_over_http() {
         "tags".to_string(),
         FieldAnswer::Multi(vec!["pricing".into(), "churn".into()]),
     );
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     // a required field left empty is refused like the Slack client would
     assert!(emu
         .submit_view(
             ALICE,
             &view_id,
-            Emulator::fill_modal_values(&modal.view, &HashMap::new())
+            emu.fill_modal_values(&modal.view, &HashMap::new())
         )
         .await
         .is_err());

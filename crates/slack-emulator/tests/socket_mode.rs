@@ -233,7 +233,7 @@ async fn slack_morphism_listener_receives_and_acks_everything() {
     let mut answers = HashMap::new();
     answers.insert("what".to_string(), FieldAnswer::Text("meh".into()));
     answers.insert("topic".to_string(), FieldAnswer::Select("pricing".into()));
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     assert_eq!(
         values["topic"]["pick"]["selected_option"]["text"]["text"],
         "Pricing"
@@ -253,7 +253,7 @@ async fn slack_morphism_listener_receives_and_acks_everything() {
         "what".to_string(),
         FieldAnswer::Text("they want annual billing".into()),
     );
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     let d = emu.submit_view(ALICE, &modal.id, values).await.unwrap();
     assert!(d.acked && d.response.is_none());
     assert!(emu.open_modal_for(ALICE).is_none());

@@ -255,7 +255,7 @@ async fn type_ahead_over_socket_mode_then_submit() {
         "tags".to_string(),
         FieldAnswer::Multi(vec!["churn".into(), "acme".into()]),
     );
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     assert_eq!(
         values["topic"]["pick"],
         json!({"type": "external_select",
@@ -322,7 +322,7 @@ async fn suggestions_accumulate_and_unsuggested_values_fall_back() {
     answers.insert("topic".to_string(), FieldAnswer::Select("mystery".into()));
     // the initial option's text is known without a search
     answers.insert("region".to_string(), FieldAnswer::Select("emea".into()));
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     let tags = &values["tags"]["t"]["selected_options"];
     assert_eq!(tags[0]["text"]["text"], "Churn risk");
     assert_eq!(tags[1]["text"]["text"], "Onboarding");
@@ -336,7 +336,7 @@ async fn suggestions_accumulate_and_unsuggested_values_fall_back() {
     );
     // an explicit empty multi answer stays empty (no initial options there)
     answers.insert("tags".to_string(), FieldAnswer::Multi(vec![]));
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     assert_eq!(values["tags"]["t"]["selected_options"], json!([]));
     listener.shutdown().await;
 }
@@ -488,7 +488,7 @@ async fn type_ahead_over_http_then_submit() {
         "tags".to_string(),
         FieldAnswer::Multi(vec!["pricing".into(), "churn".into()]),
     );
-    let values = Emulator::fill_modal_values(&modal.view, &answers);
+    let values = emu.fill_modal_values(&modal.view, &answers);
     let d = emu.submit_view(ALICE, &view_id, values).await.unwrap();
     assert!(d.acked);
     let p = last_payload(&emu, &rec);
