@@ -3,7 +3,9 @@
 use secrecy::SecretString;
 
 /// Default Slack Web API base URL.
-pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api/";
+/// Slack's own base, without a trailing slash: a method is called at
+/// exactly `https://slack.com/api/METHOD`.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
 /// Tokens and URLs read from the environment.
 #[derive(Clone, Default)]
@@ -43,17 +45,22 @@ impl Secrets {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let mut api = nonempty("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.into());
-        if !api.ends_with('/') {
-            api.push('/');
-        }
+        // slack-morphism joins "{base}/{method}": the base keeps no
+        // trailing slash, however the variable ends.
+        let api = nonempty("SLACK_API_URL")
+            .map(|u| u.trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| DEFAULT_SLACK_API_URL.into());
         Self {
             bot_token: nonempty("SLACK_BOT_TOKEN").map(SecretString::from),
             app_token: nonempty("SLACK_APP_TOKEN").map(SecretString::from),
             signing_secrets: nonempty("SLACK_SIGNING_SECRET")
                 .map(|s| {
+                    // An empty part would make HMAC("") a valid key: dropped.
                     s.split(',')
-                        .map(|p| SecretString::from(p.trim().to_string()))
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| SecretString::from(p.to_string()))
                         .collect()
                 })
                 .unwrap_or_default(),

@@ -134,15 +134,20 @@ fn durations_parse() {
 fn secrets_come_from_the_environment_and_never_print() {
     let s = Secrets::from_lookup(|k| match k {
         "SLACK_BOT_TOKEN" => Some("xoxb-secret".into()),
-        "SLACK_SIGNING_SECRET" => Some("old, new".into()),
-        "SLACK_API_URL" => Some("http://127.0.0.1:9/api".into()),
+        "SLACK_SIGNING_SECRET" => Some("old, new,".into()),
+        "SLACK_API_URL" => Some("http://127.0.0.1:9/api//".into()),
         _ => None,
     });
-    assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api/");
+    assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
     assert_eq!(s.signing_secrets.len(), 2);
     assert!(!format!("{s:?}").contains("xoxb-secret"));
     let d = Secrets::from_lookup(|_| None);
     assert_eq!(d.slack_api_url, DEFAULT_SLACK_API_URL);
+    let empty = Secrets::from_lookup(|k| (k == "SLACK_SIGNING_SECRET").then(|| " , ".into()));
+    assert!(
+        empty.signing_secrets.is_empty(),
+        "an empty part is never a key"
+    );
     assert!(d.app_token.is_none());
 }
 

@@ -61,18 +61,34 @@ enum Sent {
     Failed,
 }
 
-/// The bucket holds one minute's worth of messages and refills at the
-/// configured rate, the shape of Slack's workspace allowance ("N per
-/// minute, bursts allowed"), so a fan-out starts at full speed.
+/// The bucket holds two seconds' worth of messages and refills at the
+/// configured rate. Slack allows "N per minute" with bursts of an
+/// undocumented, small size; a minute's worth at the start of a fan-out
+/// would run into the wall at once.
 fn burst(per_min: f64) -> u32 {
-    (per_min as u32).max(1)
+    ((per_min / 60.0 * 2.0) as u32).max(1)
+}
+
+/// Wall-clock epoch ms: Slack's Retry-After is real time, whatever the
+/// injected clock says.
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 impl Dispatcher {
     pub fn new(state: &AppState) -> Self {
         let per_min = state.config().bot.workspace_messages_per_minute;
+        let pacer = Arc::new(Pacer::new(per_min as f64, burst(per_min as f64)));
+        // A 429 on chat.postMessage pauses this bucket for every sender.
+        state
+            .slack
+            .limits()
+            .register("chat.postMessage", pacer.clone());
         Self {
-            pacer: Arc::new(Pacer::new(per_min as f64, burst(per_min as f64))),
+            pacer,
             shape: Mutex::new((per_min, 1)),
             last_sent: Mutex::new(HashMap::new()),
             held: Mutex::new(Default::default()),
@@ -89,6 +105,16 @@ impl Dispatcher {
             .store
             .heartbeat(&state.worker_id, now_ms, now_ms - live_window)
             .await? as u32;
+        // Slack's 429 pauses are shared: publish ours, adopt the others'.
+        let mine = state.slack.limits().take_new_pauses();
+        match state.store.share_rate_pauses(&mine, epoch_ms()).await {
+            Ok(all) => {
+                for (method, until) in all {
+                    state.slack.limits().adopt_pause(&method, until);
+                }
+            }
+            Err(e) => warn!(error = %format!("{e:#}"), "sharing rate-limit pauses failed"),
+        }
         let rate = cfg.bot.workspace_messages_per_minute;
         let changed = {
             let mut shape = self.shape.lock().expect("shape lock");

@@ -31,12 +31,33 @@ pub fn tier_per_minute(method: &str) -> Option<u32> {
 }
 
 /// Per-method pacers at Slack's tiers, divided among the live workers.
+/// A 429 on a method pauses every caller of that method in this process
+/// until its `Retry-After` and slows the method down (AIMD, see `Pacer`);
+/// the pause is also queued for the other workers, which learn of it
+/// through the database (`take_new_pauses` / `adopt_pause`).
 #[derive(Debug, Default)]
 pub struct MethodLimits {
     pacers: Mutex<HashMap<&'static str, Arc<Pacer>>>,
     workers: AtomicU32,
     /// Multiplies every tier (1.0 for Slack; the demo compresses time).
     scale: Mutex<Option<f64>>,
+    /// Pauses seen here and not yet shared: (method, until, epoch ms).
+    new_pauses: Mutex<Vec<(String, i64)>>,
+    /// How many 429s this process has seen, by method.
+    rate_limited: Mutex<HashMap<String, u64>>,
+}
+
+/// The burst a tier allows: a couple of seconds' worth, not a minute's
+/// (Slack's bursts are undocumented and small).
+fn tier_burst(per_minute: f64) -> u32 {
+    ((per_minute / 60.0 * 2.0) as u32).max(1)
+}
+
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 impl MethodLimits {
@@ -44,17 +65,30 @@ impl MethodLimits {
         let scale = self.scale.lock().expect("scale lock").unwrap_or(1.0);
         let tier = tier_per_minute(method)? as f64 * scale;
         let share = tier / self.workers.load(Ordering::Relaxed).max(1) as f64;
-        Some((share, ((share / 4.0) as u32).max(1)))
+        Some((share, tier_burst(share)))
     }
 
-    fn pacer(&self, method: &'static str) -> Option<Arc<Pacer>> {
-        let (rate, burst) = self.rate(method)?;
+    fn pacer(&self, method: &str) -> Option<Arc<Pacer>> {
         let mut m = self.pacers.lock().expect("limits lock");
+        if let Some(p) = m.get(method) {
+            return Some(p.clone());
+        }
+        let (rate, burst) = self.rate(method)?;
+        let name: &'static str = KNOWN_METHODS.iter().find(|k| **k == method)?;
         Some(
-            m.entry(method)
+            m.entry(name)
                 .or_insert_with(|| Arc::new(Pacer::new(rate, burst)))
                 .clone(),
         )
+    }
+
+    /// Paces `method` with a pacer of the caller's (the dispatcher's
+    /// workspace-wide chat.postMessage bucket), so 429s on it pause it too.
+    pub fn register(&self, method: &'static str, pacer: Arc<Pacer>) {
+        self.pacers
+            .lock()
+            .expect("limits lock")
+            .insert(method, pacer);
     }
 
     /// Waits for this method's turn.
@@ -62,6 +96,76 @@ impl MethodLimits {
         if let Some(p) = self.pacer(method) {
             p.acquire().await;
         }
+    }
+
+    /// Waits out a pause on `method` without taking a token (for calls
+    /// paced elsewhere, or never held back, that must still honour a 429).
+    pub async fn wait_unpaused(&self, method: &str) {
+        let p = self
+            .pacers
+            .lock()
+            .expect("limits lock")
+            .get(method)
+            .cloned();
+        if let Some(p) = p {
+            p.wait_unpaused().await;
+        }
+    }
+
+    /// Slack answered 429 on `method`: pause it here and queue the pause
+    /// for the other workers.
+    pub fn rate_limited(&self, method: &str, retry_after: Duration) {
+        *self
+            .rate_limited
+            .lock()
+            .expect("limits lock")
+            .entry(method.to_string())
+            .or_default() += 1;
+        let pacer = self.pacer(method).or_else(|| {
+            // A method without a tier (views.open) still pauses.
+            let name: &'static str = KNOWN_METHODS.iter().find(|k| **k == method)?;
+            let p = Arc::new(Pacer::new(6000.0, 100));
+            self.pacers
+                .lock()
+                .expect("limits lock")
+                .insert(name, p.clone());
+            Some(p)
+        });
+        if let Some(p) = pacer {
+            if p.penalize(retry_after) {
+                tracing::warn!(
+                    method,
+                    ?retry_after,
+                    "Slack rate-limited this method: pausing every caller, then slowing down"
+                );
+            }
+        }
+        let until = epoch_ms() + retry_after.as_millis() as i64;
+        self.new_pauses
+            .lock()
+            .expect("limits lock")
+            .push((method.to_string(), until));
+    }
+
+    /// Pauses seen by this worker since the last call, to share.
+    pub fn take_new_pauses(&self) -> Vec<(String, i64)> {
+        std::mem::take(&mut *self.new_pauses.lock().expect("limits lock"))
+    }
+
+    /// A pause another worker saw on `method`, until `until_ms` (epoch ms).
+    pub fn adopt_pause(&self, method: &str, until_ms: i64) {
+        let left = until_ms - epoch_ms();
+        if left <= 0 {
+            return;
+        }
+        if let Some(p) = self.pacer(method) {
+            p.pause_until(std::time::Instant::now() + Duration::from_millis(left as u64));
+        }
+    }
+
+    /// 429s seen by this process, by method.
+    pub fn rate_limited_counts(&self) -> HashMap<String, u64> {
+        self.rate_limited.lock().expect("limits lock").clone()
     }
 
     /// Multiplies every tier by `scale` (the demo, which runs weeks in
@@ -87,6 +191,24 @@ impl MethodLimits {
         }
     }
 }
+
+/// Every Web API method the bot calls.
+pub const KNOWN_METHODS: &[&str] = &[
+    "auth.test",
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "chat.getPermalink",
+    "conversations.open",
+    "conversations.history",
+    "conversations.members",
+    "users.info",
+    "users.list",
+    "usergroups.users.list",
+    "views.open",
+    "views.update",
+    "views.publish",
+];
 
 /// The mark a bot message carries in Slack's message metadata, so a worker
 /// that is unsure whether an earlier attempt went out can look for it.
@@ -239,8 +361,20 @@ pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
         .enable_http1()
         .enable_http2()
         .build();
-    let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
+    let connector =
+        SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_base(api_url));
     Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// The Web API base as slack-morphism wants it: it joins
+/// `"{base}/{method}"`, so the base keeps no trailing slash.
+pub fn api_base(api_url: &str) -> String {
+    let base = api_url.trim().trim_end_matches('/');
+    if base.is_empty() {
+        crate::config::secrets::DEFAULT_SLACK_API_URL.to_string()
+    } else {
+        base.to_string()
+    }
 }
 
 impl SlackApi {
@@ -269,20 +403,26 @@ impl SlackApi {
         self.client.clone()
     }
 
-    async fn call<T, F>(&self, f: F) -> SlackResult<T>
+    /// One call to `method`: a 429 pauses the method for every caller
+    /// (and, through the database, every worker) until its Retry-After.
+    async fn call<T, F>(&self, method: &'static str, f: F) -> SlackResult<T>
     where
         F: std::future::Future<Output = ClientResult<T>>,
     {
-        match tokio::time::timeout(self.timeout, f).await {
+        let r = match tokio::time::timeout(self.timeout, f).await {
             Ok(r) => r.map_err(SlackCallError::from_client),
             Err(_) => Err(SlackCallError::Transient("timed out".into())),
+        };
+        if let Err(SlackCallError::RateLimited(d)) = &r {
+            self.limits.rate_limited(method, *d);
         }
+        r
     }
 
     /// `auth.test`: the bot's own user id.
     pub async fn bot_user_id(&self) -> SlackResult<String> {
         let s = self.client.open_session(&self.token);
-        let r = self.call(s.auth_test()).await?;
+        let r = self.call("auth.test", s.auth_test()).await?;
         Ok(r.user_id.to_string())
     }
 
@@ -308,7 +448,10 @@ impl SlackApi {
         if let Some(t) = thread_ts {
             req = req.with_thread_ts(t.into());
         }
-        let r = self.call(s.chat_post_message(&req)).await?;
+        self.limits.wait_unpaused("chat.postMessage").await;
+        let r = self
+            .call("chat.postMessage", s.chat_post_message(&req))
+            .await?;
         Ok(Posted {
             channel: r.channel.to_string(),
             ts: r.ts.to_string(),
@@ -328,7 +471,9 @@ impl SlackApi {
             .with_blocks(blocks);
         let req = SlackApiChatUpdateRequest::new(channel.into(), content, ts.into());
         self.limits.wait("chat.update").await;
-        self.call(s.chat_update(&req)).await.map(|_| ())
+        self.call("chat.update", s.chat_update(&req))
+            .await
+            .map(|_| ())
     }
 
     /// The bot's DM channel with a person (conversations.open, Tier 3).
@@ -336,7 +481,9 @@ impl SlackApi {
         let s = self.client.open_session(&self.token);
         let req = SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
         self.limits.wait("conversations.open").await;
-        let r = self.call(s.conversations_open(&req)).await?;
+        let r = self
+            .call("conversations.open", s.conversations_open(&req))
+            .await?;
         Ok(r.channel.id.to_string())
     }
 
@@ -361,7 +508,9 @@ impl SlackApi {
                 req = req.with_cursor(c);
             }
             self.limits.wait("conversations.history").await;
-            let r = self.call(s.conversations_history(&req)).await?;
+            let r = self
+                .call("conversations.history", s.conversations_history(&req))
+                .await?;
             if let Some(m) = r.messages.iter().find(|m| {
                 m.content
                     .metadata
@@ -387,7 +536,9 @@ impl SlackApi {
         let s = self.client.open_session(&self.token);
         let req = SlackApiViewsPublishRequest::new(user.into(), view);
         self.limits.wait("views.publish").await;
-        self.call(s.views_publish(&req)).await.map(|_| ())
+        self.call("views.publish", s.views_publish(&req))
+            .await
+            .map(|_| ())
     }
 
     /// Every person in the workspace (users.list, Tier 2), following cursors.
@@ -401,7 +552,7 @@ impl SlackApi {
                 req = req.with_cursor(c);
             }
             self.limits.wait("users.list").await;
-            let r = self.call(s.users_list(&req)).await?;
+            let r = self.call("users.list", s.users_list(&req)).await?;
             out.extend(r.members.iter().map(person_info));
             match r
                 .response_metadata
@@ -422,14 +573,18 @@ impl SlackApi {
             user.into(),
             SlackMessageContent::new().with_text(text.into()),
         );
-        self.call(s.chat_post_ephemeral(&req)).await.map(|_| ())
+        self.call("chat.postEphemeral", s.chat_post_ephemeral(&req))
+            .await
+            .map(|_| ())
     }
 
     /// chat.getPermalink: a link to a message.
     pub async fn permalink(&self, channel: &str, ts: &str) -> SlackResult<String> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
-        let r = self.call(s.chat_get_permalink(&req)).await?;
+        let r = self
+            .call("chat.getPermalink", s.chat_get_permalink(&req))
+            .await?;
         Ok(r.permalink.to_string())
     }
 
@@ -438,13 +593,15 @@ impl SlackApi {
         let s = self.client.open_session(&self.token);
         let req = SlackApiViewsUpdateRequest::new(view).with_view_id(view_id.into());
         self.limits.wait("views.update").await;
-        self.call(s.views_update(&req)).await.map(|_| ())
+        self.call("views.update", s.views_update(&req))
+            .await
+            .map(|_| ())
     }
 
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> SlackResult<String> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
-        let r = self.call(s.views_open(&req)).await?;
+        let r = self.call("views.open", s.views_open(&req)).await?;
         Ok(r.view.state_params.id.to_string())
     }
 
@@ -452,7 +609,10 @@ impl SlackApi {
         let s = self.client.open_session(&self.token);
         self.limits.wait("users.info").await;
         let r = self
-            .call(s.users_info(&SlackApiUsersInfoRequest::new(user.into())))
+            .call(
+                "users.info",
+                s.users_info(&SlackApiUsersInfoRequest::new(user.into())),
+            )
             .await?;
         Ok(person_info(&r.user))
     }
@@ -470,7 +630,9 @@ impl SlackApi {
                 req = req.with_cursor(c);
             }
             self.limits.wait("conversations.members").await;
-            let r = self.call(s.conversations_members(&req)).await?;
+            let r = self
+                .call("conversations.members", s.conversations_members(&req))
+                .await?;
             out.extend(r.members.into_iter().map(|m| m.to_string()));
             match r
                 .response_metadata
@@ -488,7 +650,9 @@ impl SlackApi {
         let s = self.client.open_session(&self.token);
         let req = SlackApiUserGroupsUsersListRequest::new(group.into());
         self.limits.wait("usergroups.users.list").await;
-        let r = self.call(s.usergroups_users_list(&req)).await?;
+        let r = self
+            .call("usergroups.users.list", s.usergroups_users_list(&req))
+            .await?;
         Ok(r.users.into_iter().map(|u| u.to_string()).collect())
     }
 }
@@ -500,5 +664,43 @@ fn person_info(u: &SlackUser) -> PersonInfo {
         tz: u.tz.clone(),
         is_bot: u.flags.is_bot.unwrap_or(false),
         deleted: u.deleted.unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The URI slack-morphism builds for `method` with our base.
+    fn uri(api_url: &str, method: &str) -> String {
+        install_crypto_provider();
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            )
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let c =
+            SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_base(api_url));
+        c.create_method_uri_path(method).unwrap().to_string()
+    }
+
+    #[test]
+    fn web_api_urls_join_with_exactly_one_slash() {
+        let default = crate::config::Secrets::from_lookup(|_| None).slack_api_url;
+        assert_eq!(
+            uri(&default, "auth.test"),
+            "https://slack.com/api/auth.test"
+        );
+        assert_eq!(uri("http://h/api", "auth.test"), "http://h/api/auth.test");
+        assert_eq!(uri("http://h/api/", "auth.test"), "http://h/api/auth.test");
+        assert_eq!(
+            uri("http://h/api//", "chat.postMessage"),
+            "http://h/api/chat.postMessage"
+        );
+        assert_eq!(uri("", "auth.test"), "https://slack.com/api/auth.test");
     }
 }

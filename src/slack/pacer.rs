@@ -5,6 +5,14 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// After a 429 the rate drops to this share of the configured rate...
+const DECREASE: f64 = 0.5;
+/// ...never below this share...
+const MIN_FACTOR: f64 = 0.1;
+/// ...and climbs back by this share of the configured rate per second of
+/// calls without a 429 (additive increase: from half to full in 10 s).
+const RECOVER_PER_SEC: f64 = 0.05;
+
 #[derive(Debug)]
 pub struct Pacer {
     inner: Mutex<Bucket>,
@@ -14,27 +22,63 @@ pub struct Pacer {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// The configured rate; the bucket refills at `per_sec * factor`.
     per_sec: f64,
+    /// AIMD share of the configured rate, in [MIN_FACTOR, 1].
+    factor: f64,
     burst: f64,
+    /// Slack said "wait" (429 Retry-After): nothing goes out before this.
+    paused_until: Option<Instant>,
 }
 
 impl Bucket {
     fn refill(&mut self, now: Instant) {
+        if let Some(p) = self.paused_until {
+            if now < p {
+                // Nothing accrues while paused.
+                self.at = now;
+                return;
+            }
+            self.paused_until = None;
+            self.at = self.at.max(p);
+        }
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
+        self.tokens = (self.tokens + elapsed * self.per_sec * self.factor).min(self.burst);
+        self.factor = (self.factor + elapsed * RECOVER_PER_SEC).min(1.0);
         self.at = now;
     }
 
     /// Takes up to `max` whole tokens at `now`, or says how long until one is free.
     fn take(&mut self, now: Instant, max: usize) -> Result<usize, Duration> {
         self.refill(now);
+        if let Some(p) = self.paused_until {
+            return Err(p
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1)));
+        }
         if self.tokens >= 1.0 {
             let n = (self.tokens.floor() as usize).min(max.max(1));
             self.tokens -= n as f64;
             Ok(n)
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_sec))
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / (self.per_sec * self.factor),
+            ))
         }
+    }
+
+    /// A 429: pause until `until`, and (once per wave of 429s) halve the rate.
+    fn penalize(&mut self, now: Instant, until: Instant) -> bool {
+        self.refill(now);
+        let fresh = self.paused_until.is_none();
+        if fresh {
+            self.factor = (self.factor * DECREASE).max(MIN_FACTOR);
+        }
+        self.tokens = 0.0;
+        if until > now {
+            self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+        }
+        fresh
     }
 }
 
@@ -47,24 +91,72 @@ impl Pacer {
                 tokens: burst,
                 at: Instant::now(),
                 per_sec: per_minute.max(0.01) / 60.0,
+                factor: 1.0,
                 burst,
+                paused_until: None,
             }),
         }
     }
 
+    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Changes the sustained rate and burst; tokens already saved are kept
-    /// (up to the new burst).
+    /// (up to the new burst), and so are a pause and the AIMD share.
     pub fn set_rate(&self, per_minute: f64, burst: u32) {
-        let mut b = self.inner.lock().expect("pacer lock");
+        let mut b = self.bucket();
         b.refill(Instant::now());
         b.per_sec = per_minute.max(0.01) / 60.0;
         b.burst = burst.max(1) as f64;
         b.tokens = b.tokens.min(b.burst);
     }
 
-    /// The sustained rate per minute.
+    /// The configured sustained rate per minute.
     pub fn per_minute(&self) -> f64 {
-        self.inner.lock().expect("pacer lock").per_sec * 60.0
+        self.bucket().per_sec * 60.0
+    }
+
+    /// The rate in force now (after any 429 slow-down), per minute.
+    pub fn current_per_minute(&self) -> f64 {
+        let mut b = self.bucket();
+        b.refill(Instant::now());
+        b.per_sec * b.factor * 60.0
+    }
+
+    /// Slack answered 429 with `Retry-After: retry_after`: every caller
+    /// waits it out, and the rate comes back gradually. True for the first
+    /// 429 of a wave (the one that halved the rate).
+    pub fn penalize(&self, retry_after: Duration) -> bool {
+        let now = Instant::now();
+        self.bucket().penalize(now, now + retry_after)
+    }
+
+    /// Adopts a pause another worker saw (shared through the database),
+    /// without slowing down further if this worker already knows of it.
+    pub fn pause_until(&self, until: Instant) {
+        let now = Instant::now();
+        let mut b = self.bucket();
+        b.refill(now);
+        if until > now && b.paused_until.is_none_or(|p| p < until) {
+            b.penalize(now, until);
+        }
+    }
+
+    /// When the current pause ends, if there is one.
+    pub fn paused_for(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut b = self.bucket();
+        b.refill(now);
+        b.paused_until.map(|p| p.saturating_duration_since(now))
+    }
+
+    /// Waits out a pause without taking a token (for calls paced
+    /// elsewhere that must still honour a 429).
+    pub async fn wait_unpaused(&self) {
+        while let Some(d) = self.paused_for() {
+            tokio::time::sleep(d.max(Duration::from_millis(1))).await;
+        }
     }
 
     /// Waits until one call is allowed.
@@ -77,7 +169,7 @@ impl Pacer {
     pub async fn acquire_up_to(&self, max: usize) -> usize {
         loop {
             let wait = {
-                let mut b = self.inner.lock().expect("pacer lock");
+                let mut b = self.bucket();
                 match b.take(Instant::now(), max) {
                     Ok(n) => return n,
                     Err(w) => w,
@@ -89,7 +181,7 @@ impl Pacer {
 
     /// Returns tokens that were taken but not used.
     pub fn give_back(&self, n: usize) {
-        let mut b = self.inner.lock().expect("pacer lock");
+        let mut b = self.bucket();
         b.tokens = (b.tokens + n as f64).min(b.burst);
     }
 }
@@ -103,8 +195,49 @@ mod tests {
             tokens: burst,
             at,
             per_sec: per_min / 60.0,
+            factor: 1.0,
             burst,
+            paused_until: None,
         }
+    }
+
+    #[test]
+    fn a_429_pauses_everyone_then_the_rate_comes_back_gradually() {
+        let t0 = Instant::now();
+        let mut b = bucket(60.0, 2.0, t0);
+        assert_eq!(b.take(t0, 2), Ok(2));
+        // The first 429 of a wave halves the rate; the rest only extend the pause.
+        assert!(b.penalize(t0, t0 + Duration::from_secs(3)));
+        assert!(!b.penalize(t0, t0 + Duration::from_secs(2)));
+        assert!((b.factor - 0.5).abs() < 1e-9);
+        // Nothing goes out during the pause, however long one waits inside it.
+        let wait = b.take(t0 + Duration::from_secs(1), 1).unwrap_err();
+        assert!((wait.as_secs_f64() - 2.0).abs() < 1e-6, "{wait:?}");
+        // After it, half the rate: one token takes 2 s, not 1 s.
+        let after = t0 + Duration::from_secs(3);
+        assert!(b.take(after + Duration::from_millis(1500), 1).is_err());
+        assert_eq!(b.take(after + Duration::from_millis(2100), 1), Ok(1));
+        // And the share climbs back to the full rate, not past it.
+        b.refill(after + Duration::from_secs(60));
+        assert!((b.factor - 1.0).abs() < 1e-9);
+        // A later 429 after recovery halves again.
+        assert!(b.penalize(
+            after + Duration::from_secs(60),
+            after + Duration::from_secs(61)
+        ));
+        assert!((b.factor - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn repeated_waves_never_stop_the_rate() {
+        let t0 = Instant::now();
+        let mut b = bucket(60.0, 1.0, t0);
+        for i in 0..20 {
+            let t = t0 + Duration::from_millis(i);
+            b.penalize(t, t);
+            b.paused_until = None;
+        }
+        assert!(b.factor >= MIN_FACTOR - 1e-12);
     }
 
     #[test]
@@ -128,7 +261,7 @@ mod tests {
         let p = Pacer::new(600.0, 5);
         p.set_rate(60.0, 1);
         assert!((p.per_minute() - 60.0).abs() < 1e-9);
-        let b = p.inner.lock().unwrap();
+        let b = p.bucket();
         assert!(b.tokens <= 1.0);
     }
 
