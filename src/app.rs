@@ -26,6 +26,9 @@ pub struct AppState {
     /// Identifies this process in row leases.
     pub worker_id: String,
     pub bot_user_id: String,
+    /// Where both transports commit Slack events before acking them.
+    pub inbox: crate::inbox::Inbox,
+    inbox_writer: std::sync::Mutex<Option<crate::inbox::InboxWriter>>,
 }
 
 impl AppState {
@@ -43,7 +46,10 @@ impl AppState {
             std::process::id(),
             rand::random::<u32>()
         );
+        let (inbox, writer) = crate::inbox::Inbox::new();
         AppState {
+            inbox,
+            inbox_writer: std::sync::Mutex::new(Some(writer)),
             tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
             config: RwLock::new(Arc::new(config)),
             store,
@@ -99,6 +105,13 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
+
+    /// Starts the inbox's writer task (once; later calls return None).
+    pub fn start_inbox_writer(self: &Arc<Self>) -> Option<JoinHandle<()>> {
+        let writer = self.inbox_writer.lock().ok()?.take()?;
+        let clock = self.clock.clone();
+        Some(writer.spawn(self.store.clone(), move || clock.now().timestamp_millis()))
+    }
 }
 
 /// How to run.
@@ -121,6 +134,8 @@ pub struct Application {
     socket: Option<SocketListener>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    http_task: Option<JoinHandle<()>>,
+    inbox_writer: Option<JoinHandle<()>>,
 }
 
 /// The database URL: `DATABASE_URL`, else the config's SQLite file.
@@ -143,8 +158,10 @@ impl Application {
         let state = Arc::new(AppState::connect(opts.config, opts.secrets, opts.clock).await?);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        let inbox_writer = state.start_inbox_writer();
 
         let mut http_addr = None;
+        let mut http_task = None;
         if let Some(addr) = opts.http {
             if state.secrets.signing_secrets.is_empty() {
                 anyhow::bail!("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests");
@@ -156,7 +173,7 @@ impl Application {
             http_addr = Some(bound);
             let router = slack::http::router(state.clone());
             let mut rx = stop_rx.clone();
-            tasks.push(tokio::spawn(async move {
+            http_task = Some(tokio::spawn(async move {
                 let shutdown = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
@@ -196,6 +213,8 @@ impl Application {
             socket,
             stop,
             tasks,
+            http_task,
+            inbox_writer,
         })
     }
 
@@ -207,11 +226,17 @@ impl Application {
         self.http_addr
     }
 
-    /// Stops background work and transports; in-flight steps finish first.
+    /// Stops taking deliveries (HTTP answers what it is already handling,
+    /// after its inbox commit), then background work: claimed rows finish
+    /// or are handed back, and what is left in the inbox waits for the next
+    /// start.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         if let Some(s) = &self.socket {
             s.shutdown().await;
+        }
+        if let Some(t) = self.http_task {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
         }
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
@@ -221,6 +246,12 @@ impl Application {
         let st = &self.state;
         if let Err(e) = st.store.release_leases(&st.worker_id).await {
             tracing::warn!(error = %format!("{e:#}"), "releasing leases on shutdown failed");
+        }
+        if let Err(e) = st.store.release_inbox(&st.worker_id).await {
+            tracing::warn!(error = %format!("{e:#}"), "handing back inbox rows on shutdown failed");
+        }
+        if let Some(w) = self.inbox_writer {
+            w.abort();
         }
         if let Err(e) = st.store.forget_worker(&st.worker_id).await {
             tracing::warn!(error = %format!("{e:#}"), "leaving the worker pool failed");

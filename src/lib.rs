@@ -15,6 +15,7 @@ pub mod demo;
 pub mod digest;
 pub mod domain;
 pub mod export;
+pub mod inbox;
 pub mod jobs;
 pub mod reload;
 pub mod report;

@@ -100,6 +100,32 @@ pub async fn status(
             );
         }
     }
+    let backlog = store.inbox_backlog().await?;
+    let parked = store.parked_events(20).await?;
+    if backlog > 0 || !parked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSlack events: {backlog} waiting in the inbox, {} parked",
+            parked.len()
+        );
+    }
+    if !parked.is_empty() {
+        let _ = writeln!(
+            out,
+            "Parked events (gave up after {} attempts; the rep was told and got their text back; newest first):",
+            crate::jobs::inbox::MAX_ATTEMPTS
+        );
+        for p in parked {
+            let when = chrono::DateTime::from_timestamp_millis(p.received_at)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} received {when}, {} attempt(s): {}",
+                p.event_id, p.attempts, p.last_error
+            );
+        }
+    }
     Ok(out)
 }
 

@@ -149,10 +149,23 @@ async fn slash_note_and_event_retries_over_http() {
     let retry = t.emu.redeliver(&d).await.unwrap();
     assert_eq!(retry.status, Some(200));
     let event_id = d.event_id.clone().unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        !state.store.record_event(&event_id, 0).await.unwrap(),
-        "the event id was recorded once, by the first delivery"
+    // Positive signal first: the event was handled (App Home published)
+    // and the inbox is empty.
+    t.wait_calls("views.publish", 1).await;
+    t.wait_inbox_drained().await;
+    assert_eq!(
+        state
+            .store
+            .inbox_status(&event_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("done")
+    );
+    assert_eq!(
+        t.emu.calls_to("views.publish").len(),
+        1,
+        "the retry (same event_id) was a no-op"
     );
     t.stop().await;
 }

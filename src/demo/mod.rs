@@ -216,6 +216,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         if let Err(e) = dispatcher.close_windows(&state).await {
             tracing::warn!(error = %format!("{e:#}"), "closing windows failed");
         }
+        drain_inbox(&state).await;
 
         // New prompts in reps' DMs: decide who answers, and when.
         let msgs = emu.messages();
@@ -324,6 +325,8 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
                 }
             }
         }
+        // Replies delivered this step are handled at this step's time.
+        drain_inbox(&state).await;
         t += CDuration::minutes(STEP_MINUTES);
     }
     // Let the spawned "thanks" updates land before reading the results.
@@ -484,4 +487,19 @@ async fn answer_prompt(
         }
     }
     Ok(())
+}
+
+/// Handles every committed Slack event (DM replies, App Home opens), as the
+/// inbox worker does in the real loop.
+async fn drain_inbox(state: &std::sync::Arc<crate::app::AppState>) {
+    loop {
+        match crate::jobs::inbox::run_once(state).await {
+            Ok(o) if o.claimed > 0 => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "inbox step failed");
+                break;
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! `run_once`-style steps so tests and the demo can drive them.
 
 pub mod dispatcher;
+pub mod inbox;
 pub mod planner;
 
 use crate::app::AppState;
@@ -85,7 +86,31 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
             }
         }
     };
-    tokio::join!(planner, sender, keepalive);
+    let events = {
+        let state = state.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                // Registered before the claim, so a commit in between still wakes us.
+                let woken = state.inbox.committed.notified();
+                match inbox::run_once(&state).await {
+                    Ok(o) if o.claimed > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %format!("{e:#}"), "inbox step failed"),
+                }
+                let tick = state.config().bot.tick;
+                tokio::select! {
+                    _ = woken => {}
+                    _ = tokio::time::sleep(tick) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    };
+    tokio::join!(planner, sender, keepalive, events);
 }
 
 /// How often retention runs.

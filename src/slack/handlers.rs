@@ -307,26 +307,28 @@ pub async fn on_command(
     )
 }
 
-/// Handles an Events API callback, once per event_id.
-#[tracing::instrument(skip_all)]
+/// Handles an Events API callback from the inbox (after the ack; the
+/// inbox is unique on event_id, so a Slack retry never gets here twice).
+/// An error is retried by the inbox worker with backoff, so this must be
+/// safe to run again: every note carries a dedupe key from its origin.
+#[tracing::instrument(skip_all, fields(event_id = %ev.event_id.0))]
 pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) -> Result<()> {
-    if !state
-        .store
-        .record_event(&ev.event_id.0, state.now_ms())
-        .await?
-    {
-        info!(event_id = %ev.event_id.0, "duplicate event delivery ignored");
-        return Ok(());
-    }
     match ev.event {
-        // Publishing gathers a fair amount: after the ack.
-        SlackEventCallbackBody::AppHomeOpened(h) => spawn_home(state, h.user.as_ref()),
-        // Both transports ack an event before handling it, so Slack does
-        // not retry a failure: the handler tells the rep instead.
+        SlackEventCallbackBody::AppHomeOpened(h) => home::publish(state, h.user.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("publishing App Home: {e}"))?,
         SlackEventCallbackBody::Message(m) => notes::on_dm_message(state, &m).await?,
         other => info!(kind = ?std::mem::discriminant(&other), "event ignored"),
     }
     Ok(())
+}
+
+/// The inbox gave up on an event: a rep whose DM could not be saved gets
+/// their words back.
+pub async fn on_event_parked(state: &Arc<AppState>, ev: &SlackPushEventCallback) {
+    if let SlackEventCallbackBody::Message(m) = &ev.event {
+        notes::reply_not_saved(state, m).await;
+    }
 }
 
 /// `/fieldnotes ask`: marketers and leads send a one-off question to a

@@ -84,13 +84,17 @@ async fn on_json(state: Arc<AppState>, body: &[u8]) -> Response {
         }
         Some("event_callback") => match serde_json::from_value::<SlackPushEventCallback>(v) {
             Ok(ev) => {
-                // Ack now; the work runs after.
-                tokio::spawn(async move {
-                    if let Err(e) = handlers::on_push_event(&state, ev).await {
-                        warn!(error = %format!("{e:#}"), "event handling failed");
+                // Acked only once committed to the inbox; a worker acts on
+                // it from there. If it can't be committed, 503 without
+                // X-Slack-No-Retry, so Slack delivers it again.
+                let payload = String::from_utf8_lossy(body).into_owned();
+                match state.inbox.commit(&ev.event_id.0, payload).await {
+                    Ok(()) => StatusCode::OK.into_response(),
+                    Err(e) => {
+                        warn!(error = %e, event_id = %ev.event_id.0, "event not committed; asking Slack to retry");
+                        (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
                     }
-                });
-                StatusCode::OK.into_response()
+                }
             }
             Err(e) => {
                 warn!(error = %e, "unparseable event callback");

@@ -640,38 +640,36 @@ pub async fn save_command_note(
 /// prompt's thread) is a note, linked to the prompt it answers; an edit of
 /// that message edits the note, and deleting it deletes the note.
 pub async fn on_dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> {
-    let r = dm_message(state, m).await;
-    if let Err(e) = &r {
-        warn!(error = %err_text(e), "handling a DM message failed");
-        // Whatever failed, the rep gets their words back.
-        let plain = m.subtype.is_none() && m.sender.bot_id.is_none();
-        let text = m
-            .content
-            .as_ref()
-            .and_then(|c| c.text.clone())
-            .unwrap_or_default();
-        let channel = m.origin.channel.as_ref().map(|c| c.to_string());
-        if let (true, Some(channel), false) = (plain, channel, text.trim().is_empty()) {
-            let state = state.clone();
-            let ts = m.origin.ts.to_string();
-            tokio::spawn(async move {
-                let msg = format!(
-                    ":warning: We couldn't save that as a note just now. Here it is, to send again in a moment:\n>{}",
-                    text.trim().replace('\n', "\n>")
-                );
-                if let Err(e) = with_retries(3, || {
-                    state
-                        .slack
-                        .post_message(&channel, Some(&ts), &msg, vec![], None)
-                })
-                .await
-                {
-                    warn!(error = %e, "telling a rep their reply was not saved failed");
-                }
-            });
-        }
+    dm_message(state, m).await
+}
+
+/// Tells a rep their DM could not be saved (the inbox gave up on it), with
+/// their words quoted back in its thread.
+pub async fn reply_not_saved(state: &Arc<AppState>, m: &SlackMessageEvent) {
+    let plain = m.subtype.is_none() && m.sender.bot_id.is_none();
+    let text = m
+        .content
+        .as_ref()
+        .and_then(|c| c.text.clone())
+        .unwrap_or_default();
+    let channel = m.origin.channel.as_ref().map(|c| c.to_string());
+    let (true, Some(channel), false) = (plain, channel, text.trim().is_empty()) else {
+        return;
+    };
+    let ts = m.origin.ts.to_string();
+    let msg = format!(
+        ":warning: We couldn't save that as a note. Here it is, to send again in a moment:\n>{}",
+        text.trim().replace('\n', "\n>")
+    );
+    if let Err(e) = with_retries(3, || {
+        state
+            .slack
+            .post_message(&channel, Some(&ts), &msg, vec![], None)
+    })
+    .await
+    {
+        warn!(error = %e, "telling a rep their reply was not saved failed");
     }
-    r
 }
 
 async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> {
@@ -745,17 +743,9 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> 
         .context("saving a DM reply")?;
     info!(user, insight = saved.id, prompt = ?prompt_id, new = saved.new, "DM reply saved as a note");
     if saved.new {
-        let state = state.clone();
+        // Already after the ack (the inbox worker), so no spawn.
         let thread_ts = thread.unwrap_or(ts);
-        tokio::spawn(async move {
-            after_save(
-                &state,
-                &saved,
-                Some((&channel, &thread_ts)),
-                Confirm::Always,
-            )
-            .await;
-        });
+        after_save(state, &saved, Some((&channel, &thread_ts)), Confirm::Always).await;
     }
     Ok(())
 }
@@ -809,8 +799,7 @@ async fn on_dm_edited(state: &Arc<AppState>, channel: &str, m: &SlackMessageEven
         .await?
     {
         info!(user, insight = ins.id, "note edited with its DM message");
-        let state = state.clone();
-        tokio::spawn(async move { refresh_ack(&state, &ins).await });
+        refresh_ack(state, &ins).await;
     }
     Ok(())
 }
@@ -828,12 +817,7 @@ async fn on_dm_deleted(state: &Arc<AppState>, channel: &str, m: &SlackMessageEve
     };
     // Only the author can delete their own DM message, so its owner is known.
     let owner = ins.user_id.clone();
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = delete(&state, &owner, ins.id, None).await {
-            warn!(error = %err_text(&e), "deleting a note with its DM message failed");
-        }
-    });
+    delete(state, &owner, ins.id, None).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use super::handlers;
 use crate::app::AppState;
+use crate::inbox::InboxError;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::prelude::*;
@@ -59,11 +60,10 @@ async fn on_push(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     let state = app_state(&states).await;
-    tokio::spawn(async move {
-        if let Err(e) = handlers::on_push_event(&state, ev).await {
-            warn!(error = %format!("{e:#}"), "event handling failed");
-        }
-    });
+    // Acked (by returning Ok) only once committed to the inbox; an error
+    // leaves the envelope unacked, so Slack redelivers it.
+    let payload = serde_json::to_string(&ev)?;
+    state.inbox.commit(&ev.event_id.0, payload).await?;
     Ok(())
 }
 
@@ -72,6 +72,11 @@ fn on_error(
     _client: Arc<SlackHyperClient>,
     _states: SlackClientEventsUserState,
 ) -> HttpStatusCode {
+    if let Some(e) = err.downcast_ref::<InboxError>() {
+        // No ack: Slack redelivers the envelope.
+        warn!(error = %e, "event not committed; leaving it unacked for Slack to redeliver");
+        return HttpStatusCode::SERVICE_UNAVAILABLE;
+    }
     warn!(error = %err, "Socket Mode listener error");
     HttpStatusCode::OK
 }

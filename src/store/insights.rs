@@ -478,7 +478,13 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("purging old event ids")?
-            .rows_affected();
+            .rows_affected()
+            + sqlx::query("DELETE FROM inbox WHERE status = 'done' AND received_at < $1")
+                .bind(events_before_ms)
+                .execute(&mut *tx)
+                .await
+                .context("purging handled inbox rows")?
+                .rows_affected();
         tx.commit().await.context("committing the purge")?;
         Ok((notes, events))
     }

@@ -4,12 +4,14 @@
 
 mod events;
 mod home;
+mod inbox;
 mod insights;
 mod people;
 mod prompts;
 mod status;
 
 pub use home::{QueuedPrompt, WeekCounts};
+pub use inbox::{InboxRow, ParkedEvent};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, SavedInsight,
     WeekPromptStats,

@@ -135,6 +135,18 @@ pub async fn spawn_app(db: Db, mode: Mode) -> TestApp {
 /// The app with this config text, written to a real file in the test's
 /// directory (`watch`: hot reload on).
 pub async fn spawn_app_with(db: Db, mode: Mode, config_text: &str, watch: bool) -> TestApp {
+    spawn_app_on(db, mode, config_text, watch, EmulatorConfig::for_tests()).await
+}
+
+/// `spawn_app_with` against an emulator with this config (Slack's retry
+/// delays, rate limits, ...).
+pub async fn spawn_app_on(
+    db: Db,
+    mode: Mode,
+    config_text: &str,
+    watch: bool,
+    emu_config: EmulatorConfig,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("fieldnotes=debug,slack_emulator=debug,info")
@@ -142,7 +154,7 @@ pub async fn spawn_app_with(db: Db, mode: Mode, config_text: &str, watch: bool) 
     }
     let dir = tempfile::tempdir().unwrap();
     let (database_url, pg_admin) = fresh_database(db, dir.path()).await;
-    let emu = Emulator::start(EmulatorConfig::for_tests()).await.unwrap();
+    let emu = Emulator::start(emu_config).await.unwrap();
     for (id, tz) in REPS {
         emu.add_user(User::new(id, &id.to_lowercase(), tz));
     }
@@ -270,6 +282,23 @@ impl TestApp {
     pub async fn advance_to(&self, t: DateTime<Utc>) {
         self.clock.set(t);
         tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+
+    /// Waits until every committed Slack event has been handled.
+    pub async fn wait_inbox_drained(&self) {
+        let store = &self.app().state().store;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let n = store.inbox_backlog().await.unwrap();
+            if n == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} events still in the inbox"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits until `method` has been called `n` times.
