@@ -47,10 +47,11 @@ pub struct MethodLimits {
     rate_limited: Mutex<HashMap<String, u64>>,
 }
 
-/// The burst a tier allows: a couple of seconds' worth, not a minute's
-/// (Slack's bursts are undocumented and small).
+/// The burst a tier's bucket allows: a quarter minute's worth (planning a
+/// run reads a few pages at once); a 429 on it still pauses the method for
+/// every caller.
 fn tier_burst(per_minute: f64) -> u32 {
-    ((per_minute / 60.0 * 2.0) as u32).max(1)
+    ((per_minute / 4.0) as u32).max(1)
 }
 
 fn epoch_ms() -> i64 {
