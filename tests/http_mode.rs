@@ -179,7 +179,8 @@ async fn a_failed_save_keeps_the_text_in_the_modal() {
         &t.config,
         "pulse",
         None,
-        chrono::Utc::now() - chrono::Duration::days(1),
+        // The test's clock, not the machine's: a run due a day before it.
+        t.now() - chrono::Duration::days(1),
         None,
     )
     .await
