@@ -854,9 +854,12 @@ async fn retention_and_retag(db: Db) {
         .unwrap();
     // 31 days on, retention purges it for good.
     t.clock.advance(chrono::Duration::days(31));
+    // The jobs loop's hourly purge may get there first: one of the two
+    // purges removes it, and it is gone.
     let (notes, _) = fieldnotes::jobs::purge(&state).await.unwrap();
-    assert_eq!(notes, 1);
+    assert!(notes <= 1);
     assert!(state.store.insight(gone).await.unwrap().is_none());
+    assert!(state.store.insight(keep).await.unwrap().is_some());
 
     // The taxonomy gains Initech; retag applies it to stored notes.
     let text = config().replace(
