@@ -5,11 +5,15 @@
 //!
 //! ```sh
 //! cargo bench --bench fanout -- [--people N] [--db sqlite|postgres] [--rate PER_MIN]
+//!     [--cap PER_MIN] [--burst-seconds S]
 //! ```
 //!
 //! `--rate` is the bot's `workspace_messages_per_minute` (default: the
-//! workspace cap the emulator enforces, Slack's). The emulator's limits are
-//! always Slack's (`EmulatorConfig::default()`).
+//! workspace cap the emulator enforces). The emulator enforces Slack's
+//! limits (`EmulatorConfig::default()`: chat.postMessage 600/min
+//! workspace-wide with a burst of one second's worth, 1/s per channel,
+//! the tiers); `--cap` changes the workspace cap (e.g. 1200 for 20/s) and
+//! `--burst-seconds` the burst every bucket holds.
 //!
 //! Reports wall time against the minimum Slack's limits allow, duplicates
 //! and lost DMs (counted from the emulator's record, not the bot's), 429s,
@@ -32,13 +36,17 @@ struct Args {
     people: usize,
     db: String,
     rate: u32,
+    cap: u32,
+    burst_seconds: f64,
 }
 
-fn args(default_rate: u32) -> Args {
+fn args(default_cap: u32, default_burst: f64) -> Args {
     let mut a = Args {
         people: 10_000,
         db: "sqlite".into(),
-        rate: default_rate,
+        rate: 0,
+        cap: default_cap,
+        burst_seconds: default_burst,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -61,13 +69,24 @@ fn args(default_rate: u32) -> Args {
                 a.rate = next.parse().expect("--rate PER_MIN");
                 i += 1;
             }
+            "--cap" => {
+                a.cap = next.parse().expect("--cap PER_MIN");
+                i += 1;
+            }
+            "--burst-seconds" => {
+                a.burst_seconds = next.parse().expect("--burst-seconds S");
+                i += 1;
+            }
             _ => {} // `--bench` and anything else cargo passes
         }
         i += 1;
     }
+    if a.rate == 0 {
+        a.rate = a.cap;
+    }
     assert!(
-        a.people > 0 && a.rate > 0,
-        "--people and --rate must be > 0"
+        a.people > 0 && a.cap > 0 && a.burst_seconds > 0.0,
+        "--people, --rate, --cap and --burst-seconds must be > 0"
     );
     a
 }
@@ -115,10 +134,17 @@ async fn main() {
             .try_init();
     }
     // Slack's documented limits, as the emulator enforces them by default.
-    let emu_config = EmulatorConfig::default();
+    let mut emu_config = EmulatorConfig::default();
+    let defaults = emu_config.rate_limits.clone();
+    let a = args(
+        defaults.post_message_workspace_per_min,
+        defaults.burst_seconds,
+    );
+    emu_config.rate_limits.post_message_workspace_per_min = a.cap;
+    emu_config.rate_limits.burst_seconds = a.burst_seconds;
     let limits = emu_config.rate_limits.clone();
-    let cap = limits.post_message_workspace_per_min;
-    let a = args(cap);
+    let cap = a.cap;
+    let cap_burst = limits.burst_for(cap as f64);
     let emu = Emulator::start(emu_config).await.expect("emulator");
     let zones = [
         "America/New_York",
@@ -214,12 +240,13 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     let state = app.state().clone();
 
     eprintln!(
-        "fan-out to {} people on {}; bot: {}/min; emulator (Slack's limits): chat.postMessage {}/min workspace-wide (bucket of {}), {}/s per channel (burst {})",
+        "fan-out to {} people on {}; bot: {}/min; emulator (Slack's limits): chat.postMessage {}/min workspace-wide (bucket of {}: {} s), {}/s per channel (burst {})",
         a.people,
         a.db,
         a.rate,
         cap,
-        cap,
+        cap_burst,
+        a.burst_seconds,
         limits.post_message_per_channel_per_sec,
         limits.post_message_burst
     );
@@ -300,6 +327,7 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     let (ok_posts, first, last) = post_successes(&emu);
     let (delivered, dups, lost) = dm_counts(&emu, &people);
     let rejected = emu.rate_limited_count();
+    let all_calls = emu.calls().len();
     // Where the time before the first send went: resolving the audience.
     let last_call_s = |method: &str| {
         let calls = emu.calls_to(method);
@@ -340,11 +368,12 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
         _ => f64::NAN,
     };
     // What Slack's limits allow: the workspace cap sustained, and with the
-    // emulator's bucket starting full (cap messages at once, then cap/60 per s).
+    // emulator's bucket starting full (its burst at once, then cap/60 per s).
     let n = a.people as f64;
     let cap_f = cap as f64;
     let sustained_min = n / (cap_f / 60.0);
-    let burst_min = (n - cap_f).max(0.0) / (cap_f / 60.0);
+    let burst_min = (n - cap_burst as f64).max(0.0) / (cap_f / 60.0);
+    let share_429 = rejected as f64 / all_calls.max(1) as f64 * 100.0;
     let pct = |min: f64| {
         if min > 0.0 && wall.is_finite() && wall > 0.0 {
             format!("{:.1}%", min / wall * 100.0)
@@ -374,7 +403,7 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     eprintln!("DMs with a prompt      {delivered}");
     eprintln!("duplicates             {dups}");
     eprintln!("lost                   {lost}");
-    eprintln!("429s                   {rejected}");
+    eprintln!("429s                   {rejected} of {all_calls} calls ({share_429:.2}%)");
     eprintln!("store (status, rows, workers) {summary:?}");
     eprintln!(
         "audience               conversations.members x{members_pages} (done at {members_done:.1} s), users.list x{list_pages} (done at {list_done:.1} s), users.info x{info_calls} (done at {info_done:.1} s)"
@@ -387,13 +416,15 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     if timed_out {
         eprintln!("TIMED OUT after {:.0} s", budget.as_secs_f64());
     }
-    println!("| date | DB | N | bot rate | wall time | t0 → first | first → last | min (sustained) | % | min (with burst) | % | duplicates | lost | 429s | peak RSS |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| date | DB | N | Slack cap (burst) | bot rate | wall time | t0 → first | first → last | min (sustained) | % | min (with burst) | % | duplicates | lost | 429s (of calls) | peak RSS |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {} | {} | {}/min | {:.1} s | {:.1} s | {:.1} s | {:.0} s | {} | {:.0} s | {} | {} | {} | {} | {:.0} MB |",
+        "| {} | {} | {} | {}/min ({}) | {}/min | {:.1} s | {:.1} s | {:.1} s | {:.0} s | {} | {:.0} s | {} | {} | {} | {} ({:.2}%) | {:.0} MB |",
         chrono::Utc::now().format("%Y-%m-%d"),
         if a.db == "postgres" { "PostgreSQL" } else { "SQLite" },
         a.people,
+        cap,
+        cap_burst,
         a.rate,
         wall,
         first_s,
@@ -405,6 +436,7 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
         dups,
         lost,
         rejected,
+        share_429,
         rss
     );
     app.shutdown().await;

@@ -29,7 +29,13 @@ pub struct AppState {
     /// Where both transports commit Slack events before acking them.
     pub inbox: crate::inbox::Inbox,
     inbox_writer: std::sync::Mutex<Option<crate::inbox::InboxWriter>>,
+    /// The one bounded, tracked set for work after the ack; shutdown waits
+    /// for it before the pool closes.
+    pub background: crate::tasks::Background,
 }
+
+/// Follow-up tasks (after the ack) that run at once, at most.
+pub const BACKGROUND_TASKS: usize = 64;
 
 impl AppState {
     pub fn new(
@@ -50,6 +56,7 @@ impl AppState {
         AppState {
             inbox,
             inbox_writer: std::sync::Mutex::new(Some(writer)),
+            background: crate::tasks::Background::new(BACKGROUND_TASKS),
             tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
             config: RwLock::new(Arc::new(config)),
             store,
@@ -240,6 +247,16 @@ impl Application {
         }
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+        // Follow-ups already started (confirmations, App Home) finish before
+        // the pool closes under them.
+        let left = self
+            .state
+            .background
+            .drain(std::time::Duration::from_secs(10))
+            .await;
+        if left > 0 {
+            tracing::warn!(left, "background tasks still running at shutdown");
         }
         // Hand back anything still leased and leave the worker pool, so the
         // other workers carry on at once instead of after the lease.

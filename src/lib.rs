@@ -23,3 +23,4 @@ pub mod schedule;
 pub mod slack;
 pub mod store;
 pub mod tagging;
+pub mod tasks;

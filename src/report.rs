@@ -112,8 +112,8 @@ pub async fn status(
     if !parked.is_empty() {
         let _ = writeln!(
             out,
-            "Parked events (gave up after {} attempts; the rep was told and got their text back; newest first):",
-            crate::jobs::inbox::MAX_ATTEMPTS
+            "Parked events (given up after at most {} attempts, `[bot] max_event_attempts`; the rep was told and got their text back; newest first):",
+            cfg.bot.max_event_attempts
         );
         for p in parked {
             let when = chrono::DateTime::from_timestamp_millis(p.received_at)

@@ -190,6 +190,7 @@ async fn schedule_preview_and_status_through_the_binary() {
     assert!(status.contains("Check-in `weekly-pulse`"), "{status}");
     assert!(status.contains("one-off: Which competitor"), "{status}");
     assert!(status.contains("(pending)"), "{status}");
+    emu.assert_no_unexpected_args();
     emu.shutdown();
 }
 

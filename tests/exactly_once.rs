@@ -45,10 +45,19 @@ struct World {
 }
 
 async fn world(db: Db, rate_per_min: u32) -> World {
+    world_of(db, rate_per_min, PEOPLE).await
+}
+
+async fn world_of(db: Db, rate_per_min: u32, people: usize) -> World {
+    world_with(db, rate_per_min, people, RateLimits::slack()).await
+}
+
+/// `people` reps in one channel, against an emulator with these limits.
+async fn world_with(db: Db, rate_per_min: u32, people: usize, limits: RateLimits) -> World {
     let dir = tempfile::tempdir().unwrap();
     let (database_url, pg) = fresh_database(db, dir.path()).await;
     let emu = Emulator::start(EmulatorConfig {
-        rate_limits: RateLimits::slack(),
+        rate_limits: limits,
         ..EmulatorConfig::for_tests()
     })
     .await
@@ -59,7 +68,7 @@ async fn world(db: Db, rate_per_min: u32) -> World {
         "Asia/Kolkata",
         "Australia/Sydney",
     ];
-    let people: Vec<String> = (0..PEOPLE).map(|i| format!("U0FAN{i:04}")).collect();
+    let people: Vec<String> = (0..people).map(|i| format!("U0FAN{i:04}")).collect();
     for (i, id) in people.iter().enumerate() {
         emu.add_user(User::new(id, &id.to_lowercase(), zones[i % zones.len()]));
     }
@@ -100,8 +109,21 @@ impl World {
     }
 
     fn start_bot(&self, name: &str) -> Child {
+        self.start_bot_with(name, &["run"])
+    }
+
+    /// The bot serving Slack's HTTP deliveries at `addr`, with the
+    /// emulator's signing secret.
+    fn start_bot_http(&self, name: &str, addr: std::net::SocketAddr) -> Child {
+        let mut c = self.command(&["run", "--http", &addr.to_string()]);
+        c.env("SLACK_SIGNING_SECRET", &self.emu.config().signing_secret);
         let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        self.command(&["run"])
+        c.stdout(Stdio::null()).stderr(log).spawn().unwrap()
+    }
+
+    fn start_bot_with(&self, name: &str, args: &[&str]) -> Child {
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        self.command(args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -163,7 +185,7 @@ impl World {
         let lost: Vec<_> = counts.iter().filter(|(_, n)| **n == 0).collect();
         assert!(dups.is_empty(), "duplicates: {dups:?}");
         assert!(lost.is_empty(), "lost: {lost:?}");
-        assert_eq!(counts.len(), PEOPLE);
+        assert_eq!(counts.len(), self.people.len());
     }
 
     async fn prompt_rows(&self) -> Vec<(String, i64, i64)> {
@@ -175,7 +197,10 @@ impl World {
         rows
     }
 
+    /// Also fails the test if the bot sent any Web API argument Slack's
+    /// reference does not list for the method.
     async fn finish(mut self) {
+        let unexpected = self.emu.unexpected_args();
         self.emu.shutdown();
         if let Some((admin, name)) = self.pg.take() {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
@@ -186,6 +211,10 @@ impl World {
                 .await;
             }
         }
+        assert!(
+            unexpected.is_empty(),
+            "the bot sent arguments Slack's reference does not list: {unexpected:?}"
+        );
     }
 }
 
@@ -288,5 +317,194 @@ async fn sighup_and_file_edits_reload_a_running_bot() {
     assert!(l.contains("line=12"), "{l}");
     assert!(l.contains("month value 13 is out of range"), "{l}");
     kill(child);
+    w.finish().await;
+}
+
+/// A loopback address nobody listens on yet (the bot binds it; a restart
+/// binds it again).
+fn free_addr() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// Waits until the bot at `addr` answers `GET /healthz`.
+async fn wait_healthy(addr: std::net::SocketAddr) {
+    let url = format!("http://{addr}/healthz");
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(&url).await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the bot at {addr} never became healthy");
+}
+
+/// Signed DM replies are bursting in over HTTP when the bot is SIGKILLed.
+/// After a restart every reply that got a 200 is a note, none twice, and
+/// Slack's later retries of the refused ones are stored once too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_burst_then_restart_loses_no_acked_event() {
+    use futures::StreamExt;
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    // Every reply gets a confirmation in its DM: a workspace that allows
+    // 6,000 messages a minute keeps the test short (Slack's 1/s per DM
+    // still holds).
+    let limits = RateLimits {
+        post_message_workspace_per_min: 6000,
+        ..RateLimits::slack()
+    };
+    let w = world_with(Db::Sqlite, 6000, 20, limits).await;
+    let addr = free_addr();
+    w.emu
+        .deliver_via_http(&format!("http://{addr}/slack/events"));
+    w.queue_run();
+    let a = w.start_bot_http("a", addr);
+    w.wait_delivered(w.people.len(), Duration::from_secs(60))
+        .await;
+    let dms: Vec<(String, String)> = w
+        .people
+        .iter()
+        .map(|p| (p.clone(), w.emu.dm_channel(p).expect("a DM")))
+        .collect();
+
+    let n = 600;
+    let acked_so_far = Arc::new(AtomicUsize::new(0));
+    let burst = {
+        let (emu, acked_so_far) = (w.emu.clone(), acked_so_far.clone());
+        tokio::spawn(async move {
+            futures::stream::iter(0..n)
+                .map(|i| {
+                    let (user, dm) = dms[i % dms.len()].clone();
+                    let (emu, acked_so_far) = (emu.clone(), acked_so_far.clone());
+                    async move {
+                        let text = format!("kill {i}: Acme came up again on pricing");
+                        let d = emu.user_message(&user, &dm, &text, None).await.unwrap();
+                        if d.acked {
+                            acked_so_far.fetch_add(1, Ordering::SeqCst);
+                        }
+                        (text, d)
+                    }
+                })
+                .buffer_unordered(32)
+                .collect::<Vec<_>>()
+                .await
+        })
+    };
+    let t0 = Instant::now();
+    while acked_so_far.load(Ordering::SeqCst) < 150 {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no acks came");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    kill(a);
+    let results = burst.await.unwrap();
+    let acked: HashSet<String> = results
+        .iter()
+        .filter(|(_, d)| d.acked)
+        .map(|(t, _)| t.clone())
+        .collect();
+    let refused: Vec<_> = results.iter().filter(|(_, d)| !d.acked).collect();
+    assert!(
+        !refused.is_empty() && acked.len() >= 150,
+        "the kill landed mid-burst ({} acked, {} refused)",
+        acked.len(),
+        refused.len()
+    );
+
+    let b = w.start_bot_http("b", addr);
+    wait_healthy(addr).await;
+    // Slack retries what it got no 200 for (a minute later, in real life).
+    for (_, d) in &refused {
+        let r = w.emu.redeliver(d).await.unwrap();
+        assert!(r.acked, "a retry after the restart is acked");
+    }
+    let store = fieldnotes::store::Store::connect(&w.database_url)
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    let notes = loop {
+        let backlog = store.inbox_backlog().await.unwrap();
+        let notes: Vec<String> = store
+            .insights(&fieldnotes::store::InsightQuery::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.text.starts_with("kill "))
+            .map(|i| i.text)
+            .collect();
+        if backlog == 0 && notes.len() >= n {
+            break notes;
+        }
+        if t0.elapsed() > Duration::from_secs(120) {
+            let log = std::fs::read_to_string(w.dir.path().join("b.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "{backlog} events still in the inbox, {} notes\n--- b.log, newest first\n{}",
+                notes.len(),
+                tail.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    kill(b);
+    store.close().await;
+    let distinct: HashSet<String> = notes.iter().cloned().collect();
+    assert_eq!(distinct.len(), notes.len(), "no reply is stored twice");
+    assert_eq!(distinct.len(), n, "every reply is stored");
+    let lost: Vec<_> = acked.difference(&distinct).collect();
+    assert!(lost.is_empty(), "acked but not stored: {lost:?}");
+    w.finish().await;
+}
+
+/// A 429 storm: the bot is configured ten times faster than the workspace
+/// lets it post. Every prompt still goes out exactly once, and each 429's
+/// `Retry-After` (at least 1 s) is honoured by every sender: after the
+/// calls already on the wire land, nothing is posted until it runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_delivers_every_prompt_and_honours_the_pauses() {
+    let limits = RateLimits {
+        post_message_workspace_per_min: 120,
+        ..RateLimits::slack()
+    };
+    let w = world_with(Db::Sqlite, 1200, 40, limits).await;
+    w.queue_run();
+    let a = w.start_bot("a");
+    w.wait_delivered(w.people.len(), Duration::from_secs(90))
+        .await;
+    kill(a);
+    w.assert_each_exactly_once();
+
+    let posts = w.emu.calls_to("chat.postMessage");
+    let limited: Vec<_> = posts.iter().filter(|c| c.status == 429).collect();
+    assert!(
+        !limited.is_empty(),
+        "the bot's rate is over the workspace's: Slack said 429"
+    );
+    // A call on the wire when the 429 came back may still land just after
+    // it; none may start inside the rest of the pause.
+    let on_the_wire = Duration::from_millis(500);
+    let pause = Duration::from_secs(1);
+    for l in &limited {
+        let inside: Vec<_> = posts
+            .iter()
+            .filter(|c| c.at > l.at + on_the_wire && c.at < l.at + pause)
+            .collect();
+        assert!(
+            inside.is_empty(),
+            "{} call(s) during a Retry-After pause",
+            inside.len()
+        );
+    }
+    // The pause is shared, not one row's: far fewer 429s than prompts.
+    assert!(
+        limited.len() < w.people.len() / 2,
+        "{} 429s for {} prompts",
+        limited.len(),
+        w.people.len()
+    );
     w.finish().await;
 }

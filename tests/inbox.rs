@@ -12,6 +12,16 @@ use std::time::Duration;
 
 const REPLIERS: &[&str] = &["U0REP0001", "U0REP0002", "U0REP0003", "U0REPXTRA"];
 
+/// Every stored reply gets a confirmation message, paced under the
+/// workspace's chat.postMessage limit: a workspace allowing 6,000 a minute
+/// keeps a 400-reply burst short.
+fn config() -> String {
+    CONFIG.replace(
+        "tick = \"100ms\"",
+        "tick = \"100ms\"\nworkspace_messages_per_minute = 6000",
+    )
+}
+
 /// Prompts every rep, so each has a DM with the bot; returns the DMs.
 async fn open_dms(t: &TestApp) -> Vec<(String, String)> {
     t.queue_run(None).await;
@@ -67,7 +77,7 @@ async fn assert_exactly_once(t: &TestApp, acked: &HashSet<String>, tag: &str) {
 }
 
 async fn burst_is_stored_exactly_once(db: Db, mode: Mode) {
-    let t = spawn_app(db, mode).await;
+    let t = spawn_app_with(db, mode, &config(), false).await;
     let dms = open_dms(&t).await;
     // Far more at once than the pool has connections (4 SQLite, 8 PostgreSQL).
     let n = 400;
@@ -126,7 +136,7 @@ async fn a_database_outage_loses_nothing_acked() {
         Duration::from_secs(12),
         Duration::from_secs(40),
     ];
-    let t = spawn_app_on(Db::Postgres, Mode::Http, CONFIG, false, emu).await;
+    let t = spawn_app_on(Db::Postgres, Mode::Http, &config(), false, emu).await;
     let dms = open_dms(&t).await;
     let name = url::Url::parse(&t.database_url).unwrap().path()[1..].to_string();
     let admin = pg_admin_url();

@@ -104,6 +104,8 @@ struct RawBot {
     max_send_attempts: u32,
     #[serde(default = "default_lease")]
     lease: Spanned<String>,
+    #[serde(default = "default_event_attempts")]
+    max_event_attempts: Spanned<u32>,
 }
 
 impl Default for RawBot {
@@ -114,6 +116,7 @@ impl Default for RawBot {
             workspace_messages_per_minute: default_workspace_rate(),
             max_send_attempts: default_attempts(),
             lease: default_lease(),
+            max_event_attempts: default_event_attempts(),
         }
     }
 }
@@ -132,6 +135,9 @@ fn default_workspace_rate() -> u32 {
 }
 fn default_attempts() -> u32 {
     5
+}
+fn default_event_attempts() -> Spanned<u32> {
+    Spanned::new(0..0, 5)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +264,8 @@ pub struct BotSettings {
     pub max_send_attempts: u32,
     /// How long a worker owns a claimed row before another may take it.
     pub lease: Duration,
+    /// Attempts at handling a committed Slack event before it is parked.
+    pub max_event_attempts: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -436,6 +444,14 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             Duration::from_secs(2)
         }
     };
+    let attempts = *raw.bot.max_event_attempts.get_ref();
+    if !(1..=50).contains(&attempts) {
+        errs.push(src.error(
+            raw.bot.max_event_attempts.span(),
+            "bot.max_event_attempts",
+            "must be between 1 and 50",
+        ));
+    }
     let lease = match parse_duration(raw.bot.lease.get_ref()) {
         Ok(d) if d >= Duration::from_secs(2) => d,
         Ok(_) => {
@@ -849,6 +865,7 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             workspace_messages_per_minute: raw.bot.workspace_messages_per_minute,
             max_send_attempts: raw.bot.max_send_attempts.max(1),
             lease,
+            max_event_attempts: *raw.bot.max_event_attempts.get_ref(),
         },
         sqlite_path: PathBuf::from(
             raw.storage

@@ -329,12 +329,9 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         drain_inbox(&state).await;
         t += CDuration::minutes(STEP_MINUTES);
     }
-    // Let the spawned "thanks" updates land before reading the results.
-    emu.wait_until(Duration::from_secs(10), |e| {
-        e.calls_to("chat.update").len() >= modal_answers
-    })
-    .await
-    .ok();
+    // Let the follow-ups after each ack ("thanks" updates, confirmations)
+    // land before reading the results.
+    state.background.idle().await;
 
     let last_week = IsoWeek::containing(end - CDuration::milliseconds(1), tz);
     let d = crate::cli::build_digest(&state.store, &cfg, last_week).await?;
@@ -381,7 +378,15 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     );
     println!("Done in {:.1}s.", wall.elapsed().as_secs_f64());
     app.shutdown().await;
+    // Real Slack is strict: an argument its reference doesn't list for a
+    // method is a bug in the bot, so the demo fails on it.
+    let unexpected = emu.unexpected_args();
     emu.shutdown();
+    if !unexpected.is_empty() {
+        anyhow::bail!(
+            "the bot sent Web API arguments Slack's reference does not list: {unexpected:?}"
+        );
+    }
     Ok(DemoReport {
         digest_path,
         week: last_week.to_string(),

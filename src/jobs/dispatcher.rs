@@ -13,6 +13,7 @@
 
 use super::backoff;
 use crate::app::AppState;
+use crate::slack::pacer::epoch_ms;
 use crate::slack::{views, MessageMark, Pacer, SlackCallError};
 use crate::store::{MessageKind, SendJob};
 use anyhow::Result;
@@ -61,27 +62,13 @@ enum Sent {
     Failed,
 }
 
-/// The bucket holds two seconds' worth of messages and refills at the
-/// configured rate. Slack allows "N per minute" with bursts of an
-/// undocumented, small size; a minute's worth at the start of a fan-out
-/// would run into the wall at once.
-fn burst(per_min: f64) -> u32 {
-    ((per_min / 60.0 * 2.0) as u32).max(1)
-}
-
-/// Wall-clock epoch ms: Slack's Retry-After is real time, whatever the
-/// injected clock says.
-fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 impl Dispatcher {
     pub fn new(state: &AppState) -> Self {
         let per_min = state.config().bot.workspace_messages_per_minute;
-        let pacer = Arc::new(Pacer::new(per_min as f64, burst(per_min as f64)));
+        // Slack allows "N per minute" with bursts of an undocumented, small
+        // size: the bucket keeps under the configured rate with half a
+        // second's burst (see `Pacer::for_limit`).
+        let pacer = Arc::new(Pacer::for_limit(per_min as f64));
         // A 429 on chat.postMessage pauses this bucket for every sender.
         state
             .slack
@@ -124,7 +111,7 @@ impl Dispatcher {
         };
         if changed {
             let share = rate as f64 / n as f64;
-            self.pacer.set_rate(share, burst(share));
+            self.pacer.set_limit(share);
             state.slack.limits().set_workers(n);
             info!(
                 workers = n,
@@ -356,7 +343,7 @@ impl Dispatcher {
         // conversations.open round trip (Tier 3) is needed per person.
         match state
             .slack
-            .post_message(&job.user_id, None, &text, blocks, Some(&mark))
+            .post_message_with_token(&job.user_id, None, &text, blocks, Some(&mark))
             .await
         {
             Ok(posted) => {

@@ -1,6 +1,6 @@
 //! The inbox worker: claims committed Slack events with a lease (as prompts
 //! are claimed), hands each to the event handlers, and records the outcome.
-//! A failure is retried with backoff; after `MAX_ATTEMPTS` the row is
+//! A failure is retried with backoff; after `[bot] max_event_attempts` the row is
 //! parked, listed by `fieldnotes status`, and the rep is told and gets
 //! their text back. Work is bounded: at most `BATCH` rows claimed and
 //! `IN_FLIGHT` handled at once per worker.
@@ -14,8 +14,6 @@ use slack_morphism::prelude::SlackPushEventCallback;
 use std::sync::Arc;
 use tracing::{info, warn};
 
-/// Attempts before a row is parked.
-pub const MAX_ATTEMPTS: i64 = 5;
 /// Most rows claimed per step.
 const BATCH: i64 = 64;
 /// Events handled at once per worker.
@@ -38,7 +36,9 @@ enum Handled {
 
 /// Claims and handles one batch.
 pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
-    let lease = state.config().bot.lease.as_millis() as i64;
+    let cfg = state.config();
+    let lease = cfg.bot.lease.as_millis() as i64;
+    let max_attempts = i64::from(cfg.bot.max_event_attempts);
     let rows = state
         .store
         .claim_inbox(&state.worker_id, state.now_ms(), lease, BATCH)
@@ -63,7 +63,7 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
                     Ok(()) => Handled::Done(row.id),
                     Err(e) => {
                         let msg = format!("{e:#}");
-                        let last = row.attempts >= MAX_ATTEMPTS || ev.is_err();
+                        let last = row.attempts >= max_attempts || ev.is_err();
                         let retry_at =
                             (!last).then(|| state.now_ms() + backoff(row.attempts).as_millis() as i64);
                         warn!(event_id = %row.event_id, attempt = row.attempts, parked = last, error = %msg, "handling an event failed");
@@ -105,7 +105,7 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
     if out.parked > 0 {
         info!(
             parked = out.parked,
-            "events parked after {MAX_ATTEMPTS} attempts; see `fieldnotes status`"
+            "events parked after {max_attempts} attempts; see `fieldnotes status`"
         );
     }
     Ok(out)

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::pacer::Pacer;
+use super::pacer::{epoch_ms, Pacer};
 
 /// Slack's documented per-method tiers (calls per minute per workspace).
 /// chat.postMessage has its own special limit and is paced by the
@@ -47,26 +47,12 @@ pub struct MethodLimits {
     rate_limited: Mutex<HashMap<String, u64>>,
 }
 
-/// The burst a tier's bucket allows: a quarter minute's worth (planning a
-/// run reads a few pages at once); a 429 on it still pauses the method for
-/// every caller.
-fn tier_burst(per_minute: f64) -> u32 {
-    ((per_minute / 4.0) as u32).max(1)
-}
-
-fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 impl MethodLimits {
-    fn rate(&self, method: &str) -> Option<(f64, u32)> {
+    /// This worker's share of `method`'s tier, per minute.
+    fn share(&self, method: &str) -> Option<f64> {
         let scale = self.scale.lock().expect("scale lock").unwrap_or(1.0);
         let tier = tier_per_minute(method)? as f64 * scale;
-        let share = tier / self.workers.load(Ordering::Relaxed).max(1) as f64;
-        Some((share, tier_burst(share)))
+        Some(tier / self.workers.load(Ordering::Relaxed).max(1) as f64)
     }
 
     fn pacer(&self, method: &str) -> Option<Arc<Pacer>> {
@@ -74,11 +60,11 @@ impl MethodLimits {
         if let Some(p) = m.get(method) {
             return Some(p.clone());
         }
-        let (rate, burst) = self.rate(method)?;
+        let share = self.share(method)?;
         let name: &'static str = KNOWN_METHODS.iter().find(|k| **k == method)?;
         Some(
             m.entry(name)
-                .or_insert_with(|| Arc::new(Pacer::new(rate, burst)))
+                .or_insert_with(|| Arc::new(Pacer::for_limit(share)))
                 .clone(),
         )
     }
@@ -186,8 +172,8 @@ impl MethodLimits {
 
     fn reshape(&self) {
         for (method, p) in self.pacers.lock().expect("limits lock").iter() {
-            if let Some((rate, burst)) = self.rate(method) {
-                p.set_rate(rate, burst);
+            if let Some(share) = self.share(method) {
+                p.set_limit(share);
             }
         }
     }
@@ -430,7 +416,25 @@ impl SlackApi {
     /// chat.postMessage, in `thread_ts`'s thread when given; `channel` may
     /// be a user id, which lands in the bot's DM with them. Paced by the
     /// caller (the dispatcher's workspace pacer and per-channel spacing).
+    /// Posts a message, taking its turn in the workspace's chat.postMessage
+    /// bucket (which the dispatcher registers), so confirmations and
+    /// notices share Slack's limit with prompts instead of running into it.
     pub async fn post_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Vec<SlackBlock>,
+    ) -> SlackResult<Posted> {
+        self.limits.wait("chat.postMessage").await;
+        self.post_message_with_token(channel, thread_ts, text, blocks, None)
+            .await
+    }
+
+    /// Posts a message for a caller that already took its token from the
+    /// chat.postMessage bucket (the dispatcher claims as many rows as it
+    /// has tokens); still waits out a 429 pause.
+    pub async fn post_message_with_token(
         &self,
         channel: &str,
         thread_ts: Option<&str>,

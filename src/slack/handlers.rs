@@ -84,12 +84,12 @@ async fn on_block_actions(
                         .await?;
                     info!(user, %until, "paused from App Home");
                 }
-                spawn_home(state, &user);
+                spawn_home(state, &user).await;
             }
             views::HOME_RESUME => {
                 state.store.clear_pause(&user, state.now_ms()).await?;
                 info!(user, "resumed from App Home");
-                spawn_home(state, &user);
+                spawn_home(state, &user).await;
             }
             OPEN_FORM_ACTION => match id_value {
                 Some(pid) => notes::open_prompt_form(state, &user, pid, &trigger).await?,
@@ -102,7 +102,7 @@ async fn on_block_actions(
             }
             views::DELETE_NOTE => {
                 if let Some(id) = id_value {
-                    spawn_delete(state, &user, id, channel.clone());
+                    spawn_delete(state, &user, id, channel.clone()).await;
                 }
             }
             home::NOTE_MENU => {
@@ -132,25 +132,29 @@ async fn on_block_actions(
 
 /// Deletes a note after the ack (the owner only), then refreshes the
 /// person's App Home.
-fn spawn_delete(state: &Arc<AppState>, user: &str, id: i64, channel: Option<String>) {
-    let (state, user) = (state.clone(), user.to_string());
-    tokio::spawn(async move {
-        match notes::delete(&state, &user, id, channel.as_deref()).await {
-            Ok(true) => spawn_home(&state, &user),
+async fn spawn_delete(state: &Arc<AppState>, user: &str, id: i64, channel: Option<String>) {
+    let (st, user) = (state.clone(), user.to_string());
+    let work = async move {
+        match notes::delete(&st, &user, id, channel.as_deref()).await {
+            Ok(true) => publish_home(&st, &user).await,
             Ok(false) => {}
             Err(e) => warn!(error = %format!("{e:#}"), "deleting a note failed"),
         }
-    });
+    };
+    state.background.run("delete a note", work).await;
 }
 
 /// Refreshes a person's App Home after the ack.
-fn spawn_home(state: &Arc<AppState>, user: &str) {
-    let (state, user) = (state.clone(), user.to_string());
-    tokio::spawn(async move {
-        if let Err(e) = home::publish(&state, &user).await {
-            warn!(error = %format!("{e:#}"), user, "publishing App Home failed");
-        }
-    });
+async fn spawn_home(state: &Arc<AppState>, user: &str) {
+    let (st, user) = (state.clone(), user.to_string());
+    let work = async move { publish_home(&st, &user).await };
+    state.background.run("refresh App Home", work).await;
+}
+
+async fn publish_home(state: &Arc<AppState>, user: &str) {
+    if let Err(e) = home::publish(state, user).await {
+        warn!(error = %format!("{e:#}"), user, "publishing App Home failed");
+    }
 }
 
 /// "Preview digest" on a marketer's App Home: this week's digest so far, in
@@ -171,8 +175,9 @@ async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Res
         )
         .await
         .context("opening the digest preview")?;
-    let state = state.clone();
-    tokio::spawn(async move {
+    let st = state.clone();
+    let work = async move {
+        let state = st;
         let cfg = state.config();
         let week = crate::digest::IsoWeek::containing(state.clock.now(), cfg.digest.timezone);
         let md = match crate::cli::build_digest(&state.store, &cfg, week).await {
@@ -189,7 +194,8 @@ async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Res
         {
             warn!(error = %e, "showing the digest preview failed");
         }
-    });
+    };
+    state.background.run("fill the digest preview", work).await;
     Ok(())
 }
 
@@ -207,7 +213,7 @@ async fn on_view_submission(
             .as_deref()
             .and_then(|m| m.parse::<i64>().ok());
         if let Some(id) = id {
-            spawn_delete(state, v.user.id.as_ref(), id, None);
+            spawn_delete(state, v.user.id.as_ref(), id, None).await;
         }
         return Ok(SlackInteractionResponse::Empty);
     }

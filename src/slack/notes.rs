@@ -150,7 +150,7 @@ pub async fn open_edit_form(
             } else {
                 "That note was deleted."
             };
-            notify(state, user, notice_channel, why);
+            notify(state, user, notice_channel, why).await;
             return Ok(());
         }
     };
@@ -187,10 +187,11 @@ pub async fn open_edit_form(
 /// Tells a person something after the ack: ephemerally where they are,
 /// else (in a DM, whose payload channel may not be theirs, or when the bot
 /// can't post there) in their own DM with the bot.
-fn notify(state: &Arc<AppState>, user: &str, channel: Option<&str>, text: &str) {
-    let (state, user, text) = (state.clone(), user.to_string(), text.to_string());
+async fn notify(state: &Arc<AppState>, user: &str, channel: Option<&str>, text: &str) {
+    let (st, user, text) = (state.clone(), user.to_string(), text.to_string());
     let channel = channel.filter(|c| !c.starts_with('D')).map(String::from);
-    tokio::spawn(async move {
+    let work = async move {
+        let state = st;
         if let Some(c) = &channel {
             match state.slack.post_ephemeral(c, &user, &text).await {
                 Ok(()) => return,
@@ -198,14 +199,11 @@ fn notify(state: &Arc<AppState>, user: &str, channel: Option<&str>, text: &str) 
             }
         }
         // Addressed to the user id, it lands in their DM with the bot.
-        if let Err(e) = state
-            .slack
-            .post_message(&user, None, &text, vec![], None)
-            .await
-        {
+        if let Err(e) = state.slack.post_message(&user, None, &text, vec![]).await {
             warn!(error = %e, user, "telling a person failed");
         }
-    });
+    };
+    state.background.run("notify a person", work).await;
 }
 
 fn errors(block: String, msg: &str) -> SlackInteractionResponse {
@@ -317,15 +315,16 @@ pub async fn on_submit(
         "note saved from a form"
     );
     if saved.new {
-        let (state, from_prompt) = (state.clone(), meta.prompt_id.is_some());
-        tokio::spawn(async move {
+        let (st, from_prompt) = (state.clone(), meta.prompt_id.is_some());
+        let work = async move {
             let confirm = if from_prompt {
                 Confirm::UnlessPrompt
             } else {
                 Confirm::Always
             };
-            after_save(&state, &saved, None, confirm).await;
-        });
+            after_save(&st, &saved, None, confirm).await;
+        };
+        state.background.run("confirm a saved note", work).await;
     }
     Ok(SlackInteractionResponse::Empty)
 }
@@ -372,8 +371,12 @@ async fn submit_edit(
     {
         Ok(OwnedChange::Done(ins)) => {
             info!(user, insight = id, "note edited");
-            let state = state.clone();
-            tokio::spawn(async move { refresh_ack(&state, &ins).await });
+            let st = state.clone();
+            let work = async move { refresh_ack(&st, &ins).await };
+            state
+                .background
+                .run("refresh a note's confirmation", work)
+                .await;
             Ok(SlackInteractionResponse::Empty)
         }
         Ok(OwnedChange::NotOwner) => {
@@ -477,7 +480,7 @@ async fn after_save(
         let posted = with_retries(3, || {
             state
                 .slack
-                .post_message(channel, thread_ts, &text, blocks.clone(), None)
+                .post_message(channel, thread_ts, &text, blocks.clone())
         })
         .await;
         match posted {
@@ -543,7 +546,7 @@ pub async fn confirm_delete(
         }
         Some(_) => {
             warn!(user, insight = id, "delete refused: not the note's owner");
-            notify(state, user, None, NOT_OWNER_DELETE);
+            notify(state, user, None, NOT_OWNER_DELETE).await;
         }
         None => {}
     }
@@ -577,7 +580,7 @@ pub async fn delete(
         }
         OwnedChange::NotOwner => {
             warn!(user, insight = id, "delete refused: not the note's owner");
-            notify(state, user, notice_channel, NOT_OWNER_DELETE);
+            notify(state, user, notice_channel, NOT_OWNER_DELETE).await;
             Ok(false)
         }
         OwnedChange::NotFound => Ok(false),
@@ -607,9 +610,10 @@ pub async fn save_command_note(
             let ins = state.store.insight(saved.id).await.ok().flatten();
             let id = saved.id;
             if saved.new {
-                let state = state.clone();
+                let st = state.clone();
                 // The ephemeral reply is the confirmation.
-                tokio::spawn(async move { after_save(&state, &saved, None, Confirm::Never).await });
+                let work = async move { after_save(&st, &saved, None, Confirm::Never).await };
+                state.background.run("answer open prompts", work).await;
             }
             match ins {
                 Some(ins) => views::note_saved(
@@ -662,9 +666,7 @@ pub async fn reply_not_saved(state: &Arc<AppState>, m: &SlackMessageEvent) {
         text.trim().replace('\n', "\n>")
     );
     if let Err(e) = with_retries(3, || {
-        state
-            .slack
-            .post_message(&channel, Some(&ts), &msg, vec![], None)
+        state.slack.post_message(&channel, Some(&ts), &msg, vec![])
     })
     .await
     {
@@ -844,7 +846,8 @@ pub async fn on_message_shortcut(
             &user,
             Some(&channel),
             "That message has no text to save. Use `/fieldnotes note` to write what you heard.",
-        );
+        )
+        .await;
         return Ok(());
     }
     let ts = msg.origin.ts.to_string();
@@ -865,7 +868,7 @@ pub async fn on_message_shortcut(
         Ok(s) => s,
         Err(e) => {
             warn!(error = %err_text(&e), user, "saving a shortcut note failed");
-            notify(state, &user, Some(&channel), ":warning: We couldn't save that message just now; try the shortcut again in a moment.");
+            notify(state, &user, Some(&channel), ":warning: We couldn't save that message just now; try the shortcut again in a moment.").await;
             return Ok(());
         }
     };
@@ -879,8 +882,9 @@ pub async fn on_message_shortcut(
     if let Err(e) = open_edit_form(state, &user, saved.id, &ev.trigger_id.0, Some(&channel)).await {
         warn!(error = %err_text(&e), "opening the form after a shortcut failed; the note is saved");
     }
-    let state = state.clone();
-    tokio::spawn(async move {
+    let st = state.clone();
+    let work = async move {
+        let state = st;
         match with_retries(3, || state.slack.permalink(&channel, &ts)).await {
             Ok(link) => {
                 if let Err(e) = state.store.set_permalink(saved.id, &link).await {
@@ -892,7 +896,8 @@ pub async fn on_message_shortcut(
         if saved.new {
             after_save(&state, &saved, None, Confirm::Always).await;
         }
-    });
+    };
+    state.background.run("fetch a permalink", work).await;
     Ok(())
 }
 

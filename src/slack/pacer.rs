@@ -5,6 +5,34 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The share of a Slack limit the bot uses. Slack's bucket and ours refill
+/// alike, so pacing at exactly the limit collides with it whenever one
+/// call's network delay is a little shorter than the last one's; 3% under
+/// it, each call leaves Slack a little slack and the jitter never finds
+/// its bucket empty.
+pub const HEADROOM: f64 = 0.97;
+/// The bot's burst, in seconds of its rate (at least one call). Slack's
+/// bursts are undocumented and small, about a second's worth; ours is half
+/// of that, so Slack's bucket still holds spare calls when ours is spent.
+pub const BURST_SECONDS: f64 = 0.5;
+
+/// The rate (per minute) and burst the bot uses for a Slack limit of
+/// `per_minute`.
+pub fn shape(per_minute: f64) -> (f64, u32) {
+    let rate = per_minute * HEADROOM;
+    let burst = (rate / 60.0 * BURST_SECONDS).floor().max(1.0) as u32;
+    (rate, burst)
+}
+
+/// Wall-clock epoch ms: Slack's Retry-After is real time, whatever the
+/// injected clock says, so shared pauses are stamped with it.
+pub fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 /// After a 429 the rate drops to this share of the configured rate...
 const DECREASE: f64 = 0.5;
 /// ...never below this share...
@@ -96,6 +124,18 @@ impl Pacer {
                 paused_until: None,
             }),
         }
+    }
+
+    /// Paces calls under a Slack limit of `per_minute` (see `shape`).
+    pub fn for_limit(per_minute: f64) -> Self {
+        let (rate, burst) = shape(per_minute);
+        Self::new(rate, burst)
+    }
+
+    /// Changes the limit this pacer keeps under (see `shape`).
+    pub fn set_limit(&self, per_minute: f64) {
+        let (rate, burst) = shape(per_minute);
+        self.set_rate(rate, burst);
     }
 
     fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
@@ -254,6 +294,20 @@ mod tests {
         assert_eq!(b.take(later, 2), Ok(2));
         assert_eq!(b.take(later, 2), Ok(1));
         assert!(b.take(later, 1).is_err());
+    }
+
+    #[test]
+    fn keeps_under_the_limit_with_a_small_burst() {
+        // Slack's workspace cap: 600/min with about a second's burst (10).
+        let (rate, burst) = shape(600.0);
+        assert!((rate - 582.0).abs() < 1e-9);
+        assert_eq!(burst, 4);
+        // Tier 2 (20/min): one call at a time, a little over 3 s apart.
+        let (rate, burst) = shape(20.0);
+        assert_eq!(burst, 1);
+        assert!(60.0 / rate > 3.0);
+        // A tiny rate still lets one call through.
+        assert_eq!(shape(1.0).1, 1);
     }
 
     #[test]

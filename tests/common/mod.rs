@@ -353,10 +353,13 @@ impl TestApp {
     }
 
     /// Shuts the app down and drops the PostgreSQL database.
+    /// Fails the test if the bot sent any Web API argument Slack's
+    /// reference does not list for the method (checked after cleanup).
     pub async fn stop(mut self) {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
+        let unexpected = self.emu.unexpected_args();
         self.emu.shutdown();
         if let Some((admin, name)) = self.pg_admin.take() {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
@@ -367,5 +370,9 @@ impl TestApp {
                 .await;
             }
         }
+        assert!(
+            unexpected.is_empty(),
+            "the bot sent arguments Slack's reference does not list: {unexpected:?}"
+        );
     }
 }

@@ -7,6 +7,11 @@
 //! act as workspace members (click, submit, type commands) and records what
 //! the bot did. Every payload has the shape slack-morphism's models parse.
 //!
+//! It is as strict as Slack: only exact `/api/METHOD` URLs are served (HTTP
+//! 404 otherwise), methods and their arguments are checked against Slack's
+//! reference embedded from `api-ref/` (see [`api_ref`]), and arguments a
+//! method does not take are recorded ([`Emulator::unexpected_args`]).
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use slack_emulator::{Emulator, EmulatorConfig, User};
@@ -17,6 +22,7 @@
 //! ```
 
 mod actions;
+pub mod api_ref;
 pub mod blockkit;
 mod config;
 mod delivery;

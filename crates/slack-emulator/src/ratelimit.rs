@@ -4,8 +4,18 @@
 //! special limit for chat.postMessage (about 1 message per second per channel,
 //! short bursts allowed, plus a workspace-wide cap). A bot that ignores them
 //! gets HTTP 429 + `Retry-After`; the emulator reproduces that so the bot's
-//! back-off and fan-out scheduler can be tested. Token buckets model "N per
-//! minute with bursts": capacity N, refilled continuously at N/60 per second.
+//! back-off and fan-out scheduler can be tested.
+//!
+//! Token buckets model "N per minute": refilled continuously at N/60 per
+//! second. Slack does not document its bursts; like Slack's own guidance
+//! ("assume a small one"), a bucket holds about [`RateLimits::burst_seconds`]
+//! worth of its rate (1 s by default): capacity `max(1, ceil(rate_per_sec ×
+//! burst_seconds))`. So by default a Tier 2 method (20/min) takes 1 call at
+//! once, then one every 3 s, and chat.postMessage's workspace cap (600/min)
+//! takes 10 at once. The per-channel chat.postMessage bucket keeps its own
+//! documented "short bursts allowed" size, [`RateLimits::post_message_burst`].
+//! `Retry-After` is the whole seconds until the bucket that refused has a
+//! token again (rounded up, at least 1).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,6 +47,12 @@ pub struct RateLimits {
     pub post_message_burst: u32,
     /// chat.postMessage: workspace-wide cap per minute (0 = none).
     pub post_message_workspace_per_min: u32,
+    /// How many seconds' worth of its rate each tier bucket and the
+    /// chat.postMessage workspace bucket hold (their burst): capacity
+    /// `max(1, ceil(per_min / 60 × burst_seconds))`. Slack's bursts are
+    /// undocumented; 1.0 (one second's worth) by default. 60.0 gives the
+    /// whole minute's allowance at once.
+    pub burst_seconds: f64,
 }
 
 impl RateLimits {
@@ -75,6 +91,7 @@ impl RateLimits {
             post_message_per_channel_per_sec: 1.0,
             post_message_burst: 3,
             post_message_workspace_per_min: 600,
+            burst_seconds: 1.0,
         }
     }
 
@@ -87,7 +104,9 @@ impl RateLimits {
     }
 
     /// Slack's limits multiplied by `factor` (e.g. 10.0 to run a benchmark
-    /// ten times faster while keeping the same shape).
+    /// ten times faster while keeping the same shape). Rates (and the
+    /// per-channel burst) scale; `burst_seconds` does not, so each bucket
+    /// still holds that many seconds of its (scaled) rate.
     pub fn scaled(factor: f64) -> Self {
         let mut s = Self::slack();
         for v in s.per_method_per_min.values_mut() {
@@ -104,6 +123,30 @@ impl RateLimits {
     pub fn with_method(mut self, method: &str, per_min: u32) -> Self {
         self.per_method_per_min.insert(method.to_string(), per_min);
         self
+    }
+
+    /// Builder-style override of [`RateLimits::burst_seconds`].
+    pub fn with_burst_seconds(mut self, seconds: f64) -> Self {
+        self.burst_seconds = seconds;
+        self
+    }
+
+    /// The capacity of a bucket refilled at `per_min` per minute:
+    /// `max(1, ceil(per_min / 60 × burst_seconds))`.
+    pub fn burst_for(&self, per_min: f64) -> u32 {
+        let burst = if self.burst_seconds.is_finite() {
+            self.burst_seconds.max(0.0)
+        } else {
+            0.0
+        };
+        // Computed as per_min × s / 60 (exact for whole numbers), with a
+        // hair of tolerance so float noise never adds a token.
+        let n = (per_min * burst / 60.0 - 1e-9).ceil();
+        if n.is_finite() {
+            n.clamp(1.0, u32::MAX as f64) as u32
+        } else {
+            1
+        }
     }
 }
 
@@ -181,11 +224,16 @@ impl RateLimiter {
             }
             if limits.post_message_workspace_per_min > 0 {
                 let n = limits.post_message_workspace_per_min as f64;
-                keys.push(("chat.postMessage#workspace".into(), n, n / 60.0));
+                keys.push((
+                    "chat.postMessage#workspace".into(),
+                    limits.burst_for(n) as f64,
+                    n / 60.0,
+                ));
             }
         }
         if let Some(&n) = limits.per_method_per_min.get(method) {
-            keys.push((method.to_string(), n.max(1) as f64, n as f64 / 60.0));
+            let n = n as f64;
+            keys.push((method.to_string(), limits.burst_for(n) as f64, n / 60.0));
         }
         let mut wait = Duration::ZERO;
         for (key, cap, rate) in &keys {
@@ -221,19 +269,74 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tier_allows_burst_then_rejects_with_retry_after() {
-        let limits = RateLimits::slack().with_method("users.list", 20);
+    fn tier_burst_is_one_seconds_worth_by_default() {
+        // users.list is Tier 2: 20/min, one token every 3 s, a burst of 1.
+        let limits = RateLimits::slack();
+        assert_eq!(limits.burst_seconds, 1.0);
+        let mut rl = RateLimiter::default();
+        let t0 = Instant::now();
+        assert!(rl.check(&limits, "users.list", None, t0).is_ok());
+        let ra = rl.check(&limits, "users.list", None, t0).unwrap_err();
+        assert_eq!(ra, 3); // 60 s / 20 = 3 s per token
+        assert_eq!(rl.rejected(), 1);
+        // Half-way there: still 2 s to go (1.5 rounded up).
+        assert_eq!(
+            rl.check(
+                &limits,
+                "users.list",
+                None,
+                t0 + Duration::from_millis(1500)
+            ),
+            Err(2)
+        );
+        assert!(rl
+            .check(&limits, "users.list", None, t0 + Duration::from_secs(3))
+            .is_ok());
+        // The bucket never holds more than its burst, however long idle.
+        let later = t0 + Duration::from_secs(3600);
+        assert!(rl.check(&limits, "users.list", None, later).is_ok());
+        assert_eq!(rl.check(&limits, "users.list", None, later), Err(3));
+    }
+
+    #[test]
+    fn burst_seconds_sets_every_bucket() {
+        let limits = RateLimits::slack().with_burst_seconds(60.0);
         let mut rl = RateLimiter::default();
         let t0 = Instant::now();
         for _ in 0..20 {
             assert!(rl.check(&limits, "users.list", None, t0).is_ok());
         }
-        let ra = rl.check(&limits, "users.list", None, t0).unwrap_err();
-        assert_eq!(ra, 3); // 60 s / 20 = 3 s per token
-        assert_eq!(rl.rejected(), 1);
-        assert!(rl
-            .check(&limits, "users.list", None, t0 + Duration::from_secs(3))
-            .is_ok());
+        assert_eq!(rl.check(&limits, "users.list", None, t0), Err(3));
+
+        let d = RateLimits::slack();
+        assert_eq!(d.burst_for(20.0), 1); // Tier 2
+        assert_eq!(d.burst_for(50.0), 1); // Tier 3
+        assert_eq!(d.burst_for(100.0), 2); // Tier 4
+        assert_eq!(d.burst_for(600.0), 10); // chat.postMessage, workspace
+        assert_eq!(d.burst_for(6000.0), 100); // chat.getPermalink
+        assert_eq!(d.burst_for(1.0), 1); // Tier 1: never below 1
+        assert_eq!(d.clone().with_burst_seconds(0.0).burst_for(600.0), 1);
+        assert_eq!(d.clone().with_burst_seconds(f64::NAN).burst_for(600.0), 1);
+        assert_eq!(d.clone().with_burst_seconds(15.0).burst_for(20.0), 5);
+        assert_eq!(d.clone().with_burst_seconds(2.0).burst_for(600.0), 20);
+        assert_eq!(d.with_burst_seconds(60.0).burst_for(50.0), 50);
+    }
+
+    #[test]
+    fn scaled_limits_keep_burst_seconds() {
+        let s = RateLimits::scaled(10.0);
+        assert_eq!(s.burst_seconds, 1.0);
+        assert_eq!(s.per_method_per_min["users.list"], 200);
+        assert_eq!(s.post_message_workspace_per_min, 6000);
+        let mut rl = RateLimiter::default();
+        let t0 = Instant::now();
+        // 200/min: a burst of ceil(200 / 60) = 4, then one every 0.3 s.
+        for _ in 0..4 {
+            assert!(rl.check(&s, "users.list", None, t0).is_ok());
+        }
+        assert_eq!(rl.check(&s, "users.list", None, t0), Err(1));
+        let b = RateLimits::scaled(10.0).with_burst_seconds(3.0);
+        assert_eq!(b.burst_for(200.0), 10);
     }
 
     #[test]
@@ -266,18 +369,38 @@ mod tests {
 
     #[test]
     fn post_message_workspace_cap() {
-        let mut limits = RateLimits::slack();
-        limits.post_message_workspace_per_min = 5;
+        // 600/min with a one-second burst: 10 posts to distinct channels at
+        // once, then 429 until a token is back (0.1 s, so Retry-After 1).
+        let limits = RateLimits::slack();
         let mut rl = RateLimiter::default();
         let t0 = Instant::now();
-        for i in 0..5 {
+        for i in 0..10 {
             assert!(rl
                 .check(&limits, "chat.postMessage", Some(&format!("D{i}")), t0)
                 .is_ok());
         }
+        assert_eq!(
+            rl.check(&limits, "chat.postMessage", Some("D10"), t0),
+            Err(1)
+        );
         assert!(rl
-            .check(&limits, "chat.postMessage", Some("D9"), t0)
-            .is_err());
+            .check(
+                &limits,
+                "chat.postMessage",
+                Some("D10"),
+                t0 + Duration::from_millis(100)
+            )
+            .is_ok());
+
+        let mut small = RateLimits::slack();
+        small.post_message_workspace_per_min = 5;
+        let mut rl = RateLimiter::default();
+        assert!(rl.check(&small, "chat.postMessage", Some("D1"), t0).is_ok());
+        // 5/min: the next token comes in 12 s.
+        assert_eq!(
+            rl.check(&small, "chat.postMessage", Some("D2"), t0),
+            Err(12)
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! A single axum server on 127.0.0.1 serves the Web API (`/api/{method}`),
 //! Socket Mode (`/socket`) and interaction `response_url`s (`/response/{id}`),
-//! so a test needs one address and the bot needs one base URL.
+//! so a test needs one address and the bot needs one base URL. Every other
+//! path is HTTP 404, as on Slack: `/api//auth.test` and `/api/auth.test/`
+//! included.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -84,7 +86,8 @@ impl Emulator {
         });
         let emu = Emulator { inner };
         let app = Router::new()
-            .route("/api/{*method}", any(crate::web_api::handle))
+            // One segment: "/api//auth.test" and "/api/a/b" match nothing.
+            .route("/api/{method}", any(crate::web_api::handle))
             .route("/socket", get(crate::socket_mode::handle_upgrade))
             .route("/response/{id}", post(crate::web_api::handle_response_url))
             .with_state(emu.weak());
@@ -105,9 +108,12 @@ impl Emulator {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// "http://127.0.0.1:PORT/api/"; slack-morphism appends method names.
+    /// The Web API base, without a trailing slash:
+    /// `http://127.0.0.1:PORT/api`. Callers join `{api_url}/{method}` (as
+    /// slack-morphism's `with_slack_api_url` does), giving exactly one slash;
+    /// `{api_url}//{method}` is a 404, as on Slack.
     pub fn api_url(&self) -> String {
-        format!("http://{}/api/", self.inner.addr)
+        format!("http://{}/api", self.inner.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -277,6 +283,31 @@ impl Emulator {
             .iter()
             .find(|v| v.user == user && v.kind == "home")
             .cloned()
+    }
+
+    /// Every (method, argument) pair the bot sent that Slack's reference
+    /// (`api-ref/METHOD.json`) does not list for the method, besides `token`
+    /// and `team_id`: de-duplicated, sorted. Slack ignores such arguments, so
+    /// the calls still work, but each is a caller bug (a misspelt or
+    /// misplaced argument silently does nothing on Slack).
+    pub fn unexpected_args(&self) -> Vec<(String, String)> {
+        self.st().unexpected_args().iter().cloned().collect()
+    }
+
+    /// Panics, listing them, if the bot sent any argument Slack's reference
+    /// does not list (see [`Emulator::unexpected_args`]).
+    pub fn assert_no_unexpected_args(&self) {
+        let u = self.unexpected_args();
+        if !u.is_empty() {
+            let list = u
+                .iter()
+                .map(|(m, a)| format!("{m}: {a}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            panic!(
+                "the bot sent arguments Slack's reference does not list for these methods: {list}"
+            );
+        }
     }
 
     /// Number of Web API calls answered 429.

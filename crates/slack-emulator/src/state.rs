@@ -5,7 +5,7 @@
 //! and a single lock keeps every answer consistent (a message posted is
 //! visible to the next call at once, as in Slack).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Instant, SystemTime};
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -26,6 +26,10 @@ pub struct ApiCall {
     pub status: u16,
     pub response: Value,
     pub at: SystemTime,
+    /// The call's arguments that Slack's reference does not list for the
+    /// method (besides `token` and `team_id`), sorted. Slack ignores them;
+    /// sending them is a caller bug. Empty for `response_url` posts.
+    pub unexpected_args: Vec<String>,
 }
 
 /// A message in a conversation (bot or user, possibly ephemeral).
@@ -284,6 +288,8 @@ pub(crate) struct State {
     pub triggers: HashMap<String, Trigger>,
     calls: Vec<ApiCall>,
     call_counts: HashMap<String, usize>,
+    /// (method, argument) pairs the reference does not list, ever sent.
+    unexpected_args: BTreeSet<(String, String)>,
     pub failures: HashMap<String, VecDeque<Failure>>,
     pub limiter: RateLimiter,
     pub last_ts_micros: i64,
@@ -311,6 +317,7 @@ impl State {
             triggers: HashMap::new(),
             calls: vec![],
             call_counts: HashMap::new(),
+            unexpected_args: BTreeSet::new(),
             failures: HashMap::new(),
             limiter: RateLimiter::default(),
             last_ts_micros: 0,
@@ -401,7 +408,17 @@ impl State {
 
     pub fn record_call(&mut self, call: ApiCall) {
         *self.call_counts.entry(call.method.clone()).or_default() += 1;
+        for a in &call.unexpected_args {
+            self.unexpected_args
+                .insert((call.method.clone(), a.clone()));
+        }
         self.calls.push(call);
+    }
+
+    /// Every (method, argument) pair sent that the reference does not list,
+    /// sorted and de-duplicated.
+    pub fn unexpected_args(&self) -> &BTreeSet<(String, String)> {
+        &self.unexpected_args
     }
 
     pub fn calls(&self) -> &[ApiCall] {

@@ -4,6 +4,19 @@
 //! with `Retry-After` when rate limited, and takes parameters from the query
 //! string, a form body or a JSON body alike; the bot's client may use any of
 //! them, so the handler merges them before dispatching.
+//!
+//! It is as strict as Slack, with the embedded reference (`api_ref`) as the
+//! source of truth:
+//! - a path that is not exactly `/api/METHOD`, with a Slack-shaped method
+//!   name (`auth.test`, `chat.postMessage`), is HTTP 404 (`/api//auth.test`
+//!   included);
+//! - a method without a reference file, or not implemented here, is
+//!   `unknown_method`;
+//! - a call lacking a required argument (absent, null or `""`) gets Slack's
+//!   error for it, after authentication and before anything else
+//!   (see [`missing_arg_error`]);
+//! - an argument the method does not take is answered as Slack does
+//!   (ignored) but recorded: `Emulator::unexpected_args`.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,13 +27,15 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+use crate::api_ref::{self, MethodRef};
 use crate::blockkit;
 use crate::config::Failure;
 use crate::payloads;
 use crate::server::{Emulator, WeakEmulator};
 use crate::state::{ids, ts_micros, ApiCall, Message, OpenView, State as WsState};
 
-const METHODS: &[&str] = &[
+/// The methods the emulator implements (each has a file in `api-ref/`).
+pub(crate) const METHODS: &[&str] = &[
     "auth.test",
     "users.info",
     "users.list",
@@ -109,6 +124,15 @@ impl Params {
         self.0.get(k).filter(|v| !v.is_null())
     }
 
+    /// Whether `k` was given: absent, null and `""` count as missing.
+    pub fn present(&self, k: &str) -> bool {
+        match self.0.get(k) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(_) => true,
+        }
+    }
+
     /// A list given as "a,b" or as a JSON array.
     pub fn list(&self, k: &str) -> Vec<String> {
         match self.0.get(k) {
@@ -123,6 +147,72 @@ impl Params {
                 .collect(),
             _ => vec![],
         }
+    }
+}
+
+/// Whether `m` looks like a Slack method name: `[a-zA-Z]+(\.[a-zA-Z]+)+`.
+pub(crate) fn is_method_name(m: &str) -> bool {
+    let mut parts = m.split('.');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let mut rest = 0;
+    for p in parts {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return false;
+        }
+        rest += 1;
+    }
+    first_ok && rest > 0
+}
+
+/// Slack's answer to a call lacking required arguments (`missing`, non-empty,
+/// sorted by name), decided by the first of them:
+/// - `channel` → `channel_not_found`;
+/// - `user` → `user_not_found`;
+/// - `ts`, `message_ts`, `timestamp` → `message_not_found`;
+/// - `file` → `file_not_found`;
+/// - any other: `missing_argument` if the method documents that error, else
+///   `invalid_arguments` with `response_metadata.messages` naming every
+///   missing argument (`"[ERROR] missing required field: <arg>"`), as
+///   Slack's newer methods answer.
+pub(crate) fn missing_arg_error(r: &MethodRef, missing: &[&str]) -> Value {
+    match missing.first().copied().unwrap_or_default() {
+        "channel" => err("channel_not_found"),
+        "user" => err("user_not_found"),
+        "ts" | "message_ts" | "timestamp" => err("message_not_found"),
+        "file" => err("file_not_found"),
+        _ if r.errors.contains("missing_argument") => err("missing_argument"),
+        _ => json!({
+            "ok": false,
+            "error": "invalid_arguments",
+            "response_metadata": {"messages": missing
+                .iter()
+                .map(|a| format!("[ERROR] missing required field: {a}"))
+                .collect::<Vec<_>>()},
+        }),
+    }
+}
+
+/// The required arguments of `r` that `p` lacks. `token` is never asked of
+/// the parameters: an authenticated call has one (header or parameter).
+fn missing_args<'a>(r: &'a MethodRef, p: &Params) -> Vec<&'a str> {
+    r.required()
+        .filter(|a| *a != "token" && !p.present(a))
+        .collect()
+}
+
+/// The arguments of a call the method does not take, sorted.
+fn unexpected_args(r: &MethodRef, p: &Params) -> Vec<String> {
+    p.0.keys().filter(|k| !r.allows(k)).cloned().collect()
+}
+
+/// The reference of a method the emulator implements.
+fn implemented(method: &str) -> Option<&'static MethodRef> {
+    if METHODS.contains(&method) {
+        api_ref::method(method)
+    } else {
+        None
     }
 }
 
@@ -141,12 +231,25 @@ pub(crate) async fn handle(
     let Some(emu) = w.upgrade() else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    // slack-morphism joins "{api_url}/{method}", so tolerate "/api//method".
-    let method = method.trim_start_matches('/').to_string();
+    // Exactly "/api/METHOD": the route takes one path segment, and it must
+    // be shaped like a method name. Slack serves nothing else.
+    if !is_method_name(&method) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let params = Params::parse(query.as_deref(), &headers, &body);
     let token = bearer(&headers).or_else(|| params.str("token"));
     let out = emu.api_call(&method, &params, token.as_deref()).await;
     {
+        let unexpected = implemented(&method)
+            .map(|r| unexpected_args(r, &params))
+            .unwrap_or_default();
+        if !unexpected.is_empty() {
+            tracing::warn!(
+                method,
+                ?unexpected,
+                "arguments Slack's reference does not list for this method"
+            );
+        }
         let mut p = params.0;
         p.remove("token");
         emu.st().record_call(ApiCall {
@@ -156,6 +259,7 @@ pub(crate) async fn handle(
             status: out.status,
             response: out.body.clone(),
             at: SystemTime::now(),
+            unexpected_args: unexpected,
         });
     }
     // Failure::ApplyThenDelay: Slack acted (and the call is on record), but
@@ -194,6 +298,8 @@ pub(crate) async fn handle_response_url(
         status,
         response: resp.clone(),
         at: SystemTime::now(),
+        // Not a Web API method: no reference to check against.
+        unexpected_args: vec![],
     });
     (StatusCode::from_u16(status).unwrap(), axum::Json(resp)).into_response()
 }
@@ -335,9 +441,9 @@ impl Emulator {
     /// Runs one Web API call.
     pub(crate) async fn api_call(&self, method: &str, p: &Params, token: Option<&str>) -> Outcome {
         let cfg = &self.inner.config;
-        if !METHODS.contains(&method) {
+        let Some(reference) = implemented(method) else {
             return Outcome::new(200, err("unknown_method"));
-        }
+        };
         let Some(token) = token else {
             return Outcome::new(200, err("not_authed"));
         };
@@ -349,6 +455,10 @@ impl Emulator {
         let wants_app = method == "apps.connections.open";
         if method != "auth.test" && wants_app != is_app {
             return Outcome::new(200, err("not_allowed_token_type"));
+        }
+        let missing = missing_args(reference, p);
+        if !missing.is_empty() {
+            return Outcome::new(200, missing_arg_error(reference, &missing));
         }
         let failure = self
             .st()
@@ -1017,5 +1127,129 @@ impl Emulator {
             metadata: None,
         });
         (200, json!({"ok": true}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implemented_method_has_a_reference() {
+        for m in METHODS {
+            assert!(
+                api_ref::method(m).is_some(),
+                "{m} is implemented but api-ref/{m}.json is missing"
+            );
+            assert!(implemented(m).is_some());
+            assert!(is_method_name(m), "{m}");
+        }
+        // A reference alone does not make a method implemented.
+        assert!(api_ref::method("reactions.add").is_some());
+        assert!(implemented("reactions.add").is_none());
+    }
+
+    #[test]
+    fn method_names_are_slack_shaped() {
+        for ok in ["auth.test", "chat.postMessage", "apps.connections.open"] {
+            assert!(is_method_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "auth",
+            "/auth.test",
+            "auth.test/",
+            "auth..test",
+            ".auth.test",
+            "auth.test.",
+            "auth.te-st",
+            "auth.test1",
+            "auth/test",
+            "auth.tést",
+        ] {
+            assert!(!is_method_name(bad), "{bad:?}");
+        }
+    }
+
+    fn params(v: Value) -> Params {
+        match v {
+            Value::Object(o) => Params(o),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn missing_arguments_map_to_slacks_errors() {
+        let check = |method: &str, p: Value| {
+            let r = api_ref::method(method).unwrap();
+            let m = missing_args(r, &params(p));
+            (!m.is_empty()).then(|| missing_arg_error(r, &m))
+        };
+        let code = |v: Option<Value>| v.map(|v| v["error"].as_str().unwrap().to_string());
+        assert_eq!(
+            code(check("chat.postMessage", json!({"text": "x"}))).as_deref(),
+            Some("channel_not_found")
+        );
+        // Empty and null count as missing.
+        assert_eq!(
+            code(check("chat.postMessage", json!({"channel": ""}))).as_deref(),
+            Some("channel_not_found")
+        );
+        assert_eq!(
+            code(check("users.info", json!({"user": null}))).as_deref(),
+            Some("user_not_found")
+        );
+        assert_eq!(
+            code(check("chat.update", json!({"channel": "C1"}))).as_deref(),
+            Some("message_not_found")
+        );
+        assert_eq!(
+            code(check("chat.getPermalink", json!({"channel": "C1"}))).as_deref(),
+            Some("message_not_found")
+        );
+        assert_eq!(
+            code(check(
+                "reactions.add",
+                json!({"channel": "C1", "name": "x"})
+            ))
+            .as_deref(),
+            Some("message_not_found")
+        );
+        assert_eq!(
+            code(check("files.info", json!({}))).as_deref(),
+            Some("file_not_found")
+        );
+        // Documents missing_argument.
+        assert_eq!(
+            code(check(
+                "files.getUploadURLExternal",
+                json!({"filename": "a.png"})
+            ))
+            .as_deref(),
+            Some("missing_argument")
+        );
+        // Otherwise invalid_arguments, naming the fields.
+        let e = check("views.publish", json!({})).unwrap();
+        assert_eq!(e["error"], "invalid_arguments");
+        assert_eq!(
+            e["response_metadata"]["messages"],
+            json!([
+                "[ERROR] missing required field: user_id",
+                "[ERROR] missing required field: view"
+            ])
+        );
+        assert!(check("views.publish", json!({"user_id": "U1", "view": {}})).is_none());
+        assert!(check("auth.test", json!({})).is_none());
+        assert!(check("conversations.open", json!({})).is_none());
+    }
+
+    #[test]
+    fn unexpected_arguments_exclude_token_and_team_id() {
+        let r = api_ref::method("chat.postMessage").unwrap();
+        let p = params(json!({
+            "channel": "C1", "text": "x", "token": "t", "team_id": "T1",
+            "bogus": 1, "as_user": true, "zz": null,
+        }));
+        assert_eq!(unexpected_args(r, &p), ["bogus", "zz"]);
     }
 }

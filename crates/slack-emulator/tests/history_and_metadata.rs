@@ -13,7 +13,7 @@ use slack_morphism::prelude::*;
 /// POSTs a JSON body with the bot token: (HTTP status, body).
 async fn call(emu: &Emulator, method: &str, body: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
-        .post(format!("{}{method}", emu.api_url()))
+        .post(format!("{}/{method}", emu.api_url()))
         .bearer_auth(&emu.config().bot_token)
         .json(&body)
         .send()
@@ -25,7 +25,7 @@ async fn call(emu: &Emulator, method: &str, body: Value) -> (u16, Value) {
 /// POSTs a form body with the bot token.
 async fn call_form(emu: &Emulator, method: &str, form: &[(&str, &str)]) -> Value {
     reqwest::Client::new()
-        .post(format!("{}{method}", emu.api_url()))
+        .post(format!("{}/{method}", emu.api_url()))
         .bearer_auth(&emu.config().bot_token)
         .form(form)
         .send()
@@ -334,7 +334,7 @@ async fn history_limit_is_capped_at_999() {
     let bot = emu.config().bot_user_id.clone();
     emu.add_channel("C0BIG0001", "big", &[&bot]);
     let http = reqwest::Client::new();
-    let url = format!("{}chat.postMessage", emu.api_url());
+    let url = format!("{}/chat.postMessage", emu.api_url());
     let token = emu.config().bot_token.clone();
     let mut tasks = vec![];
     for chunk in 0..10 {
@@ -413,7 +413,7 @@ async fn apply_then_delay_posts_before_a_short_timeout_gives_up() {
         .build()
         .unwrap();
     let e = http
-        .post(format!("{}chat.postMessage", emu.api_url()))
+        .post(format!("{}/chat.postMessage", emu.api_url()))
         .bearer_auth(&emu.config().bot_token)
         .json(&json!({"channel": ALICE, "text": "slow"}))
         .send()
@@ -456,6 +456,10 @@ async fn tiers_for_history_and_user_groups() {
     assert_eq!(limits.per_method_per_min["users.list"], 20);
     assert_eq!(limits.per_method_per_min["apps.connections.open"], 1);
 
+    // Bursts are one second's worth: a single call for Tier 2 and Tier 3.
+    assert_eq!(limits.burst_for(50.0), 1);
+    assert_eq!(limits.burst_for(20.0), 1);
+
     let mut cfg = EmulatorConfig::for_tests();
     cfg.rate_limits = limits;
     let emu = Emulator::start(cfg).await.unwrap();
@@ -463,13 +467,13 @@ async fn tiers_for_history_and_user_groups() {
     emu.add_usergroup("S0GROUP001", "group", &[ALICE]);
     let (_, r) = call(&emu, "conversations.open", json!({"users": ALICE})).await;
     let dm = r["channel"]["id"].as_str().unwrap().to_string();
-    for _ in 0..50 {
+    for _ in 0..1 {
         let (status, _) = call(&emu, "conversations.history", json!({"channel": dm})).await;
         assert_eq!(status, 200);
     }
     let (status, r) = call(&emu, "conversations.history", json!({"channel": dm})).await;
     assert_eq!((status, r["error"].clone()), (429, json!("ratelimited")));
-    for _ in 0..20 {
+    for _ in 0..1 {
         let (status, _) = call(
             &emu,
             "usergroups.users.list",

@@ -20,7 +20,7 @@ fn id(i: usize) -> String {
 
 async fn call(http: &reqwest::Client, emu: &Emulator, method: &str, body: Value) -> Value {
     let r = http
-        .post(format!("{}{method}", emu.api_url()))
+        .post(format!("{}/{method}", emu.api_url()))
         .bearer_auth(&emu.config().bot_token)
         .json(&body)
         .send()

@@ -318,7 +318,7 @@ async fn raw_socket(
     emu: &Emulator,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let r: Value = reqwest::Client::new()
-        .post(format!("{}apps.connections.open", emu.api_url()))
+        .post(format!("{}/apps.connections.open", emu.api_url()))
         .bearer_auth(&emu.config().app_token)
         .send()
         .await

@@ -262,6 +262,8 @@ async fn every_method_parses_in_slack_morphism() {
 
     assert!(emu.calls_to("chat.postMessage").len() == 2);
     assert!(emu.calls().iter().all(|c| c.token.is_some()));
+    // slack-morphism's requests send only what Slack's reference lists.
+    emu.assert_no_unexpected_args();
 }
 
 #[tokio::test]
@@ -404,7 +406,7 @@ async fn raw_http_forms_and_auth() {
     let http = reqwest::Client::new();
     let base = emu.api_url();
     let r: serde_json::Value = http
-        .post(format!("{base}auth.test"))
+        .post(format!("{base}/auth.test"))
         .send()
         .await
         .unwrap()
@@ -414,7 +416,7 @@ async fn raw_http_forms_and_auth() {
     assert_eq!(r, json!({"ok": false, "error": "not_authed"}));
     let r: serde_json::Value = http
         .get(format!(
-            "{base}users.info?user={ALICE}&token=xoxb-emulator-token"
+            "{base}/users.info?user={ALICE}&token=xoxb-emulator-token"
         ))
         .send()
         .await
@@ -425,7 +427,7 @@ async fn raw_http_forms_and_auth() {
     assert_eq!(r["user"]["id"], ALICE);
     // form-encoded with blocks as a JSON string
     let r: serde_json::Value = http
-        .post(format!("{base}chat.postMessage"))
+        .post(format!("{base}/chat.postMessage"))
         .bearer_auth("xoxb-emulator-token")
         .form(&[
             ("channel", SALES),
@@ -443,7 +445,7 @@ async fn raw_http_forms_and_auth() {
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(emu.messages_in(SALES)[0].blocks[0]["text"]["text"], "hey");
     let r: serde_json::Value = http
-        .post(format!("{base}bogus.method"))
+        .post(format!("{base}/bogus.method"))
         .bearer_auth("xoxb-emulator-token")
         .send()
         .await
@@ -461,7 +463,7 @@ async fn rate_limits_answer_429_with_retry_after() {
     let emu = slack_emulator::Emulator::start(cfg).await.unwrap();
     emu.add_user(slack_emulator::User::new(ALICE, "alice", "UTC"));
     let http = reqwest::Client::new();
-    let url = format!("{}chat.postMessage", emu.api_url());
+    let url = format!("{}/chat.postMessage", emu.api_url());
     let mut statuses = vec![];
     for _ in 0..4 {
         let r = http
