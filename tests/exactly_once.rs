@@ -108,26 +108,28 @@ impl World {
         );
     }
 
-    fn start_bot(&self, name: &str) -> Child {
+    fn start_bot(&self, name: &str) -> Bot {
         self.start_bot_with(name, &["run"])
     }
 
     /// The bot serving Slack's HTTP deliveries at `addr`, with the
     /// emulator's signing secret.
-    fn start_bot_http(&self, name: &str, addr: std::net::SocketAddr) -> Child {
+    fn start_bot_http(&self, name: &str, addr: std::net::SocketAddr) -> Bot {
         let mut c = self.command(&["run", "--http", &addr.to_string()]);
         c.env("SLACK_SIGNING_SECRET", &self.emu.config().signing_secret);
         let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        c.stdout(Stdio::null()).stderr(log).spawn().unwrap()
+        Bot(Some(c.stdout(Stdio::null()).stderr(log).spawn().unwrap()))
     }
 
-    fn start_bot_with(&self, name: &str, args: &[&str]) -> Child {
+    fn start_bot_with(&self, name: &str, args: &[&str]) -> Bot {
         let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        self.command(args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap()
+        Bot(Some(
+            self.command(args)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        ))
     }
 
     /// Bot messages per person's DM.
@@ -218,7 +220,21 @@ impl World {
     }
 }
 
-fn kill(mut c: Child) {
+/// A bot process, SIGKILLed when dropped, so a failing test leaves none
+/// behind.
+struct Bot(Option<Child>);
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn kill(mut bot: Bot) {
+    let mut c = bot.0.take().expect("a running bot");
     // Child::kill is SIGKILL on Unix: no shutdown code runs.
     c.kill().unwrap();
     c.wait().unwrap();
@@ -278,13 +294,14 @@ async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
 async fn sighup_and_file_edits_reload_a_running_bot() {
     let w = world(Db::Sqlite, 240).await;
     let log = w.dir.path().join("hup.log");
-    let child = w
-        .command(&["run"])
-        .env("RUST_LOG", "fieldnotes=info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let child = Bot(Some(
+        w.command(&["run"])
+            .env("RUST_LOG", "fieldnotes=info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    ));
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
     let wait_for = |needle: &'static str| {
         let read = &read;
@@ -300,7 +317,7 @@ async fn sighup_and_file_edits_reload_a_running_bot() {
     };
     wait_for("sending prompts only").await;
     let status = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
+        .args(["-HUP", &child.0.as_ref().unwrap().id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());

@@ -271,3 +271,19 @@ fn capture_and_retention_errors_name_the_key() {
     let e = one_error(&format!("{GOOD}\n[retention]\ndeleted_notes = \"soon\"\n"));
     assert_eq!(e.key, "retention.deleted_notes");
 }
+
+#[test]
+fn event_attempts_default_and_bounds_name_the_line() {
+    assert_eq!(parse(GOOD).unwrap().bot.max_event_attempts, 5);
+    let c = parse(&format!("[bot]\nmax_event_attempts = 8\n{GOOD}")).unwrap();
+    assert_eq!(c.bot.max_event_attempts, 8);
+    for bad in ["0", "51"] {
+        let e = one_error(&format!("[bot]\nmax_event_attempts = {bad}\n{GOOD}"));
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (2, "bot.max_event_attempts"),
+            "{e}"
+        );
+        assert!(e.message.contains("between 1 and 50"), "{}", e.message);
+    }
+}

@@ -5,12 +5,16 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The share of a Slack limit the bot uses. Slack's bucket and ours refill
-/// alike, so pacing at exactly the limit collides with it whenever one
-/// call's network delay is a little shorter than the last one's; 3% under
-/// it, each call leaves Slack a little slack and the jitter never finds
-/// its bucket empty.
+/// The share of a Slack limit the bot uses when its bucket holds one call.
+/// Slack's bucket and ours refill alike, so pacing at exactly the limit
+/// collides with it whenever one call's network delay is a little shorter
+/// than the last one's; 3% under it, each call leaves Slack a little slack
+/// and the jitter never finds its bucket empty.
 pub const HEADROOM: f64 = 0.97;
+/// The share used when the bot's burst is two calls or more: Slack's burst
+/// (about twice ours) then starts with spare calls that absorb the jitter,
+/// and 1% under is enough for the slack to keep growing.
+pub const HEADROOM_WITH_SPARE: f64 = 0.99;
 /// The bot's burst, in seconds of its rate (at least one call). Slack's
 /// bursts are undocumented and small, about a second's worth; ours is half
 /// of that, so Slack's bucket still holds spare calls when ours is spent.
@@ -19,9 +23,13 @@ pub const BURST_SECONDS: f64 = 0.5;
 /// The rate (per minute) and burst the bot uses for a Slack limit of
 /// `per_minute`.
 pub fn shape(per_minute: f64) -> (f64, u32) {
+    let burst = |rate: f64| (rate / 60.0 * BURST_SECONDS).floor().max(1.0) as u32;
+    let wide = per_minute * HEADROOM_WITH_SPARE;
+    if burst(wide) >= 2 {
+        return (wide, burst(wide));
+    }
     let rate = per_minute * HEADROOM;
-    let burst = (rate / 60.0 * BURST_SECONDS).floor().max(1.0) as u32;
-    (rate, burst)
+    (rate, burst(rate))
 }
 
 /// Wall-clock epoch ms: Slack's Retry-After is real time, whatever the
@@ -298,10 +306,15 @@ mod tests {
 
     #[test]
     fn keeps_under_the_limit_with_a_small_burst() {
-        // Slack's workspace cap: 600/min with about a second's burst (10).
+        // Slack's workspace cap: 600/min with about a second's burst (10):
+        // ours starts 6 calls short of it, so 1% under is enough.
         let (rate, burst) = shape(600.0);
-        assert!((rate - 582.0).abs() < 1e-9);
+        assert!((rate - 594.0).abs() < 1e-9);
         assert_eq!(burst, 4);
+        // Tier 4 (100/min): a one-call bucket, 3% under.
+        let (rate, burst) = shape(100.0);
+        assert!((rate - 97.0).abs() < 1e-9);
+        assert_eq!(burst, 1);
         // Tier 2 (20/min): one call at a time, a little over 3 s apart.
         let (rate, burst) = shape(20.0);
         assert_eq!(burst, 1);
