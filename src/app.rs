@@ -37,6 +37,37 @@ pub struct AppState {
 /// Follow-up tasks (after the ack) that run at once, at most.
 pub const BACKGROUND_TASKS: usize = 64;
 
+/// HTTP requests handled at once, at most; past this the bot answers 503
+/// at once (no `X-Slack-No-Retry`, so Slack retries) instead of queueing
+/// them, which keeps memory bounded and every answer inside Slack's 3 s.
+pub const HTTP_IN_FLIGHT: usize = 512;
+
+/// `router` behind a load shedder: at most `limit` requests in flight, and
+/// an immediate 503 for any past that. (A tokio semaphore in an axum
+/// middleware: tower's `load_shed` + `concurrency_limit` layered on an axum
+/// router queued requests instead of shedding them.)
+fn shed_load(router: axum::Router, limit: usize) -> axum::Router {
+    use axum::extract::{Request, State};
+    use axum::http::StatusCode;
+    use axum::middleware::Next;
+    use axum::response::{IntoResponse, Response};
+    async fn gate(
+        State(slots): State<Arc<tokio::sync::Semaphore>>,
+        req: Request,
+        next: Next,
+    ) -> Response {
+        match slots.try_acquire_owned() {
+            Ok(_slot) => next.run(req).await,
+            Err(_) => {
+                tracing::warn!("too many requests in flight; answering 503 so Slack retries");
+                (StatusCode::SERVICE_UNAVAILABLE, "busy, try again").into_response()
+            }
+        }
+    }
+    let slots = Arc::new(tokio::sync::Semaphore::new(limit.max(1)));
+    router.layer(axum::middleware::from_fn_with_state(slots, gate))
+}
+
 impl AppState {
     pub fn new(
         config: Config,
@@ -178,7 +209,7 @@ impl Application {
                 .with_context(|| format!("binding {addr}"))?;
             let bound = listener.local_addr()?;
             http_addr = Some(bound);
-            let router = slack::http::router(state.clone());
+            let router = shed_load(slack::http::router(state.clone()), HTTP_IN_FLIGHT);
             let mut rx = stop_rx.clone();
             http_task = Some(tokio::spawn(async move {
                 let shutdown = async move {
@@ -296,4 +327,57 @@ fn hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "fieldnotes".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::sync::Semaphore;
+    use tower::ServiceExt;
+
+    /// Past the limit a request is answered 503 at once; a slot that frees
+    /// up serves again.
+    #[tokio::test]
+    async fn requests_past_the_limit_get_503_at_once() {
+        let gate = Arc::new(Semaphore::new(0));
+        let entered = Arc::new(AtomicUsize::new(0));
+        let (g, e) = (gate.clone(), entered.clone());
+        let router = axum::Router::new().route(
+            "/slack/events",
+            axum::routing::post(move || {
+                let (g, e) = (g.clone(), e.clone());
+                async move {
+                    e.fetch_add(1, Ordering::SeqCst);
+                    let _ = g.acquire().await;
+                    "ok"
+                }
+            }),
+        );
+        let router = shed_load(router, 2);
+        let req = || Request::post("/slack/events").body(Body::empty()).unwrap();
+        let held: Vec<_> = (0..2)
+            .map(|_| tokio::spawn(router.clone().oneshot(req())))
+            .collect();
+        while entered.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        let shed = tokio::time::timeout(Duration::from_secs(5), router.clone().oneshot(req()))
+            .await
+            .expect("answered at once, not queued")
+            .unwrap();
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(shed.headers().get("X-Slack-No-Retry").is_none());
+        assert_eq!(entered.load(Ordering::SeqCst), 2, "the handler never ran");
+        gate.add_permits(3);
+        for h in held {
+            assert_eq!(h.await.unwrap().unwrap().status(), StatusCode::OK);
+        }
+        let again = router.oneshot(req()).await.unwrap();
+        assert_eq!(again.status(), StatusCode::OK);
+    }
 }
