@@ -1,11 +1,14 @@
 //! The durable inbox's front door: deliveries from both transports are
-//! handed to one writer task that commits whatever has queued up in one
-//! transaction (group commit), then answers each caller. A caller acks
+//! handed to one writer task that commits whatever has queued up as one
+//! multi-row INSERT (group commit), then answers each caller. Memory stays
+//! bounded: at most `QUEUE` deliveries wait, plus the batches being
+//! committed, and nothing is spawned per delivery. A caller acks
 //! Slack only after its answer says the row is committed; a full queue, a
 //! database error or a slow commit answers "unavailable", so the transport
 //! answers 503 (HTTP) or withholds the ack (Socket Mode) and Slack retries.
 
-use crate::store::Store;
+use crate::store::{InboxConn, Store};
+use futures::stream::{FuturesUnordered, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -85,42 +88,105 @@ impl Inbox {
 impl InboxWriter {
     /// Runs the writer until every `Inbox` handle is dropped or the task is
     /// aborted. `now_ms` stamps rows.
+    ///
+    /// Each wake-up takes everything queued (up to `BATCH`) as one commit.
+    /// SQLite has one writer at a time, so its commits run one after the
+    /// other; PostgreSQL takes two at once (`Store::inbox_writers`), each
+    /// on its own connection, so one commit's WAL flush overlaps the next
+    /// batch's insert. On SQLite the WAL is checkpointed in the background
+    /// every `CHECKPOINT_EVERY` rows, so that copying pages into the
+    /// database file (and its fsync) is off the commit path.
     pub fn spawn(
         mut self,
         store: Store,
         now_ms: impl Fn() -> i64 + Send + 'static,
     ) -> JoinHandle<()> {
         tokio::spawn(async move {
+            // One connection per commit that may run at once.
+            let mut idle: Vec<InboxConn> = (0..store.inbox_writers().max(1))
+                .map(|_| store.inbox_conn())
+                .collect();
+            let mut commits = FuturesUnordered::new();
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-            while let Some(first) = self.rx.recv().await {
-                batch.push(first);
-                while batch.len() < BATCH {
-                    match self.rx.try_recv() {
-                        Ok(p) => batch.push(p),
-                        Err(_) => break,
+            let mut since_checkpoint = 0usize;
+            let mut checkpoint: Option<JoinHandle<()>> = None;
+            let mut open = true;
+            while open || !commits.is_empty() {
+                tokio::select! {
+                    // Finished commits first: their callers are waiting.
+                    biased;
+                    Some((conn, rows, r)) = commits.next(), if !commits.is_empty() => {
+                        let mut conn: InboxConn = conn;
+                        // Nothing queued: hand the connection back, so an
+                        // idle writer holds none (and the pool can close).
+                        if self.rx.is_empty() {
+                            conn.release();
+                        }
+                        idle.push(conn);
+                        let r: Result<(), String> = r;
+                        if r.is_ok() {
+                            self.committed.notify_waiters();
+                            self.committed.notify_one();
+                            since_checkpoint += rows;
+                            if since_checkpoint >= CHECKPOINT_EVERY
+                                && checkpoint.as_ref().is_none_or(|h| h.is_finished())
+                            {
+                                since_checkpoint = 0;
+                                let store = store.clone();
+                                checkpoint = Some(tokio::spawn(async move {
+                                    if let Err(e) = store.inbox_checkpoint().await {
+                                        tracing::debug!(error = %format!("{e:#}"), "background checkpoint failed");
+                                    }
+                                }));
+                            }
+                        }
                     }
-                }
-                // A caller that gave up (timed out) has closed its channel:
-                // its row is still written, and a Slack retry is a no-op.
-                let rows: Vec<(String, String)> = batch
-                    .iter()
-                    .map(|p| (p.event_id.clone(), p.payload.clone()))
-                    .collect();
-                let r = store
-                    .inbox_insert(&rows, now_ms())
-                    .await
-                    .map_err(|e| format!("{e:#}"));
-                if let Err(e) = &r {
-                    tracing::warn!(error = %e, rows = rows.len(), "inbox commit failed; Slack will retry these deliveries");
-                }
-                for p in batch.drain(..) {
-                    let _ = p.done.send(r.clone());
-                }
-                if r.is_ok() {
-                    self.committed.notify_waiters();
-                    self.committed.notify_one();
+                    n = self.rx.recv_many(&mut batch, BATCH), if open && !idle.is_empty() => {
+                        if n == 0 {
+                            open = false;
+                            continue;
+                        }
+                        let conn = idle.pop().expect("an idle connection");
+                        commits.push(commit(conn, std::mem::take(&mut batch), now_ms()));
+                        batch.reserve(BATCH);
+                    }
                 }
             }
         })
     }
+}
+
+/// Rows copied from the WAL into the database file in the background after
+/// this many committed rows (SQLite; about as many WAL pages again, well
+/// under the `wal_autocheckpoint` that would make a commit do it itself).
+const CHECKPOINT_EVERY: usize = 2048;
+
+/// Commits one batch on `conn` and answers its callers; returns the
+/// connection, how many rows, and the result.
+async fn commit(
+    mut conn: InboxConn,
+    batch: Vec<Pending>,
+    now_ms: i64,
+) -> (InboxConn, usize, Result<(), String>) {
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut waiting = Vec::with_capacity(batch.len());
+    for p in batch {
+        rows.push((p.event_id, p.payload));
+        waiting.push(p.done);
+    }
+    let r = conn
+        .insert(&rows, now_ms)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    if let Err(e) = &r {
+        tracing::warn!(error = %e, rows = rows.len(), "inbox commit failed; Slack will retry these deliveries");
+    }
+    drop(rows);
+    // A caller that gave up (timed out) has closed its channel: its row is
+    // still written, and a Slack retry is a no-op.
+    let n = waiting.len();
+    for done in waiting {
+        let _ = done.send(r.clone());
+    }
+    (conn, n, r)
 }

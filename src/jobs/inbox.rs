@@ -56,7 +56,7 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
             async move {
                 let ev = serde_json::from_str::<SlackPushEventCallback>(&row.payload);
                 let r = match &ev {
-                    Ok(ev) => handlers::on_push_event(&state, ev.clone()).await,
+                    Ok(ev) => handlers::on_push_event(&state, ev.clone(), row.received_at).await,
                     Err(e) => Err(anyhow::anyhow!("unreadable payload: {e}")),
                 };
                 match r {

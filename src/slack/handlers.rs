@@ -318,12 +318,17 @@ pub async fn on_command(
 /// An error is retried by the inbox worker with backoff, so this must be
 /// safe to run again: every note carries a dedupe key from its origin.
 #[tracing::instrument(skip_all, fields(event_id = %ev.event_id.0))]
-pub async fn on_push_event(state: &Arc<AppState>, ev: SlackPushEventCallback) -> Result<()> {
+/// An event from the inbox; `received_ms` is when it was committed (acked).
+pub async fn on_push_event(
+    state: &Arc<AppState>,
+    ev: SlackPushEventCallback,
+    received_ms: i64,
+) -> Result<()> {
     match ev.event {
         SlackEventCallbackBody::AppHomeOpened(h) => home::publish(state, h.user.as_ref())
             .await
             .map_err(|e| anyhow::anyhow!("publishing App Home: {e}"))?,
-        SlackEventCallbackBody::Message(m) => notes::on_dm_message(state, &m).await?,
+        SlackEventCallbackBody::Message(m) => notes::on_dm_message(state, &m, received_ms).await?,
         other => info!(kind = ?std::mem::discriminant(&other), "event ignored"),
     }
     Ok(())

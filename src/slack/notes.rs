@@ -643,8 +643,15 @@ pub async fn save_command_note(
 /// A message in a DM with the bot. A rep's plain message (or a reply in a
 /// prompt's thread) is a note, linked to the prompt it answers; an edit of
 /// that message edits the note, and deleting it deletes the note.
-pub async fn on_dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> {
-    dm_message(state, m).await
+/// A DM event, handled from the inbox. `received_ms` is when the bot
+/// committed it (the ack): the note is dated then, and answers the prompt
+/// that was open then, however long the event waited in the inbox.
+pub async fn on_dm_message(
+    state: &Arc<AppState>,
+    m: &SlackMessageEvent,
+    received_ms: i64,
+) -> Result<()> {
+    dm_message(state, m, received_ms).await
 }
 
 /// Tells a rep their DM could not be saved (the inbox gave up on it), with
@@ -674,7 +681,7 @@ pub async fn reply_not_saved(state: &Arc<AppState>, m: &SlackMessageEvent) {
     }
 }
 
-async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> {
+async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent, received_ms: i64) -> Result<()> {
     let Some(channel) = m.origin.channel.as_ref().map(|c| c.to_string()) else {
         return Ok(());
     };
@@ -714,10 +721,9 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> 
     }
     let ts = m.origin.ts.to_string();
     let thread = m.origin.thread_ts.as_ref().map(|t| t.to_string());
-    let now = state.now_ms();
     let prompt_id = state
         .store
-        .prompt_for_reply(&user, &channel, thread.as_deref(), now)
+        .prompt_for_reply(&user, &channel, thread.as_deref(), received_ms)
         .await?;
     let checkin = match prompt_id {
         Some(p) => state.store.prompt(p).await?.map(|p| p.checkin),
@@ -730,6 +736,7 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent) -> Result<()> 
         text,
         format!("msg:{channel}:{ts}"),
     );
+    insight.created_at_ms = received_ms;
     insight.prompt_id = prompt_id;
     insight.checkin = checkin;
     insight.message = Some(SourceMessage {

@@ -5,14 +5,63 @@ use super::Store;
 use anyhow::{Context, Result};
 use sqlx::Row;
 
+/// A pooled connection the inbox writer keeps. On SQLite that matters: a
+/// connection's page cache is dropped whenever another connection has
+/// written since its last transaction, so commits that each took whichever
+/// connection was idle would read the inbox's index pages in again every
+/// time; the writer's own connection finds them cached.
+pub struct InboxConn {
+    store: Store,
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+}
+
+impl InboxConn {
+    /// Hands the connection back to the pool (the writer does when it has
+    /// nothing queued), so an idle writer never holds one: closing the
+    /// store waits for every checked-out connection.
+    pub fn release(&mut self) {
+        self.conn = None;
+    }
+
+    /// As `Store::inbox_insert`, on this connection. After an error the
+    /// connection goes back to the pool and the next insert takes another.
+    pub async fn insert(&mut self, rows: &[(String, String)], now_ms: i64) -> Result<()> {
+        if rows.len() > INSERT_CHUNK {
+            return self.store.inbox_insert(rows, now_ms).await;
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => self.conn.insert(
+                self.store
+                    .pool()
+                    .acquire()
+                    .await
+                    .context("taking a connection for the inbox")?,
+            ),
+        };
+        let r = insert_chunk(rows, now_ms).execute(&mut **conn).await;
+        if r.is_err() {
+            self.conn = None;
+        }
+        r.context("writing the inbox")?;
+        Ok(())
+    }
+}
+
 /// A claimed inbox row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InboxRow {
     pub id: i64,
     pub event_id: String,
     pub payload: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// When it was committed, by the bot's clock (the ack): what it is
+    /// dated by, however long it waited.
+    pub received_at: i64,
 }
 
 /// A row the workers gave up on.
@@ -24,32 +73,121 @@ pub struct ParkedEvent {
     pub received_at: i64,
 }
 
-/// Most rows in one multi-row INSERT (4 binds each; SQLite allows 32,766).
-const INSERT_CHUNK: usize = 200;
+/// Most rows in one INSERT: 2 binds each plus the shared time (SQLite
+/// allows 32,766 binds, PostgreSQL 65,535). The inbox writer's whole batch
+/// (`inbox::BATCH`) fits in one statement.
+const INSERT_CHUNK: usize = 2048;
+/// Statement sizes: 1, 2, 4, … up to `INSERT_CHUNK` rows.
+const SIZES: usize = INSERT_CHUNK.trailing_zeros() as usize + 1;
+
+/// `INSERT … SELECT column1, column2, $1, $1 FROM (VALUES ($2, $3), ($4, $5),
+/// …) … WHERE column1 IS NOT NULL ON CONFLICT DO NOTHING` for `n` rows: `$1`
+/// is the time, shared by every row, and a row left NULL is skipped. (The
+/// WHERE also keeps SQLite from reading `ON CONFLICT` as a join.)
+fn insert_sql(n: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(160 + n * 12);
+    sql.push_str(
+        "INSERT INTO inbox (event_id, payload, next_at, received_at) \
+         SELECT column1, column2, $1, $1 FROM (VALUES ",
+    );
+    for i in 0..n {
+        if i > 0 {
+            sql.push(',');
+        }
+        let _ = write!(sql, "(${}, ${})", 2 * i + 2, 2 * i + 3);
+    }
+    sql.push_str(") AS v WHERE column1 IS NOT NULL ON CONFLICT (event_id) DO NOTHING");
+    sql
+}
+
+/// The statement for up to `n` rows: the next power of two, so a dozen
+/// statements, built once and kept prepared on each connection, serve
+/// batches of every size (its spare rows are bound NULL). Preparing a
+/// statement per batch instead costs about as much as inserting the rows.
+fn sized_sql(n: usize) -> (&'static str, usize) {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| (0..SIZES).map(|k| insert_sql(1 << k)).collect());
+    let k = n.max(1).next_power_of_two().trailing_zeros() as usize;
+    (all[k].as_str(), 1 << k)
+}
+
+/// One INSERT of `rows` (at most `INSERT_CHUNK`), bound.
+fn insert_chunk<'q>(
+    rows: &'q [(String, String)],
+    now_ms: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let (sql, size) = sized_sql(rows.len());
+    let mut q = sqlx::query(sql).bind(now_ms);
+    for (id, payload) in rows {
+        q = q.bind(Some(id.as_str())).bind(Some(payload.as_str()));
+    }
+    for _ in rows.len()..size {
+        q = q.bind(None::<&str>).bind(None::<&str>);
+    }
+    q
+}
 
 impl Store {
     /// Commits deliveries to the inbox in one transaction; a row whose
-    /// event_id is already there (a Slack retry) is a no-op.
+    /// event_id is already there (a Slack retry) is a no-op. Up to
+    /// `INSERT_CHUNK` rows are one statement, which commits on its own (on
+    /// SQLite it takes the write lock at once, as `BEGIN IMMEDIATE` does);
+    /// more are chunked inside one transaction.
     pub async fn inbox_insert(&self, rows: &[(String, String)], now_ms: i64) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if rows.len() <= INSERT_CHUNK {
+            insert_chunk(rows, now_ms)
+                .execute(self.pool())
+                .await
+                .context("writing the inbox")?;
+            return Ok(());
+        }
         let mut tx = self.begin_write().await?;
         for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut sql =
-                String::from("INSERT INTO inbox (event_id, payload, next_at, received_at) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
-            }
-            sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, payload) in chunk {
-                q = q.bind(id).bind(payload).bind(now_ms).bind(now_ms);
-            }
-            q.execute(&mut *tx).await.context("writing the inbox")?;
+            insert_chunk(chunk, now_ms)
+                .execute(&mut *tx)
+                .await
+                .context("writing the inbox")?;
         }
         tx.commit().await.context("committing the inbox")?;
+        Ok(())
+    }
+
+    /// A connection for the inbox writer to keep between commits (taken
+    /// from the pool at the first insert, and again after an error).
+    pub fn inbox_conn(&self) -> InboxConn {
+        InboxConn {
+            store: self.clone(),
+            conn: None,
+        }
+    }
+
+    /// How many inbox commits may run at once, each on its own
+    /// `InboxConn`: one on SQLite (one writer at a time), two on PostgreSQL
+    /// (so one commit's wait for its WAL flush overlaps the next one's
+    /// insert; the pool has 8).
+    pub fn inbox_writers(&self) -> usize {
+        match self.backend {
+            super::Backend::Sqlite => 1,
+            super::Backend::Postgres => 2,
+        }
+    }
+
+    /// On SQLite, copies what is committed in the WAL into the database
+    /// file without waiting for readers or writers (`PASSIVE`), so that the
+    /// inbox writer's own commits seldom have to (see `inbox.rs`). Nothing on
+    /// PostgreSQL.
+    pub async fn inbox_checkpoint(&self) -> Result<()> {
+        if self.backend != super::Backend::Sqlite {
+            return Ok(());
+        }
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(self.pool())
+            .await
+            .context("checkpointing the WAL")?;
         Ok(())
     }
 
@@ -68,9 +206,9 @@ impl Store {
              WHERE id IN (SELECT id FROM inbox
                           WHERE status = 'pending' AND next_at <= $3 AND lease_until < $3
                           ORDER BY id LIMIT $4 {lock})
-             RETURNING id, event_id, payload, attempts"
+             RETURNING id, event_id, payload, attempts, received_at"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, InboxRow>(sqlx::AssertSqlSafe(sql))
             .bind(owner)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
@@ -78,15 +216,7 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .context("claiming inbox rows")?;
-        let mut out: Vec<InboxRow> = rows
-            .into_iter()
-            .map(|r| InboxRow {
-                id: r.get(0),
-                event_id: r.get(1),
-                payload: r.get(2),
-                attempts: r.get(3),
-            })
-            .collect();
+        let mut out = rows;
         out.sort_by_key(|r| r.id);
         Ok(out)
     }
