@@ -497,6 +497,8 @@ struct RunResult {
     /// Rows the bot's inbox workers had turned into notes by the kill.
     handled: i64,
     signed_live: u64,
+    /// Size of one delivery's JSON body.
+    body_bytes: usize,
     /// chat.postMessage calls the bot made (its workers' confirmations).
     posts: usize,
     /// CPU seconds the bot and this process (load, emulator) used during the load.
@@ -725,6 +727,7 @@ async fn one_run(
         dms: dms.clone(),
         base_secs: now_secs() - 3600,
     });
+    let body_bytes = gen.body(0, now_secs()).len();
     let c = a.concurrency as u64;
     let per_worker = ((a.presign_rate * a.seconds) / c as f64).ceil() as u64 + 1;
     let signed_at = now_secs();
@@ -768,6 +771,7 @@ async fn one_run(
     let posts = emu.call_count("chat.postMessage") - posts_before;
 
     let mut r = RunResult {
+        body_bytes,
         posts,
         bot_cpu,
         load_cpu,
@@ -936,10 +940,11 @@ async fn bench(a: Args) -> ExitCode {
             format!("{:?}", r.other_detail)
         };
         println!(
-            "run {}/{}: {:.2} s, acked {} ({}/s), stored {}/s, lost {}, p50 {:.2} ms, p99 {:.2} ms, 503s {}, other {}, conn errors {}, inbox rows {} (handled {}), signed live {}, bot posts {}, CPU bot {:.1} s ({:.1} µs/ack) load {:.1} s, peak RSS {:.1} MB, load {}",
+            "run {}/{}: {:.2} s, bodies of {} bytes, acked {} ({}/s), stored {}/s, lost {}, p50 {:.2} ms, p99 {:.2} ms, 503s {}, other {}, conn errors {}, inbox rows {} (handled {}), signed live {}, bot posts {}, CPU bot {:.1} s ({:.1} µs/ack) load {:.1} s, peak RSS {:.1} MB, load {}",
             run + 1,
             a.runs,
             r.elapsed,
+            r.body_bytes,
             thousands(r.acked as f64),
             thousands(r.acked_per_s()),
             thousands(r.stored_per_s()),

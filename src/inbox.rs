@@ -111,18 +111,15 @@ impl InboxWriter {
             let mut since_checkpoint = 0usize;
             let mut checkpoint: Option<JoinHandle<()>> = None;
             let mut open = true;
+            // Whether an idle `InboxConn` may still hold a connection.
+            let mut holding = false;
             while open || !commits.is_empty() {
                 tokio::select! {
                     // Finished commits first: their callers are waiting.
                     biased;
                     Some((conn, rows, r)) = commits.next(), if !commits.is_empty() => {
-                        let mut conn: InboxConn = conn;
-                        // Nothing queued: hand the connection back, so an
-                        // idle writer holds none (and the pool can close).
-                        if self.rx.is_empty() {
-                            conn.release();
-                        }
                         idle.push(conn);
+                        holding = true;
                         let r: Result<(), String> = r;
                         if r.is_ok() {
                             self.committed.notify_waiters();
@@ -150,11 +147,26 @@ impl InboxWriter {
                         commits.push(commit(conn, std::mem::take(&mut batch), now_ms()));
                         batch.reserve(BATCH);
                     }
+                    // Nothing for a while: hand the connections back, so an
+                    // idle writer holds none (and the pool can close). Not
+                    // after every commit: under load the queue is often
+                    // empty for a moment, and a connection taken afresh
+                    // starts with a cold page cache.
+                    _ = tokio::time::sleep(HOLD_IDLE), if holding && commits.is_empty() => {
+                        for conn in &mut idle {
+                            conn.release();
+                        }
+                        holding = false;
+                    }
                 }
             }
         })
     }
 }
+
+/// The writer hands its connections back after this long with nothing to
+/// commit.
+const HOLD_IDLE: Duration = Duration::from_millis(100);
 
 /// Rows copied from the WAL into the database file in the background after
 /// this many committed rows (SQLite; about as many WAL pages again, well
