@@ -24,3 +24,4 @@ pub mod slack;
 pub mod store;
 pub mod tagging;
 pub mod tasks;
+pub mod text;
