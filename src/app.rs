@@ -210,18 +210,11 @@ impl Application {
             let bound = listener.local_addr()?;
             http_addr = Some(bound);
             let router = shed_load(slack::http::router(state.clone()), HTTP_IN_FLIGHT);
-            let mut rx = stop_rx.clone();
-            http_task = Some(tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                };
-                if let Err(e) = axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!(error = %e, "HTTP server stopped");
-                }
-            }));
+            http_task = Some(tokio::spawn(crate::server::serve(
+                listener,
+                router,
+                stop_rx.clone(),
+            )));
             info!(%bound, "serving Slack requests at POST /slack/events");
         }
 

@@ -179,4 +179,23 @@ mod tests {
         assert_eq!(&rec[10], "negative");
         assert_eq!(&rec[13], "2026-11-23T05:01:00.000Z");
     }
+
+    /// D5: a note that starts like a formula, or carries controls or an
+    /// RTL override, reaches a spreadsheet as inert text.
+    #[test]
+    fn csv_cells_are_neutralised() {
+        let mut i = sample();
+        i.text = "=HYPERLINK(\"http://evil\",\"click\")\u{202e}gnp.exe\u{7}".into();
+        i.tags = vec!["@SUM(A1)".into()];
+        let mut buf = Vec::new();
+        write(&[i], ExportFormat::Csv, &mut buf).unwrap();
+        let mut r = csv::Reader::from_reader(buf.as_slice());
+        let rec = r.records().next().unwrap().unwrap();
+        assert_eq!(&rec[5], "'=HYPERLINK(\"http://evil\",\"click\")gnp.exe");
+        assert_eq!(&rec[7], "'@SUM(A1)");
+        for cell in rec.iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+            assert!(!cell.chars().any(crate::text::is_unsafe), "{cell:?}");
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod reload;
 pub mod report;
 pub mod schedule;
+pub mod server;
 pub mod slack;
 pub mod store;
 pub mod tagging;

@@ -224,3 +224,262 @@ async fn a_failed_save_keeps_the_text_in_the_modal() {
     );
     t.stop().await;
 }
+
+/// Raw HTTP/1.1 to the bot: what a hostile client sends, byte for byte.
+async fn raw(addr: std::net::SocketAddr, head: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    // The answer must come from the headers alone: the body never does.
+    let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+        .await
+        .expect("an answer before any body was sent")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// D3: the headers are read first; a stale, unsigned or oversized request
+/// is refused before its body is read, and `Expect: 100-continue` gets no
+/// `100 Continue`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_refused_from_their_headers() {
+    let t = spawn_app(Db::Sqlite, Mode::Http).await;
+    let addr = t.app().http_addr().unwrap();
+    let sig = format!("v0={}", "0".repeat(64));
+    // Stale timestamp, a 1,000-byte body promised and never sent.
+    let r = raw(addr, format!(
+        "POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Slack-Request-Timestamp: {}\r\nX-Slack-Signature: {sig}\r\nContent-Length: 1000\r\n\r\n",
+        now_secs() - 3600
+    )).await;
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    // No timestamp at all.
+    let r = raw(addr, format!(
+        "POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slack-Signature: {sig}\r\nContent-Length: 1000\r\n\r\n"
+    )).await;
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    // 100 MB announced with Expect: 100-continue: 413, and never a 100.
+    let r = raw(addr, format!(
+        "POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Slack-Request-Timestamp: {}\r\nX-Slack-Signature: {sig}\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n",
+        now_secs()
+    )).await;
+    assert!(r.starts_with("HTTP/1.1 413"), "{r}");
+    assert!(!r.contains("100 Continue"), "{r}");
+    // A signed body over the cap, sent chunked (no Content-Length): cut off
+    // at the cap, and nothing stored.
+    let big = format!(
+        "token=x&user_id=U0REP0001&command=%2Ffieldnotes&text=note+{}&trigger_id=1.2.3",
+        "a".repeat(fieldnotes::slack::http::MAX_BODY_BYTES)
+    );
+    let ts = now_secs();
+    let r = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            t.emu.sign(ts, big.as_bytes())
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        for c in big.as_bytes().chunks(64 * 1024) {
+            let mut chunk = format!("{:x}\r\n", c.len()).into_bytes();
+            chunk.extend_from_slice(c);
+            chunk.extend_from_slice(b"\r\n");
+            if s.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = s.write_all(b"0\r\n\r\n").await;
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(r.starts_with("HTTP/1.1 413"), "{r}");
+    // The positive signal: a proper request right after is served.
+    assert!(t
+        .command("U0REP0001", "note Acme again")
+        .await
+        .contains("Saved"));
+    assert_eq!(
+        t.insights().await.len(),
+        1,
+        "only the proper note is stored"
+    );
+    t.stop().await;
+}
+
+/// D2, D6, D8, D9 and verb case: what a signed but hostile slash command
+/// does. Every reply is clear, nothing panics, nothing is stored wrongly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_commands_are_refused_cleanly() {
+    let t = spawn_app(Db::Sqlite, Mode::Http).await;
+    let state = t.app().state().clone();
+    let rep = "U0REP0001";
+    let now = t.now().timestamp_millis();
+    for len in ["20000000w", "30500568904944w", "99999999999999999999w"] {
+        let r = t.command(rep, &format!("pause {len}")).await;
+        assert!(
+            r.contains("366 days") || r.contains("is not a length"),
+            "{r}"
+        );
+    }
+    assert!(state.store.pauses(now).await.unwrap().is_empty());
+    let r = t.command("U0MKT0001", "ask in 20000000w x").await;
+    assert!(r.contains("30 days"), "{r}");
+    // Verbs ignore case.
+    let r = t.command(rep, "Pause 2w").await;
+    assert!(r.contains("Paused until"), "{r}");
+    assert_eq!(state.store.pauses(now).await.unwrap().len(), 1);
+    let r = t.command(rep, "RESUME").await;
+    assert!(r.contains("back on"), "{r}");
+
+    // An unknown check-in is refused by name, and nothing is queued.
+    let r = t.command("U0MKT0001", "ask nosuchcheckin hello").await;
+    assert!(
+        r.contains("`nosuchcheckin`") && r.contains("`pulse`"),
+        "{r}"
+    );
+
+    // A replayed ask (same trigger) queues one run.
+    let d = t
+        .emu
+        .slash_command(
+            "U0MKT0001",
+            "/fieldnotes",
+            "ask pulse Any pricing pushback?",
+            "C0SALES01",
+        )
+        .await
+        .unwrap();
+    assert!(d.response.as_ref().unwrap().to_string().contains("Queued"));
+    for _ in 0..3 {
+        let again = t.emu.redeliver(&d).await.unwrap();
+        let text = again.response.unwrap().to_string();
+        assert!(text.contains("Already queued"), "{text}");
+    }
+    let runs = fieldnotes::report::status(&state.store, &t.config, Some("pulse"), 10)
+        .await
+        .unwrap();
+    assert_eq!(runs.matches("Any pricing pushback?").count(), 1, "{runs}");
+
+    // Ids that are not Slack's: refused, nothing stored.
+    let fields = |user: String| {
+        serde_json::json!({
+            "token": "x", "team_id": "T0FIELDNT", "channel_id": "C0SALES01",
+            "user_id": user, "user_name": "x", "command": "/fieldnotes",
+            "text": "pause 2w", "response_url": "http://127.0.0.1/r", "trigger_id": "1.2.3",
+        })
+    };
+    for user in [String::new(), "U".repeat(500_000)] {
+        let d = t.emu.send_command_fields(fields(user)).await.unwrap();
+        let text = d.response.unwrap().to_string();
+        assert!(text.contains("couldn't read who sent"), "{text}");
+    }
+    assert!(
+        state.store.pauses(now).await.unwrap().is_empty(),
+        "no pause for a forged id"
+    );
+    t.stop().await;
+}
+
+/// D9 and D10: a block_actions payload with 2,000 actions does nothing; a
+/// form answer past Slack's 3,000 characters is refused in the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_past_slacks_limits_do_nothing() {
+    let t = spawn_app(Db::Sqlite, Mode::Http).await;
+    let state = t.app().state().clone();
+    let rep = "U0REP0001";
+    let action = |id: &str| {
+        serde_json::json!({
+            "type": "button", "action_id": id, "block_id": "b",
+            "action_ts": "1.2", "value": "x", "text": {"type": "plain_text", "text": "x"},
+        })
+    };
+    let payload = |actions: Vec<serde_json::Value>| {
+        serde_json::json!({
+            "type": "block_actions",
+            "team": {"id": "T0FIELDNT", "domain": "x"},
+            "user": {"id": rep, "username": "rep", "name": "rep", "team_id": "T0FIELDNT"},
+            "api_app_id": "A0FIELDNT", "token": "x", "container": {"type": "view", "view_id": "V1"},
+            "trigger_id": "1.2.3", "actions": actions,
+        })
+    };
+    let many = (0..2000)
+        .map(|_| action(fieldnotes::slack::views::HOME_PAUSE_1W))
+        .collect();
+    let d = t.emu.send_interaction(payload(many)).await.unwrap();
+    assert_eq!(d.status, Some(200));
+    // The positive signal: one real click is acted on...
+    let d = t
+        .emu
+        .send_interaction(payload(vec![action(fieldnotes::slack::views::HOME_RESUME)]))
+        .await
+        .unwrap();
+    assert_eq!(d.status, Some(200));
+    t.wait_calls("views.publish", 1).await;
+    t.app().state().background.idle().await;
+    // ...and the 2,000 before it added no publish and no pause.
+    assert_eq!(t.emu.calls_to("views.publish").len(), 1);
+    assert!(state
+        .store
+        .pauses(t.now().timestamp_millis())
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A note form answered with 5,000 characters stays open with an error.
+    t.emu
+        .slash_command(rep, "/fieldnotes", "note", "C0SALES01")
+        .await
+        .unwrap();
+    let modal = t.emu.open_modal_for(rep).expect("the note form opened");
+    let block = modal.view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "input" && b["element"]["type"] == "plain_text_input")
+        .unwrap()["block_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut values = t.emu.fill_modal_values(
+        &modal.view,
+        &std::collections::HashMap::from([(
+            block.clone(),
+            slack_emulator::FieldAnswer::Text("ok".into()),
+        )]),
+    );
+    let action_id = values[&block]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    values[&block][&action_id]["value"] = serde_json::json!("x".repeat(5000));
+    // Slack's client enforces max_length (the emulator too), so the
+    // payload is sent as given.
+    let mut view = modal.view.clone();
+    view["state"] = serde_json::json!({ "values": values });
+    let d = t
+        .emu
+        .send_interaction(serde_json::json!({
+            "type": "view_submission",
+            "team": {"id": "T0FIELDNT", "domain": "x"},
+            "user": {"id": rep, "username": "rep", "name": "rep", "team_id": "T0FIELDNT"},
+            "api_app_id": "A0FIELDNT", "token": "x", "trigger_id": "1.2.4",
+            "view": view,
+        }))
+        .await
+        .unwrap();
+    let resp = d.response.expect("an errors response");
+    assert_eq!(resp["response_action"], "errors", "{resp}");
+    assert!(
+        resp["errors"][&block].as_str().unwrap().contains("3,000"),
+        "{resp}"
+    );
+    assert!(t.insights().await.is_empty());
+    t.stop().await;
+}

@@ -204,3 +204,31 @@ fn asset_verdicts_lead_quality_and_tone() {
     );
     assert!(to_json(&d).contains("\"assets\""));
 }
+
+/// D5: a quote carries no control or bidi characters into the digest.
+#[test]
+fn quotes_are_stripped_of_controls_and_bidi() {
+    let this = vec![ins(
+        1,
+        "U1",
+        "Acme said \u{202e}ecirp\u{202c} was the blocker\u{7}\u{1b}[2J on the renewal",
+        &["competitor:acme"],
+        &[],
+    )];
+    let tax = taxonomy();
+    let d = build(&DigestInput {
+        week: "2026-W48".parse().unwrap(),
+        timezone: chrono_tz::America::New_York,
+        stats: WeekPromptStats::default(),
+        this_week: &this,
+        last_week: &[],
+        taxonomy: &tax,
+        max_quotes: 5,
+    });
+    assert_eq!(
+        d.quotes[0].text,
+        "Acme said ecirp was the blocker[2J on the renewal"
+    );
+    let md = to_markdown(&d);
+    assert!(!md.chars().any(crate::text::is_unsafe), "{md:?}");
+}

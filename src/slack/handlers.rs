@@ -302,7 +302,7 @@ pub async fn on_command(
     if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
         return Ok(ephemeral(format!(
             ":warning: That is longer than a Slack message can be ({} characters); nothing was saved.",
-            limits::MAX_MESSAGE_CHARS
+            limits::thousands(limits::MAX_MESSAGE_CHARS)
         )));
     }
     let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));

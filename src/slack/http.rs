@@ -6,7 +6,7 @@ use super::handlers;
 use super::signature;
 use crate::app::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,8 @@ use slack_morphism::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -41,16 +43,71 @@ fn reject(status: StatusCode, why: &str) -> Response {
     (status, [("X-Slack-No-Retry", "1")], why.to_string()).into_response()
 }
 
+/// The largest body read before its signature is checked. Slack's largest
+/// payloads are view submissions: 100 inputs of 3,000 characters, form-
+/// and JSON-encoded, stay well under it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Time allowed for the body to arrive once the headers have.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bodies being read (not yet authenticated) at once: at most this many
+/// times [`MAX_BODY_BYTES`] is buffered for requests nobody has vouched for.
+const PRE_AUTH_READS: usize = 64;
+static READING: Semaphore = Semaphore::const_new(PRE_AUTH_READS);
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
 async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    // The headers are moved out rather than cloned (as the `HeaderMap`
-    // extractor does); the body is read by axum's own `Bytes` extractor,
-    // with its limit and rejections.
     let (mut parts, body) = req.into_parts();
     let headers = std::mem::take(&mut parts.headers);
-    let body = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
-        Ok(b) => b,
-        Err(rejection) => return rejection.into_response(),
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    // The headers first: a request that is unsigned, stale or too big is
+    // refused before any of its body is read (so `Expect: 100-continue`
+    // gets no `100 Continue`, and nothing is buffered for it).
+    if let Err(e) = signature::check_headers(
+        h("x-slack-request-timestamp"),
+        h("x-slack-signature"),
+        now_secs(),
+    ) {
+        warn!(error = %e, "rejected an unsigned or stale Slack request from its headers");
+        return reject(StatusCode::UNAUTHORIZED, "invalid signature");
+    }
+    let declared = match headers.get(header::CONTENT_LENGTH) {
+        None => None,
+        Some(v) => match v.to_str().ok().and_then(|v| v.parse::<u64>().ok()) {
+            Some(n) => Some(n),
+            None => return reject(StatusCode::BAD_REQUEST, "bad Content-Length"),
+        },
     };
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        warn!(
+            bytes = declared,
+            "refused a request body larger than Slack sends"
+        );
+        return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    }
+    // Then the body: bounded in size, in time, and in how many are read
+    // at once. Waiting for a slot is a 503, which Slack retries.
+    let Ok(Ok(_reading)) = tokio::time::timeout(BODY_READ_TIMEOUT, READING.acquire()).await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+    };
+    let body = match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large or cut short"),
+        Err(_) => return reject(StatusCode::REQUEST_TIMEOUT, "body read timed out"),
+    };
+    drop(_reading);
     slack_request(state, &headers, body).await
 }
 
@@ -59,16 +116,12 @@ async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Respo
 #[tracing::instrument(level = "debug", skip_all, fields(retry = headers.get("x-slack-retry-num").and_then(|v| v.to_str().ok()).unwrap_or("0")))]
 async fn slack_request(state: Arc<AppState>, headers: &HeaderMap, body: Bytes) -> Response {
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
     if let Err(e) = signature::verify(
         &state.secrets.signing_secrets,
         h("x-slack-request-timestamp"),
         h("x-slack-signature"),
         &body,
-        now,
+        now_secs(),
     ) {
         warn!(error = %e, "rejected an unsigned or forged Slack request");
         return reject(StatusCode::UNAUTHORIZED, "invalid signature");

@@ -39,6 +39,19 @@ pub fn for_log(s: &str) -> &str {
     &s[..end]
 }
 
+/// `n` with thousands separators, as people read it (`3,000`).
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Whether `text` is within `max` characters (counted without walking
 /// past the limit).
 pub fn within_chars(text: &str, max: usize) -> bool {
@@ -74,5 +87,9 @@ mod tests {
         assert!(within_chars(&"é".repeat(3000), 3000));
         assert!(!within_chars(&"é".repeat(3001), 3000));
         assert_eq!(for_log(&"é".repeat(100)).chars().count(), 20);
+        assert_eq!(thousands(3000), "3,000");
+        assert_eq!(thousands(40_000), "40,000");
+        assert_eq!(thousands(1_048_576), "1,048,576");
+        assert_eq!(thousands(999), "999");
     }
 }

@@ -665,8 +665,8 @@ fn over_limits(values: &FormValues) -> Option<(String, String)> {
                 block.clone(),
                 format!(
                     "Keep this under {} characters (it has {}).",
-                    limits::MAX_INPUT_CHARS,
-                    v.chars().count()
+                    limits::thousands(limits::MAX_INPUT_CHARS),
+                    limits::thousands(v.chars().count())
                 ),
             ));
         }

@@ -41,6 +41,38 @@ pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
     )
 }
 
+/// What can be checked from the headers alone, before any of the body is
+/// read: both headers present, the timestamp inside the replay window, and
+/// the signature shaped as `v0=` and 64 hex digits. Returns the decoded
+/// signature.
+pub fn check_headers(
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    now_secs: i64,
+) -> Result<[u8; 32], SignatureError> {
+    let (Some(ts), Some(sig)) = (timestamp, signature) else {
+        return Err(SignatureError::Missing);
+    };
+    if ts.len() > 20 {
+        return Err(SignatureError::BadTimestamp);
+    }
+    let t: i64 = ts
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::BadTimestamp)?;
+    if now_secs
+        .checked_sub(t)
+        .is_none_or(|d| d.unsigned_abs() > MAX_SKEW_SECS.unsigned_abs())
+    {
+        return Err(SignatureError::Stale);
+    }
+    let mut given = [0u8; 32];
+    match sig.strip_prefix("v0=") {
+        Some(h) if h.len() == 64 && hex::decode_to_slice(h, &mut given).is_ok() => Ok(given),
+        _ => Err(SignatureError::Mismatch),
+    }
+}
+
 /// Verifies a request against any of the configured secrets (so a secret can
 /// be rotated), in constant time, within the replay window around `now_secs`.
 pub fn verify(
@@ -50,19 +82,8 @@ pub fn verify(
     body: &[u8],
     now_secs: i64,
 ) -> Result<(), SignatureError> {
-    let (Some(ts), Some(sig)) = (timestamp, signature) else {
-        return Err(SignatureError::Missing);
-    };
-    let t: i64 = ts
-        .trim()
-        .parse()
-        .map_err(|_| SignatureError::BadTimestamp)?;
-    if (now_secs - t).abs() > MAX_SKEW_SECS {
-        return Err(SignatureError::Stale);
-    }
-    let Some(given) = sig.strip_prefix("v0=").and_then(|h| hex::decode(h).ok()) else {
-        return Err(SignatureError::Mismatch);
-    };
+    let given = check_headers(timestamp, signature, now_secs)?;
+    let ts = timestamp.unwrap_or_default();
     for secret in secrets {
         if basestring_mac(secret.expose_secret(), ts, body)
             .verify_slice(&given)

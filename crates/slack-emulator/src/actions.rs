@@ -277,6 +277,12 @@ impl Emulator {
         self.deliver(DeliveryKind::Interactive, payload).await
     }
 
+    /// Delivers slash-command fields as given (correctly signed): for tests
+    /// of fields no Slack client would send, such as an empty `user_id`.
+    pub async fn send_command_fields(&self, fields: Value) -> anyhow::Result<Delivery> {
+        self.deliver(DeliveryKind::SlashCommand, fields).await
+    }
+
     /// Builds `view.state.values` for a modal from answers keyed by block_id,
     /// using the right shape for each input element.
     ///
