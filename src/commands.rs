@@ -160,6 +160,11 @@ pub fn parse_ask(text: &str, checkins: &[&str], now: DateTime<Utc>, tz: Tz) -> R
                 format!("`{len}` is not a length like 30m or 2h.")
             }
         })?;
+        if d.is_zero() {
+            return Err(format!(
+                "`in {len}` is now: leave `in` out to send at once."
+            ));
+        }
         at = Some(add(now, d).ok_or_else(|| MAX_ASK_AHEAD_MSG.to_string())?);
         rest = question.trim();
     }
@@ -240,6 +245,10 @@ mod tests {
         assert!(parse_ask("at 2026-11-01 08:00 Past", &names, now, NY).is_err());
         assert!(parse_ask("at 25:00 Bad", &names, now, NY).is_err());
         assert!(parse_ask("in 60d Far", &names, now, NY).is_err());
+        // Found by the fuzz target: `in 0h` was a time not after now.
+        assert!(parse_ask("in 0h Now?", &names, now, NY)
+            .unwrap_err()
+            .contains("is now"));
     }
 
     /// Any length a user types is refused cleanly, never panics, and never

@@ -58,7 +58,7 @@ pub async fn on_interaction(
 
 /// Refuses what Slack never sends: a user id that isn't one, a trigger id
 /// past Slack's size, more than one action in a block_actions payload.
-fn check_interaction(ev: &SlackInteractionEvent) -> Result<(), &'static str> {
+pub fn check_interaction(ev: &SlackInteractionEvent) -> Result<(), &'static str> {
     let (user, trigger) = match ev {
         SlackInteractionEvent::BlockActions(a) => {
             if a.actions.as_ref().is_some_and(|x| x.len() > 1) {
@@ -83,6 +83,24 @@ fn check_interaction(ev: &SlackInteractionEvent) -> Result<(), &'static str> {
     }
     if trigger.is_some_and(|t| !limits::is_token(t)) {
         return Err("not a Slack trigger id");
+    }
+    Ok(())
+}
+
+/// Refuses a slash command Slack never sends (an id that isn't one, text
+/// past a message's length), with the reply to show.
+pub fn check_command(ev: &SlackCommandEvent) -> Result<(), String> {
+    if !limits::is_slack_id(&ev.user_id.0) || !limits::is_token(&ev.trigger_id.0) {
+        return Err(
+            ":warning: Fieldnotes couldn't read who sent that command; nothing was changed.".into(),
+        );
+    }
+    let text = ev.text.as_deref().unwrap_or("");
+    if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
+        return Err(format!(
+            ":warning: That is longer than a Slack message can be ({} characters); nothing was saved.",
+            limits::thousands(limits::MAX_MESSAGE_CHARS)
+        ));
     }
     Ok(())
 }
@@ -292,19 +310,11 @@ pub async fn on_command(
     state: &Arc<AppState>,
     ev: SlackCommandEvent,
 ) -> Result<SlackCommandEventResponse> {
+    if let Err(reply) = check_command(&ev) {
+        warn!("refused a slash command Slack could not have sent");
+        return Ok(ephemeral(reply));
+    }
     let text = ev.text.as_deref().unwrap_or("").trim();
-    if !limits::is_slack_id(&ev.user_id.0) || !limits::is_token(&ev.trigger_id.0) {
-        warn!("refused a slash command whose user or trigger id is not Slack's");
-        return Ok(ephemeral(
-            ":warning: Fieldnotes couldn't read who sent that command; nothing was changed.".into(),
-        ));
-    }
-    if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
-        return Ok(ephemeral(format!(
-            ":warning: That is longer than a Slack message can be ({} characters); nothing was saved.",
-            limits::thousands(limits::MAX_MESSAGE_CHARS)
-        )));
-    }
     let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     // `Pause 2w` from a phone's autocapitalisation means `pause 2w`.
     let verb = verb.to_lowercase();

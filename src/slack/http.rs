@@ -3,6 +3,7 @@
 //! The signature is checked on the raw bytes before anything is parsed.
 
 use super::handlers;
+use super::limits;
 use super::signature;
 use crate::app::AppState;
 use axum::body::Bytes;
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tracing::{info, warn};
+use tracing::warn;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -127,12 +128,8 @@ async fn slack_request(state: Arc<AppState>, headers: &HeaderMap, body: Bytes) -
         return reject(StatusCode::UNAUTHORIZED, "invalid signature");
     }
     let content_type = h(header::CONTENT_TYPE.as_str()).unwrap_or("");
-    if content_type.starts_with("application/json") {
-        let retry = h("x-slack-retry-num").unwrap_or("0");
-        on_json(state, &body, retry).await
-    } else {
-        on_form(state, &body).await
-    }
+    let retry = h("x-slack-retry-num").unwrap_or("0");
+    dispatch(state, content_type, &body, retry).await
 }
 
 /// What the front door reads of a JSON body: the request type, and for an
@@ -197,86 +194,106 @@ impl Envelope<'_> {
     }
 }
 
-async fn on_json(state: Arc<AppState>, body: &[u8], retry: &str) -> Response {
-    let Ok(env) = serde_json::from_slice::<Envelope>(body) else {
-        return reject(StatusCode::BAD_REQUEST, "malformed JSON");
+/// A request from Slack, parsed once from its verified body. Events are
+/// only checked for shape (their id is what the inbox needs); the worker
+/// parses the event itself from the stored payload.
+#[derive(Debug)]
+pub enum Inbound<'a> {
+    UrlVerification { challenge: Cow<'a, str> },
+    Event { event_id: Cow<'a, str> },
+    AppRateLimited,
+    SslCheck,
+    Interaction(Box<SlackInteractionEvent>),
+    Command(Box<SlackCommandEvent>),
+}
+
+/// Why a body was refused (the text of the 400 answer).
+pub type Malformed = &'static str;
+
+/// Parses a verified body by its content type, without I/O: the one place
+/// HTTP mode reads Slack's payloads, and a fuzz target.
+pub fn parse<'a>(content_type: &str, body: &'a [u8]) -> Result<Inbound<'a>, Malformed> {
+    if content_type.starts_with("application/json") {
+        let env = serde_json::from_slice::<Envelope>(body).map_err(|_| "malformed JSON")?;
+        return match env.kind.as_ref() {
+            "url_verification" => Ok(Inbound::UrlVerification {
+                challenge: env.challenge.clone().unwrap_or_default(),
+            }),
+            "event_callback" => match (env.callback_event_id().is_some(), env.event_id) {
+                (true, Some(event_id)) => Ok(Inbound::Event { event_id }),
+                _ => Err("malformed event"),
+            },
+            "app_rate_limited" => Ok(Inbound::AppRateLimited),
+            _ => Err("unknown request type"),
+        };
+    }
+    let form = serde_urlencoded::from_bytes::<HashMap<String, String>>(body)
+        .map_err(|_| "malformed form")?;
+    if form.get("ssl_check").map(String::as_str) == Some("1") {
+        return Ok(Inbound::SslCheck);
+    }
+    if let Some(payload) = form.get("payload") {
+        return serde_json::from_str::<SlackInteractionEvent>(payload)
+            .map(|ev| Inbound::Interaction(Box::new(ev)))
+            .map_err(|_| "malformed payload");
+    }
+    if form.contains_key("command") {
+        return serde_json::to_value(&form)
+            .and_then(serde_json::from_value::<SlackCommandEvent>)
+            .map(|ev| Inbound::Command(Box::new(ev)))
+            .map_err(|_| "malformed command");
+    }
+    Err("unknown request")
+}
+
+async fn dispatch(state: Arc<AppState>, content_type: &str, body: &[u8], retry: &str) -> Response {
+    let inbound = match parse(content_type, body) {
+        Ok(i) => i,
+        Err(why) => {
+            // Not the parser's message: serde quotes the offending value,
+            // and a hostile body would write itself into the log.
+            warn!(why, bytes = body.len(), "refused a malformed Slack request");
+            return reject(StatusCode::BAD_REQUEST, why);
+        }
     };
-    match env.kind.as_ref() {
-        "url_verification" => {
-            let challenge = env.challenge.as_deref().unwrap_or("");
+    match inbound {
+        Inbound::UrlVerification { challenge } => {
             Json(serde_json::json!({ "challenge": challenge })).into_response()
         }
-        "event_callback" => match env.callback_event_id() {
-            Some(event_id) => {
-                // Acked only once committed to the inbox; a worker acts on
-                // it from there. If it can't be committed, 503 without
-                // X-Slack-No-Retry, so Slack delivers it again.
-                let payload = String::from_utf8_lossy(body).into_owned();
-                match state.inbox.commit(event_id, payload).await {
-                    Ok(()) => StatusCode::OK.into_response(),
-                    Err(e) => {
-                        warn!(error = %e, event_id, retry, "event not committed; asking Slack to retry");
-                        (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
-                    }
+        Inbound::Event { event_id } => {
+            // Acked only once committed to the inbox; a worker acts on it
+            // from there. If it can't be committed, 503 without
+            // X-Slack-No-Retry, so Slack delivers it again.
+            let payload = String::from_utf8_lossy(body).into_owned();
+            match state.inbox.commit(&event_id, payload).await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(e) => {
+                    warn!(error = %e, event_id = %limits::for_log(&event_id), retry, "event not committed; asking Slack to retry");
+                    (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
                 }
             }
-            None => {
-                warn!(retry, "unparseable event callback");
-                reject(StatusCode::BAD_REQUEST, "malformed event")
-            }
-        },
-        "app_rate_limited" => {
+        }
+        Inbound::AppRateLimited => {
             warn!("Slack reports this app is over its event rate limit");
             StatusCode::OK.into_response()
         }
-        _ => reject(StatusCode::BAD_REQUEST, "unknown request type"),
-    }
-}
-
-async fn on_form(state: Arc<AppState>, body: &[u8]) -> Response {
-    let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(body) else {
-        return reject(StatusCode::BAD_REQUEST, "malformed form");
-    };
-    if form.get("ssl_check").map(String::as_str) == Some("1") {
-        return StatusCode::OK.into_response();
-    }
-    if let Some(payload) = form.get("payload") {
-        let ev = match serde_json::from_str::<SlackInteractionEvent>(payload) {
-            Ok(ev) => ev,
-            Err(e) => {
-                warn!(error = %e, "unparseable interaction payload");
-                return reject(StatusCode::BAD_REQUEST, "malformed payload");
-            }
-        };
-        return match handlers::on_interaction(&state, ev).await {
+        Inbound::SslCheck => StatusCode::OK.into_response(),
+        Inbound::Interaction(ev) => match handlers::on_interaction(&state, *ev).await {
             Ok(SlackInteractionResponse::Empty) => StatusCode::OK.into_response(),
             Ok(resp) => Json(resp).into_response(),
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "interaction failed");
                 StatusCode::OK.into_response()
             }
-        };
-    }
-    if form.contains_key("command") {
-        let ev = match serde_json::to_value(&form)
-            .and_then(serde_json::from_value::<SlackCommandEvent>)
-        {
-            Ok(ev) => ev,
-            Err(e) => {
-                warn!(error = %e, "unparseable slash command");
-                return reject(StatusCode::BAD_REQUEST, "malformed command");
-            }
-        };
-        return match handlers::on_command(&state, ev).await {
+        },
+        Inbound::Command(ev) => match handlers::on_command(&state, *ev).await {
             Ok(resp) => Json(resp).into_response(),
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "command failed");
                 Json(serde_json::json!({"response_type": "ephemeral", "text": "Sorry, something went wrong on our side. Please try again."})).into_response()
             }
-        };
+        },
     }
-    info!("form request with neither payload nor command");
-    reject(StatusCode::BAD_REQUEST, "unknown request")
 }
 
 #[cfg(test)]
