@@ -287,3 +287,14 @@ fn event_attempts_default_and_bounds_name_the_line() {
         assert!(e.message.contains("between 1 and 50"), "{}", e.message);
     }
 }
+
+#[test]
+fn note_retention_is_optional_at_least_a_day_and_named() {
+    assert_eq!(parse(GOOD).unwrap().retention.notes, None);
+    let c = parse(&format!("{GOOD}\n[retention]\nnotes = \"365d\"\n")).unwrap();
+    assert_eq!(c.retention.notes, Some(Duration::from_secs(365 * 86400)));
+    for bad in ["12h", "forever"] {
+        let e = one_error(&format!("{GOOD}\n[retention]\nnotes = \"{bad}\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (19, "retention.notes"), "{e}");
+    }
+}

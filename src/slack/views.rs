@@ -592,6 +592,17 @@ pub fn digest_preview(markdown: &str) -> SlackView {
     }))
 }
 
+/// A modal that only tells the person something, such as why an App Home
+/// button was refused (App Home has no channel for an ephemeral message).
+pub fn notice_modal(title: &str, text: &str) -> SlackView {
+    view(json!({
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain("Close", 24),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+    }))
+}
+
 /// Ephemeral help for `/fieldnotes`.
 pub fn help_text(command: &str) -> String {
     format!(
