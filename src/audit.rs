@@ -56,9 +56,15 @@ impl Actor {
 /// Whether a key names something that must never be logged.
 fn secret_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    ["token", "secret", "password", "database_url", "authorization"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "token",
+        "secret",
+        "password",
+        "database_url",
+        "authorization",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 fn cap(s: &str, max: usize) -> String {
@@ -141,7 +147,9 @@ pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
         return Ok(t.with_timezone(&Utc));
     }
     let d = crate::config::parse_duration(s).map_err(|_| {
-        anyhow::anyhow!("`{s}` is not a duration like 30d, a date like 2026-11-01, or an RFC 3339 time")
+        anyhow::anyhow!(
+            "`{s}` is not a duration like 30d, a date like 2026-11-01, or an RFC 3339 time"
+        )
     })?;
     chrono::Duration::from_std(d)
         .ok()
@@ -162,12 +170,17 @@ pub fn to_text(rows: &[AuditRow]) -> String {
         return "No audit rows in that time.\n".into();
     }
     let w_actor = rows.iter().map(|r| r.actor.len()).max().unwrap_or(0).max(5);
-    let w_action = rows.iter().map(|r| r.action.len()).max().unwrap_or(0).max(6);
+    let w_action = rows
+        .iter()
+        .map(|r| r.action.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<20}  {:<w_actor$}  {:<w_action$}  {}  ARGS",
-        "WHEN (UTC)", "ACTOR", "ACTION", "OUTCOME"
+        "{:<20}  {:<w_actor$}  {:<w_action$}  OUTCOME  ARGS",
+        "WHEN (UTC)", "ACTOR", "ACTION"
     );
     for r in rows {
         let _ = writeln!(
@@ -222,9 +235,15 @@ mod tests {
             "nested": {"signing_secret": "s", "ok": 1},
             "database_url": "postgres://u:p@h/db",
         }));
-        assert!(!s.contains("xoxb") && !s.contains("signing") && !s.contains("postgres"), "{s}");
+        assert!(
+            !s.contains("xoxb") && !s.contains("signing") && !s.contains("postgres"),
+            "{s}"
+        );
         let v: Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(v["question"].as_str().unwrap().chars().count(), MAX_ARG_CHARS + 1);
+        assert_eq!(
+            v["question"].as_str().unwrap().chars().count(),
+            MAX_ARG_CHARS + 1
+        );
         assert_eq!(v["nested"]["ok"], 1);
     }
 
@@ -262,14 +281,20 @@ mod tests {
         assert_eq!(Actor::System.id(), "system");
         let rows = vec![AuditRow {
             id: 1,
-            at: Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap().timestamp_millis(),
+            at: Utc
+                .with_ymd_and_hms(2026, 12, 3, 9, 0, 0)
+                .unwrap()
+                .timestamp_millis(),
             actor: "U0MKT0001".into(),
             action: "ask".into(),
             args: r#"{"text":"a\nb"}"#.into(),
             outcome: "ok".into(),
         }];
         let t = to_text(&rows);
-        assert!(t.contains("2026-12-03 09:00:00Z  U0MKT0001  ask     ok"), "{t}");
+        assert!(
+            t.contains("2026-12-03 09:00:00Z  U0MKT0001  ask     ok"),
+            "{t}"
+        );
         assert_eq!(t.lines().count(), 2);
         let j: Value = serde_json::from_str(&to_json(&rows)).unwrap();
         assert_eq!(j[0]["args"]["text"], "a\nb");

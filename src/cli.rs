@@ -350,7 +350,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Export {
-            user: Some(user), out, ..
+            user: Some(user),
+            out,
+            ..
         } => {
             let cfg = load_config(&cli.config)?;
             export_user(&cfg, &secrets, &user, out).await

@@ -30,9 +30,13 @@ fn parsed(s: &str) -> Value {
 /// only mentions them, which is someone else's and not handed over).
 fn authored_by(payload: &Value, user: &str) -> bool {
     let ev = &payload["event"];
-    [&ev["user"], &ev["message"]["user"], &ev["previous_message"]["user"]]
-        .iter()
-        .any(|u| u.as_str() == Some(user))
+    [
+        &ev["user"],
+        &ev["message"]["user"],
+        &ev["previous_message"]["user"],
+    ]
+    .iter()
+    .any(|u| u.as_str() == Some(user))
 }
 
 /// The export document for `user`, from what the store holds.
@@ -229,8 +233,16 @@ mod tests {
         let d = PersonData {
             notes: vec![note(1, "U1", None), note(2, "U2", Some("U1"))],
             tags: vec![
-                NoteTagRow { insight_id: 1, tag: "a".into(), origin: "manual".into() },
-                NoteTagRow { insight_id: 1, tag: "b".into(), origin: "auto".into() },
+                NoteTagRow {
+                    insight_id: 1,
+                    tag: "a".into(),
+                    origin: "manual".into(),
+                },
+                NoteTagRow {
+                    insight_id: 1,
+                    tag: "b".into(),
+                    origin: "auto".into(),
+                },
             ],
             ..Default::default()
         };

@@ -180,7 +180,11 @@ mod tests {
 
     #[test]
     fn the_table_is_as_documented() {
-        assert_eq!(TABLE.len(), Permission::ALL.len(), "every permission listed");
+        assert_eq!(
+            TABLE.len(),
+            Permission::ALL.len(),
+            "every permission listed"
+        );
         let r = roles();
         for &(p, admin, marketer, lead, rep) in TABLE {
             assert_eq!(r.can("UADMIN", p), admin, "admin {p}");

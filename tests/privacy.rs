@@ -40,21 +40,29 @@ fn config() -> String {
             "prompt = \"What did you hear from buyers this week?\"\n",
             "prompt = \"What did you hear from buyers this week?\"\nreminders = [\"1d\"]\n",
         );
-    assert!(c.contains("admins") && c.contains("reminders"), "CONFIG changed");
+    assert!(
+        c.contains("admins") && c.contains("reminders"),
+        "CONFIG changed"
+    );
     format!("{c}\n[retention]\nnotes = \"365d\"\n")
 }
 
 async fn wait_for<F: Fn() -> bool>(what: &str, f: F) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !f() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 async fn pool(url: &str) -> AnyPool {
     sqlx::any::install_default_drivers();
-    AnyPool::connect(url).await.expect("connecting to the test database")
+    AnyPool::connect(url)
+        .await
+        .expect("connecting to the test database")
 }
 
 /// Every (table, column) of the app's schema.
@@ -151,7 +159,9 @@ async fn fill(t: &TestApp) {
     })
     .await;
     for u in [REP, OTHER] {
-        let r = t.command(u, &format!("note {u} heard Acme is too expensive")).await;
+        let r = t
+            .command(u, &format!("note {u} heard Acme is too expensive"))
+            .await;
         assert!(r.contains("Saved"), "{r}");
     }
     let r = t.command(REP, "pause 2w").await;
@@ -236,10 +246,20 @@ async fn export_and_purge(db: Db) {
 
     // Positive first: REP is in every table that holds people.
     let before = scan(&pool, db, REP).await;
-    let tables: std::collections::BTreeSet<&str> =
-        before.keys().map(|(t, _)| t.as_str()).collect();
-    for table in ["audit", "inbox", "insights", "pauses", "people", "prompts", "reminders"] {
-        assert!(tables.contains(table), "{REP} not in {table} before the purge: {before:?}");
+    let tables: std::collections::BTreeSet<&str> = before.keys().map(|(t, _)| t.as_str()).collect();
+    for table in [
+        "audit",
+        "inbox",
+        "insights",
+        "pauses",
+        "people",
+        "prompts",
+        "reminders",
+    ] {
+        assert!(
+            tables.contains(table),
+            "{REP} not in {table} before the purge: {before:?}"
+        );
     }
     let rep_tags = count(
         &pool,
@@ -253,7 +273,10 @@ async fn export_and_purge(db: Db) {
         REP,
     )
     .await;
-    assert!(rep_tags >= 2 && rep_fields >= 1, "tags {rep_tags}, fields {rep_fields}");
+    assert!(
+        rep_tags >= 2 && rep_fields >= 1,
+        "tags {rep_tags}, fields {rep_fields}"
+    );
     let other_before = scan(&pool, db, OTHER).await;
     let other_notes_before = other_notes(&pool).await;
     assert_eq!(other_notes_before.len(), 2, "{other_notes_before:?}");
@@ -265,16 +288,26 @@ async fn export_and_purge(db: Db) {
     let doc = fieldnotes(&t, &["export", "--user", REP]).await;
     let v: Value = serde_json::from_str(&doc).unwrap();
     assert_eq!(v["user_id"], REP);
-    assert!(!doc.contains(OTHER), "another person leaked into the export: {doc}");
+    assert!(
+        !doc.contains(OTHER),
+        "another person leaked into the export: {doc}"
+    );
     assert_eq!(v["profile"]["tz"], "America/New_York", "{doc}");
     assert!(v["pause"]["paused_until"].is_string(), "{doc}");
     let prompts = v["prompts"].as_array().unwrap();
     assert_eq!(prompts.len(), 1, "{doc}");
-    assert_eq!(prompts[0]["reminders"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(
+        prompts[0]["reminders"].as_array().unwrap().len(),
+        1,
+        "{doc}"
+    );
     let notes = v["notes"].as_array().unwrap();
     let texts: Vec<&str> = notes.iter().map(|n| n["text"].as_str().unwrap()).collect();
     assert_eq!(texts.len(), 3, "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("Initech asked")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("Initech asked")),
+        "{texts:?}"
+    );
     let typed = notes
         .iter()
         .find(|n| n["text"].as_str().unwrap().contains("comparing us"))
@@ -282,7 +315,10 @@ async fn export_and_purge(db: Db) {
     assert_eq!(typed["fields"][0]["value"], "competitor:acme");
     assert_eq!(typed["tags"], serde_json::json!(["stage:negotiation"]));
     assert_eq!(typed["auto_tags"], serde_json::json!(["competitor:acme"]));
-    assert_eq!(v["saved_by_others"][0]["text"], "Procurement wants a 3-year deal");
+    assert_eq!(
+        v["saved_by_others"][0]["text"],
+        "Procurement wants a 3-year deal"
+    );
     assert!(!v["slack_events"].as_array().unwrap().is_empty(), "{doc}");
     assert_eq!(v["audit"][0]["action"], "ask");
 
@@ -297,11 +333,25 @@ async fn export_and_purge(db: Db) {
             Some((name.trim().to_string(), n.parse().ok()?))
         })
         .collect();
-    for (table, n) in [("insights", 4), ("prompts", 1), ("reminders", 1), ("pauses", 1), ("people", 1)] {
+    for (table, n) in [
+        ("insights", 4),
+        ("prompts", 1),
+        ("reminders", 1),
+        ("pauses", 1),
+        ("people", 1),
+    ] {
         assert_eq!(counts.get(table), Some(&n), "{table} in {report}");
     }
-    assert_eq!(counts.get("insight_tags").copied(), Some(rep_tags as u64), "{report}");
-    assert_eq!(counts.get("insight_fields").copied(), Some(rep_fields as u64), "{report}");
+    assert_eq!(
+        counts.get("insight_tags").copied(),
+        Some(rep_tags as u64),
+        "{report}"
+    );
+    assert_eq!(
+        counts.get("insight_fields").copied(),
+        Some(rep_fields as u64),
+        "{report}"
+    );
     assert!(counts["inbox"] >= 2, "{report}");
     let after = scan(&pool, db, REP).await;
     assert!(after.is_empty(), "{REP} is still held: {after:?}");
@@ -337,9 +387,10 @@ async fn export_and_purge(db: Db) {
 
     // The audit log: the export and the purge, by the operator; the
     // refusal's actor is erased; the purge's row doesn't name REP.
-    let audit: Value =
-        serde_json::from_str(&fieldnotes(&t, &["audit", "--since", "2026-01-01", "--format", "json"]).await)
-            .unwrap();
+    let audit: Value = serde_json::from_str(
+        &fieldnotes(&t, &["audit", "--since", "2026-01-01", "--format", "json"]).await,
+    )
+    .unwrap();
     let rows = audit.as_array().unwrap();
     let find = |action: &str| {
         rows.iter()
@@ -347,14 +398,23 @@ async fn export_and_purge(db: Db) {
             .unwrap_or_else(|| panic!("no {action} row in {audit:#}"))
     };
     assert_eq!(find("ask")["actor"], "erased");
-    assert!(find("ask")["outcome"].as_str().unwrap().starts_with("refused"));
+    assert!(find("ask")["outcome"]
+        .as_str()
+        .unwrap()
+        .starts_with("refused"));
     assert_eq!(find("export_user")["actor"], "cli:ops-test");
     assert_eq!(find("export_user")["args"]["user"], "erased");
     let purge = find("purge_user");
     assert_eq!(purge["actor"], "cli:ops-test");
-    assert!(purge["outcome"].as_str().unwrap().contains("insights 4"), "{purge}");
+    assert!(
+        purge["outcome"].as_str().unwrap().contains("insights 4"),
+        "{purge}"
+    );
     let text = fieldnotes(&t, &["audit", "--since", "2026-01-01"]).await;
-    assert!(text.contains("cli:ops-test") && text.contains("purge_user"), "{text}");
+    assert!(
+        text.contains("cli:ops-test") && text.contains("purge_user"),
+        "{text}"
+    );
 
     // Purging again finds nothing.
     let again = fieldnotes(&t, &["purge", "--user", REP]).await;
@@ -400,7 +460,10 @@ async fn retention_of_notes(db: Db) {
     }
     // The jobs loop purges at start and hourly; either pass may take it.
     fieldnotes::jobs::purge(&state).await.unwrap();
-    assert!(state.store.insight(ids[0]).await.unwrap().is_none(), "400 days old: purged");
+    assert!(
+        state.store.insight(ids[0]).await.unwrap().is_none(),
+        "400 days old: purged"
+    );
     for id in &ids[1..] {
         assert!(state.store.insight(*id).await.unwrap().is_some(), "kept");
     }

@@ -38,7 +38,10 @@ async fn app(db: Db, mode: Mode) -> TestApp {
 async fn wait_for<F: Fn() -> bool>(what: &str, f: F) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !f() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -76,10 +79,15 @@ async fn ask_refused_for_reps(db: Db, mode: Mode) {
         (REP, "ask")
     );
     assert_eq!(rows[0].outcome, "refused: needs marketers, leads or admins");
-    assert!(rows[0].args.contains("Anything new from buyers?"), "{rows:?}");
+    assert!(
+        rows[0].args.contains("Anything new from buyers?"),
+        "{rows:?}"
+    );
     assert_eq!(runs(&t).await, 0, "a refused ask queues nothing");
 
-    let reply = t.command(ADMIN, "ask pulse Which competitor came up?").await;
+    let reply = t
+        .command(ADMIN, "ask pulse Which competitor came up?")
+        .await;
     assert!(reply.contains("Queued"), "admins can ask: {reply}");
     t.wait_calls("chat.postMessage", 4).await;
     t.app().state().background.idle().await;
@@ -124,9 +132,7 @@ async fn digest_preview_refused_without_a_role(db: Db) {
     .await;
     // The marketer leaves marketing; their Home still has the button.
     let demoted = config().replace("marketers = [\"U0MKT0001\"]", "marketers = []");
-    state.replace_config(
-        fieldnotes::config::Config::parse(&t.config_path(), &demoted).unwrap(),
-    );
+    state.replace_config(fieldnotes::config::Config::parse(&t.config_path(), &demoted).unwrap());
     let home = t.emu.home_view(MARKETER).unwrap();
     t.emu
         .click_view_button(MARKETER, &home.id, "fieldnotes_preview_digest")
@@ -144,8 +150,16 @@ async fn digest_preview_refused_without_a_role(db: Db) {
     let rows = audit(&t).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
-        (rows[0].actor.as_str(), rows[0].action.as_str(), rows[0].outcome.as_str()),
-        (MARKETER, "digest_preview", "refused: needs marketers, leads or admins")
+        (
+            rows[0].actor.as_str(),
+            rows[0].action.as_str(),
+            rows[0].outcome.as_str()
+        ),
+        (
+            MARKETER,
+            "digest_preview",
+            "refused: needs marketers, leads or admins"
+        )
     );
 
     // A lead previews it.
@@ -170,7 +184,11 @@ async fn digest_preview_refused_without_a_role(db: Db) {
     let rows = audit(&t).await;
     let last = rows.last().unwrap();
     assert_eq!(
-        (last.actor.as_str(), last.action.as_str(), last.outcome.as_str()),
+        (
+            last.actor.as_str(),
+            last.action.as_str(),
+            last.outcome.as_str()
+        ),
         (LEAD, "digest_preview", "ok")
     );
     t.stop().await;

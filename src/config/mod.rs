@@ -8,10 +8,10 @@ mod roles;
 pub(crate) mod secrets;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use roles::Roles;
-use roles::RawRoles;
 pub use questions::{field_label, Question, QuestionKind, FIELD_KINDS};
 use questions::{RawCapture, RawQuestion};
+use roles::RawRoles;
+pub use roles::Roles;
 pub use secrets::Secrets;
 
 use crate::schedule::calendar::{self, Region, WorkCalendar, Workdays};

@@ -45,9 +45,7 @@ pub(super) fn validate(src: &SourceMap<'_>, raw: &RawRoles, errs: &mut Vec<Confi
                 errs.push(src.error(
                     id.span(),
                     &key,
-                    format!(
-                        "`{s}` is listed twice (first at line {first}): list each person once"
-                    ),
+                    format!("`{s}` is listed twice (first at line {first}): list each person once"),
                 ));
             } else {
                 seen.insert(s, src.line_of(id.span().start));
@@ -93,7 +91,10 @@ timezone = "Europe/London"
     #[test]
     fn bad_and_duplicate_ids_name_file_line_and_key() {
         let text = BASE
-            .replace(r#"admins = ["U0ADMIN01"]"#, r#"admins = ["C0CHANNEL", "U0ADMIN01"]"#)
+            .replace(
+                r#"admins = ["U0ADMIN01"]"#,
+                r#"admins = ["C0CHANNEL", "U0ADMIN01"]"#,
+            )
             .replace(
                 r#"leads = ["U0LEAD001", "U0MKT0001"]"#,
                 "leads = [\n  \"U0LEAD001\",\n  \"U0LEAD001\",\n]",
@@ -104,7 +105,9 @@ timezone = "Europe/London"
             (errs[0].file.as_path(), errs[0].line, errs[0].key.as_str()),
             (Path::new("team.toml"), 3, "roles.admins")
         );
-        assert!(errs[0].message.contains("`C0CHANNEL` is not a Slack user ID"));
+        assert!(errs[0]
+            .message
+            .contains("`C0CHANNEL` is not a Slack user ID"));
         assert_eq!((errs[1].line, errs[1].key.as_str()), (7, "roles.leads"));
         assert!(
             errs[1].message.contains("listed twice (first at line 6)"),

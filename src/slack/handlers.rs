@@ -162,8 +162,14 @@ async fn publish_home(state: &Arc<AppState>, user: &str) {
 /// "Preview digest" on a marketer's App Home: this week's digest so far, in
 /// a modal. Others are refused.
 async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Result<()> {
-    if let Err(refusal) =
-        access::require(state, user, Permission::DigestPreview, "digest_preview", json!({})).await
+    if let Err(refusal) = access::require(
+        state,
+        user,
+        Permission::DigestPreview,
+        "digest_preview",
+        json!({}),
+    )
+    .await
     {
         return access::show_refusal(state, trigger, &refusal).await;
     }
@@ -350,8 +356,14 @@ pub async fn on_event_parked(state: &Arc<AppState>, ev: &SlackPushEventCallback)
 async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> String {
     let cfg = state.config();
     let user = ev.user_id.to_string();
-    if let Err(refusal) =
-        access::require(state, &user, Permission::Ask, "ask", json!({ "text": rest })).await
+    if let Err(refusal) = access::require(
+        state,
+        &user,
+        Permission::Ask,
+        "ask",
+        json!({ "text": rest }),
+    )
+    .await
     {
         return refusal;
     }

@@ -1,6 +1,6 @@
 //! App Home: a rep's own page (check-ins on or paused, the next one, what is
 //! waiting, their streak and latest notes with Edit / Delete), plus the
-//! digest week at a glance for marketers and leads.
+//! digest week at a glance for marketers, leads and admins.
 //!
 //! [`publish`] gathers the data; [`home_view`] is pure (data in, view out),
 //! built as Slack's documented JSON like `views.rs` and kept inside Block
@@ -60,7 +60,7 @@ pub struct Streak {
     pub this_week: u32,
 }
 
-/// The digest week for marketers and leads.
+/// The digest week for marketers, leads and admins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeekSummary {
     /// ISO week, e.g. `2026-W49`.
@@ -546,7 +546,11 @@ pub fn home_view(cfg: &Config, d: &HomeData) -> SlackView {
         "Times are in {tz}, your Slack timezone. Share a note any time with `/fieldnotes note ...`; pause from anywhere with `/fieldnotes pause 2w`."
     )));
 
-    if let Some(w) = d.week.as_ref().filter(|_| cfg.roles.can(&d.user, Permission::DigestPreview)) {
+    if let Some(w) = d
+        .week
+        .as_ref()
+        .filter(|_| cfg.roles.can(&d.user, Permission::DigestPreview))
+    {
         b.extend(week_blocks(cfg, w));
     }
 

@@ -12,13 +12,13 @@ mod privacy;
 mod prompts;
 mod status;
 
+pub use audit::{AuditRow, NewAudit};
 pub use home::{QueuedPrompt, WeekCounts};
 pub use inbox::{InboxConn, InboxRow, ParkedEvent};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, Purged, SavedInsight,
     WeekPromptStats,
 };
-pub use audit::{AuditRow, NewAudit};
 pub use people::PersonRow;
 pub use privacy::{
     mentions, EventRow, NoteFieldRow, NoteRow, NoteTagRow, PauseRow, PersonData, ProfileRow,

@@ -393,17 +393,16 @@ impl Store {
             if a == actor && g == args && o == outcome {
                 continue;
             }
-            n.audit_redacted += sqlx::query(
-                "UPDATE audit SET actor = $1, args = $2, outcome = $3 WHERE id = $4",
-            )
-            .bind(a)
-            .bind(g)
-            .bind(o)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .context("taking their id out of the audit log")?
-            .rows_affected();
+            n.audit_redacted +=
+                sqlx::query("UPDATE audit SET actor = $1, args = $2, outcome = $3 WHERE id = $4")
+                    .bind(a)
+                    .bind(g)
+                    .bind(o)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .context("taking their id out of the audit log")?
+                    .rows_affected();
         }
         let row = audit(&n);
         anyhow::ensure!(
