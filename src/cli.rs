@@ -177,9 +177,24 @@ pub async fn main() -> ExitCode {
     }
 }
 
+/// The log filter: `RUST_LOG`, else `default`. The file watcher's own
+/// crate (`notify`) is held at `warn` unless `RUST_LOG` names it: at trace
+/// it logs every inotify event, and a log file beside what it watches
+/// would feed itself.
+pub fn log_filter(rust_log: Option<&str>, default: &str) -> tracing_subscriber::EnvFilter {
+    let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or(default);
+    let mut filter = tracing_subscriber::EnvFilter::try_new(spec)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if !spec.contains("notify") {
+        if let Ok(d) = "notify=warn".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 fn init_tracing(default: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| default.into());
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), default);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

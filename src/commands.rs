@@ -28,18 +28,28 @@ pub fn parse_pause(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Ut
         if d.as_secs() < 3600 {
             return Err("Pause for at least an hour (`1d`, `2w`, …).".into());
         }
-        now + Duration::from_std(d).map_err(|_| "That pause is too long.".to_string())?
+        add(now, d).ok_or_else(too_long_pause)?
     };
     if until <= now {
         return Err("That date has passed: pick one ahead.".into());
     }
-    if until - now > Duration::days(MAX_PAUSE_DAYS) {
-        return Err(format!(
-            "Pauses go up to {MAX_PAUSE_DAYS} days; pick a nearer date."
-        ));
+    if until.signed_duration_since(now) > Duration::days(MAX_PAUSE_DAYS) {
+        return Err(too_long_pause());
     }
     Ok(until)
 }
+
+fn too_long_pause() -> String {
+    format!("Pauses go up to {MAX_PAUSE_DAYS} days; pick a nearer date.")
+}
+
+/// `at + d`, or None when it would leave chrono's range (a user can type
+/// any number; nothing here may panic on it).
+fn add(at: DateTime<Utc>, d: std::time::Duration) -> Option<DateTime<Utc>> {
+    at.checked_add_signed(Duration::from_std(d).ok()?)
+}
+
+const MAX_ASK_AHEAD_MSG: &str = "Schedule one-off questions at most 30 days ahead.";
 
 /// A parsed `/fieldnotes ask`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,19 +61,45 @@ pub struct Ask {
     pub question: String,
 }
 
+/// Words a question may start with in lower case. Any other lower-case
+/// slug in first place (`deal-desk`, `pipeline`, `nosuchcheckin`) is read as
+/// a check-in name, so a typo is refused by name instead of silently
+/// asking the first check-in's audience with the typo in the question.
+const QUESTION_STARTS: &[&str] = &[
+    "a", "an", "any", "anyone", "anything", "are", "can", "could", "did", "do", "does", "for",
+    "give", "had", "has", "have", "how", "if", "in", "is", "at", "list", "name", "please", "quick",
+    "share", "should", "tell", "the", "was", "were", "what", "whats", "when", "where", "which",
+    "who", "whom", "whose", "why", "will", "would", "you", "your",
+];
+
+fn looks_like_checkin_name(word: &str) -> bool {
+    !word.is_empty()
+        && word.len() <= 80
+        && word
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !QUESTION_STARTS.contains(&word)
+}
+
 /// Parses `[check-in] [at YYYY-MM-DD HH:MM | at HH:MM | in 2h] question`.
 /// Times are read in the asker's zone; `at HH:MM` means the next such time.
 pub fn parse_ask(text: &str, checkins: &[&str], now: DateTime<Utc>, tz: Tz) -> Result<Ask, String> {
     let mut rest = text.trim();
     let mut checkin = None;
-    if checkins.contains(&rest) {
-        checkin = Some(rest.to_string());
-        rest = "";
-    } else if let Some((first, tail)) = rest.split_once(char::is_whitespace) {
-        if checkins.contains(&first) {
-            checkin = Some(first.to_string());
-            rest = tail.trim_start();
-        }
+    let (first, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    if checkins.contains(&first) {
+        checkin = Some(first.to_string());
+        rest = tail.trim_start();
+    } else if looks_like_checkin_name(first) {
+        return Err(format!(
+            "There's no check-in called `{first}`. Name one of: {}, or leave it out to ask `{}`'s audience (start the question with a capital or a question word, e.g. `ask Which competitor came up?`).",
+            checkins
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            checkins.first().copied().unwrap_or("the first check-in"),
+        ));
     }
     let mut at = None;
     if let Some(tail) = rest.strip_prefix("at ") {
@@ -95,11 +131,11 @@ pub fn parse_ask(text: &str, checkins: &[&str], now: DateTime<Utc>, tz: Tz) -> R
                 let mut at = crate::schedule::crontab::wall_clock_instant(tz, today.and_time(t))
                     .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
                 if at <= now {
-                    at = crate::schedule::crontab::wall_clock_instant(
-                        tz,
-                        (today + Duration::days(1)).and_time(t),
-                    )
-                    .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
+                    let tomorrow = today
+                        .succ_opt()
+                        .ok_or_else(|| "That time is out of range.".to_string())?;
+                    at = crate::schedule::crontab::wall_clock_instant(tz, tomorrow.and_time(t))
+                        .ok_or_else(|| "That time does not exist in your timezone.".to_string())?;
                 }
                 let q = tail.split_once(' ').map(|(_, q)| q).unwrap_or("");
                 (at, q)
@@ -115,12 +151,12 @@ pub fn parse_ask(text: &str, checkins: &[&str], now: DateTime<Utc>, tz: Tz) -> R
         let (len, question) = tail.trim_start().split_once(' ').unwrap_or((tail, ""));
         let d = crate::config::parse_duration(len)
             .map_err(|_| format!("`{len}` is not a length like 30m or 2h."))?;
-        at = Some(now + Duration::from_std(d).map_err(|_| "Too far ahead.".to_string())?);
+        at = Some(add(now, d).ok_or_else(|| MAX_ASK_AHEAD_MSG.to_string())?);
         rest = question.trim();
     }
     if let Some(a) = at {
-        if a - now > Duration::days(30) {
-            return Err("Schedule one-off questions at most 30 days ahead.".into());
+        if a.signed_duration_since(now) > Duration::days(30) {
+            return Err(MAX_ASK_AHEAD_MSG.into());
         }
     }
     if rest.is_empty() {
@@ -195,5 +231,56 @@ mod tests {
         assert!(parse_ask("at 2026-11-01 08:00 Past", &names, now, NY).is_err());
         assert!(parse_ask("at 25:00 Bad", &names, now, NY).is_err());
         assert!(parse_ask("in 60d Far", &names, now, NY).is_err());
+    }
+
+    /// Any length a user types is refused cleanly, never panics, and never
+    /// wraps into a short one (`30500568904944w` once gave a 6-day pause).
+    #[test]
+    fn huge_lengths_are_refused_not_wrapped() {
+        let now = utc("2026-12-01 15:00");
+        let names = ["weekly-pulse"];
+        for len in [
+            "20000000w",
+            "30500568904944w",
+            "99999999999999w",
+            "18446744073709551615s",
+            "99999999999999999999999d",
+            "3651d",
+        ] {
+            let e = parse_pause(len, now, NY).unwrap_err();
+            assert!(e.contains("366") || e.contains(len), "{len}: {e}");
+            let e = parse_ask(&format!("in {len} x"), &names, now, NY).unwrap_err();
+            assert!(e.contains("30 days") || e.contains(len), "{len}: {e}");
+        }
+        assert!(parse_pause("until 9999-12-31", now, NY)
+            .unwrap_err()
+            .contains("366"));
+        assert!(parse_pause("until +262143-12-31", now, NY).is_err());
+        assert!(parse_ask("at +262143-12-31 23:59 x", &names, now, NY).is_err());
+    }
+
+    #[test]
+    fn an_unknown_checkin_is_refused_by_name() {
+        let now = utc("2026-12-01 15:00");
+        let names = ["weekly-pulse", "deal-desk"];
+        let e = parse_ask("nosuchcheckin hello", &names, now, NY).unwrap_err();
+        assert!(e.contains("`nosuchcheckin`"), "{e}");
+        assert!(
+            e.contains("`weekly-pulse`") && e.contains("`deal-desk`"),
+            "{e}"
+        );
+        assert!(parse_ask("deal-dsk in 2h Pricing?", &names, now, NY).is_err());
+        // Questions that start in lower case with a question word still go
+        // to the first check-in.
+        for q in [
+            "any pricing pushback?",
+            "which competitor came up?",
+            "in 2h what's new?",
+        ] {
+            let a = parse_ask(q, &names, now, NY).unwrap();
+            assert_eq!(a.checkin, None, "{q}");
+        }
+        let a = parse_ask("What's new?", &names, now, NY).unwrap();
+        assert_eq!(a.question, "What's new?");
     }
 }

@@ -80,7 +80,7 @@ pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) ->
                 "edited_at",
             ])?;
             for i in insights {
-                w.write_record([
+                let record = [
                     i.id.to_string(),
                     i.user_id.clone(),
                     i.source.as_str().to_string(),
@@ -105,7 +105,11 @@ pub fn write(insights: &[Insight], format: ExportFormat, out: &mut dyn Write) ->
                         .unwrap_or_default(),
                     iso(i.created_at_ms),
                     i.edited_at_ms.map(iso).unwrap_or_default(),
-                ])?;
+                ];
+                // Every cell, not only the text: tags, field values and
+                // ids all come from config or Slack, and a spreadsheet
+                // opens them all the same way.
+                w.write_record(record.iter().map(|c| crate::text::csv_cell(c).into_owned()))?;
             }
             w.flush()?;
         }

@@ -27,3 +27,4 @@ pub mod slack;
 pub mod store;
 pub mod tagging;
 pub mod tasks;
+pub mod text;

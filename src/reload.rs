@@ -1,12 +1,13 @@
-//! Hot reload: the config file is watched (its directory, since editors
-//! save by replacing the file) and re-read on SIGHUP. A valid edit takes
+//! Hot reload: the config file is watched (the file itself, re-armed when
+//! an editor saves by replacing it) and re-read on SIGHUP. A valid edit takes
 //! effect at once; an invalid one is logged with file, line and key, and
 //! the config in force stays.
 
 use crate::app::AppState;
 use crate::config::Config;
 use anyhow::{Context, Result};
-use notify::{EventKind, RecursiveMode, Watcher};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -39,64 +40,196 @@ pub fn reload(state: &AppState, why: &str) -> bool {
     }
 }
 
+/// Why a reload happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    File,
+    Hangup,
+}
+
+impl Trigger {
+    fn why(self) -> &'static str {
+        match self {
+            Trigger::File => "file changed",
+            Trigger::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// A watch on the config file itself, not its directory: writes to other
+/// files beside it (a log file, say) raise no event at all, so a trace log
+/// kept next to the config cannot feed itself. An editor that saves by
+/// replacing the file moves the old inode away; the watch is then re-armed
+/// on the path after each change.
+pub struct ConfigWatch {
+    path: PathBuf,
+    watcher: RecommendedWatcher,
+    rx: mpsc::Receiver<()>,
+}
+
+impl ConfigWatch {
+    pub fn new(path: &Path) -> Result<ConfigWatch> {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        // Capacity 1: a burst of events is one pending reload.
+        let (tx, rx) = mpsc::channel::<()>(1);
+        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let Ok(ev) = res else { return };
+            // Opening or reading the file (as a reload does) is not a change.
+            if !matches!(ev.kind, EventKind::Access(_) | EventKind::Other) {
+                let _ = tx.try_send(());
+            }
+        })
+        .context("starting the config file watcher")?;
+        let mut w = ConfigWatch { path, watcher, rx };
+        w.arm()
+            .with_context(|| format!("watching {}", w.path.display()))?;
+        Ok(w)
+    }
+
+    fn arm(&mut self) -> notify::Result<()> {
+        let _ = self.watcher.unwatch(&self.path);
+        self.watcher.watch(&self.path, RecursiveMode::NonRecursive)
+    }
+
+    /// Waits for the next change to the file; None once the watcher is gone.
+    pub async fn changed(&mut self) -> Option<()> {
+        self.rx.recv().await?;
+        // An editor's save is several events; settle first.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        while self.rx.try_recv().is_ok() {}
+        // Follow the path to its (possibly new) inode. A save by rename may
+        // leave the path briefly missing: try for a second.
+        for _ in 0..20 {
+            if self.arm().is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        while self.rx.try_recv().is_ok() {}
+        Some(())
+    }
+}
+
 /// Starts watching the config file and listening for SIGHUP.
 pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> Result<JoinHandle<()>> {
-    let path = state.config().path.clone();
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
-    let dir = path
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| ".".into());
-    let name = path.file_name().map(|n| n.to_os_string());
-    let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();
-    let file_tx = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let Ok(ev) = res else { return };
-        let ours = ev.paths.iter().any(|p| p.file_name() == name.as_deref());
-        let kind = matches!(
-            ev.kind,
-            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Any
-        );
-        if ours && kind {
-            let _ = file_tx.send("file changed");
-        }
-    })
-    .context("starting the config file watcher")?;
-    watcher
-        .watch(&dir, RecursiveMode::NonRecursive)
-        .with_context(|| format!("watching {}", dir.display()))?;
+    let mut watch = ConfigWatch::new(&state.config().path)?;
+    let (tx, mut hup_rx) = mpsc::channel::<()>(1);
 
     #[cfg(unix)]
     {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .context("listening for SIGHUP")?;
-        let tx = tx.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     s = hup.recv() => {
-                        if s.is_none() || tx.send("SIGHUP").is_err() { return; }
+                        if s.is_none() { return; }
+                        let _ = tx.try_send(());
                     }
                     _ = stop.changed() => return,
                 }
             }
         });
     }
+    #[cfg(not(unix))]
+    drop(tx);
 
     Ok(tokio::spawn(async move {
-        let _watcher = watcher;
         loop {
-            tokio::select! {
-                why = rx.recv() => {
-                    let Some(why) = why else { return };
-                    // An editor's save is several events; settle first.
-                    tokio::time::sleep(Duration::from_millis(150)).await;
-                    while rx.try_recv().is_ok() {}
-                    reload(&state, why);
-                }
+            let trigger = tokio::select! {
+                c = watch.changed() => match c {
+                    Some(()) => Trigger::File,
+                    None => return,
+                },
+                Some(()) = hup_rx.recv() => Trigger::Hangup,
                 _ = stop.changed() => return,
-            }
+            };
+            reload(&state, trigger.why());
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes beside the config raise nothing; a write to it, and a save by
+    /// replacing it (twice, so the re-armed watch is tested too), do.
+    #[tokio::test]
+    async fn only_the_config_file_is_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("fieldnotes.toml");
+        std::fs::write(&cfg, "a = 1\n").unwrap();
+        let mut w = ConfigWatch::new(&cfg).unwrap();
+        let log = dir.path().join("fieldnotes.log");
+        for i in 0..200 {
+            std::fs::write(&log, format!("line {i}\n")).unwrap();
+        }
+        // The positive signal first: a real edit is seen...
+        std::fs::write(&cfg, "a = 2\n").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), w.changed())
+            .await
+            .expect("an edit of the config is noticed")
+            .unwrap();
+        // ...and the 200 log writes before it left nothing queued behind it.
+        assert!(w.rx.try_recv().is_err(), "log writes raised events");
+        for round in 0..2 {
+            let tmp = dir.path().join("fieldnotes.toml.tmp");
+            std::fs::write(&tmp, format!("a = {}\n", 3 + round)).unwrap();
+            std::fs::rename(&tmp, &cfg).unwrap();
+            tokio::time::timeout(Duration::from_secs(10), w.changed())
+                .await
+                .unwrap_or_else(|_| panic!("save by rename {round} is noticed"))
+                .unwrap();
+        }
+        // Reading the file (as a reload does) is not a change.
+        let _ = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&log, "after").unwrap();
+        std::fs::write(&cfg, "a = 9\n").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), w.changed())
+            .await
+            .expect("a later edit is noticed")
+            .unwrap();
+        assert!(w.rx.try_recv().is_err());
+    }
+
+    /// At `RUST_LOG=trace` the watcher's own crate stays quiet: its trace
+    /// line per inotify event is what turned one log write into another.
+    #[test]
+    fn trace_logging_leaves_the_watcher_out() {
+        use std::io::Write;
+        use std::sync::Mutex;
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for rust_log in [Some("trace"), None] {
+            let buf = Buf::default();
+            let out = buf.clone();
+            let sub = tracing_subscriber::fmt()
+                .with_env_filter(crate::cli::log_filter(rust_log, "trace"))
+                .with_writer(move || out.clone())
+                .finish();
+            tracing::subscriber::with_default(sub, || {
+                tracing::trace!(target: "notify::inotify", "inotify event: Event {{ .. }}");
+                tracing::trace!(target: "fieldnotes::reload", "ours");
+                tracing::warn!(target: "notify::inotify", "a watcher warning");
+            });
+            let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+            assert!(text.contains("ours"), "{text}");
+            assert!(text.contains("a watcher warning"), "{text}");
+            assert!(!text.contains("inotify event"), "{text}");
+        }
+        // Asking for the watcher by name still works.
+        let f = crate::cli::log_filter(Some("notify=trace"), "info");
+        assert!(f.to_string().contains("notify=trace"));
+    }
 }

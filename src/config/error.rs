@@ -88,34 +88,64 @@ impl SourceMap<'_> {
         }
     }
 
-    /// Turns a TOML/serde error into a [`ConfigError`], recovering the key
-    /// from the span or the message.
-    pub fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
+    /// Turns a TOML/serde error into a [`ConfigError`]. `path` is where in
+    /// the document a type error happened (from serde_path_to_error); the
+    /// key is that path, plus the field for an unknown or missing one.
+    /// Without a path (a syntax error) the key is recovered from the line.
+    pub fn toml_error(&self, e: &toml::de::Error, path: Option<&str>) -> ConfigError {
         let msg = e.message().trim().to_string();
-        let (line, key) = match e.span() {
-            Some(span) => {
-                let line = self.line_of(span.start);
-                let snippet = self.text.get(span.clone()).unwrap_or("").trim();
-                let key = backticked(&msg)
-                    .filter(|_| {
-                        msg.starts_with("unknown field") || msg.starts_with("missing field")
-                    })
-                    .or_else(|| {
-                        let k = snippet.split('=').next().unwrap_or("").trim();
-                        (!k.is_empty() && !k.contains('\n') && k.len() < 80).then(|| k.to_string())
-                    })
-                    .unwrap_or_else(|| key_at_line(self.text, line));
-                (line, key)
-            }
-            None => (0, backticked(&msg).unwrap_or_else(|| "(document)".into())),
+        let field = backticked(&msg)
+            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"));
+        // `Spanned<T>` shows up as an inner private field: not a key.
+        let path = path
+            .map(|p| p.split(".$__").next().unwrap_or(p))
+            .filter(|p| !p.is_empty() && *p != "?" && *p != ".");
+        let line = e.span().map(|s| self.line_of(s.start));
+        let key = match (path, field) {
+            (Some(p), Some(f)) if !p.ends_with(&f) => format!("{p}.{f}"),
+            (Some(p), _) => p.to_string(),
+            (None, Some(f)) => f,
+            (None, None) => match line {
+                Some(l) => key_at_line(self.text, l),
+                None => "(document)".into(),
+            },
         };
         ConfigError {
             file: self.file.to_path_buf(),
-            line,
+            line: line.unwrap_or_else(|| self.deepest_line()),
             key,
             message: msg,
         }
     }
+
+    /// For an error without a span (the parser's nesting limit), the line
+    /// where brackets nest deepest.
+    fn deepest_line(&self) -> usize {
+        let (mut depth, mut best, mut at) = (0usize, 0usize, 0usize);
+        for (i, b) in self.text.bytes().enumerate() {
+            match b {
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > best {
+                        (best, at) = (depth, i);
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if best == 0 {
+            0
+        } else {
+            self.line_of(at)
+        }
+    }
+}
+
+/// The key being written at the end of `text` (its last line's key).
+pub(crate) fn key_before(text: &str) -> String {
+    let line = text.lines().count().max(1);
+    key_at_line(text, line)
 }
 
 fn backticked(msg: &str) -> Option<String> {

@@ -104,7 +104,7 @@ struct RawBot {
     #[serde(default = "default_tick")]
     tick: Spanned<String>,
     #[serde(default = "default_workspace_rate")]
-    workspace_messages_per_minute: u32,
+    workspace_messages_per_minute: Spanned<u32>,
     #[serde(default = "default_attempts")]
     max_send_attempts: u32,
     #[serde(default = "default_lease")]
@@ -135,8 +135,8 @@ fn default_tick() -> Spanned<String> {
 fn default_lease() -> Spanned<String> {
     Spanned::new(0..0, "30s".into())
 }
-fn default_workspace_rate() -> u32 {
-    300
+fn default_workspace_rate() -> Spanned<u32> {
+    Spanned::new(0..0, 300)
 }
 fn default_attempts() -> u32 {
     5
@@ -382,7 +382,7 @@ impl CheckIn {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line: 0,
@@ -390,14 +390,33 @@ impl Config {
                 message: format!("cannot read the config file: {e}"),
             }])
         })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
+            let src = SourceMap {
+                file: path,
+                text: valid,
+            };
+            ConfigErrors(vec![src.error(
+                at..at,
+                error::key_before(valid),
+                format!("the file is not UTF-8 (an invalid byte at offset {at}); save it as UTF-8"),
+            )])
+        })?;
         Self::parse(path, &text)
     }
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         let src = SourceMap { file: path, text };
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigErrors(vec![src.toml_error(&e)]))?;
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| ConfigErrors(vec![src.toml_error(&e, None)]))?;
+        // serde_path_to_error records where in the document a type error
+        // happened (`tag[3].id`), so it names the key, not the value.
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigErrors(vec![src.toml_error(e.inner(), Some(&key))])
+        })?;
         validate(&src, raw)
     }
 
@@ -436,9 +455,13 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
     let mut errs = Vec::new();
 
     let tick = match parse_duration(raw.bot.tick.get_ref()) {
-        Ok(d) if d >= Duration::from_millis(50) => d,
+        Ok(d) if d >= Duration::from_millis(50) && d <= Duration::from_secs(3600) => d,
         Ok(_) => {
-            errs.push(src.error(raw.bot.tick.span(), "bot.tick", "must be at least 50ms"));
+            errs.push(src.error(
+                raw.bot.tick.span(),
+                "bot.tick",
+                "must be between 50ms and 1h",
+            ));
             Duration::from_secs(2)
         }
         Err(m) => {
@@ -455,9 +478,14 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         ));
     }
     let lease = match parse_duration(raw.bot.lease.get_ref()) {
-        Ok(d) if d >= Duration::from_secs(2) => d,
+        // A lease past an hour would only leave a dead worker's rows stuck.
+        Ok(d) if d >= Duration::from_secs(2) && d <= Duration::from_secs(3600) => d,
         Ok(_) => {
-            errs.push(src.error(raw.bot.lease.span(), "bot.lease", "must be at least 2s"));
+            errs.push(src.error(
+                raw.bot.lease.span(),
+                "bot.lease",
+                "must be between 2s and 1h",
+            ));
             Duration::from_secs(30)
         }
         Err(m) => {
@@ -465,9 +493,9 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
             Duration::from_secs(30)
         }
     };
-    if raw.bot.workspace_messages_per_minute == 0 {
+    if *raw.bot.workspace_messages_per_minute.get_ref() == 0 {
         errs.push(src.error(
-            0..0,
+            raw.bot.workspace_messages_per_minute.span(),
             "bot.workspace_messages_per_minute",
             "must be at least 1",
         ));
@@ -867,7 +895,7 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         bot: BotSettings {
             name: raw.bot.name,
             tick,
-            workspace_messages_per_minute: raw.bot.workspace_messages_per_minute,
+            workspace_messages_per_minute: raw.bot.workspace_messages_per_minute.into_inner(),
             max_send_attempts: raw.bot.max_send_attempts.max(1),
             lease,
             max_event_attempts: *raw.bot.max_event_attempts.get_ref(),
@@ -1054,23 +1082,41 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like `2s`, `5m` or `2d`"))?;
-    let secs = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        "w" => n * 7 * 86400,
-        _ => {
-            return Err(format!(
-                "`{s}` has an unknown unit: use ms, s, m, h, d or w"
-            ))
-        }
+    let too_long = || format!("`{s}` is too long: durations go up to {MAX_DURATION_DAYS}d");
+    // A number too big for u64 is still "too long", not "not a duration".
+    let n: u64 = match num.parse() {
+        Ok(n) => n,
+        Err(_) if !num.is_empty() && unit_seconds(unit).is_some() => return Err(too_long()),
+        Err(_) => return Err(format!("`{s}` is not a duration like `2s`, `5m` or `2d`")),
     };
-    Ok(Duration::from_secs(secs))
+    let d = if unit == "ms" {
+        Duration::from_millis(n)
+    } else {
+        let per = unit_seconds(unit)
+            .ok_or_else(|| format!("`{s}` has an unknown unit: use ms, s, m, h, d or w"))?;
+        Duration::from_secs(n.checked_mul(per).ok_or_else(too_long)?)
+    };
+    if d > MAX_DURATION {
+        return Err(too_long());
+    }
+    Ok(d)
+}
+
+/// The longest duration anything in Fieldnotes takes (ten years): beyond
+/// it, date arithmetic would only overflow, never mean anything.
+pub const MAX_DURATION_DAYS: u64 = 3650;
+pub const MAX_DURATION: Duration = Duration::from_secs(MAX_DURATION_DAYS * 86400);
+
+fn unit_seconds(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "ms" => 0,
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => return None,
+    })
 }
 
 /// A human summary of what the config will do, for `fieldnotes check-config`.

@@ -79,14 +79,14 @@ fn unknown_tag_in_question_is_named() {
 fn unknown_key_is_rejected_with_its_line() {
     let e = one_error(&GOOD.replace("prompt = ", "promt = "));
     assert_eq!(e.line, 14);
-    assert_eq!(e.key, "promt");
+    assert_eq!(e.key, "checkin[0].promt");
     assert!(e.message.contains("unknown field"), "{}", e.message);
 }
 
 #[test]
 fn missing_key_is_named() {
     let e = one_error(&GOOD.replace("prompt = \"What did you hear?\"\n", ""));
-    assert_eq!(e.key, "prompt");
+    assert_eq!(e.key, "checkin[0].prompt");
     assert!(e.message.contains("missing field"), "{}", e.message);
 }
 
@@ -128,6 +128,18 @@ fn durations_parse() {
     assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
     assert!(parse_duration("2 fortnights").is_err());
     assert!(parse_duration("").is_err());
+    // Checked arithmetic with an upper bound: no wrap, no panic.
+    assert!(parse_duration("99999999999999w")
+        .unwrap_err()
+        .contains("too long"));
+    assert!(parse_duration("30500568904944w")
+        .unwrap_err()
+        .contains("too long"));
+    assert!(parse_duration("99999999999999999999999s")
+        .unwrap_err()
+        .contains("too long"));
+    assert!(parse_duration("3651d").unwrap_err().contains("too long"));
+    assert_eq!(parse_duration("3650d").unwrap(), MAX_DURATION);
 }
 
 #[test]
@@ -286,6 +298,108 @@ fn event_attempts_default_and_bounds_name_the_line() {
         );
         assert!(e.message.contains("between 1 and 50"), "{}", e.message);
     }
+}
+
+/// A value of the wrong type is reported under its key path, never under
+/// the value or a fragment of text (`key \`-1\``, as it once was).
+#[test]
+fn type_errors_name_the_key_path() {
+    let cases = [
+        (
+            GOOD.replace("id = \"competitor:acme\"", "id = -1"),
+            "tag[0].id",
+            6,
+        ),
+        (
+            GOOD.replace("keywords = [\"acme\"]", "keywords = \"acme\""),
+            "tag[0].keywords",
+            8,
+        ),
+        (
+            GOOD.replace("prompt = \"What did you hear?\"", "prompt = [1, 2]"),
+            "checkin[0].prompt",
+            14,
+        ),
+        (
+            format!("{GOOD}\n[bot]\nworkspace_messages_per_minute = \"lots\"\n"),
+            "bot.workspace_messages_per_minute",
+            19,
+        ),
+        (
+            GOOD.replace(
+                "timezone = \"Europe/London\"\n\n[[tag]]",
+                "timezone = 5\n\n[[tag]]",
+            ),
+            "digest.timezone",
+            3,
+        ),
+        (
+            GOOD.replace(
+                "questions = [{ id = \"heard\", label = \"What did you hear?\" }]",
+                "questions = [{ id = \"heard\", label = true }]",
+            ),
+            // Questions are read through a flattened table: the path
+            // stops at the list, and the line points at the entry.
+            "checkin[0].questions",
+            16,
+        ),
+    ];
+    for (text, key, line) in cases {
+        let e = one_error(&text);
+        assert_eq!(e.key, key, "{e}");
+        assert_eq!(e.line, line, "{e}");
+    }
+    // Unknown and missing fields name the field under its table.
+    let e = one_error(&GOOD.replace("label = \"Acme\"", "label = \"Acme\"\ncolour = 1"));
+    assert_eq!(e.key, "tag[0].colour", "{e}");
+}
+
+#[test]
+fn zero_rate_names_its_line_and_bounds_hold() {
+    let e = one_error(&format!(
+        "{GOOD}\n[bot]\nworkspace_messages_per_minute = 0\n"
+    ));
+    assert_eq!(e.key, "bot.workspace_messages_per_minute");
+    assert_eq!(e.line, 19, "{e}");
+    for (key, value, msg) in [
+        ("tick", "99999999999999w", "too long"),
+        ("tick", "2h", "between 50ms and 1h"),
+        ("lease", "99999999999999w", "too long"),
+        ("lease", "2h", "between 2s and 1h"),
+    ] {
+        let e = one_error(&format!("{GOOD}\n[bot]\n{key} = \"{value}\"\n"));
+        assert_eq!(e.key, format!("bot.{key}"), "{e}");
+        assert_eq!(e.line, 19, "{e}");
+        assert!(e.message.contains(msg), "{e}");
+    }
+    let e = one_error(&format!(
+        "{GOOD}\n[retention]\ndeleted_notes = \"99999999999999w\"\n"
+    ));
+    assert!(e.message.contains("too long"), "{e}");
+}
+
+#[test]
+fn invalid_utf8_and_deep_nesting_get_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let mut bytes = GOOD.as_bytes().to_vec();
+    let at = GOOD.find("What did you hear?\"\naudience").unwrap();
+    bytes[at] = 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = Config::load(&path).unwrap_err().0.remove(0);
+    assert_eq!(e.line, 14, "{e}");
+    assert_eq!(e.key, "prompt", "{e}");
+    assert!(e.message.contains("UTF-8"), "{e}");
+
+    let deep = format!("{GOOD}\nx = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+    let e = one_error(&deep);
+    assert_eq!(e.line, 18, "{e}");
+    let deep = format!(
+        "{GOOD}\ny = {}\n",
+        "{ a = ".repeat(5000) + "1" + &" }".repeat(5000)
+    );
+    let e = one_error(&deep);
+    assert_eq!(e.line, 18, "{e}");
 }
 
 #[test]

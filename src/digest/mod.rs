@@ -260,7 +260,7 @@ fn asset_verdicts(insights: &[Insight], taxonomy: &[TagDef]) -> Vec<AssetVerdict
                         e.reasons.push(format!(
                             "{} {}",
                             if worked { "Worked:" } else { "Didn't:" },
-                            truncate(w, 200)
+                            truncate(&crate::text::clean(w), 200)
                         ));
                     }
                 }
@@ -306,7 +306,7 @@ fn pick_quotes(insights: &[Insight], max: usize) -> Vec<Quote> {
             out.push(Quote {
                 insight_id: i.id,
                 user_id: i.user_id.clone(),
-                text: truncate(i.text.trim(), 280),
+                text: truncate(crate::text::clean(i.text.trim()).trim(), 280),
                 tags: i.all_tags(),
                 created_at_ms: i.created_at_ms,
             });

@@ -177,6 +177,43 @@ pub async fn queue_checkin(
     now: DateTime<Utc>,
     at: Option<DateTime<Utc>>,
 ) -> Result<String> {
+    let when = at.unwrap_or(now).max(now);
+    let key = format!(
+        "manual-{}-{:04x}",
+        when.format("%Y%m%dT%H%M%S%.3f"),
+        rand::random::<u16>()
+    );
+    queue_run(store, cfg, name, question, now, when, &key).await?;
+    Ok(key)
+}
+
+/// `/fieldnotes ask`: like [`queue_checkin`], keyed by the Slack trigger so
+/// that a replayed or retried request queues nothing more. Returns the
+/// run's key and whether this call created it.
+pub async fn queue_ask(
+    store: &Store,
+    cfg: &Config,
+    name: &str,
+    question: &str,
+    now: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
+    trigger_id: &str,
+) -> Result<(String, bool)> {
+    let when = at.unwrap_or(now).max(now);
+    let key = format!("ask-{trigger_id}");
+    let created = queue_run(store, cfg, name, Some(question), now, when, &key).await?;
+    Ok((key, created))
+}
+
+async fn queue_run(
+    store: &Store,
+    cfg: &Config,
+    name: &str,
+    question: Option<&str>,
+    now: DateTime<Utc>,
+    when: DateTime<Utc>,
+    key: &str,
+) -> Result<bool> {
     let c = cfg.checkin(name).with_context(|| {
         let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
         format!(
@@ -185,16 +222,10 @@ pub async fn queue_checkin(
             names.join(", ")
         )
     })?;
-    let when = at.unwrap_or(now).max(now);
-    let key = format!(
-        "manual-{}-{:04x}",
-        when.format("%Y%m%dT%H%M%S%.3f"),
-        rand::random::<u16>()
-    );
-    store
+    let id = store
         .create_run(
             &c.name,
-            &key,
+            key,
             "manual",
             question,
             when.timestamp_millis(),
@@ -202,7 +233,7 @@ pub async fn queue_checkin(
             |seq| rotate(&c.questions, c.ask, seq),
         )
         .await?;
-    Ok(key)
+    Ok(id.is_some())
 }
 
 async fn fan_out(

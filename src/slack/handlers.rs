@@ -4,7 +4,7 @@
 //! modal or saves a row, then spawns anything slow after the ack.
 
 use super::views::{self, ModalMeta, NOTE_MODAL, OPEN_FORM_ACTION};
-use super::{access, home, notes};
+use super::{access, home, limits, notes};
 use crate::app::AppState;
 use crate::domain::Source;
 use crate::roles::Permission;
@@ -20,6 +20,13 @@ pub async fn on_interaction(
     state: &Arc<AppState>,
     ev: SlackInteractionEvent,
 ) -> Result<SlackInteractionResponse> {
+    if let Err(why) = check_interaction(&ev) {
+        warn!(
+            why,
+            "refused an interaction payload Slack could not have sent"
+        );
+        return Ok(SlackInteractionResponse::Empty);
+    }
     match ev {
         SlackInteractionEvent::BlockActions(a) => {
             on_block_actions(state, a).await?;
@@ -51,6 +58,37 @@ pub async fn on_interaction(
     }
 }
 
+/// Refuses what Slack never sends: a user id that isn't one, a trigger id
+/// past Slack's size, more than one action in a block_actions payload.
+fn check_interaction(ev: &SlackInteractionEvent) -> Result<(), &'static str> {
+    let (user, trigger) = match ev {
+        SlackInteractionEvent::BlockActions(a) => {
+            if a.actions.as_ref().is_some_and(|x| x.len() > 1) {
+                return Err("more than one action in a block_actions payload");
+            }
+            (
+                a.user.as_ref().map(|u| u.id.0.as_str()),
+                Some(&a.trigger_id.0),
+            )
+        }
+        SlackInteractionEvent::ViewSubmission(v) => (Some(v.user.id.0.as_str()), None),
+        SlackInteractionEvent::ViewClosed(v) => (Some(v.user.id.0.as_str()), None),
+        SlackInteractionEvent::BlockSuggestion(s) => (Some(s.user.id.0.as_str()), None),
+        SlackInteractionEvent::MessageAction(m) => {
+            (Some(m.user.id.0.as_str()), Some(&m.trigger_id.0))
+        }
+        SlackInteractionEvent::Shortcut(s) => (Some(s.user.id.0.as_str()), Some(&s.trigger_id.0)),
+        _ => (None, None),
+    };
+    if user.is_some_and(|u| !limits::is_slack_id(u)) {
+        return Err("not a Slack user id");
+    }
+    if trigger.is_some_and(|t| !limits::is_token(t)) {
+        return Err("not a Slack trigger id");
+    }
+    Ok(())
+}
+
 /// "edit:42" / "delete:42" from App Home's note menu.
 fn menu_choice(v: &str) -> Option<(&str, i64)> {
     let (verb, id) = v.split_once(':')?;
@@ -66,9 +104,16 @@ async fn on_block_actions(
         .as_ref()
         .map(|u| u.id.to_string())
         .unwrap_or_default();
+    if user.is_empty() {
+        warn!("a block_actions payload without a user");
+        return Ok(());
+    }
     let channel = a.channel.as_ref().map(|c| c.id.to_string());
     let trigger = a.trigger_id.0.clone();
-    for action in a.actions.iter().flatten() {
+    // Slack sends one action per block_actions payload (the element the
+    // person clicked); `check_interaction` refused anything more, so one
+    // payload never fans out into a write and a Slack call per entry.
+    for action in a.actions.iter().flatten().take(1) {
         let value = action.value.as_deref().unwrap_or_default();
         let id_value = value.parse::<i64>().ok();
         match action.action_id.0.as_str() {
@@ -251,14 +296,28 @@ pub async fn person_tz(state: &AppState, user: &str) -> chrono_tz::Tz {
 }
 
 /// Handles a slash command; the returned response is the ephemeral reply.
-#[tracing::instrument(skip_all, fields(user = %ev.user_id))]
+#[tracing::instrument(skip_all, fields(user = %limits::for_log(&ev.user_id.0)))]
 pub async fn on_command(
     state: &Arc<AppState>,
     ev: SlackCommandEvent,
 ) -> Result<SlackCommandEventResponse> {
     let text = ev.text.as_deref().unwrap_or("").trim();
+    if !limits::is_slack_id(&ev.user_id.0) || !limits::is_token(&ev.trigger_id.0) {
+        warn!("refused a slash command whose user or trigger id is not Slack's");
+        return Ok(ephemeral(
+            ":warning: Fieldnotes couldn't read who sent that command; nothing was changed.".into(),
+        ));
+    }
+    if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
+        return Ok(ephemeral(format!(
+            ":warning: That is longer than a Slack message can be ({} characters); nothing was saved.",
+            limits::MAX_MESSAGE_CHARS
+        )));
+    }
     let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let reply = match verb {
+    // `Pause 2w` from a phone's autocapitalisation means `pause 2w`.
+    let verb = verb.to_lowercase();
+    let reply = match verb.as_str() {
         "note" if !rest.trim().is_empty() => {
             let (text, blocks) =
                 notes::save_command_note(state, ev.user_id.as_ref(), rest.trim(), &ev.trigger_id.0)
@@ -316,10 +375,12 @@ pub async fn on_command(
         "ask" => ask(state, &ev, rest).await,
         _ => views::help_text(&ev.command.0),
     };
-    Ok(
-        SlackCommandEventResponse::new(SlackMessageContent::new().with_text(reply))
-            .with_response_type(SlackMessageResponseType::Ephemeral),
-    )
+    Ok(ephemeral(reply))
+}
+
+fn ephemeral(text: String) -> SlackCommandEventResponse {
+    SlackCommandEventResponse::new(SlackMessageContent::new().with_text(text))
+        .with_response_type(SlackMessageResponseType::Ephemeral)
 }
 
 /// Handles an Events API callback from the inbox (after the ack; the
@@ -334,6 +395,9 @@ pub async fn on_push_event(
     received_ms: i64,
 ) -> Result<()> {
     match ev.event {
+        SlackEventCallbackBody::AppHomeOpened(h) if !limits::is_slack_id(&h.user.0) => {
+            warn!("app_home_opened with a user id Slack could not have sent");
+        }
         SlackEventCallbackBody::AppHomeOpened(h) => home::publish(state, h.user.as_ref())
             .await
             .map_err(|e| anyhow::anyhow!("publishing App Home: {e}"))?,
@@ -379,24 +443,32 @@ async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> Strin
         Err(msg) => return format!(":warning: {msg}"),
     };
     let checkin = a.checkin.clone().unwrap_or_else(|| names[0].to_string());
-    match crate::jobs::planner::queue_checkin(
+    match crate::jobs::planner::queue_ask(
         &state.store,
         &cfg,
         &checkin,
-        Some(&a.question),
+        &a.question,
         now,
         a.at,
+        &ev.trigger_id.0,
     )
     .await
     {
-        Ok(key) => {
-            info!(user, checkin, run = %key, "one-off question queued");
-            let args = json!({"checkin": checkin, "question": a.question, "at": a.at.map(|t| t.to_rfc3339())});
-            access::record(state, &user, "ask", args, &format!("ok: run {key}")).await;
+        Ok((key, created)) => {
             let when = match a.at {
                 Some(at) => format!("at {}", at.with_timezone(&tz).format("%a %-d %b, %H:%M %Z")),
                 None => "now".into(),
             };
+            if !created {
+                // The same trigger again: a Slack retry or a replay.
+                info!(user, checkin, run = %key, "one-off question already queued");
+                return format!(
+                    ":mega: Already queued for the `{checkin}` audience, {when}: nothing more was sent."
+                );
+            }
+            info!(user, checkin, run = %key, "one-off question queued");
+            let args = json!({"checkin": checkin, "question": a.question, "at": a.at.map(|t| t.to_rfc3339())});
+            access::record(state, &user, "ask", args, &format!("ok: run {key}")).await;
             format!(
                 ":mega: Queued for the `{checkin}` audience, {when}: \"{}\". Answers show up in search, exports and the digest; `fieldnotes status` shows who answered.",
                 a.question

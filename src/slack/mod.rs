@@ -7,6 +7,7 @@ pub mod client;
 pub mod handlers;
 pub mod home;
 pub mod http;
+pub mod limits;
 pub mod notes;
 pub mod pacer;
 pub mod signature;

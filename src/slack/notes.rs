@@ -6,6 +6,7 @@
 //! and does anything slow after the ack, in a spawned task.
 
 use super::client::with_retries;
+use super::limits;
 use super::views::{self, ModalMeta};
 use crate::app::AppState;
 use crate::capture::{self, Captured, Form, FormValues};
@@ -243,6 +244,10 @@ pub async fn on_submit(
     let values = serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
         .unwrap_or_default();
     let values = views::read_values(&values);
+    if let Some((block, why)) = over_limits(&values) {
+        warn!(user, "a form submission past Slack's input limits");
+        return Ok(errors(block, &why));
+    }
     if let Some(id) = meta.insight_id {
         return submit_edit(state, &user, id, &values).await;
     }
@@ -640,6 +645,35 @@ pub async fn save_command_note(
     }
 }
 
+/// A submitted form whose values Slack's inputs could not have produced
+/// (past `max_length`, more options than a select holds, more blocks than a
+/// modal holds): the block to flag, and why.
+fn over_limits(values: &FormValues) -> Option<(String, String)> {
+    if values.len() > 100 {
+        let block = values.keys().min().cloned().unwrap_or_default();
+        return Some((block, "This form has more fields than Slack allows.".into()));
+    }
+    for (block, vals) in values {
+        if vals.len() > 100 {
+            return Some((block.clone(), "Pick at most 100 options.".into()));
+        }
+        if let Some(v) = vals
+            .iter()
+            .find(|v| !limits::within_chars(v, limits::MAX_INPUT_CHARS))
+        {
+            return Some((
+                block.clone(),
+                format!(
+                    "Keep this under {} characters (it has {}).",
+                    limits::MAX_INPUT_CHARS,
+                    v.chars().count()
+                ),
+            ));
+        }
+    }
+    None
+}
+
 /// A message in a DM with the bot. A rep's plain message (or a reply in a
 /// prompt's thread) is a note, linked to the prompt it answers; an edit of
 /// that message edits the note, and deleting it deletes the note.
@@ -706,6 +740,10 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent, received_ms: i
     if m.sender.bot_id.is_some() || user == state.bot_user_id {
         return Ok(());
     }
+    if !limits::is_slack_id(&user) || !limits::is_token(&m.origin.ts.0) {
+        warn!("a DM event whose user id or ts Slack could not have sent");
+        return Ok(());
+    }
     let text = m
         .content
         .as_ref()
@@ -713,6 +751,10 @@ async fn dm_message(state: &Arc<AppState>, m: &SlackMessageEvent, received_ms: i
         .unwrap_or_default();
     let text = text.trim();
     if text.is_empty() {
+        return Ok(());
+    }
+    if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
+        warn!(user, "a DM longer than Slack allows; not saved");
         return Ok(());
     }
     if capture::is_chitchat(text) {
@@ -790,6 +832,13 @@ async fn on_dm_edited(state: &Arc<AppState>, channel: &str, m: &SlackMessageEven
         .and_then(|c| c.text.clone())
         .unwrap_or_default();
     let text = text.trim();
+    if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
+        warn!(
+            user,
+            "an edited DM longer than Slack allows; the note keeps its text"
+        );
+        return Ok(());
+    }
     if text.is_empty() || text == ins.text || before.trim() != ins.text {
         return Ok(());
     }
@@ -847,6 +896,16 @@ pub async fn on_message_shortcut(
     let Some(channel) = channel else {
         return Ok(());
     };
+    if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
+        notify(
+            state,
+            &user,
+            Some(&channel),
+            "That message is longer than Slack allows, so it wasn't saved.",
+        )
+        .await;
+        return Ok(());
+    }
     if text.is_empty() {
         notify(
             state,

@@ -173,8 +173,11 @@ fn note_buttons(insight_id: i64, edit_label: &str) -> Value {
 }
 
 /// Escapes text for mrkdwn (Slack's three control characters).
+/// Rep-typed text for mrkdwn: controls and bidi overrides stripped, and
+/// `&`, `<`, `>` escaped so it cannot mention, link or format.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    crate::text::clean(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
