@@ -1,6 +1,7 @@
 //! The command line (clap). Every command has `--help`.
 
 use crate::app::{open_store, AppOptions, Application};
+use crate::audit::Actor;
 use crate::clock::SystemClock;
 use crate::config::{self, Config, Secrets};
 use crate::digest::{self, DigestInput, IsoWeek};
@@ -78,17 +79,48 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Purge notes deleted longer ago than `retention.deleted_notes`, and
-    /// old Slack event ids (a running bot does this hourly).
-    Purge,
-    /// Write every insight to stdout (or --out).
+    /// Retention: purge notes deleted longer ago than
+    /// `retention.deleted_notes`, notes older than `retention.notes`, and
+    /// old Slack event ids (a running bot does this hourly). With --user,
+    /// erase one person's data everywhere instead.
+    Purge {
+        /// Erase everything held about this Slack user (U…), in one
+        /// transaction, and print the rows removed per table.
+        #[arg(long, value_name = "USER_ID")]
+        user: Option<String>,
+    },
+    /// Write every insight to stdout (or --out). With --user, everything
+    /// held about one person, as one JSON document.
     Export {
-        #[arg(long, value_enum, default_value = "ndjson")]
+        #[arg(long, value_enum, default_value = "ndjson", conflicts_with = "user")]
         format: ExportFormat,
         /// Output file (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Export one person's data (profile, pause, prompts, notes with
+        /// fields and tags, their Slack events and audit rows) as JSON.
+        #[arg(long, value_name = "USER_ID")]
+        user: Option<String>,
     },
+    /// List the audit log: admin and marketer actions, role refusals,
+    /// operator commands and retention purges.
+    Audit {
+        /// How far back: a duration (30d, 12h), a date (2026-11-01, UTC)
+        /// or an RFC 3339 time.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: AuditFormat,
+        /// At most this many rows (the newest).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +261,22 @@ pub async fn run(cli: Cli) -> Result<()> {
                 at,
             )
             .await;
+            crate::audit::record(
+                &store,
+                now.timestamp_millis(),
+                &Actor::cli(),
+                "checkin run",
+                serde_json::json!({
+                    "checkin": name,
+                    "question": question,
+                    "at": at.map(|t| t.to_rfc3339()),
+                }),
+                &match &key {
+                    Ok(k) => format!("ok: run {k}"),
+                    Err(e) => format!("failed: {e:#}"),
+                },
+            )
+            .await;
             store.close().await;
             let key = key?;
             match at {
@@ -290,45 +338,202 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Purge => {
+        Command::Purge { user: Some(user) } => {
+            let cfg = load_config(&cli.config)?;
+            purge_user(&cfg, &secrets, &user).await
+        }
+        Command::Purge { user: None } => {
             let cfg = load_config(&cli.config)?;
             let store = open_store(&cfg, &secrets).await?;
             let now = chrono::Utc::now().timestamp_millis();
-            let r = store
-                .purge(
-                    now - cfg.retention.deleted_notes.as_millis() as i64,
-                    now - cfg.retention.slack_events.as_millis() as i64,
-                )
-                .await;
+            let r = crate::jobs::retention_purge(&store, cfg.retention, now).await;
+            if let Ok(p) = &r {
+                crate::jobs::audit_retention(&store, &Actor::cli(), cfg.retention, *p, now).await;
+            }
             store.close().await;
-            let (notes, events) = r?;
-            println!("Purged {notes} deleted notes and {events} old Slack event ids.");
+            let p = r?;
+            println!(
+                "Purged {} deleted notes, {} notes older than {} and {} old Slack event ids.",
+                p.deleted_notes,
+                p.old_notes,
+                cfg.retention
+                    .notes
+                    .map(config::human_duration)
+                    .unwrap_or_else(|| "retention.notes (unset)".into()),
+                p.events
+            );
             Ok(())
         }
-        Command::Export { format, out } => {
+        Command::Export {
+            user: Some(user),
+            out,
+            ..
+        } => {
             let cfg = load_config(&cli.config)?;
+            export_user(&cfg, &secrets, &user, out).await
+        }
+        Command::Audit {
+            since,
+            format,
+            limit,
+        } => {
+            let cfg = load_config(&cli.config)?;
+            let since = crate::audit::parse_since(&since, chrono::Utc::now())?;
             let store = open_store(&cfg, &secrets).await?;
-            let insights = store.insights(&InsightQuery::default()).await?;
+            let rows = store
+                .audit_since(since.timestamp_millis(), limit.max(1))
+                .await;
             store.close().await;
-            match out {
-                Some(p) => {
-                    let mut f = std::io::BufWriter::new(
-                        std::fs::File::create(&p)
-                            .with_context(|| format!("creating {}", p.display()))?,
-                    );
-                    export::write(&insights, format, &mut f)?;
-                    f.flush()?;
-                    eprintln!("Wrote {} insights to {}.", insights.len(), p.display());
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut lock = stdout.lock();
-                    export::write(&insights, format, &mut lock)?;
-                }
+            let rows = rows?;
+            match format {
+                AuditFormat::Text => print!("{}", crate::audit::to_text(&rows)),
+                AuditFormat::Json => println!("{}", crate::audit::to_json(&rows)),
             }
             Ok(())
         }
+        Command::Export {
+            format,
+            out,
+            user: None,
+        } => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let insights = store.insights(&InsightQuery::default()).await?;
+            let written = write_export(&insights, format, out.as_deref());
+            crate::audit::record(
+                &store,
+                chrono::Utc::now().timestamp_millis(),
+                &Actor::cli(),
+                "export",
+                serde_json::json!({
+                    "format": format!("{format:?}").to_lowercase(),
+                    "out": out.as_ref().map(|p| p.display().to_string()),
+                }),
+                &match &written {
+                    Ok(()) => format!("ok: {} notes", insights.len()),
+                    Err(e) => format!("failed: {e:#}"),
+                },
+            )
+            .await;
+            store.close().await;
+            written
+        }
     }
+}
+
+/// Writes the notes export to `out`, or stdout.
+fn write_export(
+    insights: &[crate::domain::Insight],
+    format: ExportFormat,
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    match out {
+        Some(p) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            );
+            export::write(insights, format, &mut f)?;
+            f.flush()?;
+            eprintln!("Wrote {} insights to {}.", insights.len(), p.display());
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            export::write(insights, format, &mut lock)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_user_id(user: &str) -> Result<()> {
+    if !crate::privacy::valid_user_id(user) {
+        anyhow::bail!("`{user}` is not a Slack user ID (U… or W…, letters and digits)");
+    }
+    Ok(())
+}
+
+/// `fieldnotes export --user`: one person's data as one JSON document.
+async fn export_user(
+    cfg: &Config,
+    secrets: &Secrets,
+    user: &str,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    check_user_id(user)?;
+    let store = open_store(cfg, secrets).await?;
+    let now = chrono::Utc::now();
+    let doc = crate::privacy::export_user(&store, user, now).await;
+    let written = doc.and_then(|doc| {
+        let text = serde_json::to_string_pretty(&doc)?;
+        let notes = doc["notes"].as_array().map_or(0, Vec::len);
+        match &out {
+            Some(p) => {
+                std::fs::write(p, format!("{text}\n"))
+                    .with_context(|| format!("writing {}", p.display()))?;
+                eprintln!(
+                    "Wrote everything held about {user} ({notes} notes) to {}.",
+                    p.display()
+                );
+            }
+            None => println!("{text}"),
+        }
+        Ok(notes)
+    });
+    crate::audit::record(
+        &store,
+        now.timestamp_millis(),
+        &Actor::cli(),
+        "export_user",
+        serde_json::json!({
+            "user": user,
+            "out": out.as_ref().map(|p| p.display().to_string()),
+        }),
+        &match &written {
+            Ok(n) => format!("ok: {n} notes"),
+            Err(e) => format!("failed: {e:#}"),
+        },
+    )
+    .await;
+    store.close().await;
+    written.map(|_| ())
+}
+
+/// `fieldnotes purge --user`: erases one person in one transaction (its
+/// audit row, which does not name them, commits with it).
+async fn purge_user(cfg: &Config, secrets: &Secrets, user: &str) -> Result<()> {
+    check_user_id(user)?;
+    let store = open_store(cfg, secrets).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let actor = Actor::cli();
+    let r = store
+        .purge_user(user, |p| {
+            crate::audit::entry(
+                now,
+                &actor,
+                "purge_user",
+                serde_json::json!({ "user": crate::store::ERASED }),
+                &crate::privacy::purge_outcome(p),
+            )
+        })
+        .await;
+    if let Err(e) = &r {
+        crate::audit::record(
+            &store,
+            now,
+            &actor,
+            "purge_user",
+            serde_json::json!({ "user": crate::store::ERASED }),
+            &format!("failed (nothing erased): {e:#}"),
+        )
+        .await;
+    }
+    store.close().await;
+    let p = r?;
+    print!("{}", crate::privacy::purge_report(user, &p));
+    println!(
+        "If {user} is still in a check-in's audience, the next run prompts them again: take them out of the audience (or Slack) first."
+    );
+    Ok(())
 }
 
 /// `--at`: RFC 3339, or `YYYY-MM-DD HH:MM` in the check-in's zone.

@@ -6,6 +6,7 @@
 //! owns every SQL statement and `slack` owns every slack-morphism type.
 
 pub mod app;
+pub mod audit;
 pub mod capture;
 pub mod cli;
 pub mod clock;
@@ -17,8 +18,10 @@ pub mod domain;
 pub mod export;
 pub mod inbox;
 pub mod jobs;
+pub mod privacy;
 pub mod reload;
 pub mod report;
+pub mod roles;
 pub mod schedule;
 pub mod server;
 pub mod slack;

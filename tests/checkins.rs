@@ -168,7 +168,10 @@ async fn ask_is_for_marketers_and_leads_and_app_home_pauses() {
     let reply = t
         .command("U0REP0001", "ask Which competitor came up?")
         .await;
-    assert!(reply.contains("Only marketers and team leads"), "{reply}");
+    assert!(
+        reply.contains("Only marketers, leads or admins can use `ask`"),
+        "{reply}"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(t.emu.calls_to("chat.postMessage").is_empty());
 

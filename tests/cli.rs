@@ -39,6 +39,7 @@ fn every_command_has_help() {
         vec!["schedule", "preview"],
         vec!["retag"],
         vec!["purge"],
+        vec!["audit"],
     ] {
         let mut a = args.clone();
         a.push("--help");
@@ -205,13 +206,16 @@ async fn retag_and_purge_through_the_binary() {
     let url = sqlite_url(&db);
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
+    // Inside the shipped `retention.notes` (365d); deleted past `deleted_notes` (30d).
+    let day = 86_400_000;
+    let created = chrono::Utc::now().timestamp_millis() - 40 * day;
     for (i, text) in ["Initech is everywhere", "old note"].iter().enumerate() {
         store
             .save_insight(&NewInsight {
                 user_id: "U1".into(),
                 source: Source::Command,
                 text: text.to_string(),
-                created_at_ms: 1_700_000_000_000,
+                created_at_ms: created,
                 dedupe_key: Some(format!("t{i}")),
                 ..Default::default()
             })
@@ -219,7 +223,7 @@ async fn retag_and_purge_through_the_binary() {
             .unwrap();
     }
     store
-        .delete_insight(2, "U1", 1_700_000_000_000)
+        .delete_insight(2, "U1", created + 9 * day)
         .await
         .unwrap();
     store.close().await;
@@ -234,7 +238,15 @@ async fn retag_and_purge_through_the_binary() {
     assert!(done.contains("Retagged 1 of 1"), "{done}");
     assert!(run(&["retag"]).contains("Retagged 0 of 1"), "idempotent");
     let purged = run(&["purge"]);
-    assert!(purged.contains("Purged 1 deleted notes"), "{purged}");
+    assert!(
+        purged.contains("Purged 1 deleted notes, 0 notes older than 365d"),
+        "{purged}"
+    );
+    let audit = run(&["audit", "--since", "2026-01-01"]);
+    assert!(
+        audit.contains("retention") && audit.contains("ok: 0 old notes, 1 deleted notes"),
+        "{audit}"
+    );
 
     let store = Store::connect(&url).await.unwrap();
     let n = store.insight(1).await.unwrap().unwrap();

@@ -4,11 +4,14 @@
 
 mod error;
 pub mod questions;
+mod roles;
 pub(crate) mod secrets;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use questions::{field_label, Question, QuestionKind, FIELD_KINDS};
 use questions::{RawCapture, RawQuestion};
+use roles::RawRoles;
+pub use roles::Roles;
 pub use secrets::Secrets;
 
 use crate::schedule::calendar::{self, Region, WorkCalendar, Workdays};
@@ -49,10 +52,12 @@ struct RawConfig {
     retention: RawRetention,
 }
 
-/// `[retention]`: how long deleted notes and delivered-event ids are kept.
+/// `[retention]`: how long notes, deleted notes and delivered-event ids are kept.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRetention {
+    #[serde(default)]
+    notes: Option<Spanned<String>>,
     #[serde(default)]
     deleted_notes: Option<Spanned<String>>,
     #[serde(default)]
@@ -144,15 +149,6 @@ fn default_event_attempts() -> Spanned<u32> {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     sqlite_path: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoles {
-    #[serde(default)]
-    marketers: Vec<String>,
-    #[serde(default)]
-    leads: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,9 +243,12 @@ pub struct Config {
     pub retention: Retention,
 }
 
-/// How long soft-deleted notes and recorded Slack event ids are kept.
+/// How long notes, soft-deleted notes and recorded Slack event ids are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
+    /// Notes older than this (by when they were shared) are purged; `None`
+    /// keeps them for good.
+    pub notes: Option<Duration>,
     pub deleted_notes: Duration,
     pub slack_events: Duration,
 }
@@ -266,12 +265,6 @@ pub struct BotSettings {
     pub lease: Duration,
     /// Attempts at handling a committed Slack event before it is parked.
     pub max_event_attempts: u32,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Roles {
-    pub marketers: Vec<String>,
-    pub leads: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -443,9 +436,18 @@ impl Config {
             .collect()
     }
 
-    /// Whether `user` may read digests and send questions.
-    pub fn is_marketer(&self, user: &str) -> bool {
-        self.roles.marketers.iter().any(|m| m == user) || self.roles.leads.iter().any(|m| m == user)
+    /// The config file as named to a refused Slack user: as given when
+    /// relative (`config/fieldnotes.toml`), else only its name, so no host
+    /// path reaches Slack.
+    pub fn file_label(&self) -> String {
+        if self.path.is_relative() {
+            self.path.display().to_string()
+        } else {
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| DEFAULT_CONFIG_PATH.into())
+        }
     }
 }
 
@@ -859,7 +861,9 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
     }
 
     let calendar = validate_calendar(src, &raw.calendar, &mut errs);
+    let roles = roles::validate(src, &raw.roles, &mut errs);
     let note_questions = questions::note_questions(src, &raw.capture, &tags, &mut errs);
+    let note_retention = validate_note_retention(src, &raw.retention.notes, &mut errs);
     let mut retention_of = |v: &Option<Spanned<String>>, key: &str, default: u64| match v {
         None => Duration::from_secs(default * 86400),
         Some(v) => match parse_duration(v.get_ref()) {
@@ -875,6 +879,7 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
         },
     };
     let retention = Retention {
+        notes: note_retention,
         deleted_notes: retention_of(&raw.retention.deleted_notes, "retention.deleted_notes", 30),
         slack_events: retention_of(&raw.retention.slack_events, "retention.slack_events", 7),
     };
@@ -900,10 +905,7 @@ fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors>
                 .sqlite_path
                 .unwrap_or_else(|| "fieldnotes.db".into()),
         ),
-        roles: Roles {
-            marketers: raw.roles.marketers,
-            leads: raw.roles.leads,
-        },
+        roles,
         digest: DigestSettings {
             timezone: digest_tz.unwrap_or(chrono_tz::UTC),
             channel: raw.digest.channel,
@@ -1025,7 +1027,27 @@ fn validate_calendar(
     cal
 }
 
-fn valid_user_id(s: &str) -> bool {
+/// `[retention] notes`: at least a day (`None` when unset: kept for good).
+fn validate_note_retention(
+    src: &SourceMap<'_>,
+    v: &Option<Spanned<String>>,
+    errs: &mut Vec<ConfigError>,
+) -> Option<Duration> {
+    let v = v.as_ref()?;
+    match parse_duration(v.get_ref()) {
+        Ok(d) if d >= Duration::from_secs(86400) => Some(d),
+        Ok(_) => {
+            errs.push(src.error(v.span(), "retention.notes", "keep notes at least 1d"));
+            None
+        }
+        Err(m) => {
+            errs.push(src.error(v.span(), "retention.notes", m));
+            None
+        }
+    }
+}
+
+pub(crate) fn valid_user_id(s: &str) -> bool {
     (s.starts_with('U') || s.starts_with('W'))
         && s.len() >= 3
         && s.chars().all(|c| c.is_ascii_alphanumeric())
@@ -1110,7 +1132,8 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
     );
     let _ = writeln!(
         out,
-        "Roles: {} marketer(s), {} lead(s)",
+        "Roles: {} admin(s), {} marketer(s), {} lead(s); everyone else is a rep",
+        cfg.roles.admins.len(),
         cfg.roles.marketers.len(),
         cfg.roles.leads.len()
     );
@@ -1152,6 +1175,14 @@ pub fn describe(cfg: &Config, now: chrono::DateTime<chrono::Utc>) -> String {
             fields.join(", ")
         },
         human_duration(cfg.retention.deleted_notes)
+    );
+    let _ = writeln!(
+        out,
+        "Retention: notes {}; `fieldnotes purge --user ID` erases one person",
+        cfg.retention
+            .notes
+            .map(|d| format!("purged {} after they were shared", human_duration(d)))
+            .unwrap_or_else(|| "kept until deleted (no `retention.notes`)".into())
     );
     let _ = writeln!(
         out,

@@ -401,3 +401,14 @@ fn invalid_utf8_and_deep_nesting_get_a_line() {
     let e = one_error(&deep);
     assert_eq!(e.line, 18, "{e}");
 }
+
+#[test]
+fn note_retention_is_optional_at_least_a_day_and_named() {
+    assert_eq!(parse(GOOD).unwrap().retention.notes, None);
+    let c = parse(&format!("{GOOD}\n[retention]\nnotes = \"365d\"\n")).unwrap();
+    assert_eq!(c.retention.notes, Some(Duration::from_secs(365 * 86400)));
+    for bad in ["12h", "forever"] {
+        let e = one_error(&format!("{GOOD}\n[retention]\nnotes = \"{bad}\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (19, "retention.notes"), "{e}");
+    }
+}

@@ -116,26 +116,70 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
 /// How often retention runs.
 const PURGE_EVERY_MS: i64 = 3_600_000;
 
-/// Retention: purges notes deleted longer ago than `retention.deleted_notes`
-/// and Slack event ids older than `retention.slack_events`. Returns (notes,
-/// events) removed.
-pub async fn purge(state: &AppState) -> anyhow::Result<(u64, u64)> {
+/// Retention: purges notes deleted longer ago than `retention.deleted_notes`,
+/// notes shared longer ago than `retention.notes` (when set), and Slack
+/// event ids older than `retention.slack_events`. A pass that removed
+/// notes is audited as actor `system`.
+pub async fn purge(state: &AppState) -> anyhow::Result<crate::store::Purged> {
     let r = state.config().retention;
     let now = state.now_ms();
-    let (notes, events) = state
-        .store
-        .purge(
-            now - r.deleted_notes.as_millis() as i64,
-            now - r.slack_events.as_millis() as i64,
-        )
-        .await?;
-    if notes + events > 0 {
+    let p = retention_purge(&state.store, r, now).await?;
+    if p.deleted_notes + p.old_notes + p.events > 0 {
         info!(
-            notes,
-            events, "retention purged deleted notes and old event ids"
+            deleted_notes = p.deleted_notes,
+            old_notes = p.old_notes,
+            events = p.events,
+            "retention purged notes and old event ids"
         );
     }
-    Ok((notes, events))
+    if p.deleted_notes + p.old_notes > 0 {
+        audit_retention(&state.store, &crate::audit::Actor::System, r, p, now).await;
+    }
+    Ok(p)
+}
+
+/// One retention pass at `now_ms`: the hourly job and `fieldnotes purge`.
+pub async fn retention_purge(
+    store: &crate::store::Store,
+    r: crate::config::Retention,
+    now_ms: i64,
+) -> anyhow::Result<crate::store::Purged> {
+    let before =
+        |d: Duration| now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    store
+        .purge(
+            before(r.deleted_notes),
+            r.notes.map(before),
+            before(r.slack_events),
+        )
+        .await
+}
+
+/// Records a retention pass in the audit log.
+pub async fn audit_retention(
+    store: &crate::store::Store,
+    actor: &crate::audit::Actor,
+    r: crate::config::Retention,
+    p: crate::store::Purged,
+    now_ms: i64,
+) {
+    let keep = crate::config::human_duration;
+    crate::audit::record(
+        store,
+        now_ms,
+        actor,
+        "retention",
+        serde_json::json!({
+            "notes": r.notes.map(keep),
+            "deleted_notes": keep(r.deleted_notes),
+            "slack_events": keep(r.slack_events),
+        }),
+        &format!(
+            "ok: {} old notes, {} deleted notes, {} event ids",
+            p.old_notes, p.deleted_notes, p.events
+        ),
+    )
+    .await;
 }
 
 /// Sleeps one tick; true when asked to stop.

@@ -4,10 +4,12 @@
 //! modal or saves a row, then spawns anything slow after the ack.
 
 use super::views::{self, ModalMeta, NOTE_MODAL, OPEN_FORM_ACTION};
-use super::{home, limits, notes};
+use super::{access, home, limits, notes};
 use crate::app::AppState;
 use crate::domain::Source;
+use crate::roles::Permission;
 use anyhow::{Context, Result};
+use serde_json::json;
 use slack_morphism::prelude::*;
 use std::sync::Arc;
 use tracing::{info, warn};
@@ -223,10 +225,16 @@ async fn publish_home(state: &Arc<AppState>, user: &str) {
 /// "Preview digest" on a marketer's App Home: this week's digest so far, in
 /// a modal. Others are refused.
 async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Result<()> {
-    let cfg = state.config();
-    if !cfg.is_marketer(user) {
-        warn!(user, "digest preview refused: not a marketer or lead");
-        return Ok(());
+    if let Err(refusal) = access::require(
+        state,
+        user,
+        Permission::DigestPreview,
+        "digest_preview",
+        json!({}),
+    )
+    .await
+    {
+        return access::show_refusal(state, trigger, &refusal).await;
     }
     // The trigger lasts 3 s and a digest reads two weeks of notes: open a
     // placeholder now, fill it in after the ack.
@@ -238,6 +246,7 @@ async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Res
         )
         .await
         .context("opening the digest preview")?;
+    access::record(state, user, "digest_preview", json!({}), "ok").await;
     let st = state.clone();
     let work = async move {
         let state = st;
@@ -421,9 +430,16 @@ pub async fn on_event_parked(state: &Arc<AppState>, ev: &SlackPushEventCallback)
 async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> String {
     let cfg = state.config();
     let user = ev.user_id.to_string();
-    if !cfg.is_marketer(&user) {
-        info!(user, "ask refused: not a marketer or lead");
-        return ":no_entry: Only marketers and team leads can send a one-off question to the sales team. If you should be able to, ask a team lead to add you under `[roles]` in the Fieldnotes config.".into();
+    if let Err(refusal) = access::require(
+        state,
+        &user,
+        Permission::Ask,
+        "ask",
+        json!({ "text": rest }),
+    )
+    .await
+    {
+        return refusal;
     }
     if cfg.checkins.is_empty() {
         return ":warning: There is no check-in in the config whose audience could get a question."
@@ -461,6 +477,8 @@ async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> Strin
                 );
             }
             info!(user, checkin, run = %key, "one-off question queued");
+            let args = json!({"checkin": checkin, "question": a.question, "at": a.at.map(|t| t.to_rfc3339())});
+            access::record(state, &user, "ask", args, &format!("ok: run {key}")).await;
             format!(
                 ":mega: Queued for the `{checkin}` audience, {when}: \"{}\". Answers show up in search, exports and the digest; `fieldnotes status` shows who answered.",
                 a.question
@@ -468,6 +486,8 @@ async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> Strin
         }
         Err(e) => {
             warn!(error = %format!("{e:#}"), "queueing a question failed");
+            let args = json!({"checkin": checkin, "question": a.question});
+            access::record(state, &user, "ask", args, &format!("failed: {e:#}")).await;
             format!(
                 ":warning: We couldn't queue that just now, so here it is to send again:\n>{}",
                 a.question

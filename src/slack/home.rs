@@ -1,6 +1,6 @@
 //! App Home: a rep's own page (check-ins on or paused, the next one, what is
 //! waiting, their streak and latest notes with Edit / Delete), plus the
-//! digest week at a glance for marketers and leads.
+//! digest week at a glance for marketers, leads and admins.
 //!
 //! [`publish`] gathers the data; [`home_view`] is pure (data in, view out),
 //! built as Slack's documented JSON like `views.rs` and kept inside Block
@@ -14,6 +14,7 @@ use crate::config::{Config, Zone};
 use crate::digest::{truncate, IsoWeek};
 use crate::domain::{Insight, Sentiment, Source};
 use crate::jobs::planner::{scheduled_run, PlanContext};
+use crate::roles::Permission;
 use crate::store::{PersonRow, WeekCounts, WeekPromptStats};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -59,7 +60,7 @@ pub struct Streak {
     pub this_week: u32,
 }
 
-/// The digest week for marketers and leads.
+/// The digest week for marketers, leads and admins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeekSummary {
     /// ISO week, e.g. `2026-W49`.
@@ -122,7 +123,7 @@ pub async fn gather(state: &AppState, user: &str) -> Result<HomeData> {
     let open_prompts = store.open_prompt_count(user, now_ms).await?;
     let times = store.note_times(user, i64::MIN).await?;
     let notes = store.recent_insights(user, RECENT_NOTES as i64).await?;
-    let week = if cfg.is_marketer(user) {
+    let week = if cfg.roles.can(user, Permission::DigestPreview) {
         let dtz = cfg.digest.timezone;
         let w = IsoWeek::containing(now, dtz);
         let (from, to) = w.bounds_ms(dtz);
@@ -545,7 +546,11 @@ pub fn home_view(cfg: &Config, d: &HomeData) -> SlackView {
         "Times are in {tz}, your Slack timezone. Share a note any time with `/fieldnotes note ...`; pause from anywhere with `/fieldnotes pause 2w`."
     )));
 
-    if let Some(w) = d.week.as_ref().filter(|_| cfg.is_marketer(&d.user)) {
+    if let Some(w) = d
+        .week
+        .as_ref()
+        .filter(|_| cfg.roles.can(&d.user, Permission::DigestPreview))
+    {
         b.extend(week_blocks(cfg, w));
     }
 

@@ -2,6 +2,7 @@
 //! transports (Socket Mode and HTTP), Block Kit views and the handlers that
 //! turn Slack payloads into domain calls.
 
+pub mod access;
 pub mod client;
 pub mod handlers;
 pub mod home;

@@ -595,6 +595,17 @@ pub fn digest_preview(markdown: &str) -> SlackView {
     }))
 }
 
+/// A modal that only tells the person something, such as why an App Home
+/// button was refused (App Home has no channel for an ephemeral message).
+pub fn notice_modal(title: &str, text: &str) -> SlackView {
+    view(json!({
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain("Close", 24),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+    }))
+}
+
 /// Ephemeral help for `/fieldnotes`.
 pub fn help_text(command: &str) -> String {
     format!(
@@ -603,7 +614,7 @@ pub fn help_text(command: &str) -> String {
          • `{command} note`: open the form with competitor, objection, stage, asset and lead quality\n\
          • `{command} pause 2w` or `{command} pause until 2027-01-05`: no check-ins while you're away\n\
          • `{command} resume`: check-ins back on\n\
-         • `{command} ask [check-in] [at 2026-12-01 15:00 | in 2h] <question>`: marketers and leads send a one-off question\n\
+         • `{command} ask [check-in] [at 2026-12-01 15:00 | in 2h] <question>`: marketers, leads and admins send a one-off question\n\
          • `{command} help`: this message\n\
          You also get a short check-in by DM: answer with the *Add field notes* button, or just reply in the DM. \
          On any message, the *Save as field insight* shortcut (⋯ menu) saves it as a note."

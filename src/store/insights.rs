@@ -40,6 +40,17 @@ pub struct AnsweredPrompt {
     pub question: String,
 }
 
+/// What a retention purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Notes deleted longer ago than `retention.deleted_notes`.
+    pub deleted_notes: u64,
+    /// Notes shared longer ago than `retention.notes`.
+    pub old_notes: u64,
+    /// Slack event ids and handled inbox rows.
+    pub events: u64,
+}
+
 /// Prompt counts for a digest week.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WeekPromptStats {
@@ -451,29 +462,45 @@ impl Store {
         ))
     }
 
-    /// Purges notes deleted before `before_ms` (with their tags and fields)
-    /// and Slack event ids recorded before `events_before_ms`. Returns
-    /// (notes, events) removed.
-    pub async fn purge(&self, before_ms: i64, events_before_ms: i64) -> Result<(u64, u64)> {
+    /// Retention: purges notes deleted before `deleted_before_ms`, notes
+    /// shared before `notes_before_ms` (deleted or not; `None` keeps them),
+    /// each with its tags and fields, and Slack event ids and handled inbox
+    /// rows received before `events_before_ms`. One transaction.
+    pub async fn purge(
+        &self,
+        deleted_before_ms: i64,
+        notes_before_ms: Option<i64>,
+        events_before_ms: i64,
+    ) -> Result<Purged> {
         let mut tx = self.begin_write().await?;
-        for table in ["insight_tags", "insight_fields"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE insight_id IN
-                   (SELECT id FROM insights WHERE deleted_at IS NOT NULL AND deleted_at < $1)"
-            )))
-            .bind(before_ms)
-            .execute(&mut *tx)
-            .await
-            .context("purging deleted notes' tags")?;
-        }
-        let notes =
-            sqlx::query("DELETE FROM insights WHERE deleted_at IS NOT NULL AND deleted_at < $1")
-                .bind(before_ms)
+        let mut out = Purged::default();
+        // Old notes first, so a note both old and deleted counts as old.
+        let old = "created_at < $1";
+        let deleted = "deleted_at IS NOT NULL AND deleted_at < $1";
+        for (cond, before, count) in [
+            (old, notes_before_ms, &mut out.old_notes),
+            (deleted, Some(deleted_before_ms), &mut out.deleted_notes),
+        ] {
+            let Some(before) = before else { continue };
+            for table in ["insight_tags", "insight_fields"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE insight_id IN (SELECT id FROM insights WHERE {cond})"
+                )))
+                .bind(before)
                 .execute(&mut *tx)
                 .await
-                .context("purging deleted notes")?
-                .rows_affected();
-        let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
+                .context("purging notes' tags and fields")?;
+            }
+            *count = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM insights WHERE {cond}"
+            )))
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .context("purging notes")?
+            .rows_affected();
+        }
+        out.events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
             .bind(events_before_ms)
             .execute(&mut *tx)
             .await
@@ -486,7 +513,7 @@ impl Store {
                 .context("purging handled inbox rows")?
                 .rows_affected();
         tx.commit().await.context("committing the purge")?;
-        Ok((notes, events))
+        Ok(out)
     }
 
     /// Prompts sent in [from, to), how many of those were answered, and how

@@ -2,21 +2,28 @@
 //! PostgreSQL (`DATABASE_URL`), through sqlx's `Any` driver with portable SQL:
 //! `$n` placeholders, epoch-millisecond BIGINTs, JSON text for lists.
 
+mod audit;
 mod events;
 mod home;
 mod inbox;
 mod insights;
 mod people;
+mod privacy;
 mod prompts;
 mod status;
 
+pub use audit::{AuditRow, NewAudit};
 pub use home::{QueuedPrompt, WeekCounts};
 pub use inbox::{InboxConn, InboxRow, ParkedEvent};
 pub use insights::{
-    AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, SavedInsight,
+    AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, Purged, SavedInsight,
     WeekPromptStats,
 };
 pub use people::PersonRow;
+pub use privacy::{
+    mentions, EventRow, NoteFieldRow, NoteRow, NoteTagRow, PauseRow, PersonData, ProfileRow,
+    PromptRow, ReminderRow, UserPurge, ERASED,
+};
 pub use prompts::*;
 pub use status::{skip_class, DeliveryError, OccurrenceStatus};
 

@@ -1,0 +1,63 @@
+//! Role checks and audit rows for what people do in Slack. `require`
+//! either lets the action go ahead or writes the refusal to the audit log
+//! and returns the message that names the roles needed; nothing else
+//! changes. Handlers call it first thing in a gated branch.
+
+use super::views;
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::config::Roles;
+use crate::roles::Permission;
+use anyhow::{Context, Result};
+use serde_json::Value;
+use tracing::info;
+
+/// `Ok` when `user` holds `p`; else the refusal (audited as `action`, with
+/// `args`), for the caller to show.
+pub async fn require(
+    state: &AppState,
+    user: &str,
+    p: Permission,
+    action: &str,
+    args: Value,
+) -> Result<(), String> {
+    let cfg = state.config();
+    if cfg.roles.can(user, p) {
+        return Ok(());
+    }
+    info!(user, permission = %p, "refused: not in a role that may");
+    audit::record(
+        &state.store,
+        state.now_ms(),
+        &Actor::Slack(user.to_string()),
+        action,
+        args,
+        &format!("refused: needs {}", p.who()),
+    )
+    .await;
+    Err(Roles::refusal(p, &cfg.file_label()))
+}
+
+/// Records what a Slack user did, and how it ended.
+pub async fn record(state: &AppState, user: &str, action: &str, args: Value, outcome: &str) {
+    audit::record(
+        &state.store,
+        state.now_ms(),
+        &Actor::Slack(user.to_string()),
+        action,
+        args,
+        outcome,
+    )
+    .await;
+}
+
+/// Shows a refusal for a button with no channel (App Home) in a modal,
+/// opened on the click's trigger.
+pub async fn show_refusal(state: &AppState, trigger: &str, refusal: &str) -> Result<()> {
+    state
+        .slack
+        .open_view(trigger, views::notice_modal("Not available", refusal))
+        .await
+        .context("showing a refusal")?;
+    Ok(())
+}

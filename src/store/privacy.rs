@@ -1,0 +1,437 @@
+//! One person's data: everything held about them, read for
+//! `fieldnotes export --user`, and erased in one transaction for
+//! `fieldnotes purge --user`.
+//!
+//! Where a person appears: `insights` (`user_id`, the note's owner, and
+//! `author_id`, the author of a message someone saved), with its
+//! `insight_tags` and `insight_fields`; `prompts` and `reminders`
+//! (`user_id`); `pauses` and `people` (`user_id`); `inbox` (raw Slack
+//! events, in their JSON); `audit` (`actor`, and ids in `args`). No other
+//! table holds a user id (`tests/privacy.rs` checks every table and column
+//! of the schema, so a new one is noticed).
+
+use super::audit::{insert_in, AuditRow, NewAudit};
+use super::Store;
+use anyhow::{Context, Result};
+
+/// What erasing one person removed, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserPurge {
+    pub insight_tags: u64,
+    pub insight_fields: u64,
+    /// Their notes, and notes others saved from their messages.
+    pub insights: u64,
+    pub reminders: u64,
+    pub prompts: u64,
+    pub pauses: u64,
+    pub people: u64,
+    /// Raw Slack events that mention them.
+    pub inbox: u64,
+    /// Audit rows their id was taken out of (the rows stay).
+    pub audit_redacted: u64,
+}
+
+impl UserPurge {
+    /// (table, rows) in a fixed order, for reports.
+    pub fn tables(&self) -> [(&'static str, u64); 9] {
+        [
+            ("insights", self.insights),
+            ("insight_fields", self.insight_fields),
+            ("insight_tags", self.insight_tags),
+            ("prompts", self.prompts),
+            ("reminders", self.reminders),
+            ("pauses", self.pauses),
+            ("people", self.people),
+            ("inbox", self.inbox),
+            ("audit (redacted)", self.audit_redacted),
+        ]
+    }
+}
+
+/// A cached Slack profile, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProfileRow {
+    pub user_id: String,
+    pub name: String,
+    pub tz: Option<String>,
+    pub is_bot: i64,
+    pub deleted: i64,
+    pub dm_channel: Option<String>,
+    pub fetched_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PauseRow {
+    pub paused_until: i64,
+    pub set_at: i64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PromptRow {
+    pub id: i64,
+    pub checkin: String,
+    pub occurrence: String,
+    pub question: String,
+    pub status: String,
+    pub due_at: i64,
+    pub local_due: Option<String>,
+    pub sent_at: Option<i64>,
+    pub answered_at: Option<i64>,
+    pub closes_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub skip_reason: Option<String>,
+    pub channel_id: Option<String>,
+    pub message_ts: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReminderRow {
+    pub id: i64,
+    pub prompt_id: i64,
+    pub seq: i64,
+    pub status: String,
+    pub due_at: i64,
+    pub sent_at: Option<i64>,
+    pub skip_reason: Option<String>,
+}
+
+/// A note as stored, deleted ones included (they are held until retention).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NoteRow {
+    pub id: i64,
+    pub user_id: String,
+    pub source: String,
+    pub prompt_id: Option<i64>,
+    pub checkin: Option<String>,
+    pub text: String,
+    /// JSON text.
+    pub answers: String,
+    pub sentiment: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub channel_id: Option<String>,
+    pub message_ts: Option<String>,
+    pub author_id: Option<String>,
+    pub permalink: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NoteTagRow {
+    pub insight_id: i64,
+    pub tag: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NoteFieldRow {
+    pub insight_id: i64,
+    pub field: String,
+    pub value: String,
+}
+
+/// A raw Slack event that mentions the person.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub event_id: String,
+    pub payload: String,
+    pub status: String,
+    pub received_at: i64,
+}
+
+/// Everything held about one person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonData {
+    pub profile: Option<ProfileRow>,
+    pub pause: Option<PauseRow>,
+    pub prompts: Vec<PromptRow>,
+    pub reminders: Vec<ReminderRow>,
+    /// Their notes and notes others saved from their messages.
+    pub notes: Vec<NoteRow>,
+    pub tags: Vec<NoteTagRow>,
+    pub fields: Vec<NoteFieldRow>,
+    pub events: Vec<EventRow>,
+    /// What they did as an admin or marketer, and their refusals.
+    pub audit: Vec<AuditRow>,
+}
+
+const NOTES_OF: &str = "SELECT id FROM insights WHERE user_id = $1 OR author_id = $1";
+const PROMPTS_OF: &str = "SELECT id FROM prompts WHERE user_id = $1";
+
+/// Whether `hay` names the Slack id `id` as a whole token (so `U12` is not
+/// found in `U123`).
+pub fn mentions(hay: &str, id: &str) -> bool {
+    !id.is_empty() && token_positions(hay, id).next().is_some()
+}
+
+/// `hay` with every whole-token `id` replaced by `with`.
+pub fn replace_id(hay: &str, id: &str, with: &str) -> String {
+    let mut out = String::with_capacity(hay.len());
+    let mut last = 0;
+    for at in token_positions(hay, id).collect::<Vec<_>>() {
+        out.push_str(&hay[last..at]);
+        out.push_str(with);
+        last = at + id.len();
+    }
+    out.push_str(&hay[last..]);
+    out
+}
+
+fn token_positions<'a>(hay: &'a str, id: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let b = hay.as_bytes();
+    hay.match_indices(id).map(|(i, _)| i).filter(move |&i| {
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let after = b.get(i + id.len()).copied();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// `%id%` for a LIKE prefilter (Slack ids hold no `%` or `_`).
+fn like(id: &str) -> String {
+    format!("%{id}%")
+}
+
+impl Store {
+    /// Everything held about `user`, for `fieldnotes export --user`.
+    pub async fn person_data(&self, user: &str) -> Result<PersonData> {
+        let pool = self.pool();
+        let profile = sqlx::query_as::<_, ProfileRow>(
+            "SELECT user_id, name, tz, is_bot, deleted, dm_channel, fetched_at FROM people WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_optional(pool)
+        .await
+        .context("reading a person's profile")?;
+        let pause = sqlx::query_as::<_, PauseRow>(
+            "SELECT paused_until, set_at, source FROM pauses WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_optional(pool)
+        .await
+        .context("reading a person's pause")?;
+        let prompts = sqlx::query_as::<_, PromptRow>(
+            "SELECT id, checkin, occurrence, question, status, due_at, local_due, sent_at, answered_at,
+                    closes_at, closed_at, skip_reason, channel_id, message_ts
+             FROM prompts WHERE user_id = $1 ORDER BY due_at, id",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's prompts")?;
+        let reminders = sqlx::query_as::<_, ReminderRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT id, prompt_id, seq, status, due_at, sent_at, skip_reason FROM reminders
+             WHERE user_id = $1 OR prompt_id IN ({PROMPTS_OF}) ORDER BY prompt_id, seq"
+        )))
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's reminders")?;
+        let notes = sqlx::query_as::<_, NoteRow>(
+            "SELECT id, user_id, source, prompt_id, checkin, text, answers, sentiment, created_at,
+                    updated_at, edited_at, deleted_at, channel_id, message_ts, author_id, permalink
+             FROM insights WHERE user_id = $1 OR author_id = $1 ORDER BY created_at, id",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's notes")?;
+        let tags = sqlx::query_as::<_, NoteTagRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT insight_id, tag, origin FROM insight_tags WHERE insight_id IN ({NOTES_OF})
+             ORDER BY insight_id, origin, tag"
+        )))
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's note tags")?;
+        let fields = sqlx::query_as::<_, NoteFieldRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT insight_id, field, value FROM insight_fields WHERE insight_id IN ({NOTES_OF})
+             ORDER BY insight_id, field, value"
+        )))
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's note fields")?;
+        let events = sqlx::query_as::<_, EventRow>(
+            "SELECT id, event_id, payload, status, received_at FROM inbox WHERE payload LIKE $1 ORDER BY id",
+        )
+        .bind(like(user))
+        .fetch_all(pool)
+        .await
+        .context("reading a person's Slack events")?
+        .into_iter()
+        .filter(|e| mentions(&e.payload, user))
+        .collect();
+        let audit = sqlx::query_as::<_, AuditRow>(
+            "SELECT id, at, actor, action, args, outcome FROM audit WHERE actor = $1 ORDER BY at, id",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's audit rows")?;
+        Ok(PersonData {
+            profile,
+            pause,
+            prompts,
+            reminders,
+            notes,
+            tags,
+            fields,
+            events,
+            audit,
+        })
+    }
+
+    /// Erases `user` everywhere, in one transaction: their notes (and notes
+    /// saved from their messages) with tags and fields, prompts, reminders,
+    /// pause, profile, the raw Slack events that mention them; their id is
+    /// replaced by `erased` in the audit log. `audit` builds the row that
+    /// records the purge from what it removed, written in the same
+    /// transaction.
+    pub async fn purge_user(
+        &self,
+        user: &str,
+        audit: impl FnOnce(&UserPurge) -> NewAudit,
+    ) -> Result<UserPurge> {
+        anyhow::ensure!(!user.is_empty(), "no user id to purge");
+        let mut tx = self.begin_write().await?;
+        let mut n = UserPurge::default();
+        let del = |sql: String| sqlx::AssertSqlSafe(sql);
+        n.insight_tags = sqlx::query(del(format!(
+            "DELETE FROM insight_tags WHERE insight_id IN ({NOTES_OF})"
+        )))
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .context("erasing note tags")?
+        .rows_affected();
+        n.insight_fields = sqlx::query(del(format!(
+            "DELETE FROM insight_fields WHERE insight_id IN ({NOTES_OF})"
+        )))
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .context("erasing note fields")?
+        .rows_affected();
+        n.insights = sqlx::query("DELETE FROM insights WHERE user_id = $1 OR author_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .context("erasing notes")?
+            .rows_affected();
+        n.reminders = sqlx::query(del(format!(
+            "DELETE FROM reminders WHERE user_id = $1 OR prompt_id IN ({PROMPTS_OF})"
+        )))
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .context("erasing reminders")?
+        .rows_affected();
+        // Someone else's note never links to this person's prompt, but the
+        // foreign key must hold whatever happened.
+        sqlx::query(del(format!(
+            "UPDATE insights SET prompt_id = NULL WHERE prompt_id IN ({PROMPTS_OF})"
+        )))
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .context("unlinking notes from erased prompts")?;
+        n.prompts = sqlx::query("DELETE FROM prompts WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .context("erasing prompts")?
+            .rows_affected();
+        n.pauses = sqlx::query("DELETE FROM pauses WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .context("erasing a pause")?
+            .rows_affected();
+        n.people = sqlx::query("DELETE FROM people WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .context("erasing a profile")?
+            .rows_affected();
+
+        let candidates: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, payload FROM inbox WHERE payload LIKE $1")
+                .bind(like(user))
+                .fetch_all(&mut *tx)
+                .await
+                .context("finding Slack events that mention them")?;
+        for (id, payload) in candidates {
+            if mentions(&payload, user) {
+                n.inbox += sqlx::query("DELETE FROM inbox WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .context("erasing a Slack event")?
+                    .rows_affected();
+            }
+        }
+
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, actor, args, outcome FROM audit
+             WHERE actor = $1 OR args LIKE $2 OR outcome LIKE $2",
+        )
+        .bind(user)
+        .bind(like(user))
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding audit rows that name them")?;
+        for (id, actor, args, outcome) in rows {
+            let (a, g, o) = (
+                replace_id(&actor, user, ERASED),
+                replace_id(&args, user, ERASED),
+                replace_id(&outcome, user, ERASED),
+            );
+            if a == actor && g == args && o == outcome {
+                continue;
+            }
+            n.audit_redacted +=
+                sqlx::query("UPDATE audit SET actor = $1, args = $2, outcome = $3 WHERE id = $4")
+                    .bind(a)
+                    .bind(g)
+                    .bind(o)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .context("taking their id out of the audit log")?
+                    .rows_affected();
+        }
+        let row = audit(&n);
+        anyhow::ensure!(
+            !mentions(&row.args, user) && !mentions(&row.outcome, user),
+            "the purge's own audit row must not name the person"
+        );
+        insert_in(&mut tx, &row).await?;
+        tx.commit().await.context("committing the purge")?;
+        Ok(n)
+    }
+}
+
+/// What an erased person's id becomes in the audit log.
+pub const ERASED: &str = "erased";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_matched_as_whole_tokens() {
+        assert!(mentions(r#"{"user":"U123"}"#, "U123"));
+        assert!(mentions("<@U123> said", "U123"));
+        assert!(!mentions(r#"{"user":"U1234"}"#, "U123"));
+        assert!(!mentions(r#"{"user":"XU123"}"#, "U123"));
+        assert!(!mentions("anything", ""));
+        assert_eq!(
+            replace_id(r#"{"a":"U123","b":"U1234","c":"<@U123>"}"#, "U123", ERASED),
+            r#"{"a":"erased","b":"U1234","c":"<@erased>"}"#
+        );
+    }
+}
