@@ -26,7 +26,13 @@ pub struct Cli {
     pub config: PathBuf,
     /// Log lines as plain text, or as one JSON object per line (with each
     /// Slack delivery's request id) for a log collector.
-    #[arg(long, global = true, value_enum, env = "FIELDNOTES_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "FIELDNOTES_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -161,8 +167,14 @@ pub async fn main() -> ExitCode {
         },
         cli.log_format,
     );
+    let json = cli.log_format == LogFormat::Json;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if json => {
+            // A log collector reads stderr as JSON lines: keep it one.
+            tracing::error!(error = %format!("{e:#}"), "fieldnotes stopped with an error");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -183,7 +195,11 @@ fn init_tracing(default: &str, format: LogFormat) {
             .try_init(),
         // One object a line: time, level, target, the event's fields, and
         // its spans' fields (a Slack delivery's request id among them).
-        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(true).try_init(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
     };
 }
 

@@ -71,12 +71,16 @@ pub fn init() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(ACK_SECONDS.into()), ACK_BUCKETS)
-            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(JOB_LAG_SECONDS.into()), LAG_BUCKETS))
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(JOB_LAG_SECONDS.into()), LAG_BUCKETS)
+            })
             .expect("the buckets are not empty")
             .build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
-            tracing::warn!("another metrics recorder is installed; /metrics shows only the bot's own gauges");
+            tracing::warn!(
+                "another metrics recorder is installed; /metrics shows only the bot's own gauges"
+            );
         }
         describe();
         let upkeep = handle.clone();
@@ -92,8 +96,14 @@ pub fn init() -> &'static PrometheusHandle {
 
 fn describe() {
     use metrics::{describe_counter, describe_histogram, Unit};
-    describe_counter!(PROMPTS_SENT, "Prompts and reminders this process posted, by kind.");
-    describe_counter!(PROMPTS_FAILED, "Prompts and reminders given up on, by kind.");
+    describe_counter!(
+        PROMPTS_SENT,
+        "Prompts and reminders this process posted, by kind."
+    );
+    describe_counter!(
+        PROMPTS_FAILED,
+        "Prompts and reminders given up on, by kind."
+    );
     describe_counter!(PROMPTS_ANSWERED, "Prompts answered by a saved note.");
     describe_counter!(NOTES_SAVED, "Notes saved, by source.");
     describe_counter!(
@@ -162,7 +172,10 @@ pub fn render(snap: &Snapshot) -> String {
     let mut out = HANDLE.get().map(|h| h.render()).unwrap_or_default();
     let mut gauge = |name: &str, help: &str, value: Option<f64>| {
         if let Some(v) = value {
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n");
+            let _ = write!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"
+            );
         }
     };
     gauge(
@@ -210,15 +223,27 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("# TYPE fieldnotes_slack_ack_seconds histogram"), "{text}");
+        assert!(
+            text.contains("# TYPE fieldnotes_slack_ack_seconds histogram"),
+            "{text}"
+        );
         assert!(
             text.contains("fieldnotes_slack_ack_seconds_bucket{transport=\"http\",le=\"0.025\"}"),
             "{text}"
         );
-        assert!(text.contains("fieldnotes_notes_saved_total{source=\"command\"}"), "{text}");
-        assert!(text.contains("fieldnotes_prompts_sent_total{kind=\"reminder\"} "), "{text}");
+        assert!(
+            text.contains("fieldnotes_notes_saved_total{source=\"command\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fieldnotes_prompts_sent_total{kind=\"reminder\"} "),
+            "{text}"
+        );
         assert!(text.contains("\nfieldnotes_inbox_depth 3\n"), "{text}");
-        assert!(text.contains("\nfieldnotes_inbox_oldest_age_seconds 1.5\n"), "{text}");
+        assert!(
+            text.contains("\nfieldnotes_inbox_oldest_age_seconds 1.5\n"),
+            "{text}"
+        );
         assert!(!text.contains(SOCKET_CONNECTED), "{text}");
         assert!(std::ptr::eq(init(), init()), "installed once");
     }

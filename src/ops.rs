@@ -113,7 +113,9 @@ pub async fn snapshot(state: &AppState) -> Snapshot {
                 .unwrap_or(0);
             snap.inbox_oldest_age = Some(Duration::from_millis(age));
         }
-        Ok(Err(e)) => tracing::debug!(error = %format!("{e:#}"), "reading the inbox for /metrics failed"),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %format!("{e:#}"), "reading the inbox for /metrics failed")
+        }
         Err(_) => tracing::debug!("reading the inbox for /metrics timed out"),
     }
     snap
@@ -123,7 +125,10 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
     let text = metrics::render(&snapshot(&state).await);
     (
         [
-            (header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "no-store"),
         ],
         text,

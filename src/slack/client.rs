@@ -351,6 +351,14 @@ pub fn install_crypto_provider() {
 /// Builds slack-morphism's hyper client for `api_url`; plain `http://` is
 /// allowed so the emulator on 127.0.0.1 works.
 pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
+    let connector = SlackClientHyperConnector::with_connector(https_connector()?)
+        .with_slack_api_url(&api_base(api_url));
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// The TCP/TLS connector under every Slack client: native roots, and
+/// plain `http://` allowed for the emulator.
+pub fn https_connector() -> anyhow::Result<HttpsConnector> {
     install_crypto_provider();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
@@ -369,10 +377,12 @@ pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
         .enable_http1()
         .enable_http2()
         .build();
-    let connector =
-        SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_base(api_url));
-    Ok(Arc::new(SlackClient::new(connector)))
+    Ok(https)
 }
+
+/// What `https_connector` builds.
+pub type HttpsConnector =
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
 /// The Web API base as slack-morphism wants it: it joins
 /// `"{base}/{method}"`, so the base keeps no trailing slash.

@@ -15,7 +15,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use tracing::warn;
 
-pub type SocketListener = SlackClientSocketModeListener<SlackClientHyperHttpsConnector>;
+pub type SocketListener = SlackClientSocketModeListener<ListenerConnector>;
+
+/// The listener's own Web API client's connector (see `Watched`).
+pub type ListenerConnector = SlackClientHyperConnector<Watched>;
+type ListenerClient = SlackClient<ListenerConnector>;
 
 async fn app_state(states: &SlackClientEventsUserState) -> Arc<AppState> {
     states
@@ -28,7 +32,7 @@ async fn app_state(states: &SlackClientEventsUserState) -> Arc<AppState> {
 
 async fn on_interaction(
     ev: SlackInteractionEvent,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<ListenerClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackInteractionResponse> {
     let state = app_state(&states).await;
@@ -47,7 +51,7 @@ async fn on_interaction(
 
 async fn on_command(
     ev: SlackCommandEvent,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<ListenerClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let state = app_state(&states).await;
@@ -66,7 +70,7 @@ async fn on_command(
 
 async fn on_push(
     ev: SlackPushEventCallback,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<ListenerClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     let state = app_state(&states).await;
@@ -85,7 +89,7 @@ async fn on_push(
 /// (Generic because slack-morphism doesn't export the hello event's type.)
 async fn on_hello<Hello: Send>(
     _ev: Hello,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<ListenerClient>,
     states: SlackClientEventsUserState,
 ) {
     let state = app_state(&states).await;
@@ -97,7 +101,7 @@ async fn on_hello<Hello: Send>(
 
 fn on_error(
     err: Box<dyn std::error::Error + Send + Sync + 'static>,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<ListenerClient>,
     states: SlackClientEventsUserState,
 ) -> HttpStatusCode {
     if let Some(SlackClientError::SocketModeProtocolError(_)) = err.downcast_ref() {
@@ -129,8 +133,19 @@ pub async fn start(
         .with_command_events(on_command)
         .with_interaction_events(on_interaction)
         .with_push_events(on_push);
+    // A client of its own, used by slack-morphism only to open the
+    // connection (apps.connections.open), so its connector sees every
+    // (re)connect.
+    let watched = Watched {
+        inner: super::client::https_connector()?,
+        link: state.socket_mode.clone(),
+    };
+    let client = Arc::new(SlackClient::new(
+        SlackClientHyperConnector::with_connector(watched)
+            .with_slack_api_url(&super::client::api_base(&state.secrets.slack_api_url)),
+    ));
     let env = Arc::new(
-        SlackClientEventsListenerEnvironment::new(state.slack.hyper())
+        SlackClientEventsListenerEnvironment::new(client)
             .with_error_handler(on_error)
             .with_user_state(state.clone()),
     );
@@ -145,11 +160,11 @@ pub async fn start(
     Ok(listener)
 }
 
-/// The Socket Mode link as the listener reports it: down until Slack's
-/// `hello`, down again when the WebSocket fails, up at the next `hello`.
-/// "Not used" when the bot runs without Socket Mode.
-#[derive(Debug, Default)]
-pub struct Connection(AtomicU8);
+/// The Socket Mode link as the listener reports it: down from each
+/// (re)connect attempt (`Watched`) and when the WebSocket fails, up at
+/// Slack's `hello`. "Not used" when the bot runs without Socket Mode.
+#[derive(Debug, Clone, Default)]
+pub struct Connection(Arc<AtomicU8>);
 
 const NOT_USED: u8 = 0;
 const DOWN: u8 = 1;
@@ -170,5 +185,37 @@ impl Connection {
 
     pub fn is_up(&self) -> bool {
         self.state() == Some(true)
+    }
+}
+
+/// The TCP connector under the listener's Web API client. slack-morphism
+/// calls `apps.connections.open` with that client before every connection
+/// it opens (the first, and after a `disconnect`, a close, a failed ping or
+/// a WebSocket error), and a new TCP connection is opened for it (the last
+/// one sat idle past the pool's timeout, or the server is gone): the link
+/// is down from then until Slack's `hello` on the new WebSocket.
+#[derive(Clone)]
+pub struct Watched {
+    inner: super::client::HttpsConnector,
+    link: Connection,
+}
+
+impl tower_service::Service<axum::http::Uri> for Watched {
+    type Response =
+        <super::client::HttpsConnector as tower_service::Service<axum::http::Uri>>::Response;
+    type Error = <super::client::HttpsConnector as tower_service::Service<axum::http::Uri>>::Error;
+    type Future =
+        <super::client::HttpsConnector as tower_service::Service<axum::http::Uri>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: axum::http::Uri) -> Self::Future {
+        self.link.set(false);
+        self.inner.call(dst)
     }
 }
