@@ -46,8 +46,9 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         http: Option<SocketAddr>,
         /// Serve GET /healthz, /readyz and /metrics on this address (e.g.
-        /// 0.0.0.0:9090). With --http they are served there as well.
-        #[arg(long, value_name = "ADDR")]
+        /// 127.0.0.1:9090), in any mode. With --http they are served there
+        /// as well.
+        #[arg(long, value_name = "ADDR", env = "FIELDNOTES_ADMIN_ADDR")]
         admin: Option<SocketAddr>,
     },
     /// Exit 0 if URL answers 2xx (a container HEALTHCHECK without curl).
