@@ -18,6 +18,8 @@ pub mod domain;
 pub mod export;
 pub mod inbox;
 pub mod jobs;
+pub mod metrics;
+pub mod ops;
 pub mod privacy;
 pub mod reload;
 pub mod report;

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod client;
+pub mod delivery;
 pub mod handlers;
 pub mod home;
 pub mod http;

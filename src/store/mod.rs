@@ -14,7 +14,7 @@ mod status;
 
 pub use audit::{AuditRow, NewAudit};
 pub use home::{QueuedPrompt, WeekCounts};
-pub use inbox::{InboxConn, InboxRow, ParkedEvent};
+pub use inbox::{InboxConn, InboxGauges, InboxRow, ParkedEvent};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, Purged, SavedInsight,
     WeekPromptStats,
