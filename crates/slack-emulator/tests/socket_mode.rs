@@ -549,6 +549,8 @@ async fn slack_morphism_reconnects_after_a_cut_and_a_silent_server() {
     assert!(d.acked);
     let all = seen(&b);
     assert!(all.iter().any(|s| s.starts_with("message:after the cut:")));
-    assert!(all.iter().any(|s| s.starts_with("message:after the silence:")));
+    assert!(all
+        .iter()
+        .any(|s| s.starts_with("message:after the silence:")));
     listener.shutdown().await;
 }
