@@ -1,33 +1,49 @@
-# syntax=docker/dockerfile:1
-#
-# Fieldnotes: one static-ish binary, the config and the migrations.
+# Fieldnotes: one binary and its config, on a slim Debian base, as a
+# non-root user.
 #
 #   docker build -t fieldnotes .
-#   docker run --rm -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN -v fieldnotes-data:/app/data fieldnotes
-#   docker run --rm fieldnotes demo --out /app/data/demo-out
+#   docker run -d --env-file .env -v fieldnotes-data:/data -p 127.0.0.1:9090:9090 fieldnotes
 #
-# Needs BuildKit (the default builder since Docker 23) for the cache mounts.
+# Stages:
+#   deps     builds every dependency against stub sources, from the manifests
+#            and Cargo.lock alone: this layer is rebuilt only when they change;
+#   builder  copies the real sources and builds our two crates on top;
+#   runtime  debian:bookworm-slim with ca-certificates and the binary.
+# Works with the classic builder and BuildKit alike (no cache mounts, no
+# frontend image to fetch).
+
+ARG RUST_IMAGE=rust:1-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+# ------------------------------------------------------------------- deps
+FROM ${RUST_IMAGE} AS deps
+WORKDIR /src
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY crates/slack-emulator/Cargo.toml crates/slack-emulator/
+# Stubs for every target the manifests declare, so cargo resolves and
+# builds the dependency graph without our code.
+RUN mkdir -p src benches crates/slack-emulator/src migrations/sqlite migrations/postgres \
+    && echo 'fn main() {}' > src/main.rs && : > src/lib.rs \
+    && for b in fanout capture ingest; do echo 'fn main() {}' > benches/$b.rs; done \
+    && echo 'fn main() {}' > crates/slack-emulator/src/main.rs \
+    && : > crates/slack-emulator/src/lib.rs \
+    && cargo build --release --locked -p fieldnotes \
+    && rm -rf target/release/.fingerprint/fieldnotes-* target/release/.fingerprint/slack-emulator-* \
+              target/release/deps/fieldnotes-* target/release/deps/libfieldnotes-* \
+              target/release/deps/slack_emulator-* target/release/deps/libslack_emulator-*
 
 # ---------------------------------------------------------------- builder
-FROM rust:1-bookworm AS builder
-WORKDIR /src
-
-# The whole workspace is needed: `fieldnotes` depends on crates/slack-emulator
-# (the `demo` command runs it in-process), and `sqlx::migrate!` embeds
-# migrations/ at compile time. .dockerignore keeps target/ and .git out.
+FROM deps AS builder
+# The whole workspace: `fieldnotes` depends on crates/slack-emulator (the
+# `demo` runs it in-process) and `sqlx::migrate!` embeds migrations/.
+# .dockerignore keeps target/ and .git out.
 COPY . .
-
-# The registry and target/ live in cache mounts, so a rebuild after a source
-# change recompiles only our two crates, not the ~320 dependencies in
-# Cargo.lock. The binary is copied out: cache mounts are not in the image.
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/usr/local/cargo/git \
-    --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p fieldnotes \
-    && install -m 0755 target/release/fieldnotes /usr/local/bin/fieldnotes
+RUN cargo build --release --locked -p fieldnotes \
+    && install -m 0755 target/release/fieldnotes /usr/local/bin/fieldnotes \
+    && fieldnotes --version
 
 # ---------------------------------------------------------------- runtime
-FROM debian:bookworm-slim
+FROM ${RUNTIME_IMAGE}
 
 # ca-certificates: the Web API and Socket Mode use TLS (native roots).
 RUN apt-get update \
@@ -35,34 +51,41 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 fieldnotes \
-    && useradd --system --uid 10001 --gid fieldnotes --home-dir /app --shell /usr/sbin/nologin fieldnotes
+    && useradd --system --uid 10001 --gid fieldnotes --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin fieldnotes
 
-WORKDIR /app
 COPY --from=builder /usr/local/bin/fieldnotes /usr/local/bin/fieldnotes
-# The default config path is config/fieldnotes.toml relative to WORKDIR;
-# mount your own over it, or point FIELDNOTES_CONFIG elsewhere.
-COPY config/ /app/config/
-# Migrations are embedded in the binary (sqlx::migrate!) and applied at start
-# and by `fieldnotes migrate`; this copy is for reference and ops only.
-COPY migrations/ /app/migrations/
+# The shipped config; mount your own directory over /config (a directory,
+# not the file, so the bot sees edits that replace the file).
+COPY config/fieldnotes.toml /config/fieldnotes.toml
+RUN mkdir -p /data && chown fieldnotes:fieldnotes /data
 
-# SQLite lives in a volume the non-root user can write. Set DATABASE_URL to
-# postgres://… to use PostgreSQL instead (needed for several replicas).
-RUN mkdir -p /app/data && chown fieldnotes:fieldnotes /app/data
-VOLUME ["/app/data"]
-ENV DATABASE_URL="sqlite:///app/data/fieldnotes.db?mode=rwc" \
+# /config: the config file, read-only is fine. /data: the SQLite database
+# (unused with a postgres:// DATABASE_URL) and demo output.
+VOLUME ["/config", "/data"]
+WORKDIR /data
+
+# The admin listener (GET /healthz, /readyz, /metrics) is on in every
+# mode; publish it only to your monitoring network. Secrets come from the
+# environment at run time (--env-file), never from the image.
+ENV FIELDNOTES_CONFIG=/config/fieldnotes.toml \
+    DATABASE_URL="sqlite:///data/fieldnotes.db?mode=rwc" \
+    FIELDNOTES_ADMIN_ADDR=0.0.0.0:9090 \
+    FIELDNOTES_HEALTHCHECK_URL=http://127.0.0.1:9090/healthz \
+    FIELDNOTES_LOG_FORMAT=json \
     RUST_LOG="fieldnotes=info,warn"
 
 USER fieldnotes:fieldnotes
 
-# Only used in HTTP mode: `run --http 0.0.0.0:3000` serves POST /slack/events
-# and GET /healthz. Socket Mode needs no inbound port.
-EXPOSE 3000
+# 9090: admin. 3000: Slack's requests, in HTTP mode (`run --http 0.0.0.0:3000`).
+EXPOSE 9090 3000
 
-# Health: in HTTP mode, GET /healthz answers 200 "ok" when the database is
-# reachable and 503 otherwise. There is no HEALTHCHECK here because Socket
-# Mode serves no HTTP and this image carries no curl; in HTTP mode use your
-# orchestrator's HTTP probe on :3000/healthz (Kubernetes httpGet, ECS, …).
+# Liveness only: `fieldnotes healthcheck` GETs /healthz (no curl in the
+# image). Readiness (/readyz: database and Slack) is for your orchestrator.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["fieldnotes", "healthcheck"]
 
+# SIGTERM: in-flight deliveries finish and leases are handed back.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["fieldnotes"]
 CMD ["run"]

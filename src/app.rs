@@ -32,6 +32,8 @@ pub struct AppState {
     /// The one bounded, tracked set for work after the ack; shutdown waits
     /// for it before the pool closes.
     pub background: crate::tasks::Background,
+    /// The Socket Mode link, for `/readyz` (not used without Socket Mode).
+    pub socket_mode: crate::slack::socket::Connection,
 }
 
 /// Follow-up tasks (after the ack) that run at once, at most.
@@ -88,6 +90,7 @@ impl AppState {
             inbox,
             inbox_writer: std::sync::Mutex::new(Some(writer)),
             background: crate::tasks::Background::new(BACKGROUND_TASKS),
+            socket_mode: Default::default(),
             tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
             config: RwLock::new(Arc::new(config)),
             store,
@@ -193,6 +196,7 @@ pub async fn open_store(config: &Config, secrets: &Secrets) -> Result<Store> {
 
 impl Application {
     pub async fn build(opts: AppOptions) -> Result<Application> {
+        crate::metrics::init();
         let state = Arc::new(AppState::connect(opts.config, opts.secrets, opts.clock).await?);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -262,6 +266,16 @@ impl Application {
 
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_addr
+    }
+
+    /// Serves `GET /healthz`, `/readyz` and `/metrics` on `addr` as well
+    /// (`run --admin`; how Socket Mode exposes them) until shutdown;
+    /// returns the address bound.
+    pub async fn serve_admin(&mut self, addr: SocketAddr) -> Result<SocketAddr> {
+        let (bound, task) =
+            crate::ops::serve(self.state.clone(), addr, self.stop.subscribe()).await?;
+        self.tasks.push(task);
+        Ok(bound)
     }
 
     /// Stops taking deliveries (HTTP answers what it is already handling,

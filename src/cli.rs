@@ -24,6 +24,16 @@ pub struct Cli {
     /// Config file.
     #[arg(long, global = true, env = "FIELDNOTES_CONFIG", default_value = config::DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
+    /// Log lines as plain text, or as one JSON object per line (with each
+    /// Slack delivery's request id) for a log collector.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "FIELDNOTES_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,6 +45,19 @@ pub enum Command {
         /// Serve Slack's Events API, interactivity and slash commands at POST /slack/events on this address.
         #[arg(long, value_name = "ADDR")]
         http: Option<SocketAddr>,
+        /// Serve GET /healthz, /readyz and /metrics on this address (e.g.
+        /// 127.0.0.1:9090), in any mode. With --http they are served there
+        /// as well.
+        #[arg(long, value_name = "ADDR", env = "FIELDNOTES_ADMIN_ADDR")]
+        admin: Option<SocketAddr>,
+    },
+    /// Exit 0 if URL answers 2xx (a container HEALTHCHECK without curl).
+    Healthcheck {
+        #[arg(env = "FIELDNOTES_HEALTHCHECK_URL", default_value = crate::ops::DEFAULT_HEALTHCHECK_URL)]
+        url: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
     },
     /// Run a four-week simulation against the built-in Slack emulator (no tokens needed).
     Demo(crate::demo::DemoArgs),
@@ -122,6 +145,12 @@ pub enum ScheduleCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DigestFormat {
     Markdown,
     Json,
@@ -131,13 +160,22 @@ pub enum DigestFormat {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story; keep its logs to warnings unless asked.
-    init_tracing(if matches!(cli.command, Command::Demo(_)) {
-        "warn"
-    } else {
-        "fieldnotes=info,warn"
-    });
+    init_tracing(
+        if matches!(cli.command, Command::Demo(_)) {
+            "warn"
+        } else {
+            "fieldnotes=info,warn"
+        },
+        cli.log_format,
+    );
+    let json = cli.log_format == LogFormat::Json;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if json => {
+            // A log collector reads stderr as JSON lines: keep it one.
+            tracing::error!(error = %format!("{e:#}"), "fieldnotes stopped with an error");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -145,15 +183,25 @@ pub async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(default: &str) {
+fn init_tracing(default: &str, format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| default.into());
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    let _ = match format {
         // Colour only on a terminal: log files and collectors get plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        LogFormat::Text => fmt
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // One object a line: time, level, target, the event's fields, and
+        // its spans' fields (a Slack delivery's request id among them).
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
@@ -164,6 +212,11 @@ pub async fn run(cli: Cli) -> Result<()> {
     let secrets = Secrets::from_env();
     match cli.command {
         Command::Demo(args) => crate::demo::run(&cli.config, args).await.map(|_| ()),
+        Command::Healthcheck { url, timeout } => {
+            let body = crate::ops::probe(&url, std::time::Duration::from_secs(timeout)).await?;
+            print!("{body}");
+            Ok(())
+        }
         Command::CheckConfig => {
             let cfg = load_config(&cli.config)?;
             print!("{}", config::describe(&cfg, chrono::Utc::now()));
@@ -179,9 +232,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Run { http } => {
+        Command::Run { http, admin } => {
             let cfg = load_config(&cli.config)?;
-            let app = Application::build(AppOptions {
+            let mut app = Application::build(AppOptions {
                 config: cfg,
                 secrets,
                 clock: Arc::new(SystemClock),
@@ -190,6 +243,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 watch_config: true,
             })
             .await?;
+            if let Some(addr) = admin {
+                app.serve_admin(addr).await?;
+            }
             wait_for_signal().await;
             tracing::info!("shutting down");
             app.shutdown().await;

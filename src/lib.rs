@@ -17,6 +17,8 @@ pub mod domain;
 pub mod export;
 pub mod inbox;
 pub mod jobs;
+pub mod metrics;
+pub mod ops;
 pub mod reload;
 pub mod report;
 pub mod schedule;

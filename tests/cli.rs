@@ -39,6 +39,7 @@ fn every_command_has_help() {
         vec!["schedule", "preview"],
         vec!["retag"],
         vec!["purge"],
+        vec!["healthcheck"],
     ] {
         let mut a = args.clone();
         a.push("--help");
@@ -241,4 +242,139 @@ async fn retag_and_purge_through_the_binary() {
     assert_eq!(n.auto_tags, vec!["competitor:initech"]);
     assert!(n.sentiment.is_some());
     store.close().await;
+}
+
+/// Kills the child on drop, so a failed assertion leaves no bot behind.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `run --log-format json` logs one JSON object per line; a Slack
+/// delivery's lines carry its request id; `--admin` serves the health
+/// endpoints beside `--http`, and `fieldnotes healthcheck` probes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_logs_json_with_request_ids_and_serves_admin() {
+    use serde_json::Value;
+    use slack_emulator::{Emulator, EmulatorConfig, User};
+    use std::io::BufRead;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = fieldnotes::store::sqlite_url(&dir.path().join("run.db"));
+    let emu = Emulator::start(EmulatorConfig::for_tests()).await.unwrap();
+    emu.add_user(User::new("U0REP0001", "rep", "America/New_York"));
+    emu.add_channel("C0SALESTEAM", "sales", &["U0REP0001"]);
+    let secret = emu.config().signing_secret.clone();
+    let token = emu.config().bot_token.clone();
+    let mut child = fieldnotes()
+        .args(["--config", "config/fieldnotes.toml", "--log-format", "json"])
+        .args(["run", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db_url)
+        .env("SLACK_BOT_TOKEN", &token)
+        .env("SLACK_SIGNING_SECRET", &secret)
+        .env("SLACK_API_URL", emu.api_url())
+        .env("RUST_LOG", "fieldnotes=info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _bot = Running(child);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(stderr).lines() {
+                let Ok(l) = l else { return };
+                lines.lock().unwrap().push(l);
+            }
+        });
+    }
+    // The first logged line whose message is `message`, as JSON.
+    let wait_for = |message: &'static str| {
+        let lines = lines.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let found = lines.lock().unwrap().iter().find_map(|l| {
+                    let v: Value = serde_json::from_str(l).ok()?;
+                    (v["fields"]["message"] == message).then_some(v)
+                });
+                if let Some(v) = found {
+                    return v;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no {message:?} in:\n{}",
+                    lines.lock().unwrap().join("\n")
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let http = wait_for("serving Slack requests at POST /slack/events").await;
+    let http = http["fields"]["bound"].as_str().unwrap().to_string();
+    let admin = wait_for("serving GET /healthz, /readyz and /metrics").await;
+    let admin = admin["fields"]["bound"].as_str().unwrap().to_string();
+
+    emu.deliver_via_http(&format!("http://{http}/slack/events"));
+    let d = emu
+        .slash_command(
+            "U0REP0001",
+            "/fieldnotes",
+            "note Acme pushed on pricing",
+            "C0SALESTEAM",
+        )
+        .await
+        .unwrap();
+    assert!(d.acked);
+    let saved = wait_for("note saved from /fieldnotes note").await;
+    let spans = saved["spans"].as_array().expect("the line's spans");
+    let delivery = spans
+        .iter()
+        .find(|s| s["name"] == "slack")
+        .unwrap_or_else(|| panic!("no delivery span: {saved}"));
+    assert_eq!(delivery["transport"], "http");
+    let id = delivery["request_id"].as_str().unwrap();
+    assert_eq!(id.len(), 16, "{saved}");
+
+    let probe = move |path: &str| {
+        fieldnotes()
+            .args(["healthcheck", &format!("http://{admin}{path}")])
+            .output()
+            .unwrap()
+    };
+    let (alive, ready) = tokio::task::spawn_blocking(move || (probe("/healthz"), probe("/readyz")))
+        .await
+        .unwrap();
+    assert!(alive.status.success(), "{alive:?}");
+    assert_eq!(String::from_utf8_lossy(&alive.stdout), "alive\n");
+    assert!(ready.status.success(), "{ready:?}");
+    let refused = fieldnotes()
+        .args([
+            "healthcheck",
+            "--timeout",
+            "2",
+            "http://127.0.0.1:1/healthz",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+
+    let all = lines.lock().unwrap().clone();
+    for l in &all {
+        assert!(serde_json::from_str::<Value>(l).is_ok(), "not JSON: {l}");
+        assert!(
+            !l.contains(&token) && !l.contains(&secret),
+            "a secret in: {l}"
+        );
+    }
+    emu.shutdown();
 }

@@ -54,6 +54,14 @@ pub struct Dispatcher {
     held: Mutex<std::collections::HashSet<(MessageKind, i64)>>,
 }
 
+/// The `kind` label of the prompt metrics.
+fn kind_label(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Prompt => "prompt",
+        MessageKind::Reminder(_) => "reminder",
+    }
+}
+
 enum Sent {
     Ok,
     Recovered,
@@ -361,6 +369,8 @@ impl Dispatcher {
                 {
                     Ok(true) => {
                         info!("sent");
+                        let lag = Duration::from_millis((now_ms - job.due_at_ms).max(0) as u64);
+                        crate::metrics::prompt_sent(kind_label(job.kind), lag);
                         Sent::Ok
                     }
                     Ok(false) => {
@@ -481,6 +491,7 @@ impl Dispatcher {
         if retry_at.is_some() {
             Sent::Retry
         } else {
+            crate::metrics::prompt_failed(kind_label(job.kind));
             Sent::Failed
         }
     }

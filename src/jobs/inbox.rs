@@ -12,7 +12,7 @@ use anyhow::Result;
 use futures::StreamExt;
 use slack_morphism::prelude::SlackPushEventCallback;
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 /// Most rows claimed per step.
 const BATCH: i64 = 64;
@@ -53,6 +53,9 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
     let results: Vec<Handled> = futures::stream::iter(rows)
         .map(|row| {
             let state = state.clone();
+            // Handled under its event id, the request id its Socket Mode
+            // delivery had.
+            let span = tracing::info_span!("slack_event", request_id = %row.event_id);
             async move {
                 let ev = serde_json::from_str::<SlackPushEventCallback>(&row.payload);
                 let r = match &ev {
@@ -85,6 +88,7 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
                     }
                 }
             }
+            .instrument(span)
         })
         .buffer_unordered(IN_FLIGHT)
         .collect()

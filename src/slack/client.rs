@@ -272,6 +272,27 @@ impl SlackCallError {
     }
 }
 
+/// The `status` label of `fieldnotes_slack_api_calls_total` for a failed
+/// call: `ratelimited` (429), `server_error` (5xx, or Slack's own
+/// "try again" codes), `api_error` (`ok: false` with any other code),
+/// `http_error` (another HTTP status) or `transport_error` (no answer).
+fn call_status(e: &SlackClientError) -> &'static str {
+    match e {
+        SlackClientError::RateLimitError(_) => "ratelimited",
+        SlackClientError::ApiError(a) => match a.code.as_str() {
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                "server_error"
+            }
+            "ratelimited" => "ratelimited",
+            _ => "api_error",
+        },
+        SlackClientError::HttpError(h) if h.status_code.as_u16() == 429 => "ratelimited",
+        SlackClientError::HttpError(h) if h.status_code.is_server_error() => "server_error",
+        SlackClientError::HttpError(_) => "http_error",
+        _ => "transport_error",
+    }
+}
+
 pub type SlackResult<T> = Result<T, SlackCallError>;
 
 /// Retries a call that Slack rate-limited (after its `Retry-After`) or that
@@ -330,6 +351,14 @@ pub fn install_crypto_provider() {
 /// Builds slack-morphism's hyper client for `api_url`; plain `http://` is
 /// allowed so the emulator on 127.0.0.1 works.
 pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
+    let connector = SlackClientHyperConnector::with_connector(https_connector()?)
+        .with_slack_api_url(&api_base(api_url));
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// The TCP/TLS connector under every Slack client: native roots, and
+/// plain `http://` allowed for the emulator.
+pub fn https_connector() -> anyhow::Result<HttpsConnector> {
     install_crypto_provider();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
@@ -348,10 +377,12 @@ pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
         .enable_http1()
         .enable_http2()
         .build();
-    let connector =
-        SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_base(api_url));
-    Ok(Arc::new(SlackClient::new(connector)))
+    Ok(https)
 }
+
+/// What `https_connector` builds.
+pub type HttpsConnector =
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
 /// The Web API base as slack-morphism wants it: it joins
 /// `"{base}/{method}"`, so the base keeps no trailing slash.
@@ -397,8 +428,18 @@ impl SlackApi {
         F: std::future::Future<Output = ClientResult<T>>,
     {
         let r = match tokio::time::timeout(self.timeout, f).await {
-            Ok(r) => r.map_err(SlackCallError::from_client),
-            Err(_) => Err(SlackCallError::Transient("timed out".into())),
+            Ok(Ok(v)) => {
+                crate::metrics::slack_call(method, "ok");
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                crate::metrics::slack_call(method, call_status(&e));
+                Err(SlackCallError::from_client(e))
+            }
+            Err(_) => {
+                crate::metrics::slack_call(method, "timeout");
+                Err(SlackCallError::Transient("timed out".into()))
+            }
         };
         if let Err(SlackCallError::RateLimited(d)) = &r {
             self.limits.rate_limited(method, *d);

@@ -1,6 +1,7 @@
 //! HTTP mode: one `POST /slack/events` path for Events API callbacks,
-//! interactivity and slash commands (as Bolt apps do), plus `GET /healthz`.
-//! The signature is checked on the raw bytes before anything is parsed.
+//! interactivity and slash commands (as Bolt apps do), plus `ops`'s
+//! `GET /healthz`, `/readyz` and `/metrics`. The signature is checked on the
+//! raw bytes before anything is parsed.
 
 use super::handlers;
 use super::signature;
@@ -9,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use slack_morphism::prelude::*;
@@ -19,21 +20,12 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 pub fn router(state: Arc<AppState>) -> Router {
+    // Each delivery gets a request id span and its ack latency recorded.
+    let observed = axum::middleware::from_fn(super::delivery::http);
     Router::new()
-        .route("/slack/events", post(slack_events))
-        .route("/healthz", get(healthz))
-        .with_state(state)
-}
-
-async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unavailable: {e}"),
-        )
-            .into_response(),
-    }
+        .route("/slack/events", post(slack_events).layer(observed))
+        .with_state(state.clone())
+        .merge(crate::ops::router(state))
 }
 
 fn reject(status: StatusCode, why: &str) -> Response {

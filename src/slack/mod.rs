@@ -3,6 +3,7 @@
 //! turn Slack payloads into domain calls.
 
 pub mod client;
+pub mod delivery;
 pub mod handlers;
 pub mod home;
 pub mod http;

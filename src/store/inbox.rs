@@ -5,6 +5,15 @@ use super::Store;
 use anyhow::{Context, Result};
 use sqlx::Row;
 
+/// The inbox's gauges (`Store::inbox_gauges`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxGauges {
+    pub pending: i64,
+    /// When the oldest pending row was received (epoch ms).
+    pub oldest_pending_ms: Option<i64>,
+    pub parked: i64,
+}
+
 /// A pooled connection the inbox writer keeps. On SQLite that matters: a
 /// connection's page cache is dropped whenever another connection has
 /// written since its last transaction, so commits that each took whichever
@@ -292,6 +301,29 @@ impl Store {
             .await
             .context("counting the inbox")?;
         Ok(n)
+    }
+
+    /// What `/metrics` shows of the inbox: rows waiting (and when the
+    /// oldest arrived) and rows parked.
+    pub async fn inbox_gauges(&self) -> Result<InboxGauges> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*), MIN(received_at) FROM inbox
+             WHERE status IN ('pending', 'parked') GROUP BY status",
+        )
+        .fetch_all(self.pool())
+        .await
+        .context("reading the inbox's gauges")?;
+        let mut g = InboxGauges::default();
+        for r in rows {
+            match r.get::<String, _>(0).as_str() {
+                "pending" => {
+                    g.pending = r.get(1);
+                    g.oldest_pending_ms = r.get(2);
+                }
+                _ => g.parked = r.get(1),
+            }
+        }
+        Ok(g)
     }
 
     /// The status of an event's inbox row, if it has one.

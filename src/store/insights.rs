@@ -237,6 +237,7 @@ impl Store {
                 .context("linking the note to its prompt")?;
         }
         tx.commit().await.context("committing the insight")?;
+        crate::metrics::note_saved(n.source.as_str(), answered.len());
         Ok(SavedInsight {
             id,
             new: true,

@@ -11,7 +11,7 @@ mod prompts;
 mod status;
 
 pub use home::{QueuedPrompt, WeekCounts};
-pub use inbox::{InboxConn, InboxRow, ParkedEvent};
+pub use inbox::{InboxConn, InboxGauges, InboxRow, ParkedEvent};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, SavedInsight,
     WeekPromptStats,

@@ -47,6 +47,8 @@ pub struct SendJob {
     /// The prompt was already answered (through any path).
     pub answered: bool,
     pub created_at_ms: i64,
+    /// When it was due (how late it goes out is `fieldnotes_job_lag_seconds`).
+    pub due_at_ms: i64,
     pub closes_at_ms: Option<i64>,
     /// For reminders: the prompt's own delivery status.
     pub prompt_status: String,
@@ -346,7 +348,7 @@ impl Store {
              WHERE id IN (SELECT id FROM prompts
                           WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
                           ORDER BY due_at, id LIMIT $4 {lock})
-             RETURNING id, checkin, user_id, attempts, uncertain, question, answered_at, created_at, closes_at"
+             RETURNING id, checkin, user_id, attempts, uncertain, question, answered_at, created_at, closes_at, due_at"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
@@ -369,6 +371,7 @@ impl Store {
                 question: r.get(5),
                 answered: r.get::<Option<i64>, _>(6).is_some(),
                 created_at_ms: r.get(7),
+                due_at_ms: r.get(9),
                 closes_at_ms: r.get(8),
                 prompt_status: "sending".into(),
             })
@@ -380,7 +383,7 @@ impl Store {
                  WHERE id IN (SELECT id FROM reminders
                               WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
                               ORDER BY due_at, id LIMIT $4 {lock})
-                 RETURNING id, prompt_id, seq, attempts, uncertain, created_at"
+                 RETURNING id, prompt_id, seq, attempts, uncertain, created_at, due_at"
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
@@ -410,6 +413,7 @@ impl Store {
                     question: p.get(2),
                     answered: p.get::<Option<i64>, _>(3).is_some(),
                     created_at_ms: r.get(5),
+                    due_at_ms: r.get(6),
                     closes_at_ms: p.get(4),
                     prompt_status: p.get(5),
                 });

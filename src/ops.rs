@@ -1,0 +1,161 @@
+//! Operating the bot: `GET /healthz` (the process answers), `GET /readyz`
+//! (the database answers and Slack is connected) and `GET /metrics`
+//! (Prometheus text). In HTTP mode they share the listener of
+//! `/slack/events`; `run --admin ADDR` serves them on a listener of their
+//! own, which is how Socket Mode (no inbound HTTP) exposes them. Bodies are
+//! short and fixed: internal errors go to the log, never to a prober.
+
+use crate::app::AppState;
+use crate::metrics::{self, Snapshot};
+use anyhow::{Context, Result};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long `/readyz` and `/metrics` wait for the database.
+pub const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The three endpoints, with their state applied.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
+/// Binds `addr` and serves the endpoints there until `stop` flips.
+pub async fn serve(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the admin address {addr}"))?;
+    let bound = listener.local_addr()?;
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "admin listener stopped");
+        }
+    });
+    tracing::info!(%bound, "serving GET /healthz, /readyz and /metrics");
+    Ok((bound, task))
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+/// Alive: the process is serving. Nothing else is checked, so a database
+/// outage never gets the bot restarted.
+async fn healthz() -> Response {
+    plain(StatusCode::OK, "alive\n")
+}
+
+/// Why the bot is not ready, if it isn't.
+pub async fn readiness(state: &AppState) -> Result<(), &'static str> {
+    match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(error = %format!("{e:#}"), "not ready: the database did not answer");
+            return Err("database");
+        }
+        Err(_) => {
+            tracing::debug!(timeout = ?DB_PROBE_TIMEOUT, "not ready: the database did not answer in time");
+            return Err("database");
+        }
+    }
+    // Without Socket Mode, Slack was reached at start (auth.test): the
+    // bot doesn't start otherwise.
+    if state.socket_mode.state() == Some(false) {
+        return Err("slack");
+    }
+    Ok(())
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match readiness(&state).await {
+        Ok(()) => plain(StatusCode::OK, "ready\n"),
+        Err("database") => plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: database\n"),
+        Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: slack\n"),
+    }
+}
+
+/// This bot's own gauges, read now; the inbox's are left out when the
+/// database doesn't answer in time.
+pub async fn snapshot(state: &AppState) -> Snapshot {
+    let mut snap = Snapshot {
+        socket_mode_connected: state.socket_mode.state(),
+        ..Snapshot::default()
+    };
+    match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.inbox_gauges()).await {
+        Ok(Ok(g)) => {
+            snap.inbox_depth = Some(g.pending);
+            snap.inbox_parked = Some(g.parked);
+            let age = g
+                .oldest_pending_ms
+                .map(|t| (state.now_ms() - t).max(0) as u64)
+                .unwrap_or(0);
+            snap.inbox_oldest_age = Some(Duration::from_millis(age));
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %format!("{e:#}"), "reading the inbox for /metrics failed")
+        }
+        Err(_) => tracing::debug!("reading the inbox for /metrics timed out"),
+    }
+    snap
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    let text = metrics::render(&snapshot(&state).await);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// The default URL `fieldnotes healthcheck` probes.
+pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9090/healthz";
+
+/// `fieldnotes healthcheck`: GETs `url` and succeeds on a 2xx, so a
+/// container's HEALTHCHECK needs no curl in the image.
+pub async fn probe(url: &str, timeout: Duration) -> Result<String> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+        .context("building the HTTP client")?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("GET {url}: {status} {}", body.trim());
+    }
+    Ok(body)
+}
