@@ -598,11 +598,12 @@ async fn sigkill_at_random_points_20_times_then_each_prompt_goes_once() {
     let bot = w.start_bot("clean");
     wait_all_sent(&w, Duration::from_secs(120)).await;
     kill(bot);
-    let all = w.log_tails(100000);
-    println!(
-        "DEBUG recovered={}",
-        all.matches("recorded, not resent").count()
-    );
+    // How often a kill fell between a post and its record (timing decides).
+    let found = w
+        .log_tails(usize::MAX)
+        .matches("recorded, not resent")
+        .count();
+    println!("{found} post(s) left unrecorded by a kill were found in the DM, not resent");
     w.assert_each_exactly_once();
     w.finish().await;
 }
