@@ -192,7 +192,7 @@ async fn plan_runs(
         };
         // One failing audience (say, a channel the bot can't read) must not
         // hold up the others; its lease expires and it is retried.
-        match fan_out(state, &cfg, c, &run, now).await {
+        match fan_out(state, cfg, c, &run, now).await {
             Ok(n) => {
                 out.prompts_queued += n;
                 out.runs_planned += 1;
