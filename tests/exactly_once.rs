@@ -5,44 +5,13 @@
 
 mod common;
 
-use common::{fresh_database, Db};
-use slack_emulator::{Emulator, EmulatorConfig, RateLimits, User};
-use sqlx::Connection;
-use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use common::binary::*;
+use common::Db;
+use slack_emulator::RateLimits;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PEOPLE: usize = 300;
-
-fn config(rate_per_min: u32) -> String {
-    format!(
-        r#"
-[bot]
-tick = "100ms"
-lease = "2s"
-workspace_messages_per_minute = {rate_per_min}
-
-[digest]
-timezone = "America/New_York"
-
-[[checkin]]
-name = "pulse"
-cadence = "0 3 1 1 *"
-timezone = "America/New_York"
-prompt = "What did you hear from buyers this week?"
-audience = {{ channels = ["C0FANOUT"] }}
-questions = [{{ id = "heard", label = "What did a buyer say?" }}]
-"#
-    )
-}
-
-struct World {
-    emu: Emulator,
-    dir: tempfile::TempDir,
-    database_url: String,
-    pg: Option<(String, String)>,
-    people: Vec<String>,
-}
 
 async fn world(db: Db, rate_per_min: u32) -> World {
     world_of(db, rate_per_min, PEOPLE).await
@@ -50,194 +19,6 @@ async fn world(db: Db, rate_per_min: u32) -> World {
 
 async fn world_of(db: Db, rate_per_min: u32, people: usize) -> World {
     world_with(db, rate_per_min, people, RateLimits::slack()).await
-}
-
-/// `people` reps in one channel, against an emulator with these limits.
-async fn world_with(db: Db, rate_per_min: u32, people: usize, limits: RateLimits) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg) = fresh_database(db, dir.path()).await;
-    let emu = Emulator::start(EmulatorConfig {
-        rate_limits: limits,
-        ..EmulatorConfig::for_tests()
-    })
-    .await
-    .unwrap();
-    let zones = [
-        "America/New_York",
-        "Europe/London",
-        "Asia/Kolkata",
-        "Australia/Sydney",
-    ];
-    let people: Vec<String> = (0..people).map(|i| format!("U0FAN{i:04}")).collect();
-    for (i, id) in people.iter().enumerate() {
-        emu.add_user(User::new(id, &id.to_lowercase(), zones[i % zones.len()]));
-    }
-    let refs: Vec<&str> = people.iter().map(String::as_str).collect();
-    emu.add_channel("C0FANOUT", "fanout", &refs);
-    std::fs::write(dir.path().join("fieldnotes.toml"), config(rate_per_min)).unwrap();
-    World {
-        emu,
-        dir,
-        database_url,
-        pg,
-        people,
-    }
-}
-
-impl World {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_fieldnotes"));
-        c.args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("FIELDNOTES_CONFIG", self.dir.path().join("fieldnotes.toml"))
-            .env("SLACK_BOT_TOKEN", &self.emu.config().bot_token)
-            .env("SLACK_API_URL", self.emu.api_url())
-            .env("DATABASE_URL", &self.database_url)
-            .env("RUST_LOG", "fieldnotes=info")
-            .current_dir(self.dir.path());
-        c
-    }
-
-    fn queue_run(&self) {
-        let out = self.command(&["checkin", "run", "pulse"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "checkin run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn start_bot(&self, name: &str) -> Bot {
-        self.start_bot_with(name, &["run"])
-    }
-
-    /// The bot serving Slack's HTTP deliveries at `addr`, with the
-    /// emulator's signing secret.
-    fn start_bot_http(&self, name: &str, addr: std::net::SocketAddr) -> Bot {
-        let mut c = self.command(&["run", "--http", &addr.to_string()]);
-        c.env("SLACK_SIGNING_SECRET", &self.emu.config().signing_secret);
-        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        Bot(Some(c.stdout(Stdio::null()).stderr(log).spawn().unwrap()))
-    }
-
-    fn start_bot_with(&self, name: &str, args: &[&str]) -> Bot {
-        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        Bot(Some(
-            self.command(args)
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        ))
-    }
-
-    /// Bot messages per person's DM.
-    fn counts(&self) -> HashMap<String, usize> {
-        let mut by_channel: HashMap<String, usize> = HashMap::new();
-        for m in self.emu.messages() {
-            if m.bot_id.is_some() && m.ephemeral_for.is_none() {
-                *by_channel.entry(m.channel).or_default() += 1;
-            }
-        }
-        self.people
-            .iter()
-            .map(|p| {
-                let n = self
-                    .emu
-                    .dm_channel(p)
-                    .and_then(|c| by_channel.get(&c).copied())
-                    .unwrap_or(0);
-                (p.clone(), n)
-            })
-            .collect()
-    }
-
-    fn delivered(&self) -> usize {
-        self.counts().values().filter(|n| **n > 0).count()
-    }
-
-    async fn wait_delivered(&self, n: usize, timeout: Duration) {
-        let t0 = Instant::now();
-        while self.delivered() < n {
-            if t0.elapsed() > timeout {
-                let mut logs = String::new();
-                for name in ["a", "b", "c"] {
-                    let p = self.dir.path().join(format!("{name}.log"));
-                    if let Ok(t) = std::fs::read_to_string(&p) {
-                        let tail: Vec<&str> = t.lines().rev().take(30).collect();
-                        logs.push_str(&format!(
-                            "--- {name}.log (last lines, newest first)\n{}\n",
-                            tail.join("\n")
-                        ));
-                    }
-                }
-                panic!(
-                    "only {} of {n} people got their prompt\n{logs}",
-                    self.delivered(),
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn assert_each_exactly_once(&self) {
-        let counts = self.counts();
-        let dups: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-        let lost: Vec<_> = counts.iter().filter(|(_, n)| **n == 0).collect();
-        assert!(dups.is_empty(), "duplicates: {dups:?}");
-        assert!(lost.is_empty(), "lost: {lost:?}");
-        assert_eq!(counts.len(), self.people.len());
-    }
-
-    async fn prompt_rows(&self) -> Vec<(String, i64, i64)> {
-        let store = fieldnotes::store::Store::connect(&self.database_url)
-            .await
-            .unwrap();
-        let rows = store.prompt_status_summary().await.unwrap();
-        store.close().await;
-        rows
-    }
-
-    /// Also fails the test if the bot sent any Web API argument Slack's
-    /// reference does not list for the method.
-    async fn finish(mut self) {
-        let unexpected = self.emu.unexpected_args();
-        self.emu.shutdown();
-        if let Some((admin, name)) = self.pg.take() {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
-        }
-        assert!(
-            unexpected.is_empty(),
-            "the bot sent arguments Slack's reference does not list: {unexpected:?}"
-        );
-    }
-}
-
-/// A bot process, SIGKILLed when dropped, so a failing test leaves none
-/// behind.
-struct Bot(Option<Child>);
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn kill(mut bot: Bot) {
-    let mut c = bot.0.take().expect("a running bot");
-    // Child::kill is SIGKILL on Unix: no shutdown code runs.
-    c.kill().unwrap();
-    c.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,27 +116,6 @@ async fn sighup_and_file_edits_reload_a_running_bot() {
     assert!(l.contains("month value 13 is out of range"), "{l}");
     kill(child);
     w.finish().await;
-}
-
-/// A loopback address nobody listens on yet (the bot binds it; a restart
-/// binds it again).
-fn free_addr() -> std::net::SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-/// Waits until the bot at `addr` answers `GET /healthz`.
-async fn wait_healthy(addr: std::net::SocketAddr) {
-    let url = format!("http://{addr}/healthz");
-    for _ in 0..300 {
-        if let Ok(r) = reqwest::get(&url).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the bot at {addr} never became healthy");
 }
 
 /// Signed DM replies are bursting in over HTTP when the bot is SIGKILLed.

@@ -29,8 +29,6 @@ pub struct PlanOutcome {
     pub prompts_queued: u64,
 }
 
-/// Lease on a run while its audience is resolved.
-const RUN_LEASE_MS: i64 = 120_000;
 /// A send time this far in the past when planned means the bot was down.
 pub const LATE_GRACE_MS: i64 = 5 * 60_000;
 /// How long a cached Slack profile is trusted.
@@ -140,11 +138,53 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
             .advance_scheduler_cursor(&c.name, now_ms)
             .await?;
     }
-    for run in state
+    // Runs are claimed for one `bot.lease`, and kept for as long as this
+    // step plans them (`keep_runs_leased`): a worker killed mid-plan hands
+    // its runs over within one lease. (A fixed 120 s lease, never renewed,
+    // held a run that long after a crash, and could run out under a live
+    // planner resolving a large audience.)
+    let lease_ms = cfg.bot.lease.as_millis() as i64;
+    let runs = state
         .store
-        .claim_pending_runs(&state.worker_id, now_ms, RUN_LEASE_MS)
-        .await?
-    {
+        .claim_pending_runs(&state.worker_id, now_ms, lease_ms)
+        .await?;
+    if runs.is_empty() {
+        return Ok(out);
+    }
+    keep_runs_leased(state, plan_runs(state, &cfg, runs, now, &mut out)).await?;
+    Ok(out)
+}
+
+/// Runs `work`, renewing the leases of this worker's runs in planning every
+/// third of a lease until it ends. (A run whose planning failed is then
+/// left to expire, and is retried after one lease.)
+async fn keep_runs_leased<T>(state: &AppState, work: impl std::future::Future<Output = T>) -> T {
+    let lease = state.config().bot.lease;
+    let mut work = std::pin::pin!(work);
+    let mut renew = tokio::time::interval(lease / 3);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = renew.tick() => {
+                let until = state.now_ms() + lease.as_millis() as i64;
+                if let Err(e) = state.store.extend_run_leases(&state.worker_id, until).await {
+                    warn!(error = %format!("{e:#}"), "extending run leases failed");
+                }
+            }
+        }
+    }
+}
+
+/// Fans out each claimed run; one failing run doesn't stop the others.
+async fn plan_runs(
+    state: &AppState,
+    cfg: &Config,
+    runs: Vec<PendingRun>,
+    now: DateTime<Utc>,
+    out: &mut PlanOutcome,
+) -> Result<()> {
+    for run in runs {
         let Some(c) = cfg.checkin(&run.checkin) else {
             warn!(checkin = %run.checkin, "run for a check-in no longer in the config: cancelled");
             state.store.cancel_run(run.id).await?;
@@ -152,7 +192,7 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
         };
         // One failing audience (say, a channel the bot can't read) must not
         // hold up the others; its lease expires and it is retried.
-        match fan_out(state, &cfg, c, &run, now).await {
+        match fan_out(state, cfg, c, &run, now).await {
             Ok(n) => {
                 out.prompts_queued += n;
                 out.runs_planned += 1;
@@ -162,7 +202,7 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Queues a one-off run of a check-in for its whole audience (what

@@ -231,6 +231,25 @@ const NOT_OWNER_DELETE: &str = "Only the person who shared a note can delete it.
 const SAVE_FAILED: &str =
     "We couldn't save this just now. Your text is still here: press Save again in a moment.";
 
+/// How long a form submit may wait on the database. Slack wants the
+/// answer within 3 s; later, the rep sees a generic error instead of our
+/// `SAVE_FAILED` next to their text. While the database refuses
+/// connections (it is stopped or restarting) the pool retries for its whole
+/// acquire timeout (10 s), so without this bound the answer came too late.
+/// A save cut off at its COMMIT may still land: the rep's next Save is then
+/// a no-op (the note's key is the view id).
+const SUBMIT_DB_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `f`, or an error once `deadline` passes.
+async fn by<T>(
+    deadline: tokio::time::Instant,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout_at(deadline, f)
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the database did not answer in time")))
+}
+
 /// A submitted note form: a new note or an edit. Answers with
 /// `response_action: errors` (the form stays open with the rep's text)
 /// when the input is incomplete or the database fails.
@@ -239,6 +258,7 @@ pub async fn on_submit(
     v: &SlackInteractionViewSubmissionEvent,
     mut meta: ModalMeta,
 ) -> Result<SlackInteractionResponse> {
+    let deadline = tokio::time::Instant::now() + SUBMIT_DB_BUDGET;
     let user = v.user.id.to_string();
     let cfg = state.config();
     let values = serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
@@ -249,7 +269,7 @@ pub async fn on_submit(
         return Ok(errors(block, &why));
     }
     if let Some(id) = meta.insight_id {
-        return submit_edit(state, &user, id, &values).await;
+        return submit_edit(state, &user, id, &values, deadline).await;
     }
     let checkin = meta.checkin.as_deref().and_then(|c| cfg.checkin(c));
     let form = match checkin {
@@ -258,7 +278,7 @@ pub async fn on_submit(
     };
     if let Some(pid) = meta.prompt_id {
         // Only the rep the prompt went to may answer it.
-        match state.store.prompt(pid).await {
+        match by(deadline, state.store.prompt(pid)).await {
             Ok(Some(p)) if p.user_id == user => {}
             Ok(_) => {
                 warn!(user, prompt = pid, "a form answering someone else's prompt");
@@ -306,7 +326,7 @@ pub async fn on_submit(
         dedupe_key: Some(format!("view:{}", v.view.state_params.id.0)),
         message: None,
     };
-    let saved = match state.store.save_insight(&insight).await {
+    let saved = match by(deadline, state.store.save_insight(&insight)).await {
         Ok(s) => s,
         Err(e) => {
             warn!(error = %err_text(&e), user, "saving a note from a form failed");
@@ -339,9 +359,10 @@ async fn submit_edit(
     user: &str,
     id: i64,
     values: &FormValues,
+    deadline: tokio::time::Instant,
 ) -> Result<SlackInteractionResponse> {
     let cfg = state.config();
-    let ins = match state.store.insight(id).await {
+    let ins = match by(deadline, state.store.insight(id)).await {
         Ok(Some(i)) => i,
         Ok(None) => return Ok(errors(first_block(values), NOTE_GONE)),
         Err(e) => {
@@ -369,10 +390,11 @@ async fn submit_edit(
         tags: c.tags,
         fields: c.fields,
     };
-    match state
-        .store
-        .edit_insight(id, user, &edit, state.now_ms())
-        .await
+    match by(
+        deadline,
+        state.store.edit_insight(id, user, &edit, state.now_ms()),
+    )
+    .await
     {
         Ok(OwnedChange::Done(ins)) => {
             info!(user, insight = id, "note edited");

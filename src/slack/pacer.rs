@@ -52,6 +52,11 @@ const RECOVER_PER_SEC: f64 = 0.05;
 #[derive(Debug)]
 pub struct Pacer {
     inner: Mutex<Bucket>,
+    /// Wakes callers waiting for a token when the rate changes: a wait
+    /// computed at a low share (many workers) would otherwise run its full
+    /// course after the share grows (the dead workers aged out), e.g. 24 s
+    /// for a Tier 3 call shared by 20, after a crash loop.
+    rate_changed: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -131,6 +136,7 @@ impl Pacer {
                 burst,
                 paused_until: None,
             }),
+            rate_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -153,11 +159,14 @@ impl Pacer {
     /// Changes the sustained rate and burst; tokens already saved are kept
     /// (up to the new burst), and so are a pause and the AIMD share.
     pub fn set_rate(&self, per_minute: f64, burst: u32) {
-        let mut b = self.bucket();
-        b.refill(Instant::now());
-        b.per_sec = per_minute.max(0.01) / 60.0;
-        b.burst = burst.max(1) as f64;
-        b.tokens = b.tokens.min(b.burst);
+        {
+            let mut b = self.bucket();
+            b.refill(Instant::now());
+            b.per_sec = per_minute.max(0.01) / 60.0;
+            b.burst = burst.max(1) as f64;
+            b.tokens = b.tokens.min(b.burst);
+        }
+        self.rate_changed.notify_waiters();
     }
 
     /// The configured sustained rate per minute.
@@ -216,6 +225,11 @@ impl Pacer {
     /// free, up to `max`.
     pub async fn acquire_up_to(&self, max: usize) -> usize {
         loop {
+            // Registered before the bucket is read, so a rate change in
+            // between still wakes this caller to recompute its wait.
+            let changed = self.rate_changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
             let wait = {
                 let mut b = self.bucket();
                 match b.take(Instant::now(), max) {
@@ -223,7 +237,10 @@ impl Pacer {
                     Err(w) => w,
                 }
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changed => {}
+            }
         }
     }
 
@@ -338,5 +355,25 @@ mod tests {
         assert_eq!(p.acquire_up_to(4).await, 4);
         p.give_back(3);
         assert_eq!(p.acquire_up_to(4).await, 3);
+    }
+
+    /// A caller waiting at a low rate is woken when the rate goes up (the
+    /// live worker count fell), instead of sleeping out the old wait.
+    #[tokio::test]
+    async fn a_raised_rate_wakes_a_waiting_caller() {
+        let p = std::sync::Arc::new(Pacer::new(1.0, 1));
+        p.acquire().await;
+        let waiter = {
+            let p = p.clone();
+            tokio::spawn(async move { p.acquire().await })
+        };
+        // Let the waiter start its minute-long wait.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        p.set_rate(6000.0, 1);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken by the new rate, not after a minute")
+            .unwrap();
     }
 }

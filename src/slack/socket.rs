@@ -21,6 +21,20 @@ pub type SocketListener = SlackClientSocketModeListener<ListenerConnector>;
 pub type ListenerConnector = SlackClientHyperConnector<Watched>;
 type ListenerClient = SlackClient<ListenerConnector>;
 
+/// How often the listener pings Slack. slack-morphism reconnects when no
+/// pong has come for more than `PING_INTERVAL_SECS * PING_FAILURES`
+/// seconds (checked at each ping), which is the only way to notice a
+/// server that went silent but left the TCP connection open: no close
+/// frame, no error, just nothing. Its defaults (15 s × 5) take 75–90 s,
+/// longer than Slack keeps retrying an unacked envelope in our tests'
+/// scaled timings and long enough in production for every event in that
+/// spell to arrive minutes late; 5 s × 2 notices within about 15 s. The
+/// pongs are read between envelopes, so a backlog that keeps the reader
+/// busy for over 10 s also reconnects: harmless, since what it had not
+/// acked is redelivered and the inbox deduplicates.
+const PING_INTERVAL_SECS: u64 = 5;
+const PING_FAILURES: u64 = 2;
+
 async fn app_state(states: &SlackClientEventsUserState) -> Arc<AppState> {
     states
         .read()
@@ -149,7 +163,10 @@ pub async fn start(
             .with_error_handler(on_error)
             .with_user_state(state.clone()),
     );
-    let config = SlackClientSocketModeConfig::new().with_max_connections_count(1);
+    let config = SlackClientSocketModeConfig::new()
+        .with_max_connections_count(1)
+        .with_ping_interval_in_seconds(PING_INTERVAL_SECS)
+        .with_ping_failure_threshold_times(PING_FAILURES);
     let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
     let token = SlackApiToken::new(app_token.expose_secret().to_string().into());
     listener

@@ -203,6 +203,19 @@ impl Store {
             .collect())
     }
 
+    /// Renews the leases of the runs `owner` is planning.
+    pub async fn extend_run_leases(&self, owner: &str, until_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE checkin_runs SET lease_until = $1 WHERE lease_owner = $2 AND status = 'planning'",
+        )
+        .bind(until_ms)
+        .bind(owner)
+        .execute(self.pool())
+        .await
+        .context("extending run leases")?;
+        Ok(())
+    }
+
     /// Gives up on a run (its check-in left the config).
     pub async fn cancel_run(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE checkin_runs SET status = 'cancelled' WHERE id = $1")

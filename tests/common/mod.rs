@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use chrono::{DateTime, TimeZone, Utc};
 use fieldnotes::app::{AppOptions, Application};
 use fieldnotes::clock::ManualClock;

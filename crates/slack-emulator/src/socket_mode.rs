@@ -5,6 +5,14 @@
 //! Slack allows 10 connections per app, spreads envelopes over them and asks
 //! clients to reconnect with `disconnect` messages; all of that is emulated
 //! here because the reconnect and redelivery paths are where bots break.
+//!
+//! Faults, for tests of a client's reconnects: a graceful close
+//! (`drop_socket_connections`), a TCP connection dropped without a close
+//! frame (`cut_socket_connections`), and a server that goes silent
+//! (`silence_socket_connections`): it stops reading (so it answers no ping
+//! and hears no ack) and stops writing, but keeps the TCP connection open,
+//! as a hung server or a half-open connection does. Envelopes sent on a
+//! connection that then failed are unacked, and redelivered like any other.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -17,7 +25,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::server::{Emulator, WeakEmulator};
 
@@ -29,16 +37,32 @@ enum Out {
     Close,
 }
 
+/// A fault injected into one connection (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    None,
+    /// Stop reading and writing; keep the TCP connection open.
+    Silent,
+    /// Drop the TCP connection without a close frame.
+    Cut,
+}
+
 struct Conn {
     id: u64,
     tx: mpsc::UnboundedSender<Out>,
+    fault: watch::Sender<Fault>,
 }
 
 /// Live connections and envelopes waiting for their ack.
 #[derive(Default)]
 pub(crate) struct SocketHub {
     conns: Mutex<Vec<Conn>>,
+    /// Silenced connections: out of the rotation, their sockets held open
+    /// until cut (or the emulator goes).
+    silent: Mutex<Vec<Conn>>,
     next_id: AtomicU64,
+    /// Connections accepted so far (a reconnect makes one more).
+    opened: AtomicUsize,
     round_robin: AtomicUsize,
     pending: Mutex<HashMap<String, oneshot::Sender<Option<Value>>>>,
     changed: Notify,
@@ -64,6 +88,29 @@ impl SocketHub {
         for c in self.conns.lock().unwrap().drain(..) {
             let _ = c.tx.send(Out::Close);
         }
+        self.cut_all();
+    }
+
+    /// Drops every connection's TCP stream without a close frame, the
+    /// silenced ones too.
+    pub fn cut_all(&self) {
+        let live: Vec<Conn> = self.conns.lock().unwrap().drain(..).collect();
+        let silent: Vec<Conn> = self.silent.lock().unwrap().drain(..).collect();
+        for c in live.iter().chain(&silent) {
+            c.fault.send_replace(Fault::Cut);
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// Silences every live connection: it leaves the rotation, and its
+    /// tasks stop reading and writing but hold the socket open.
+    pub fn silence_all(&self) {
+        let live: Vec<Conn> = self.conns.lock().unwrap().drain(..).collect();
+        for c in &live {
+            c.fault.send_replace(Fault::Silent);
+        }
+        self.silent.lock().unwrap().extend(live);
+        self.changed.notify_waiters();
     }
 
     /// Sends an envelope on one live connection (round-robin) and waits for
@@ -114,6 +161,18 @@ impl SocketHub {
     }
 }
 
+/// Resolves once a fault is injected into the connection. A connection
+/// whose hub entry is gone (closed, or the emulator going) has no fault.
+async fn faulted(rx: &mut watch::Receiver<Fault>) {
+    loop {
+        match rx.changed().await {
+            Ok(()) if *rx.borrow() != Fault::None => return,
+            Ok(()) => {}
+            Err(_) => std::future::pending::<()>().await,
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 pub(crate) struct Ticket {
     ticket: Option<String>,
@@ -139,13 +198,16 @@ async fn run(w: WeakEmulator, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let hub = &emu.inner.sockets;
     let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
+    let (fault, mut fault_rx) = watch::channel(Fault::None);
+    let mut writer_fault = fault_rx.clone();
     let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
     let accepted = {
         let mut conns = hub.conns.lock().unwrap();
         if conns.len() >= MAX_CONNECTIONS {
             None
         } else {
-            conns.push(Conn { id, tx });
+            conns.push(Conn { id, tx, fault });
+            hub.opened.fetch_add(1, Ordering::Relaxed);
             Some(conns.len())
         }
     };
@@ -167,7 +229,12 @@ async fn run(w: WeakEmulator, socket: WebSocket) {
     drop(emu);
 
     let writer = tokio::spawn(async move {
-        while let Some(m) = rx.recv().await {
+        loop {
+            let m = tokio::select! {
+                m = rx.recv() => m,
+                _ = faulted(&mut writer_fault) => None,
+            };
+            let Some(m) = m else { break };
             let r = match m {
                 Out::Text(t) => sink.send(WsMsg::Text(t.into())).await,
                 Out::Close => {
@@ -179,11 +246,25 @@ async fn run(w: WeakEmulator, socket: WebSocket) {
                 break;
             }
         }
+        // Silenced: write nothing more, but keep this half of the socket
+        // until the connection is cut (or the emulator goes).
+        while *writer_fault.borrow() == Fault::Silent {
+            if writer_fault.changed().await.is_err() {
+                break;
+            }
+        }
+        drop(sink);
     });
-    while let Some(Ok(msg)) = stream.next().await {
+    loop {
+        let msg = tokio::select! {
+            m = stream.next() => m,
+            _ = faulted(&mut fault_rx) => None,
+        };
+        let Some(Ok(msg)) = msg else { break };
         let text = match msg {
             WsMsg::Text(t) => t.to_string(),
             WsMsg::Close(_) => break,
+            // Pings are answered by the WebSocket layer as they are read.
             _ => continue,
         };
         let Some(emu) = w.upgrade() else { break };
@@ -194,7 +275,20 @@ async fn run(w: WeakEmulator, socket: WebSocket) {
             }
         }
     }
-    writer.abort();
+    // Silenced: read nothing more (no pong, no ack) and hold the socket.
+    while *fault_rx.borrow() == Fault::Silent {
+        if fault_rx.changed().await.is_err() {
+            break;
+        }
+    }
+    if *fault_rx.borrow() == Fault::Cut {
+        // Both halves go at once: the peer sees the TCP connection end
+        // without a close frame.
+        drop(stream);
+        let _ = writer.await;
+    } else {
+        writer.abort();
+    }
     if let Some(emu) = w.upgrade() {
         emu.inner
             .sockets
@@ -210,5 +304,26 @@ impl Emulator {
     /// Closes every socket from the server side (as when Slack restarts).
     pub fn drop_socket_connections(&self) {
         self.inner.sockets.close_all();
+    }
+
+    /// Drops every socket's TCP connection without a WebSocket close frame
+    /// (a network failure, a crashed server).
+    pub fn cut_socket_connections(&self) {
+        self.inner.sockets.cut_all();
+    }
+
+    /// Makes every live socket go silent: the server stops reading (it
+    /// answers no ping and hears no ack) and stops sending, but the TCP
+    /// connection stays open. The connections leave the rotation, so new
+    /// envelopes wait for the client to reconnect; those already sent on
+    /// them are unacked and redelivered after the ack timeout.
+    pub fn silence_socket_connections(&self) {
+        self.inner.sockets.silence_all();
+    }
+
+    /// How many Socket Mode connections the emulator has accepted so far
+    /// (each reconnect adds one).
+    pub fn socket_connections_opened(&self) -> usize {
+        self.inner.sockets.opened.load(Ordering::Relaxed)
     }
 }

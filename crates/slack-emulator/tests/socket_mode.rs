@@ -146,6 +146,20 @@ async fn connect(
     SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
     Bot,
 ) {
+    connect_with(
+        emu,
+        SlackClientSocketModeConfig::new().with_max_connections_count(1),
+    )
+    .await
+}
+
+async fn connect_with(
+    emu: &Emulator,
+    config: SlackClientSocketModeConfig,
+) -> (
+    SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
+    Bot,
+) {
     let client = client(emu);
     let b = Bot {
         seen: Arc::new(Mutex::new(vec![])),
@@ -165,11 +179,7 @@ async fn connect(
         .with_push_events(on_push)
         .with_interaction_events(on_interaction)
         .with_command_events(on_command);
-    let listener = SlackClientSocketModeListener::new(
-        &SlackClientSocketModeConfig::new().with_max_connections_count(1),
-        env,
-        callbacks,
-    );
+    let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
     listener.listen_for(&app_token(emu)).await.unwrap();
     listener.start().await;
     emu.wait_for_socket_connection(Duration::from_secs(5))
@@ -395,4 +405,150 @@ async fn eleventh_connection_is_refused() {
     assert_eq!(m["type"], "disconnect");
     assert_eq!(m["reason"], "too_many_websockets");
     assert_eq!(emu.socket_connection_count(), 10);
+}
+
+/// A dropped TCP connection: the client's next read fails (no close
+/// frame), and the envelope it never acked comes again on its next
+/// connection.
+#[tokio::test]
+async fn a_cut_connection_ends_without_a_close_frame_and_its_envelope_comes_again() {
+    let emu = start().await;
+    let mut ws = raw_socket(&emu).await;
+    assert_eq!(next_json(&mut ws).await["type"], "hello");
+    let e2 = emu.clone();
+    let task = tokio::spawn(async move {
+        e2.send_event(json!({"type":"team_join","user":{"id":"U1"}}))
+            .await
+    });
+    let first = next_json(&mut ws).await;
+    assert_eq!(first["retry_attempt"], 0);
+    emu.cut_socket_connections();
+    match ws.next().await {
+        None | Some(Err(_)) => {}
+        Some(Ok(m)) => panic!("expected the connection to end without a frame, got {m:?}"),
+    }
+    emu.wait_until(Duration::from_secs(5), |e| e.socket_connection_count() == 0)
+        .await
+        .unwrap();
+
+    let mut again = raw_socket(&emu).await;
+    assert_eq!(next_json(&mut again).await["type"], "hello");
+    assert_eq!(emu.socket_connections_opened(), 2);
+    let second = next_json(&mut again).await;
+    assert_eq!(second["retry_attempt"], 1);
+    assert_eq!(second["payload"]["event_id"], first["payload"]["event_id"]);
+    again
+        .send(WsMsg::Text(
+            json!({"envelope_id": second["envelope_id"]})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let d = task.await.unwrap().unwrap();
+    assert!(d.acked);
+    assert_eq!(d.attempts, 2);
+}
+
+/// A silent server: it answers no ping and hears no ack, but keeps the
+/// TCP connection open; new envelopes go to the client's next connection,
+/// and the one acked into the silence comes again there.
+#[tokio::test]
+async fn a_silent_server_answers_no_ping_and_hears_no_ack() {
+    let emu = start().await;
+    let mut ws = raw_socket(&emu).await;
+    assert_eq!(next_json(&mut ws).await["type"], "hello");
+    // Before the silence a ping is answered.
+    ws.send(WsMsg::Ping(vec![1u8].into())).await.unwrap();
+    match ws.next().await.unwrap().unwrap() {
+        WsMsg::Pong(_) => {}
+        other => panic!("expected a pong, got {other:?}"),
+    }
+    let e2 = emu.clone();
+    let task = tokio::spawn(async move {
+        e2.send_event(json!({"type":"team_join","user":{"id":"U1"}}))
+            .await
+    });
+    let first = next_json(&mut ws).await;
+    emu.silence_socket_connections();
+    assert_eq!(emu.socket_connection_count(), 0, "out of the rotation");
+    // The ack and a ping go into the silence.
+    ws.send(WsMsg::Text(
+        json!({"envelope_id": first["envelope_id"]})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    ws.send(WsMsg::Ping(vec![2u8].into())).await.unwrap();
+
+    let mut again = raw_socket(&emu).await;
+    assert_eq!(next_json(&mut again).await["type"], "hello");
+    let second = next_json(&mut again).await;
+    assert_eq!(second["retry_attempt"], 1, "the ack was not heard");
+    assert_eq!(second["payload"]["event_id"], first["payload"]["event_id"]);
+    // The redelivery came after the ack timeout, long after the ping: no
+    // pong (nor anything else) came back on the silent connection, and it
+    // is still open.
+    let nothing = tokio::time::timeout(Duration::from_millis(100), ws.next()).await;
+    assert!(nothing.is_err(), "the silent server sent {nothing:?}");
+    again
+        .send(WsMsg::Text(
+            json!({"envelope_id": second["envelope_id"]})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let d = task.await.unwrap().unwrap();
+    assert!(d.acked);
+    assert_eq!(d.attempts, 2);
+    // Cutting it ends the held connection.
+    emu.cut_socket_connections();
+    match ws.next().await {
+        None | Some(Err(_)) => {}
+        Some(Ok(m)) => panic!("expected the connection to end, got {m:?}"),
+    }
+}
+
+/// slack-morphism's listener reconnects after a cut connection, and, with
+/// a short ping interval, notices a silent server by its missing pongs.
+#[tokio::test]
+async fn slack_morphism_reconnects_after_a_cut_and_a_silent_server() {
+    let emu = start().await;
+    let config = SlackClientSocketModeConfig::new()
+        .with_max_connections_count(1)
+        .with_ping_interval_in_seconds(1)
+        .with_ping_failure_threshold_times(1);
+    let (listener, b) = connect_with(&emu, config).await;
+
+    emu.cut_socket_connections();
+    emu.wait_until(Duration::from_secs(10), |e| {
+        e.socket_connections_opened() == 2 && e.socket_connection_count() == 1
+    })
+    .await
+    .expect("reconnected after the cut");
+    let d = emu
+        .user_message(ALICE, SALES, "after the cut", None)
+        .await
+        .unwrap();
+    assert!(d.acked);
+
+    emu.silence_socket_connections();
+    emu.wait_until(Duration::from_secs(20), |e| {
+        e.socket_connections_opened() == 3 && e.socket_connection_count() == 1
+    })
+    .await
+    .expect("reconnected after the silence");
+    let d = emu
+        .user_message(BOB, SALES, "after the silence", None)
+        .await
+        .unwrap();
+    assert!(d.acked);
+    let all = seen(&b);
+    assert!(all.iter().any(|s| s.starts_with("message:after the cut:")));
+    assert!(all
+        .iter()
+        .any(|s| s.starts_with("message:after the silence:")));
+    listener.shutdown().await;
 }
