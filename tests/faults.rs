@@ -223,7 +223,7 @@ async fn a_30s_database_outage_mid_fan_out_and_mid_submit_loses_nothing() {
     wait_healthy(addr).await;
 
     // Three reps open their forms and type; the database goes before Save.
-    w.wait_delivered(3, Duration::from_secs(30)).await;
+    w.wait_delivered(4, Duration::from_secs(30)).await;
     let mut forms = vec![];
     for rep in w
         .people
@@ -271,6 +271,41 @@ async fn a_30s_database_outage_mid_fan_out_and_mid_submit_loses_nothing() {
             "{rep} keeps their text"
         );
     }
+    // A fourth rep clicks "Add field notes" in the outage: the prompt can't
+    // be read, but a form (the note form, linked to the prompt) still opens
+    // within the trigger's 3 s.
+    let fourth = w
+        .people
+        .iter()
+        .filter(|p| w.emu.dm_channel(p).is_some())
+        .nth(3)
+        .cloned()
+        .expect("a fourth rep with a prompt");
+    let dm = w.emu.dm_channel(&fourth).unwrap();
+    let prompt = w.emu.messages_in(&dm).into_iter().next().expect("a prompt");
+    let d = w
+        .emu
+        .click_button(
+            &fourth,
+            &dm,
+            &prompt.ts,
+            fieldnotes::slack::views::OPEN_FORM_ACTION,
+        )
+        .await
+        .unwrap();
+    assert!(d.acked, "the click was answered within Slack's 3 s");
+    let modal = w
+        .emu
+        .open_modal_for(&fourth)
+        .expect("a form opened in the outage");
+    assert!(
+        modal.view["private_metadata"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("prompt_id"),
+        "{}",
+        modal.view
+    );
     let readyz = format!("http://{addr}/readyz");
     let (status, body) = wait_for_status(&readyz, 503, Duration::from_secs(10)).await;
     assert_eq!((status, body.as_str()), (503, "not ready: database\n"));

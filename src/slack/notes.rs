@@ -59,7 +59,17 @@ pub async fn open_prompt_form(
     trigger_id: &str,
 ) -> Result<()> {
     let cfg = state.config();
-    let prompt = state.store.prompt(prompt_id).await?;
+    // The trigger dies 3 s after the click. If the database doesn't answer
+    // in time, the rep still gets a form: the plain note form, still linked
+    // to this prompt (its owner is checked again on Save).
+    let deadline = tokio::time::Instant::now() + OPEN_DB_BUDGET;
+    let prompt = match by(deadline, state.store.prompt(prompt_id)).await {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(error = %err_text(&e), user, prompt_id, "reading a prompt failed; opening the note form");
+            return open_unlinked_form(state, &cfg, prompt_id, trigger_id).await;
+        }
+    };
     let own = prompt.filter(|p| p.user_id == user);
     if own.is_none() {
         warn!(
@@ -239,6 +249,38 @@ const SAVE_FAILED: &str =
 /// A save cut off at its COMMIT may still land: the rep's next Save is then
 /// a no-op (the note's key is the view id).
 const SUBMIT_DB_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What opening a form may spend on the database before the trigger (3 s)
+/// is at risk.
+const OPEN_DB_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// The note form for a prompt whose row could not be read in time.
+async fn open_unlinked_form(
+    state: &AppState,
+    cfg: &crate::config::Config,
+    prompt_id: i64,
+    trigger_id: &str,
+) -> Result<()> {
+    let meta = ModalMeta {
+        prompt_id: Some(prompt_id),
+        ..Default::default()
+    };
+    let view = views::form_modal(
+        cfg,
+        &Form::note(cfg),
+        &meta,
+        Some("What did you hear from buyers?"),
+        &FormValues::new(),
+        "Field notes",
+        "Save",
+    );
+    state
+        .slack
+        .open_view(trigger_id, view)
+        .await
+        .with_context(|| format!("opening the note form for prompt {prompt_id}"))?;
+    Ok(())
+}
 
 /// `f`, or an error once `deadline` passes.
 async fn by<T>(
@@ -952,7 +994,9 @@ pub async fn on_message_shortcut(
         author_id: msg.sender.user.as_ref().map(|u| u.to_string()),
         permalink: None,
     });
-    let saved = match state.store.save_insight(&insight).await {
+    // Within the trigger's 3 s, so the form can still open after it.
+    let deadline = tokio::time::Instant::now() + OPEN_DB_BUDGET;
+    let saved = match by(deadline, state.store.save_insight(&insight)).await {
         Ok(s) => s,
         Err(e) => {
             warn!(error = %err_text(&e), user, "saving a shortcut note failed");
