@@ -281,6 +281,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Run { http, admin } => {
             let cfg = load_config(&cli.config)?;
+            // Before touching the database or Slack: no real secret, no HTTP.
+            if http.is_some() && secrets.signing_secrets.is_empty() {
+                anyhow::bail!(
+                    "HTTP mode needs SLACK_SIGNING_SECRET (comma-separated for rotation; empty parts are ignored) to verify Slack's requests"
+                );
+            }
             let mut app = Application::build(AppOptions {
                 config: cfg,
                 secrets,

@@ -390,3 +390,30 @@ async fn run_logs_json_with_request_ids_and_serves_admin() {
     }
     emu.shutdown();
 }
+
+/// D1: a signing secret of only separators and blanks is no secret, so
+/// HTTP mode refuses to start rather than accept `HMAC("")`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_mode_refuses_to_start_without_a_real_signing_secret() {
+    use slack_emulator::{Emulator, EmulatorConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = fieldnotes::store::sqlite_url(&dir.path().join("run.db"));
+    let emu = Emulator::start(EmulatorConfig::for_tests()).await.unwrap();
+    for secret in [",", " , ", "", "  "] {
+        let out = fieldnotes()
+            .args(["--config", "config/fieldnotes.toml"])
+            .args(["run", "--http", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db_url)
+            .env("SLACK_BOT_TOKEN", &emu.config().bot_token)
+            .env("SLACK_SIGNING_SECRET", secret)
+            .env("SLACK_API_URL", emu.api_url())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "started with secret {secret:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("SLACK_SIGNING_SECRET"), "{err}");
+    }
+    emu.shutdown();
+}
