@@ -173,6 +173,9 @@ pub fn parse_ask(text: &str, checkins: &[&str], now: DateTime<Utc>, tz: Tz) -> R
             return Err(MAX_ASK_AHEAD_MSG.into());
         }
     }
+    // It goes out in every rep's DM: no control or bidi characters.
+    let cleaned = crate::text::clean(rest);
+    let rest = cleaned.trim();
     if rest.is_empty() {
         return Err("Add the question, e.g. `ask Which competitor came up most this week?`".into());
     }
@@ -300,5 +303,9 @@ mod tests {
         }
         let a = parse_ask("What's new?", &names, now, NY).unwrap();
         assert_eq!(a.question, "What's new?");
+        // What goes to every rep's DM carries no bidi override or control.
+        let a = parse_ask("Which \u{202e}rotitepmoc\u{202c}?\u{7}", &names, now, NY).unwrap();
+        assert_eq!(a.question, "Which rotitepmoc?");
+        assert!(parse_ask("\u{202e}\u{7}", &names, now, NY).is_err());
     }
 }
