@@ -123,10 +123,8 @@ async fn sighup_and_file_edits_reload_a_running_bot() {
 /// Slack's later retries of the refused ones are stored once too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_burst_then_restart_loses_no_acked_event() {
-    use futures::StreamExt;
+    use common::{reply_burst, wait_acked};
     use std::collections::HashSet;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     // Every reply gets a confirmation in its DM: a workspace that allows
     // 6,000 messages a minute keeps the test short (Slack's 1/s per DM
@@ -150,33 +148,8 @@ async fn sigkill_mid_burst_then_restart_loses_no_acked_event() {
         .collect();
 
     let n = 600;
-    let acked_so_far = Arc::new(AtomicUsize::new(0));
-    let burst = {
-        let (emu, acked_so_far) = (w.emu.clone(), acked_so_far.clone());
-        tokio::spawn(async move {
-            futures::stream::iter(0..n)
-                .map(|i| {
-                    let (user, dm) = dms[i % dms.len()].clone();
-                    let (emu, acked_so_far) = (emu.clone(), acked_so_far.clone());
-                    async move {
-                        let text = format!("kill {i}: Acme came up again on pricing");
-                        let d = emu.user_message(&user, &dm, &text, None).await.unwrap();
-                        if d.acked {
-                            acked_so_far.fetch_add(1, Ordering::SeqCst);
-                        }
-                        (text, d)
-                    }
-                })
-                .buffer_unordered(32)
-                .collect::<Vec<_>>()
-                .await
-        })
-    };
-    let t0 = Instant::now();
-    while acked_so_far.load(Ordering::SeqCst) < 150 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no acks came");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let (burst, acked_so_far) = reply_burst(&w.emu, dms, n, "kill", 32);
+    wait_acked(&acked_so_far, 150, Duration::from_secs(60)).await;
     kill(a);
     let results = burst.await.unwrap();
     let acked: HashSet<String> = results

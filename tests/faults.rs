@@ -15,7 +15,6 @@ use slack_emulator::{Emulator, EmulatorConfig, Failure, FieldAnswer, RateLimits}
 use sqlx::Connection;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
@@ -376,7 +375,6 @@ fn fast_config() -> String {
 /// reply (redelivering what was not acked around the fault), and each reply
 /// is one note.
 async fn socket_fault_loses_no_envelope(fault: fn(&Emulator)) {
-    use futures::StreamExt;
     let emu_config = EmulatorConfig {
         // Slack's 3 s ack timeout; its retries (at once, ~1 min, ~5 min)
         // scaled down, but long enough to span a reconnect.
@@ -404,33 +402,8 @@ async fn socket_fault_loses_no_envelope(fault: fn(&Emulator)) {
         .collect();
 
     let n = 60;
-    let acked_so_far = Arc::new(AtomicUsize::new(0));
-    let burst = {
-        let (emu, acked_so_far) = (t.emu.clone(), acked_so_far.clone());
-        tokio::spawn(async move {
-            futures::stream::iter(0..n)
-                .map(|i| {
-                    let (user, dm) = dms[i % dms.len()].clone();
-                    let (emu, acked_so_far) = (emu.clone(), acked_so_far.clone());
-                    async move {
-                        let text = format!("fault {i}: Acme came up again on pricing");
-                        let d = emu.user_message(&user, &dm, &text, None).await.unwrap();
-                        if d.acked {
-                            acked_so_far.fetch_add(1, Ordering::SeqCst);
-                        }
-                        (text, d)
-                    }
-                })
-                .buffer_unordered(8)
-                .collect::<Vec<_>>()
-                .await
-        })
-    };
-    let t0 = Instant::now();
-    while acked_so_far.load(Ordering::SeqCst) < 15 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "no acks came");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let (burst, acked_so_far) = reply_burst(&t.emu, dms, n, "fault", 8);
+    wait_acked(&acked_so_far, 15, Duration::from_secs(30)).await;
     let opened = t.emu.socket_connections_opened();
     fault(&t.emu);
     let results = burst.await.unwrap();

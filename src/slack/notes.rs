@@ -63,15 +63,16 @@ pub async fn open_prompt_form(
     // in time, the rep still gets a form: the plain note form, still linked
     // to this prompt (its owner is checked again on Save).
     let deadline = tokio::time::Instant::now() + OPEN_DB_BUDGET;
-    let prompt = match by(deadline, state.store.prompt(prompt_id)).await {
-        Ok(p) => p,
+    let read = by(deadline, state.store.prompt(prompt_id)).await;
+    let unread = read.is_err();
+    let own = match read {
+        Ok(p) => p.filter(|p| p.user_id == user),
         Err(e) => {
             warn!(error = %err_text(&e), user, prompt_id, "reading a prompt failed; opening the note form");
-            return open_unlinked_form(state, &cfg, prompt_id, trigger_id).await;
+            None
         }
     };
-    let own = prompt.filter(|p| p.user_id == user);
-    if own.is_none() {
+    if own.is_none() && !unread {
         warn!(
             user,
             prompt_id, "a prompt button pressed by someone else, or gone"
@@ -81,6 +82,16 @@ pub async fn open_prompt_form(
         .as_ref()
         .and_then(|p| cfg.checkin(&p.checkin).map(|c| (p, c)))
     {
+        // Unread: the note form, still linked to this prompt (its owner is
+        // checked again on Save).
+        None if unread => (
+            Form::note(&cfg),
+            ModalMeta {
+                prompt_id: Some(prompt_id),
+                ..Default::default()
+            },
+            "What did you hear from buyers?".to_string(),
+        ),
         Some((p, c)) => {
             let form = Form::checkin(&cfg, c, p.questions.as_deref());
             let meta = ModalMeta {
@@ -253,34 +264,6 @@ const SUBMIT_DB_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 /// What opening a form may spend on the database before the trigger (3 s)
 /// is at risk.
 const OPEN_DB_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500);
-
-/// The note form for a prompt whose row could not be read in time.
-async fn open_unlinked_form(
-    state: &AppState,
-    cfg: &crate::config::Config,
-    prompt_id: i64,
-    trigger_id: &str,
-) -> Result<()> {
-    let meta = ModalMeta {
-        prompt_id: Some(prompt_id),
-        ..Default::default()
-    };
-    let view = views::form_modal(
-        cfg,
-        &Form::note(cfg),
-        &meta,
-        Some("What did you hear from buyers?"),
-        &FormValues::new(),
-        "Field notes",
-        "Save",
-    );
-    state
-        .slack
-        .open_view(trigger_id, view)
-        .await
-        .with_context(|| format!("opening the note form for prompt {prompt_id}"))?;
-    Ok(())
-}
 
 /// `f`, or an error once `deadline` passes.
 async fn by<T>(

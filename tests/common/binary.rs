@@ -5,7 +5,6 @@
 
 use super::{fresh_database, Db};
 use slack_emulator::{Emulator, EmulatorConfig, RateLimits, User};
-use sqlx::Connection;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -230,21 +229,7 @@ impl World {
     /// Also fails the test if the bot sent any Web API argument Slack's
     /// reference does not list for the method.
     pub async fn finish(mut self) {
-        let unexpected = self.emu.unexpected_args();
-        self.emu.shutdown();
-        if let Some((admin, name)) = self.pg.take() {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
-        }
-        assert!(
-            unexpected.is_empty(),
-            "the bot sent arguments Slack's reference does not list: {unexpected:?}"
-        );
+        super::teardown(&self.emu, self.pg.take()).await;
     }
 }
 

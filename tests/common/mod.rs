@@ -361,20 +361,77 @@ impl TestApp {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
-        let unexpected = self.emu.unexpected_args();
-        self.emu.shutdown();
-        if let Some((admin, name)) = self.pg_admin.take() {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
+        teardown(&self.emu, self.pg_admin.take()).await;
+    }
+}
+
+/// Stops the emulator, drops the test's PostgreSQL database (if any), and
+/// fails the test if the bot sent any Web API argument Slack's reference
+/// does not list for the method (checked after cleanup).
+pub async fn teardown(emu: &Emulator, pg: Option<(String, String)>) {
+    let unexpected = emu.unexpected_args();
+    emu.shutdown();
+    if let Some((admin, name)) = pg {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
         }
-        assert!(
-            unexpected.is_empty(),
-            "the bot sent arguments Slack's reference does not list: {unexpected:?}"
-        );
+    }
+    assert!(
+        unexpected.is_empty(),
+        "the bot sent arguments Slack's reference does not list: {unexpected:?}"
+    );
+}
+
+/// DM replies streamed in the background: `n` messages round-robin over
+/// `dms` (user, channel), `concurrency` at a time, each saying
+/// "`label` i: …". Returns the task (every text with its delivery) and a
+/// count of those acked so far, to time a fault against.
+#[allow(dead_code)] // not every test binary streams replies
+pub fn reply_burst(
+    emu: &Emulator,
+    dms: Vec<(String, String)>,
+    n: usize,
+    label: &'static str,
+    concurrency: usize,
+) -> (
+    tokio::task::JoinHandle<Vec<(String, slack_emulator::Delivery)>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use futures::StreamExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let acked = Arc::new(AtomicUsize::new(0));
+    let (emu, counter) = (emu.clone(), acked.clone());
+    let task = tokio::spawn(async move {
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let (user, dm) = dms[i % dms.len()].clone();
+                let (emu, counter) = (emu.clone(), counter.clone());
+                async move {
+                    let text = format!("{label} {i}: Acme came up again on pricing");
+                    let d = emu.user_message(&user, &dm, &text, None).await.unwrap();
+                    if d.acked {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    (text, d)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect::<Vec<_>>()
+            .await
+    });
+    (task, acked)
+}
+
+/// Waits until at least `min` of a [`reply_burst`] are acked.
+#[allow(dead_code)]
+pub async fn wait_acked(acked: &std::sync::atomic::AtomicUsize, min: usize, within: Duration) {
+    let t0 = std::time::Instant::now();
+    while acked.load(std::sync::atomic::Ordering::SeqCst) < min {
+        assert!(t0.elapsed() < within, "no acks came");
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
