@@ -26,10 +26,9 @@ pub async fn require(
         return Ok(());
     }
     info!(user, permission = %p, "refused: not in a role that may");
-    audit::record(
-        &state.store,
-        state.now_ms(),
-        &Actor::Slack(user.to_string()),
+    record(
+        state,
+        user,
         action,
         args,
         &format!("refused: needs {}", p.who()),

@@ -33,36 +33,33 @@ pub struct NewAudit {
 const INSERT: &str =
     "INSERT INTO audit (at, actor, action, args, outcome) VALUES ($1, $2, $3, $4, $5)";
 
-/// Inserts `a` inside `tx`, so an action and its audit row commit together.
-pub(super) async fn insert_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    a: &NewAudit,
-) -> Result<()> {
+/// Inserts `a` with `e`: the pool, or a transaction (so an action and its
+/// audit row commit together).
+async fn insert<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(e: E, a: &NewAudit) -> Result<()> {
     sqlx::query(INSERT)
         .bind(a.at)
         .bind(&a.actor)
         .bind(&a.action)
         .bind(&a.args)
         .bind(&a.outcome)
-        .execute(&mut **tx)
+        .execute(e)
         .await
         .context("writing an audit row")?;
     Ok(())
 }
 
+/// Inserts `a` inside `tx`, so an action and its audit row commit together.
+pub(super) async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    a: &NewAudit,
+) -> Result<()> {
+    insert(&mut **tx, a).await
+}
+
 impl Store {
     /// Writes one audit row.
     pub async fn record_audit(&self, a: &NewAudit) -> Result<()> {
-        sqlx::query(INSERT)
-            .bind(a.at)
-            .bind(&a.actor)
-            .bind(&a.action)
-            .bind(&a.args)
-            .bind(&a.outcome)
-            .execute(self.pool())
-            .await
-            .context("writing an audit row")?;
-        Ok(())
+        insert(self.pool(), a).await
     }
 
     /// Audit rows at or after `since_ms`, oldest first, at most `limit`
