@@ -1,5 +1,5 @@
 //! `[roles]`: admins, marketers and leads as Slack user IDs (everyone else
-//! is a rep). What each role may do is the table in `crate::roles`.
+//! is a rep). What each role may do is the permission table in `src/roles.rs`.
 
 use super::error::SourceMap;
 use super::{valid_user_id, ConfigError};

@@ -1,6 +1,6 @@
 //! The `audit` table: one row per admin or marketer action, role refusal,
 //! operator command and retention purge. Rows are only inserted here; what
-//! goes into them (capped JSON, no secrets) is decided by `crate::audit`.
+//! goes into them (capped JSON, no secrets) is decided by `src/audit.rs`.
 
 use super::Store;
 use anyhow::{Context, Result};
