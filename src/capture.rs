@@ -344,7 +344,7 @@ pub fn merge_edit(form: &Form, ins: &Insight, mut c: Captured) -> Captured {
             None => continue,
         };
         if original.chars().count() > MAX_TEXT
-            && a.text == crate::digest::truncate(original, MAX_TEXT).trim()
+            && a.text == crate::text::truncate(original, MAX_TEXT).trim()
         {
             a.text = original.to_string();
         }

@@ -4,7 +4,7 @@ use crate::app::{open_store, AppOptions, Application};
 use crate::audit::Actor;
 use crate::clock::SystemClock;
 use crate::config::{self, Config, Secrets};
-use crate::digest::{self, DigestInput, IsoWeek};
+use crate::digest::{self, IsoWeek};
 use crate::export::{self, ExportFormat};
 use crate::store::InsightQuery;
 use anyhow::{Context, Result};
@@ -375,7 +375,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(w) => w.parse::<IsoWeek>().map_err(anyhow::Error::msg)?,
                 None => IsoWeek::containing(chrono::Utc::now(), cfg.digest.timezone),
             };
-            let d = build_digest(&store, &cfg, week).await?;
+            let d = digest::gather(&store, &cfg, week).await?;
             store.close().await;
             match format {
                 DigestFormat::Markdown => print!("{}", digest::to_markdown(&d)),
@@ -623,41 +623,6 @@ fn parse_at(
         anyhow::bail!("`{t}` has passed; leave --at out to send now");
     }
     Ok(at)
-}
-
-/// Gathers a week's rows and builds its digest.
-pub async fn build_digest(
-    store: &crate::store::Store,
-    cfg: &Config,
-    week: IsoWeek,
-) -> Result<digest::Digest> {
-    let tz = cfg.digest.timezone;
-    let (from, to) = week.bounds_ms(tz);
-    let (pfrom, pto) = week.previous().bounds_ms(tz);
-    let this_week = store
-        .insights(&InsightQuery {
-            from_ms: Some(from),
-            to_ms: Some(to),
-            user_id: None,
-        })
-        .await?;
-    let last_week = store
-        .insights(&InsightQuery {
-            from_ms: Some(pfrom),
-            to_ms: Some(pto),
-            user_id: None,
-        })
-        .await?;
-    let stats = store.week_prompt_stats(from, to).await?;
-    Ok(digest::build(&DigestInput {
-        week,
-        timezone: tz,
-        stats,
-        this_week: &this_week,
-        last_week: &last_week,
-        taxonomy: &cfg.tags,
-        max_quotes: cfg.digest.max_quotes,
-    }))
 }
 
 async fn wait_for_signal() {

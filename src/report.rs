@@ -51,7 +51,7 @@ pub async fn status(
             let occ = if r.source == "manual" {
                 format!(
                     "one-off: {}",
-                    crate::digest::truncate(r.question.as_deref().unwrap_or(""), 24)
+                    crate::text::truncate(r.question.as_deref().unwrap_or(""), 24)
                 )
             } else {
                 r.occurrence.clone()

@@ -40,6 +40,17 @@ pub fn csv_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Cuts text to `max` characters on a char boundary, with an ellipsis.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out = out.trim_end().to_string();
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

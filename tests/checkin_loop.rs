@@ -170,7 +170,7 @@ async fn whole_loop(db: Db, mode: Mode) {
     assert_eq!(line["user_id"], rep);
     assert_eq!(line["tags"][0], "competitor:acme");
     let week = IsoWeek::containing(t.now(), t.config.digest.timezone);
-    let digest = fieldnotes::cli::build_digest(store, &t.config, week)
+    let digest = fieldnotes::digest::gather(store, &t.config, week)
         .await
         .unwrap();
     assert_eq!(digest.prompts_sent, 8);

@@ -224,7 +224,7 @@ fn an_edit_keeps_long_text_and_answers_the_form_cannot_show() {
     let f = Form::edit(&c, &ins);
     let mut pre = prefill(&c, &f, &ins);
     // The form holds at most 3,000 characters; saving it unchanged keeps the whole text.
-    let shown = crate::digest::truncate(&ins.text, MAX_TEXT);
+    let shown = crate::text::truncate(&ins.text, MAX_TEXT);
     pre.insert("q:note".into(), vec![shown]);
     let got = merge_edit(&f, &ins, read(&c, &f, &pre).unwrap());
     assert_eq!(got.text, ins.text);

@@ -334,7 +334,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     state.background.idle().await;
 
     let last_week = IsoWeek::containing(end - CDuration::milliseconds(1), tz);
-    let d = crate::cli::build_digest(&state.store, &cfg, last_week).await?;
+    let d = crate::digest::gather(&state.store, &cfg, last_week).await?;
     let digest_path = args.out.join(format!("digest-{last_week}.md"));
     std::fs::write(&digest_path, digest::to_markdown(&d))
         .with_context(|| format!("writing {}", digest_path.display()))?;
@@ -351,7 +351,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let mut w = first;
     println!("\nweek      prompts  answered  notes");
     while w != this_week {
-        let dw = crate::cli::build_digest(&state.store, &cfg, w).await?;
+        let dw = crate::digest::gather(&state.store, &cfg, w).await?;
         println!(
             "{:<9} {:>7}  {:>8}  {:>5}",
             dw.week, dw.prompts_sent, dw.prompts_answered, dw.insights

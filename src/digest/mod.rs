@@ -1,9 +1,11 @@
 //! The weekly insight digest: a pure builder from stored rows to a [`Digest`]
 //! model, and renderers (Markdown, JSON). No I/O here.
 
+mod gather;
 mod render;
 mod week;
 
+pub use gather::gather;
 pub use render::{to_json, to_markdown};
 pub use week::IsoWeek;
 
@@ -315,16 +317,7 @@ fn pick_quotes(insights: &[Insight], max: usize) -> Vec<Quote> {
     out
 }
 
-/// Cuts text to `max` characters on a char boundary, with an ellipsis.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out = out.trim_end().to_string();
-    out.push('…');
-    out
-}
+pub use crate::text::truncate;
 
 #[cfg(test)]
 mod tests;

@@ -252,7 +252,7 @@ async fn preview_digest(state: &Arc<AppState>, user: &str, trigger: &str) -> Res
         let state = st;
         let cfg = state.config();
         let week = crate::digest::IsoWeek::containing(state.clock.now(), cfg.digest.timezone);
-        let md = match crate::cli::build_digest(&state.store, &cfg, week).await {
+        let md = match crate::digest::gather(&state.store, &cfg, week).await {
             Ok(d) => crate::digest::to_markdown(&d),
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "building the digest preview failed");

@@ -11,11 +11,12 @@ use super::views::{
 };
 use crate::app::AppState;
 use crate::config::{Config, Zone};
-use crate::digest::{truncate, IsoWeek};
+use crate::digest::IsoWeek;
 use crate::domain::{Insight, Sentiment, Source};
 use crate::jobs::planner::{scheduled_run, PlanContext};
 use crate::roles::Permission;
 use crate::store::{PersonRow, WeekCounts, WeekPromptStats};
+use crate::text::truncate;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;

@@ -6,8 +6,8 @@
 use crate::capture::{self, Form, FormValues};
 pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
 use crate::config::{field_label, questions, Config, Question, QuestionKind};
-use crate::digest::truncate;
 use crate::domain::{FieldValue, Insight, Source};
+use crate::text::truncate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
