@@ -16,6 +16,7 @@ pub mod demo;
 pub mod digest;
 pub mod domain;
 pub mod export;
+pub mod features;
 pub mod inbox;
 pub mod jobs;
 pub mod metrics;

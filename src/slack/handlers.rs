@@ -136,24 +136,19 @@ async fn on_block_actions(
         let id_value = value.parse::<i64>().ok();
         match action.action_id.0.as_str() {
             views::HOME_PAUSE_1W | views::HOME_PAUSE_2W => {
+                use crate::features::pause::{pause, Via};
                 let len = if action.action_id.0 == views::HOME_PAUSE_1W {
                     "1w"
                 } else {
                     "2w"
                 };
                 let tz = person_tz(state, &user).await;
-                if let Ok(until) = crate::commands::parse_pause(len, state.clock.now(), tz) {
-                    state
-                        .store
-                        .set_pause(&user, until.timestamp_millis(), state.now_ms(), "home")
-                        .await?;
-                    info!(user, %until, "paused from App Home");
-                }
+                // The refreshed App Home shows the outcome either way.
+                pause(&state.store, &user, len, tz, state.clock.now(), Via::Home).await;
                 spawn_home(state, &user).await;
             }
             views::HOME_RESUME => {
-                state.store.clear_pause(&user, state.now_ms()).await?;
-                info!(user, "resumed from App Home");
+                crate::features::pause::resume(&state.store, &user, state.clock.now()).await;
                 spawn_home(state, &user).await;
             }
             OPEN_FORM_ACTION => match id_value {
@@ -346,42 +341,27 @@ pub async fn on_command(
                 .with_response_type(SlackMessageResponseType::Ephemeral));
         }
         "pause" => {
+            use crate::features::pause::{pause, Paused, Via};
             let user = ev.user_id.to_string();
             let tz = person_tz(state, &user).await;
-            match crate::commands::parse_pause(rest, state.clock.now(), tz) {
-                Ok(until) => match state
-                    .store
-                    .set_pause(&user, until.timestamp_millis(), state.now_ms(), "command")
-                    .await
-                {
-                    Ok(()) => {
-                        info!(user, %until, "paused");
-                        format!(
-                            ":double_vertical_bar: Paused until {}: no check-ins or reminders till then, and you won't count against participation. `{} resume` ends it early.",
-                            until.with_timezone(&tz).format("%a %-d %b %Y, %H:%M"),
-                            ev.command.0
-                        )
-                    }
-                    Err(e) => {
-                        warn!(error = %format!("{e:#}"), "saving a pause failed");
-                        ":warning: We couldn't save your pause just now; please try again in a moment.".into()
-                    }
-                },
-                Err(msg) => format!(":warning: {msg}"),
+            match pause(&state.store, &user, rest, tz, state.clock.now(), Via::Command).await {
+                Paused::Until(until) => format!(
+                    ":double_vertical_bar: Paused until {}: no check-ins or reminders till then, and you won't count against participation. `{} resume` ends it early.",
+                    until.with_timezone(&tz).format("%a %-d %b %Y, %H:%M"),
+                    ev.command.0
+                ),
+                Paused::Invalid(why) => format!(":warning: {why}"),
+                Paused::NotSaved => ":warning: We couldn't save your pause just now; please try again in a moment.".into(),
             }
         }
-        "resume" => match state
-            .store
-            .clear_pause(ev.user_id.as_ref(), state.now_ms())
-            .await
-        {
-            Ok(true) => ":arrow_forward: Check-ins are back on. Welcome back!".into(),
-            Ok(false) => "You weren't paused: check-ins are on.".into(),
-            Err(e) => {
-                warn!(error = %format!("{e:#}"), "ending a pause failed");
-                ":warning: We couldn't resume just now; please try again in a moment.".into()
+        "resume" => {
+            use crate::features::pause::{resume, Resumed};
+            match resume(&state.store, ev.user_id.as_ref(), state.clock.now()).await {
+                Resumed::Resumed => ":arrow_forward: Check-ins are back on. Welcome back!".into(),
+                Resumed::WasNotPaused => "You weren't paused: check-ins are on.".into(),
+                Resumed::NotSaved => ":warning: We couldn't resume just now; please try again in a moment.".into(),
             }
-        },
+        }
         "ask" => ask(state, &ev, rest).await,
         _ => views::help_text(&ev.command.0),
     };
@@ -428,70 +408,38 @@ pub async fn on_event_parked(state: &Arc<AppState>, ev: &SlackPushEventCallback)
 /// `/fieldnotes ask`: marketers and leads send a one-off question to a
 /// check-in's audience, now or later; everyone else is told why not.
 async fn ask(state: &Arc<AppState>, ev: &SlackCommandEvent, rest: &str) -> String {
+    use crate::features::ask::{ask, Ask, Asked};
     let cfg = state.config();
     let user = ev.user_id.to_string();
-    if let Err(refusal) = access::require(
-        state,
-        &user,
-        Permission::Ask,
-        "ask",
-        json!({ "text": rest }),
-    )
-    .await
-    {
-        return refusal;
-    }
-    if cfg.checkins.is_empty() {
-        return ":warning: There is no check-in in the config whose audience could get a question."
-            .into();
-    }
-    let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
     let tz = person_tz(state, &user).await;
-    let now = state.clock.now();
-    let a = match crate::commands::parse_ask(rest, &names, now, tz) {
-        Ok(a) => a,
-        Err(msg) => return format!(":warning: {msg}"),
+    let when = |at: Option<chrono::DateTime<chrono::Utc>>| match at {
+        Some(at) => format!("at {}", at.with_timezone(&tz).format("%a %-d %b, %H:%M %Z")),
+        None => "now".into(),
     };
-    let checkin = a.checkin.clone().unwrap_or_else(|| names[0].to_string());
-    match crate::jobs::planner::queue_ask(
-        &state.store,
-        &cfg,
-        &checkin,
-        &a.question,
-        now,
-        a.at,
-        &ev.trigger_id.0,
-    )
-    .await
-    {
-        Ok((key, created)) => {
-            let when = match a.at {
-                Some(at) => format!("at {}", at.with_timezone(&tz).format("%a %-d %b, %H:%M %Z")),
-                None => "now".into(),
-            };
-            if !created {
-                // The same trigger again: a Slack retry or a replay.
-                info!(user, checkin, run = %key, "one-off question already queued");
-                return format!(
-                    ":mega: Already queued for the `{checkin}` audience, {when}: nothing more was sent."
-                );
-            }
-            info!(user, checkin, run = %key, "one-off question queued");
-            let args = json!({"checkin": checkin, "question": a.question, "at": a.at.map(|t| t.to_rfc3339())});
-            access::record(state, &user, "ask", args, &format!("ok: run {key}")).await;
-            format!(
-                ":mega: Queued for the `{checkin}` audience, {when}: \"{}\". Answers show up in search, exports and the digest; `fieldnotes status` shows who answered.",
-                a.question
-            )
+    let input = Ask {
+        user: &user,
+        text: rest,
+        trigger_id: &ev.trigger_id.0,
+        tz,
+        now: state.clock.now(),
+    };
+    match ask(&state.store, &cfg, input).await {
+        Asked::Queued { checkin, at, question } => format!(
+            ":mega: Queued for the `{checkin}` audience, {}: \"{question}\". Answers show up in search, exports and the digest; `fieldnotes status` shows who answered.",
+            when(at)
+        ),
+        Asked::AlreadyQueued { checkin, at } => format!(
+            ":mega: Already queued for the `{checkin}` audience, {}: nothing more was sent.",
+            when(at)
+        ),
+        Asked::Refused(why) => why,
+        Asked::NoCheckins => {
+            ":warning: There is no check-in in the config whose audience could get a question."
+                .into()
         }
-        Err(e) => {
-            warn!(error = %format!("{e:#}"), "queueing a question failed");
-            let args = json!({"checkin": checkin, "question": a.question});
-            access::record(state, &user, "ask", args, &format!("failed: {e:#}")).await;
-            format!(
-                ":warning: We couldn't queue that just now, so here it is to send again:\n>{}",
-                a.question
-            )
-        }
+        Asked::Invalid(why) => format!(":warning: {why}"),
+        Asked::NotSaved { question } => format!(
+            ":warning: We couldn't queue that just now, so here it is to send again:\n>{question}"
+        ),
     }
 }

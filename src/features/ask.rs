@@ -1,0 +1,108 @@
+//! `/fieldnotes ask`: a marketer, lead or admin sends a one-off question to
+//! a check-in's audience, now or later. Role-checked and audited; keyed by
+//! the Slack trigger, so a retry or a replay queues nothing more.
+
+use crate::audit::{self, Actor};
+use crate::config::Config;
+use crate::roles::Permission;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+/// What was asked, as typed after `ask`.
+pub struct Ask<'a> {
+    pub user: &'a str,
+    pub text: &'a str,
+    /// The Slack trigger of the command: the request's identity.
+    pub trigger_id: &'a str,
+    /// The asker's zone, for `at 15:00`.
+    pub tz: Tz,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    Queued {
+        checkin: String,
+        at: Option<DateTime<Utc>>,
+        question: String,
+    },
+    /// The same trigger was already queued: nothing more was sent.
+    AlreadyQueued {
+        checkin: String,
+        at: Option<DateTime<Utc>>,
+    },
+    /// Not in a role that may ask: the refusal to show.
+    Refused(String),
+    /// No check-in in the config could carry the question.
+    NoCheckins,
+    /// Not a question the parser accepts: the reason.
+    Invalid(String),
+    /// The database refused: the question, to send again.
+    NotSaved { question: String },
+}
+
+pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
+    let actor = Actor::Slack(a.user.to_string());
+    let now_ms = a.now.timestamp_millis();
+    if !cfg.roles.can(a.user, Permission::Ask) {
+        tracing::info!(user = a.user, "ask refused: not in a role that may");
+        let outcome = format!("refused: needs {}", Permission::Ask.who());
+        audit::record(store, now_ms, &actor, "ask", json!({ "text": a.text }), &outcome).await;
+        return Asked::Refused(crate::config::Roles::refusal(
+            Permission::Ask,
+            &cfg.file_label(),
+        ));
+    }
+    if cfg.checkins.is_empty() {
+        return Asked::NoCheckins;
+    }
+    let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
+    let parsed = match crate::commands::parse_ask(a.text, &names, a.now, a.tz) {
+        Ok(p) => p,
+        Err(why) => return Asked::Invalid(why),
+    };
+    let checkin = parsed.checkin.unwrap_or_else(|| names[0].to_string());
+    let queued = crate::jobs::planner::queue_ask(
+        store,
+        cfg,
+        &checkin,
+        &parsed.question,
+        a.now,
+        parsed.at,
+        a.trigger_id,
+    )
+    .await;
+    let args = json!({
+        "checkin": checkin,
+        "question": parsed.question,
+        "at": parsed.at.map(|t| t.to_rfc3339()),
+    });
+    match queued {
+        Ok((key, false)) => {
+            tracing::info!(user = a.user, checkin, run = %key, "one-off question already queued");
+            Asked::AlreadyQueued {
+                checkin,
+                at: parsed.at,
+            }
+        }
+        Ok((key, true)) => {
+            tracing::info!(user = a.user, checkin, run = %key, "one-off question queued");
+            audit::record(store, now_ms, &actor, "ask", args, &format!("ok: run {key}")).await;
+            Asked::Queued {
+                checkin,
+                at: parsed.at,
+                question: parsed.question,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "queueing a question failed");
+            // The cause is in the log; the audit row says what happened.
+            audit::record(store, now_ms, &actor, "ask", args, "failed: not queued").await;
+            Asked::NotSaved {
+                question: parsed.question,
+            }
+        }
+    }
+}
