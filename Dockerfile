@@ -20,13 +20,15 @@ FROM ${RUST_IMAGE} AS deps
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY crates/slack-emulator/Cargo.toml crates/slack-emulator/
+# Every workspace member's manifest is needed for cargo to load the workspace.
+COPY fuzz/Cargo.toml fuzz/
 # Stubs for every target the manifests declare, so cargo resolves and
 # builds the dependency graph without our code.
-RUN mkdir -p src benches crates/slack-emulator/src migrations/sqlite migrations/postgres \
+RUN mkdir -p src benches crates/slack-emulator/src fuzz/src migrations/sqlite migrations/postgres \
     && echo 'fn main() {}' > src/main.rs && : > src/lib.rs \
     && for b in fanout capture ingest; do echo 'fn main() {}' > benches/$b.rs; done \
     && echo 'fn main() {}' > crates/slack-emulator/src/main.rs \
-    && : > crates/slack-emulator/src/lib.rs \
+    && : > crates/slack-emulator/src/lib.rs && : > fuzz/src/lib.rs \
     && cargo build --release --locked -p fieldnotes \
     && rm -rf target/release/.fingerprint/fieldnotes-* target/release/.fingerprint/slack-emulator-* \
               target/release/deps/fieldnotes-* target/release/deps/libfieldnotes-* \

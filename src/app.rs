@@ -34,6 +34,8 @@ pub struct AppState {
     pub background: crate::tasks::Background,
     /// The Socket Mode link, for `/readyz` (not used without Socket Mode).
     pub socket_mode: crate::slack::socket::Connection,
+    /// `/readyz` and `/metrics` answers, reused for a second.
+    pub probes: crate::ops::Probes,
 }
 
 /// Follow-up tasks (after the ack) that run at once, at most.
@@ -91,6 +93,7 @@ impl AppState {
             inbox_writer: std::sync::Mutex::new(Some(writer)),
             background: crate::tasks::Background::new(BACKGROUND_TASKS),
             socket_mode: Default::default(),
+            probes: Default::default(),
             tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
             config: RwLock::new(Arc::new(config)),
             store,

@@ -278,6 +278,14 @@ mod tests {
             .contains("366"));
         assert!(parse_pause("until +262143-12-31", now, NY).is_err());
         assert!(parse_ask("at +262143-12-31 23:59 x", &names, now, NY).is_err());
+        // chrono's last day, behind UTC: its UTC instant is out of range,
+        // and looking for the next valid minute once overflowed (found in
+        // review).
+        for t in ["19:00", "23:59"] {
+            assert!(parse_ask(&format!("at +262142-12-31 {t} hi"), &names, now, NY).is_err());
+        }
+        assert!(parse_pause("until +262142-12-31", now, NY).is_err());
+        assert!(parse_pause("until -262143-01-01", now, chrono_tz::Pacific::Kiritimati).is_err());
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub const PROMPTS_FAILED: &str = "fieldnotes_prompts_failed_total";
 pub const PROMPTS_ANSWERED: &str = "fieldnotes_prompts_answered_total";
 /// Notes saved (new, not Slack's retries of one), by `source`.
 pub const NOTES_SAVED: &str = "fieldnotes_notes_saved_total";
+/// Requests refused at the front door, by reason.
+pub const REJECTED: &str = "fieldnotes_http_rejected_total";
 /// Web API calls by `method` and `status`.
 pub const SLACK_CALLS: &str = "fieldnotes_slack_api_calls_total";
 /// Seconds from a Slack delivery's arrival to its answer, by `transport`.
@@ -107,6 +109,10 @@ fn describe() {
     describe_counter!(PROMPTS_ANSWERED, "Prompts answered by a saved note.");
     describe_counter!(NOTES_SAVED, "Notes saved, by source.");
     describe_counter!(
+        REJECTED,
+        "HTTP requests refused before any handler (no valid signature, too large), by reason."
+    );
+    describe_counter!(
         SLACK_CALLS,
         "Slack Web API calls by method and status (ok, ratelimited, api_error, http_error, server_error, timeout, transport_error)."
     );
@@ -149,6 +155,12 @@ pub fn note_saved(source: &'static str, answered: usize) {
 /// One Web API call to `method` ended with `status`.
 pub fn slack_call(method: &'static str, status: &'static str) {
     metrics::counter!(SLACK_CALLS, "method" => method, "status" => status).increment(1);
+}
+
+/// An HTTP request was refused before it reached a handler, for `reason`
+/// (signature, too_large): logged at debug only, counted here.
+pub fn rejected(reason: &'static str) {
+    metrics::counter!(REJECTED, "reason" => reason).increment(1);
 }
 
 /// A Slack delivery over `transport` (http, socket_mode) was answered

@@ -80,8 +80,55 @@ pub async fn readiness(state: &AppState) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// How long a `/readyz` or `/metrics` reading is reused: they are reachable
+/// without authentication, and each reading takes a database connection,
+/// so a flood of probes must not take the pool from Slack's requests.
+const PROBE_TTL: Duration = Duration::from_secs(1);
+
+/// The last readings, one at a time (a burst of probes waits for one).
+#[derive(Default)]
+pub struct Probes {
+    ready: tokio::sync::Mutex<Option<(tokio::time::Instant, Result<(), &'static str>)>>,
+    snapshot: tokio::sync::Mutex<Option<(tokio::time::Instant, Snapshot)>>,
+}
+
+async fn cached_readiness(state: &AppState) -> Result<(), &'static str> {
+    let r = {
+        let mut last = state.probes.ready.lock().await;
+        match *last {
+            Some((at, r)) if at.elapsed() < PROBE_TTL => r,
+            _ => {
+                let r = readiness(state).await;
+                *last = Some((tokio::time::Instant::now(), r));
+                r
+            }
+        }
+    };
+    // The Socket Mode link costs no I/O: always read live.
+    match r {
+        Ok(()) if state.socket_mode.state() == Some(false) => Err("slack"),
+        r => r,
+    }
+}
+
+/// The snapshot with its database readings reused for a second; the
+/// Socket Mode link (no I/O) is read live.
+async fn cached_snapshot(state: &AppState) -> Snapshot {
+    let mut last = state.probes.snapshot.lock().await;
+    let mut snap = match last.as_ref() {
+        Some((at, snap)) if at.elapsed() < PROBE_TTL => snap.clone(),
+        _ => {
+            let snap = snapshot(state).await;
+            *last = Some((tokio::time::Instant::now(), snap.clone()));
+            snap
+        }
+    };
+    snap.socket_mode_connected = state.socket_mode.state();
+    snap
+}
+
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match readiness(&state).await {
+    match cached_readiness(&state).await {
         Ok(()) => plain(StatusCode::OK, "ready\n"),
         Err("database") => plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: database\n"),
         Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: slack\n"),
@@ -114,7 +161,7 @@ pub async fn snapshot(state: &AppState) -> Snapshot {
 }
 
 async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
-    let text = metrics::render(&snapshot(&state).await);
+    let text = metrics::render(&cached_snapshot(&state).await);
     (
         [
             (

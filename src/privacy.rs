@@ -26,19 +26,6 @@ fn parsed(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
 }
 
-/// Whether a raw Slack event was sent by `user` (as opposed to one that
-/// only mentions them, which is someone else's and not handed over).
-fn authored_by(payload: &Value, user: &str) -> bool {
-    let ev = &payload["event"];
-    [
-        &ev["user"],
-        &ev["message"]["user"],
-        &ev["previous_message"]["user"],
-    ]
-    .iter()
-    .any(|u| u.as_str() == Some(user))
-}
-
 /// The export document for `user`, from what the store holds.
 pub fn export_document(user: &str, d: &PersonData, now: DateTime<Utc>) -> Value {
     let mut tags: BTreeMap<i64, (Vec<&str>, Vec<&str>)> = BTreeMap::new();
@@ -129,7 +116,7 @@ pub fn export_document(user: &str, d: &PersonData, now: DateTime<Utc>) -> Value 
         .events
         .iter()
         .map(|e| (e, parsed(&e.payload)))
-        .filter(|(_, p)| authored_by(p, user))
+        .filter(|(_, p)| crate::store::event_author_is(p, user))
         .map(|(e, p)| {
             json!({
                 "event_id": e.event_id, "status": e.status,

@@ -69,7 +69,10 @@ pub struct ConfigWatch {
 
 impl ConfigWatch {
     pub fn new(path: &Path) -> Result<ConfigWatch> {
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        // The path as given, not resolved: with a symlinked config (a
+        // Kubernetes ConfigMap's `..data` swap) the watch must follow the
+        // link to each new target; inotify resolves it when (re)arming.
+        let path = path.to_path_buf();
         // Capacity 1: a burst of events is one pending reload.
         let (tx, rx) = mpsc::channel::<()>(1);
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -99,11 +102,19 @@ impl ConfigWatch {
         while self.rx.try_recv().is_ok() {}
         // Follow the path to its (possibly new) inode. A save by rename may
         // leave the path briefly missing: try for a second.
+        let mut armed = false;
         for _ in 0..20 {
             if self.arm().is_ok() {
+                armed = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if !armed {
+            warn!(
+                path = %self.path.display(),
+                "the config file is gone; edits are not watched until a restart (SIGHUP still reloads)"
+            );
         }
         while self.rx.try_recv().is_ok() {}
         Some(())

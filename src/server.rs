@@ -30,12 +30,64 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections open at once.
 pub const MAX_CONNECTIONS: usize = 1024;
 
+/// Connections open at once from one address: one host can't take every
+/// slot. (Slack delivers from many addresses.)
+pub const MAX_PER_PEER: usize = 256;
+
+/// Open connections per peer address; a [`PeerSlot`] gives its one back.
+#[derive(Default)]
+struct Peers(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+struct PeerSlot(Arc<Peers>, std::net::IpAddr);
+
+impl Peers {
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<PeerSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot(self.clone(), ip))
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut m = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// Largest request head hyper will buffer (Slack's are a few hundred bytes).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Serves `router` on `listener` until `stop` turns true.
 pub async fn serve(listener: TcpListener, router: Router, stop: watch::Receiver<bool>) {
-    serve_with(listener, router, stop, MAX_CONNECTIONS, HEADER_READ_TIMEOUT).await
+    serve_with(
+        listener,
+        router,
+        stop,
+        Limits {
+            connections: MAX_CONNECTIONS,
+            per_peer: MAX_PER_PEER,
+            header_timeout: HEADER_READ_TIMEOUT,
+        },
+    )
+    .await
+}
+
+/// A listener's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub connections: usize,
+    pub per_peer: usize,
+    pub header_timeout: Duration,
 }
 
 /// [`serve`] with explicit limits (tests use small ones).
@@ -43,16 +95,16 @@ pub async fn serve_with(
     listener: TcpListener,
     router: Router,
     mut stop: watch::Receiver<bool>,
-    max_connections: usize,
-    header_timeout: Duration,
+    limits: Limits,
 ) {
-    let slots = Arc::new(Semaphore::new(max_connections));
+    let slots = Arc::new(Semaphore::new(limits.connections));
+    let peers = Arc::new(Peers::default());
     let conns = TaskTracker::new();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(limits.header_timeout)
         .max_buf_size(MAX_HEAD_BYTES.max(8192))
         .keep_alive(true);
     loop {
@@ -73,6 +125,11 @@ pub async fn serve_with(
             drop(stream);
             continue;
         };
+        let Some(peer_slot) = peers.take(peer.ip(), limits.per_peer) else {
+            debug!(%peer, "per-address connection limit reached; closing a new connection");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let svc = hyper_util::service::TowerToHyperService::new(router.clone());
         let conn = builder.serve_connection(TokioIo::new(stream), svc);
@@ -81,7 +138,7 @@ pub async fn serve_with(
             if let Err(e) = conn.await {
                 debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop(slot);
+            drop((slot, peer_slot));
         });
     }
     drop(listener);
@@ -110,7 +167,12 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let router = Router::new().route("/healthz", get(|| async { "alive" }));
         let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(serve_with(listener, router, rx, max, header_timeout));
+        let limits = Limits {
+            connections: max,
+            per_peer: max,
+            header_timeout,
+        };
+        let task = tokio::spawn(serve_with(listener, router, rx, limits));
         (addr, tx, task)
     }
 
@@ -241,6 +303,33 @@ mod tests {
             "{:?}",
             String::from_utf8_lossy(&buf[..n])
         );
+        stop.send(true).unwrap();
+        task.await.unwrap();
+    }
+
+    /// One address can't hold more than its share of the slots.
+    #[tokio::test]
+    async fn one_peer_is_capped() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route("/healthz", get(|| async { "alive" }));
+        let (stop, rx) = watch::channel(false);
+        let limits = Limits {
+            connections: 10,
+            per_peer: 2,
+            header_timeout: Duration::from_secs(30),
+        };
+        let task = tokio::spawn(serve_with(listener, router, rx, limits));
+        let mut a = TcpStream::connect(addr).await.unwrap();
+        let mut b = TcpStream::connect(addr).await.unwrap();
+        get_ok(&mut a).await;
+        get_ok(&mut b).await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let _ = c
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        assert!(read_to_close(&mut c).await.is_empty());
+        get_ok(&mut a).await;
         stop.send(true).unwrap();
         task.await.unwrap();
     }

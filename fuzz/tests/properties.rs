@@ -53,10 +53,13 @@ proptest! {
     /// `pause until DATE` for any date: refused outside (now, now + 366 d],
     /// and otherwise ends at the start of that day in the person's zone.
     #[test]
-    fn pause_until_any_date(y in prop_oneof![2025i32..2029, -300_000i32..300_000], m in 0u32..14, d in 0u32..33, zone in 0usize..4) {
+    fn pause_until_any_date(y in prop_oneof![2025i32..2029, -300_000i32..300_000, 262_140i32..262_144], m in 0u32..14, d in 0u32..33, zone in 0usize..4, plus in any::<bool>()) {
         let tz = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Pacific::Kiritimati, chrono_tz::America::Santiago][zone];
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
-        let text = format!("until {y:04}-{m:02}-{d:02}");
+        // chrono also reads a signed year (`+262142`): its very last days,
+        // in a zone behind UTC, once overflowed.
+        let sign = if plus && y >= 0 { "+" } else { "" };
+        let text = format!("until {sign}{y:04}-{m:02}-{d:02}");
         let near = NaiveDate::from_ymd_opt(y, m, d)
             .is_some_and(|date| date > now.date_naive() + Duration::days(1) && date < now.date_naive() + Duration::days(MAX_PAUSE_DAYS - 1));
         let r = parse_pause(&text, now, tz);
@@ -66,6 +69,18 @@ proptest! {
             prop_assert!(until > now && until - now <= Duration::days(MAX_PAUSE_DAYS));
             let local = until.with_timezone(&tz).date_naive();
             prop_assert_eq!((local.year(), local.month(), local.day()), (y, m, d));
+        }
+    }
+
+    /// `ask at DATE TIME` at any date, signed years included: no panic.
+    #[test]
+    fn ask_at_any_time(y in prop_oneof![2026i32..2028, 262_140i32..262_144, -262_144i32..-262_140], m in 1u32..13, d in 1u32..32, h in 0u32..24, zone in 0usize..4) {
+        let tz = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Pacific::Kiritimati, chrono_tz::Pacific::Niue][zone];
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
+        let sign = if y >= 0 { "+" } else { "" };
+        let text = format!("at {sign}{y:04}-{m:02}-{d:02} {h:02}:30 Anything new?");
+        if let Ok(a) = fieldnotes::commands::parse_ask(&text, &["pulse"], now, tz) {
+            prop_assert!(a.at.is_some_and(|at| at > now && at - now <= Duration::days(30)));
         }
     }
 

@@ -49,7 +49,15 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
     if !cfg.roles.can(a.user, Permission::Ask) {
         tracing::info!(user = a.user, "ask refused: not in a role that may");
         let outcome = format!("refused: needs {}", Permission::Ask.who());
-        audit::record(store, now_ms, &actor, "ask", json!({ "text": a.text }), &outcome).await;
+        audit::record(
+            store,
+            now_ms,
+            &actor,
+            "ask",
+            json!({ "text": a.text }),
+            &outcome,
+        )
+        .await;
         return Asked::Refused(crate::config::Roles::refusal(
             Permission::Ask,
             &cfg.file_label(),
@@ -89,7 +97,15 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
         }
         Ok((key, true)) => {
             tracing::info!(user = a.user, checkin, run = %key, "one-off question queued");
-            audit::record(store, now_ms, &actor, "ask", args, &format!("ok: run {key}")).await;
+            audit::record(
+                store,
+                now_ms,
+                &actor,
+                "ask",
+                args,
+                &format!("ok: run {key}"),
+            )
+            .await;
             Asked::Queued {
                 checkin,
                 at: parsed.at,

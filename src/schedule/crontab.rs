@@ -704,8 +704,10 @@ fn resolve(tz: Tz, local: NaiveDateTime) -> Option<Resolved> {
     // Walk to the first valid minute after the gap (real gaps are at most a
     // day long; give up beyond two days).
     let start = local.with_second(0)?.with_nanosecond(0)?;
+    // Checked: at the edge of chrono's range (a typed `+262142-12-31`) the
+    // walk would overflow, and that must be "no such time", not a panic.
     (1..=2 * 24 * 60).find_map(|i| {
-        tz.from_local_datetime(&(start + Duration::minutes(i)))
+        tz.from_local_datetime(&start.checked_add_signed(Duration::minutes(i))?)
             .earliest()
             .map(|dt| Resolved::Gap(dt.with_timezone(&Utc)))
     })

@@ -246,11 +246,20 @@ pub enum SlackCallError {
     Api(String),
 }
 
+/// The longest `Retry-After` honoured: Slack's are seconds to a minute.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 impl SlackCallError {
     fn from_client(e: SlackClientError) -> Self {
         match e {
             SlackClientError::RateLimitError(r) => {
-                SlackCallError::RateLimited(r.retry_after.unwrap_or(Duration::from_secs(1)))
+                // Bounded: a Retry-After of u64::MAX (from a proxy, say)
+                // would overflow the pacer's `Instant` arithmetic.
+                SlackCallError::RateLimited(
+                    r.retry_after
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(MAX_RETRY_AFTER),
+                )
             }
             SlackClientError::ApiError(a) => match a.code.as_str() {
                 "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {

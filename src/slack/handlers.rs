@@ -359,7 +359,9 @@ pub async fn on_command(
             match resume(&state.store, ev.user_id.as_ref(), state.clock.now()).await {
                 Resumed::Resumed => ":arrow_forward: Check-ins are back on. Welcome back!".into(),
                 Resumed::WasNotPaused => "You weren't paused: check-ins are on.".into(),
-                Resumed::NotSaved => ":warning: We couldn't resume just now; please try again in a moment.".into(),
+                Resumed::NotSaved => {
+                    ":warning: We couldn't resume just now; please try again in a moment.".into()
+                }
             }
         }
         "ask" => ask(state, &ev, rest).await,

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tracing::warn;
+use tracing::{debug, warn};
 
 pub fn router(state: Arc<AppState>) -> Router {
     // Each delivery gets a request id span and its ack latency recorded.
@@ -41,8 +41,14 @@ fn reject(status: StatusCode, why: &str) -> Response {
 /// and JSON-encoded, stay well under it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Time allowed for the body to arrive once the headers have.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for the body to arrive once the headers have: Slack sends
+/// it at once, and must have its answer within 3 s anyway.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a body-reading slot before a 503 (which
+/// Slack retries): short, so slow senders holding every slot cannot make
+/// Slack's own deliveries time out waiting.
+const READ_SLOT_WAIT: Duration = Duration::from_millis(500);
 
 /// Bodies being read (not yet authenticated) at once: at most this many
 /// times [`MAX_BODY_BYTES`] is buffered for requests nobody has vouched for.
@@ -68,7 +74,10 @@ async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Respo
         h("x-slack-signature"),
         now_secs(),
     ) {
-        warn!(error = %e, "rejected an unsigned or stale Slack request from its headers");
+        // Debug, not warn: anyone can send these, as fast as they like, and
+        // a log line each would be the flood. The counter shows them.
+        debug!(error = %e, "rejected an unsigned or stale Slack request from its headers");
+        crate::metrics::rejected("signature");
         return reject(StatusCode::UNAUTHORIZED, "invalid signature");
     }
     let declared = match headers.get(header::CONTENT_LENGTH) {
@@ -79,15 +88,16 @@ async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Respo
         },
     };
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        warn!(
+        debug!(
             bytes = declared,
             "refused a request body larger than Slack sends"
         );
+        crate::metrics::rejected("too_large");
         return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     }
     // Then the body: bounded in size, in time, and in how many are read
     // at once. Waiting for a slot is a 503, which Slack retries.
-    let Ok(Ok(_reading)) = tokio::time::timeout(BODY_READ_TIMEOUT, READING.acquire()).await else {
+    let Ok(Ok(_reading)) = tokio::time::timeout(READ_SLOT_WAIT, READING.acquire()).await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
     };
     let body = match tokio::time::timeout(
@@ -116,7 +126,8 @@ async fn slack_request(state: Arc<AppState>, headers: &HeaderMap, body: Bytes) -
         &body,
         now_secs(),
     ) {
-        warn!(error = %e, "rejected an unsigned or forged Slack request");
+        debug!(error = %e, "rejected an unsigned or forged Slack request");
+        crate::metrics::rejected("signature");
         return reject(StatusCode::UNAUTHORIZED, "invalid signature");
     }
     let content_type = h(header::CONTENT_TYPE.as_str()).unwrap_or("");

@@ -21,8 +21,8 @@ pub use insights::{
 };
 pub use people::PersonRow;
 pub use privacy::{
-    mentions, EventRow, NoteFieldRow, NoteRow, NoteTagRow, PauseRow, PersonData, ProfileRow,
-    PromptRow, ReminderRow, UserPurge, ERASED,
+    event_author_is, mentions, EventRow, NoteFieldRow, NoteRow, NoteTagRow, PauseRow, PersonData,
+    ProfileRow, PromptRow, ReminderRow, UserPurge, ERASED,
 };
 pub use prompts::*;
 pub use status::{skip_class, DeliveryError, OccurrenceStatus};

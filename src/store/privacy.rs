@@ -167,6 +167,23 @@ pub fn mentions(hay: &str, id: &str) -> bool {
     !id.is_empty() && token_positions(hay, id).next().is_some()
 }
 
+/// Whether a stored Slack event (an inbox payload) was written by `user`.
+pub fn authored_by(payload: &str, user: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(payload).is_ok_and(|v| event_author_is(&v, user))
+}
+
+/// Whether a parsed Slack event callback was written by `user`.
+pub fn event_author_is(v: &serde_json::Value, user: &str) -> bool {
+    let ev = &v["event"];
+    [
+        &ev["user"],
+        &ev["message"]["user"],
+        &ev["previous_message"]["user"],
+    ]
+    .iter()
+    .any(|u| u.as_str() == Some(user))
+}
+
 /// `hay` with every whole-token `id` replaced by `with`.
 pub fn replace_id(hay: &str, id: &str, with: &str) -> String {
     let mut out = String::with_capacity(hay.len());
@@ -365,14 +382,26 @@ impl Store {
                 .await
                 .context("finding Slack events that mention them")?;
         for (id, payload) in candidates {
-            if mentions(&payload, user) {
-                n.inbox += sqlx::query("DELETE FROM inbox WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .context("erasing a Slack event")?
-                    .rows_affected();
+            if !mentions(&payload, user) {
+                continue;
             }
+            // The row stays, so its event id still dedupes a Slack retry.
+            // Their own event loses its content (and is not acted on);
+            // someone else's keeps its content, with their id erased, and
+            // is still handled if it was pending.
+            let q = if authored_by(&payload, user) {
+                sqlx::query("UPDATE inbox SET payload = '{}', status = 'done' WHERE id = $1")
+                    .bind(id)
+            } else {
+                sqlx::query("UPDATE inbox SET payload = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(replace_id(&payload, user, ERASED))
+            };
+            n.inbox += q
+                .execute(&mut *tx)
+                .await
+                .context("erasing a Slack event")?
+                .rows_affected();
         }
 
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
