@@ -344,7 +344,7 @@ async fn dm_replies(db: Db, mode: Mode) {
     // Slack retries the same event (same event_id, X-Slack-Retry-Num / retry_attempt).
     let again = t.emu.redeliver(&d).await.unwrap();
     assert!(again.acked);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle().await;
     assert_eq!(
         t.insights().await.len(),
         1,
@@ -457,7 +457,7 @@ async fn dm_replies(db: Db, mode: Mode) {
                      "text": {"type": "plain_text", "text": "Delete"}, "action_ts": "1.2"}]
     });
     assert!(t.emu.send_interaction(forged.clone()).await.unwrap().acked);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    t.settle().await;
     assert_eq!(
         t.insights().await.len(),
         2,
@@ -599,6 +599,8 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
     assert_eq!(all[2].user_id, OTHER);
 
     // (d) The message shortcut on a colleague's message in a channel.
+    // Counted before the message is posted, so the check below can fail.
+    let before = t.insights().await.len();
     let posted = t
         .emu
         .user_message(
@@ -616,8 +618,9 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         .into_iter()
         .find(|m| m.text.starts_with("Customer loved"))
         .unwrap();
-    let before = t.insights().await.len();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The event was committed (acked) and handled: only now does "no new
+    // note" mean anything.
+    t.settle().await;
     assert_eq!(
         t.insights().await.len(),
         before,
@@ -687,7 +690,7 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         .message_shortcut(REP, "fieldnotes_save_message", "C0SALES01", &msg.ts)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle().await;
     assert_eq!(
         t.insights()
             .await
@@ -940,7 +943,7 @@ async fn dm_edits_follow_the_message(db: Db, mode: Mode) {
         .send_event(changed("Acme is discounting hard (other)", false))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle().await;
     let i = &t.insights().await[0];
     assert_eq!(i.text, "Acme is discounting hard");
     assert!(i.edited_at_ms.is_none());
@@ -949,7 +952,7 @@ async fn dm_edits_follow_the_message(db: Db, mode: Mode) {
         .user_message(REP, &dm, "thanks! :pray:", Some(&ts))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle().await;
     assert_eq!(t.insights().await.len(), 1, "pleasantries are not notes");
     // A real edit.
     t.emu

@@ -49,6 +49,13 @@ pub struct World {
     pub people: Vec<String>,
 }
 
+/// A test that panics before `finish()` still drops its database.
+impl Drop for World {
+    fn drop(&mut self) {
+        super::drop_database_now(self.pg.take());
+    }
+}
+
 /// `people` reps in one channel, against an emulator with these limits.
 pub async fn world_with(db: Db, rate_per_min: u32, people: usize, limits: RateLimits) -> World {
     world_on(

@@ -87,6 +87,37 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// A test that panics before `stop()` still drops its PostgreSQL database.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop_database_now(self.pg_admin.take());
+    }
+}
+
+/// Drops a test database from a destructor: on its own thread and
+/// runtime, since a destructor can't await (and may run inside one).
+pub fn drop_database_now(pg: Option<(String, String)>) {
+    let Some((admin, name)) = pg else { return };
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        });
+    })
+    .join();
+}
+
 pub fn pg_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -279,11 +310,43 @@ impl TestApp {
         }
     }
 
-    /// Moves the simulated clock and waits until the background planner
-    /// and sender have had a few ticks to act on it.
+    /// Moves the simulated clock, then waits until the planner and the
+    /// sender have each completed two passes since (so at least one whole
+    /// pass began after the move), and the work they started has finished.
     pub async fn advance_to(&self, t: DateTime<Utc>) {
         self.clock.set(t);
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        self.step().await;
+    }
+
+    /// The positive signal before a "nothing more was sent" check: the
+    /// planner and the sender have each completed two passes since now (one
+    /// whole pass began after this call), and the work they started is done.
+    pub async fn step(&self) {
+        let passes = &self.app().state().passes;
+        let (p0, s0) = passes.now();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (p, s) = passes.now();
+            if p >= p0 + 2 && s >= s0 + 2 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the jobs loop did not run after the clock moved"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.app().state().background.idle().await;
+    }
+
+    /// The positive signal before a "nothing happened" check: every
+    /// committed Slack event has been handled, and the work they and any
+    /// interaction started after the ack has finished.
+    pub async fn settle(&self) {
+        self.wait_inbox_drained().await;
+        self.app().state().background.idle().await;
+        // Work queued by that work (an App Home refresh after a delete).
+        self.app().state().background.idle().await;
     }
 
     /// Waits until every committed Slack event has been handled.
