@@ -155,23 +155,26 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    async fn start(
-        max: usize,
-        header_timeout: Duration,
-    ) -> (
+    type Started = (
         std::net::SocketAddr,
         watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
-    ) {
+    );
+
+    async fn start(max: usize, header_timeout: Duration) -> Started {
+        start_with(Limits {
+            connections: max,
+            per_peer: max,
+            header_timeout,
+        })
+        .await
+    }
+
+    async fn start_with(limits: Limits) -> Started {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = Router::new().route("/healthz", get(|| async { "alive" }));
         let (tx, rx) = watch::channel(false);
-        let limits = Limits {
-            connections: max,
-            per_peer: max,
-            header_timeout,
-        };
         let task = tokio::spawn(serve_with(listener, router, rx, limits));
         (addr, tx, task)
     }
@@ -310,16 +313,12 @@ mod tests {
     /// One address can't hold more than its share of the slots.
     #[tokio::test]
     async fn one_peer_is_capped() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = Router::new().route("/healthz", get(|| async { "alive" }));
-        let (stop, rx) = watch::channel(false);
-        let limits = Limits {
+        let (addr, stop, task) = start_with(Limits {
             connections: 10,
             per_peer: 2,
             header_timeout: Duration::from_secs(30),
-        };
-        let task = tokio::spawn(serve_with(listener, router, rx, limits));
+        })
+        .await;
         let mut a = TcpStream::connect(addr).await.unwrap();
         let mut b = TcpStream::connect(addr).await.unwrap();
         get_ok(&mut a).await;
