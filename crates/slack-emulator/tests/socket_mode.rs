@@ -356,6 +356,22 @@ async fn next_json(
     }
 }
 
+/// Acks `env` on `ws`, as a client does.
+async fn ack(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    env: &Value,
+) {
+    ws.send(WsMsg::Text(
+        json!({"envelope_id": env["envelope_id"]})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn unacked_events_are_redelivered_with_retry_attempt() {
     let emu = start().await;
@@ -378,13 +394,7 @@ async fn unacked_events_are_redelivered_with_retry_attempt() {
     assert_eq!(second["retry_attempt"], 1);
     assert_eq!(second["retry_reason"], "timeout");
     assert_eq!(second["payload"]["event_id"], first["payload"]["event_id"]);
-    ws.send(WsMsg::Text(
-        json!({"envelope_id": second["envelope_id"]})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
+    ack(&mut ws, &second).await;
     let d = task.await.unwrap().unwrap();
     assert!(d.acked);
     assert_eq!(d.attempts, 2);
@@ -437,14 +447,7 @@ async fn a_cut_connection_ends_without_a_close_frame_and_its_envelope_comes_agai
     let second = next_json(&mut again).await;
     assert_eq!(second["retry_attempt"], 1);
     assert_eq!(second["payload"]["event_id"], first["payload"]["event_id"]);
-    again
-        .send(WsMsg::Text(
-            json!({"envelope_id": second["envelope_id"]})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    ack(&mut again, &second).await;
     let d = task.await.unwrap().unwrap();
     assert!(d.acked);
     assert_eq!(d.attempts, 2);
@@ -473,13 +476,7 @@ async fn a_silent_server_answers_no_ping_and_hears_no_ack() {
     emu.silence_socket_connections();
     assert_eq!(emu.socket_connection_count(), 0, "out of the rotation");
     // The ack and a ping go into the silence.
-    ws.send(WsMsg::Text(
-        json!({"envelope_id": first["envelope_id"]})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
+    ack(&mut ws, &first).await;
     ws.send(WsMsg::Ping(vec![2u8].into())).await.unwrap();
 
     let mut again = raw_socket(&emu).await;
@@ -492,14 +489,7 @@ async fn a_silent_server_answers_no_ping_and_hears_no_ack() {
     // is still open.
     let nothing = tokio::time::timeout(Duration::from_millis(100), ws.next()).await;
     assert!(nothing.is_err(), "the silent server sent {nothing:?}");
-    again
-        .send(WsMsg::Text(
-            json!({"envelope_id": second["envelope_id"]})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    ack(&mut again, &second).await;
     let d = task.await.unwrap().unwrap();
     assert!(d.acked);
     assert_eq!(d.attempts, 2);
