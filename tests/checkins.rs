@@ -442,8 +442,8 @@ async fn missed_occurrence(catch_up: &str) -> TestApp {
     t
 }
 
-/// `fieldnotes status` once its first occurrence is planned (no longer
-/// "(planning)").
+/// `fieldnotes status` once its first occurrence is planned (neither
+/// "(pending)", not yet claimed, nor "(planning)").
 async fn planned_status(t: &TestApp) -> String {
     let state = t.app().state().clone();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -451,7 +451,10 @@ async fn planned_status(t: &TestApp) -> String {
         let status = fieldnotes::report::status(&state.store, &t.config, None, 10)
             .await
             .unwrap();
-        if status.contains("2026-11-27T16:00") && !status.contains("(planning)") {
+        if status.contains("2026-11-27T16:00")
+            && !status.contains("(pending)")
+            && !status.contains("(planning)")
+        {
             return status;
         }
         assert!(
