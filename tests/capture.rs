@@ -618,13 +618,26 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         .into_iter()
         .find(|m| m.text.starts_with("Customer loved"))
         .unwrap();
-    // The event was committed (acked) and handled: only now does "no new
-    // note" mean anything.
+    // Positive signals that the channel message was handled: the inbox
+    // drained, and a DM sent after it, which is a note, got stored.
     t.settle().await;
-    assert_eq!(
-        t.insights().await.len(),
-        before,
-        "channel messages are not notes"
+    let rep_dm = t.emu.dm_channel(REP).expect("the rep's DM with the bot");
+    let later = "After the channel message: Acme asked for a discount";
+    assert!(
+        t.emu
+            .user_message(REP, &rep_dm, later, None)
+            .await
+            .unwrap()
+            .acked
+    );
+    let all = wait_insight(&t, "the later DM note", |a| {
+        a.iter().any(|i| i.text == later)
+    })
+    .await;
+    assert_eq!(all.len(), before + 1, "channel messages are not notes");
+    assert!(
+        !all.iter().any(|i| i.text.starts_with("Customer loved")),
+        "channel messages are not notes: {all:#?}"
     );
     t.emu
         .message_shortcut(REP, "fieldnotes_save_message", "C0SALES01", &msg.ts)

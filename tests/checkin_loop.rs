@@ -22,17 +22,14 @@ async fn whole_loop(db: Db, mode: Mode) {
     let store = &state.store;
 
     // The planner's first tick starts the schedule from "now" (15:00).
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while store.scheduler_cursor("pulse").await.unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "planner never ran");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    t.wait_planner_started("pulse").await;
+    t.settle_jobs().await;
     assert!(t.prompts().is_empty(), "nothing is due before 16:00");
 
-    // 16:00 New York on Friday: the check-in is due.
-    t.clock.advance(CDuration::minutes(61));
+    // 16:00 New York on Friday: the check-in is due (and once `advance_to`
+    // returns, everything due is sent).
+    t.advance_to(t.now() + CDuration::minutes(61)).await;
     t.wait_for_prompts(4).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let prompts = t.prompts();
     assert_eq!(
         prompts.len(),
@@ -151,7 +148,7 @@ async fn whole_loop(db: Db, mode: Mode) {
     .await
     .unwrap();
     t.wait_for_prompts(8).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle_jobs().await;
     let posts = t.emu.calls_to("chat.postMessage");
     assert_eq!(
         posts.len(),

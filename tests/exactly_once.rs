@@ -35,8 +35,9 @@ async fn sigkill_mid_fan_out_then_restart_sends_the_rest_once_sqlite() {
     );
     let b = w.start_bot("b");
     w.wait_delivered(PEOPLE, Duration::from_secs(90)).await;
-    // Leases are 2 s: give any stray re-send time to show up.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Every row recorded sent: nothing can be claimed (and re-sent) again.
+    // Killing the bot then ends anything still on the wire.
+    w.wait_all_recorded_sent(Duration::from_secs(30)).await;
     kill(b);
     w.assert_each_exactly_once();
     let rows = w.prompt_rows().await;
@@ -56,7 +57,7 @@ async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
     kill(b);
     assert!(w.delivered() < PEOPLE, "the kill landed mid-fan-out");
     w.wait_delivered(PEOPLE, Duration::from_secs(90)).await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    w.wait_all_recorded_sent(Duration::from_secs(30)).await;
     kill(a);
     kill(c);
     w.assert_each_exactly_once();

@@ -309,6 +309,8 @@ async fn a_30s_database_outage_mid_fan_out_and_mid_submit_loses_nothing() {
     let (status, body) = wait_for_status(&readyz, 503, Duration::from_secs(10)).await;
     assert_eq!((status, body.as_str()), (503, "not ready: database\n"));
     assert!(alive(&mut bot), "the bot is up during the outage");
+    // Real time on purpose: the scenario is a 30 s outage of a real
+    // PostgreSQL, against a real process with real timeouts.
     tokio::time::sleep_until((outage + Duration::from_secs(30)).into()).await;
     assert!(
         alive(&mut bot),
@@ -567,6 +569,8 @@ async fn sigkill_at_random_points_20_times_then_each_prompt_goes_once() {
     for i in 0..20 {
         let bot = w.start_bot(&format!("kill{i:02}"));
         let before = w.delivered();
+        // Real time on purpose: the SIGKILL lands at a random moment of a
+        // real process's run (seeded, so `FAULTS_SEED` replays it).
         match rng.random_range(0..3) {
             // Early: starting up, migrating, planning the run (claimed for
             // one lease), the first claim and post.

@@ -165,6 +165,8 @@ async fn a_database_outage_loses_nothing_acked() {
     let restore = {
         let outage = outage.clone();
         tokio::spawn(async move {
+            // Real time on purpose: the scenario is PostgreSQL refusing
+            // connections for 30 s while Slack keeps delivering and retrying.
             tokio::time::sleep(Duration::from_secs(30)).await;
             outage(true).await;
         })

@@ -224,6 +224,30 @@ impl World {
         assert_eq!(counts.len(), self.people.len());
     }
 
+    /// Waits until every person's prompt row is recorded `sent`. From then
+    /// on no worker can claim one again (only queued rows and expired
+    /// `sending` leases are claimed), so no re-send can start: the positive
+    /// signal before counting DMs, in place of waiting out the leases.
+    pub async fn wait_all_recorded_sent(&self, timeout: Duration) {
+        let store = fieldnotes::store::Store::connect(&self.database_url)
+            .await
+            .unwrap();
+        let t0 = Instant::now();
+        loop {
+            let rows = store.prompt_status_summary().await.unwrap();
+            if matches!(&rows[..], [(s, n, _)] if s == "sent" && *n == self.people.len() as i64) {
+                break;
+            }
+            assert!(
+                t0.elapsed() < timeout,
+                "not every prompt was recorded sent: {rows:?}\n{}",
+                self.log_tails(30)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        store.close().await;
+    }
+
     pub async fn prompt_rows(&self) -> Vec<(String, i64, i64)> {
         let store = fieldnotes::store::Store::connect(&self.database_url)
             .await

@@ -84,6 +84,8 @@ pub struct TestApp {
     pub db: Db,
     pub database_url: String,
     pg_admin: Option<(String, String)>,
+    /// The test's own connection to the app's database, to wait on rows.
+    pool: sqlx::AnyPool,
     _dir: tempfile::TempDir,
 }
 
@@ -244,6 +246,20 @@ pub async fn spawn_app_on(
             emu.deliver_via_http(&format!("http://{}/slack/events", app.http_addr().unwrap()))
         }
     }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::pool::PoolOptions::<sqlx::Any>::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                if conn.backend_name() == "SQLite" {
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA busy_timeout = 5000").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&database_url)
+        .await
+        .expect("the test's own connection to the app's database");
     TestApp {
         app: Some(app),
         emu,
@@ -252,6 +268,7 @@ pub async fn spawn_app_on(
         db,
         database_url,
         pg_admin,
+        pool,
         _dir: dir,
     }
 }
@@ -310,12 +327,61 @@ impl TestApp {
         }
     }
 
-    /// Moves the simulated clock, then waits until the planner and the
-    /// sender have each completed two passes since (so at least one whole
-    /// pass began after the move), and the work they started has finished.
+    /// Moves the simulated clock and waits until the jobs have done
+    /// everything due by then (see [`TestApp::settle_jobs`]).
     pub async fn advance_to(&self, t: DateTime<Utc>) {
         self.clock.set(t);
-        self.step().await;
+        self.settle_jobs().await;
+    }
+
+    /// The positive signal before asserting what the jobs did by "now":
+    /// steps the planner once (so every run due by now exists and, unless
+    /// the background planner holds it, is fanned out), then waits until
+    /// no run, prompt, reminder or window close due by now is left undone,
+    /// and the work they started after that (confirmations, App Home) has
+    /// finished. Until the clock moves again nothing more is due, so a
+    /// "nothing more was sent" check after this tests something.
+    pub async fn settle_jobs(&self) {
+        let state = self.app().state();
+        fieldnotes::jobs::planner::run_once(state)
+            .await
+            .expect("a planner step");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = self.due_work().await;
+            if left == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{left} runs, prompts, reminders or window closes due by now are still undone"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        state.background.idle().await;
+    }
+
+    /// Rows the jobs still owe as of the simulated now: runs to fan out,
+    /// prompts and reminders due to send (or being sent), and windows that
+    /// closed but whose prompts aren't closed yet.
+    async fn due_work(&self) -> i64 {
+        use sqlx::Row;
+        let now = self.now().timestamp_millis();
+        sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM checkin_runs
+                     WHERE scheduled_at <= $1 AND status IN ('pending', 'planning'))
+                  + (SELECT COUNT(*) FROM prompts
+                     WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
+                  + (SELECT COUNT(*) FROM reminders
+                     WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
+                  + (SELECT COUNT(*) FROM prompts
+                     WHERE closed_at IS NULL AND closes_at <= $1 AND status <> 'sending')",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .expect("counting due work")
+        .get(0)
     }
 
     /// The positive signal before a "nothing more was sent" check: the
@@ -424,6 +490,7 @@ impl TestApp {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
+        self.pool.close().await;
         teardown(&self.emu, self.pg_admin.take()).await;
     }
 }
