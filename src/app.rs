@@ -36,8 +36,6 @@ pub struct AppState {
     pub socket_mode: crate::slack::socket::Connection,
     /// `/readyz` and `/metrics` answers, reused for a second.
     pub probes: crate::ops::Probes,
-    /// Completed passes of the jobs loop's workers, so tests step them.
-    pub passes: crate::jobs::Passes,
 }
 
 /// Follow-up tasks (after the ack) that run at once, at most.
@@ -96,7 +94,6 @@ impl AppState {
             background: crate::tasks::Background::new(BACKGROUND_TASKS),
             socket_mode: Default::default(),
             probes: Default::default(),
-            passes: Default::default(),
             tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
             config: RwLock::new(Arc::new(config)),
             store,

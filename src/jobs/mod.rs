@@ -13,27 +13,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// How many passes each worker of the jobs loop has completed. A test
-/// that moves the clock waits for a pass that began after the move, instead
-/// of sleeping and hoping.
-#[derive(Debug, Default)]
-pub struct Passes {
-    pub planner: std::sync::atomic::AtomicU64,
-    pub sender: std::sync::atomic::AtomicU64,
-}
-
-impl Passes {
-    fn done(counter: &std::sync::atomic::AtomicU64) {
-        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// (planner, sender) passes so far.
-    pub fn now(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::SeqCst;
-        (self.planner.load(SeqCst), self.sender.load(SeqCst))
-    }
-}
-
 /// Runs the planner (every `tick`), the sender (continuously, paced) and
 /// the window closer (every `tick`) until `stop` flips. A failing step is
 /// logged and retried on the next tick.
@@ -61,7 +40,6 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
                         Err(e) => warn!(error = %format!("{e:#}"), "retention purge failed"),
                     }
                 }
-                Passes::done(&state.passes.planner);
                 if sleep_or_stop(&state, &mut stop).await {
                     return;
                 }
@@ -77,9 +55,7 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
                 if *stop.borrow() {
                     return;
                 }
-                let r = dispatcher.run_once(&state).await;
-                Passes::done(&state.passes.sender);
-                match r {
+                match dispatcher.run_once(&state).await {
                     Ok(o) if o.claimed > 0 => continue,
                     Ok(_) => {}
                     Err(e) => warn!(error = %format!("{e:#}"), "dispatcher step failed"),

@@ -808,8 +808,7 @@ impl Store {
         Ok(r.map(|r| r.get(0)))
     }
 
-    /// Whether any work is still queued or in flight (prompts, reminders
-    /// due by `until_ms`, and runs).
+    /// Work still queued or in flight, due or not: prompts and runs.
     pub async fn outstanding_work(&self) -> Result<i64> {
         let r = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM prompts WHERE status IN ('queued', 'sending'))
@@ -818,6 +817,27 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .context("counting outstanding work")?;
+        Ok(r.get(0))
+    }
+
+    /// What the jobs still owe as of `now_ms`: runs to fan out, prompts and
+    /// reminders due to send (or being sent), and windows that have closed
+    /// on prompts not yet closed. Zero means the jobs are caught up.
+    pub async fn due_work(&self, now_ms: i64) -> Result<i64> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM checkin_runs
+                     WHERE scheduled_at <= $1 AND status IN ('pending', 'planning'))
+                  + (SELECT COUNT(*) FROM prompts
+                     WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
+                  + (SELECT COUNT(*) FROM reminders
+                     WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
+                  + (SELECT COUNT(*) FROM prompts
+                     WHERE closed_at IS NULL AND closes_at <= $1 AND status <> 'sending')",
+        )
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await
+        .context("counting due work")?;
         Ok(r.get(0))
     }
 

@@ -85,7 +85,6 @@ pub struct TestApp {
     pub database_url: String,
     pg_admin: Option<(String, String)>,
     /// The test's own connection to the app's database, to wait on rows.
-    pool: sqlx::AnyPool,
     _dir: tempfile::TempDir,
 }
 
@@ -246,20 +245,6 @@ pub async fn spawn_app_on(
             emu.deliver_via_http(&format!("http://{}/slack/events", app.http_addr().unwrap()))
         }
     }
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::pool::PoolOptions::<sqlx::Any>::new()
-        .max_connections(1)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                if conn.backend_name() == "SQLite" {
-                    sqlx::Executor::execute(&mut *conn, "PRAGMA busy_timeout = 5000").await?;
-                }
-                Ok(())
-            })
-        })
-        .connect(&database_url)
-        .await
-        .expect("the test's own connection to the app's database");
     TestApp {
         app: Some(app),
         emu,
@@ -268,7 +253,6 @@ pub async fn spawn_app_on(
         db,
         database_url,
         pg_admin,
-        pool,
         _dir: dir,
     }
 }
@@ -348,7 +332,11 @@ impl TestApp {
             .expect("a planner step");
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let left = self.due_work().await;
+            let left = state
+                .store
+                .due_work(self.now().timestamp_millis())
+                .await
+                .expect("counting due work");
             if left == 0 {
                 break;
             }
@@ -361,57 +349,13 @@ impl TestApp {
         state.background.idle().await;
     }
 
-    /// Rows the jobs still owe as of the simulated now: runs to fan out,
-    /// prompts and reminders due to send (or being sent), and windows that
-    /// closed but whose prompts aren't closed yet.
-    async fn due_work(&self) -> i64 {
-        use sqlx::Row;
-        let now = self.now().timestamp_millis();
-        sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM checkin_runs
-                     WHERE scheduled_at <= $1 AND status IN ('pending', 'planning'))
-                  + (SELECT COUNT(*) FROM prompts
-                     WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
-                  + (SELECT COUNT(*) FROM reminders
-                     WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
-                  + (SELECT COUNT(*) FROM prompts
-                     WHERE closed_at IS NULL AND closes_at <= $1 AND status <> 'sending')",
-        )
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .expect("counting due work")
-        .get(0)
-    }
-
-    /// The positive signal before a "nothing more was sent" check: the
-    /// planner and the sender have each completed two passes since now (one
-    /// whole pass began after this call), and the work they started is done.
-    pub async fn step(&self) {
-        let passes = &self.app().state().passes;
-        let (p0, s0) = passes.now();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let (p, s) = passes.now();
-            if p >= p0 + 2 && s >= s0 + 2 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the jobs loop did not run after the clock moved"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        self.app().state().background.idle().await;
-    }
-
     /// The positive signal before a "nothing happened" check: every
     /// committed Slack event has been handled, and the work they and any
     /// interaction started after the ack has finished.
     pub async fn settle(&self) {
         self.wait_inbox_drained().await;
-        self.app().state().background.idle().await;
-        // Work queued by that work (an App Home refresh after a delete).
+        // `idle` waits until the set is empty, work queued by that work
+        // (an App Home refresh after a delete) included.
         self.app().state().background.idle().await;
     }
 
@@ -490,7 +434,6 @@ impl TestApp {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
-        self.pool.close().await;
         teardown(&self.emu, self.pg_admin.take()).await;
     }
 }
