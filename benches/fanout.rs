@@ -253,7 +253,7 @@ questions = [{{ id = "heard", label = "What did a buyer say?" }}]
     let rss_before = status_mb("VmRSS:");
     let t0 = Instant::now();
     let t0_sys = SystemTime::now();
-    fieldnotes::jobs::planner::queue_checkin(
+    fieldnotes::features::runs::queue_checkin(
         &state.store,
         &config,
         "pulse",

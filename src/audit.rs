@@ -22,6 +22,35 @@ pub const MAX_ARGS_BYTES: usize = 4000;
 /// Longest outcome kept, in characters.
 const MAX_OUTCOME_CHARS: usize = 500;
 
+/// `Ok` when Slack user `user` holds `p`; else the refusal that names the
+/// roles needed, audited as `action` with `args` at `now_ms`. The one role
+/// check for every gated action, whichever transport or feature asks.
+pub async fn require(
+    store: &Store,
+    cfg: &crate::config::Config,
+    now_ms: i64,
+    user: &str,
+    p: crate::roles::Permission,
+    action: &str,
+    args: Value,
+) -> std::result::Result<(), String> {
+    if cfg.roles.can(user, p) {
+        return Ok(());
+    }
+    tracing::info!(user, permission = %p, "refused: not in a role that may");
+    let outcome = format!("refused: needs {}", p.who());
+    record(
+        store,
+        now_ms,
+        &Actor::Slack(user.to_string()),
+        action,
+        args,
+        &outcome,
+    )
+    .await;
+    Err(crate::config::Roles::refusal(p, &cfg.file_label()))
+}
+
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {

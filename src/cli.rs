@@ -314,7 +314,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(t) => Some(parse_at(&cfg, &name, &t, now)?),
             };
             let store = open_store(&cfg, &secrets).await?;
-            let key = crate::jobs::planner::queue_checkin(
+            let key = crate::features::runs::queue_checkin(
                 &store,
                 &cfg,
                 &name,

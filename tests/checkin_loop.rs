@@ -137,7 +137,7 @@ async fn whole_loop(db: Db, mode: Mode) {
         .expect("the answered prompt is updated");
 
     // `fieldnotes checkin run pulse` from the CLI's code path: sent within seconds.
-    fieldnotes::jobs::planner::queue_checkin(
+    fieldnotes::features::runs::queue_checkin(
         store,
         &t.config,
         "pulse",

@@ -174,7 +174,7 @@ async fn slash_note_and_event_retries_over_http() {
 async fn a_failed_save_keeps_the_text_in_the_modal() {
     let t = spawn_app(Db::Sqlite, Mode::SocketMode).await;
     let state = t.app().state().clone();
-    fieldnotes::jobs::planner::queue_checkin(
+    fieldnotes::features::runs::queue_checkin(
         &state.store,
         &t.config,
         "pulse",

@@ -46,22 +46,11 @@ pub enum Asked {
 pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
     let actor = Actor::Slack(a.user.to_string());
     let now_ms = a.now.timestamp_millis();
-    if !cfg.roles.can(a.user, Permission::Ask) {
-        tracing::info!(user = a.user, "ask refused: not in a role that may");
-        let outcome = format!("refused: needs {}", Permission::Ask.who());
-        audit::record(
-            store,
-            now_ms,
-            &actor,
-            "ask",
-            json!({ "text": a.text }),
-            &outcome,
-        )
-        .await;
-        return Asked::Refused(crate::config::Roles::refusal(
-            Permission::Ask,
-            &cfg.file_label(),
-        ));
+    let asked = json!({ "text": a.text });
+    if let Err(refusal) =
+        audit::require(store, cfg, now_ms, a.user, Permission::Ask, "ask", asked).await
+    {
+        return Asked::Refused(refusal);
     }
     if cfg.checkins.is_empty() {
         return Asked::NoCheckins;
@@ -72,7 +61,7 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
         Err(why) => return Asked::Invalid(why),
     };
     let checkin = parsed.checkin.unwrap_or_else(|| names[0].to_string());
-    let queued = crate::jobs::planner::queue_ask(
+    let queued = crate::features::runs::queue_ask(
         store,
         cfg,
         &checkin,

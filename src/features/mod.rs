@@ -4,7 +4,8 @@
 //! calls one of these, and renders the outcome as Block Kit or text.
 //!
 //! Issue 11 moves the rest here over time (notes, home, digest preview,
-//! retag); `pause` and `ask` are first.
+//! retag); `pause`, `ask` and `runs` (one-off check-in runs) are first.
 
 pub mod ask;
 pub mod pause;
+pub mod runs;

@@ -6,14 +6,12 @@
 use super::views;
 use crate::app::AppState;
 use crate::audit::{self, Actor};
-use crate::config::Roles;
 use crate::roles::Permission;
 use anyhow::{Context, Result};
 use serde_json::Value;
-use tracing::info;
 
 /// `Ok` when `user` holds `p`; else the refusal (audited as `action`, with
-/// `args`), for the caller to show.
+/// `args`), for the caller to show. See [`audit::require`].
 pub async fn require(
     state: &AppState,
     user: &str,
@@ -22,19 +20,7 @@ pub async fn require(
     args: Value,
 ) -> Result<(), String> {
     let cfg = state.config();
-    if cfg.roles.can(user, p) {
-        return Ok(());
-    }
-    info!(user, permission = %p, "refused: not in a role that may");
-    record(
-        state,
-        user,
-        action,
-        args,
-        &format!("refused: needs {}", p.who()),
-    )
-    .await;
-    Err(Roles::refusal(p, &cfg.file_label()))
+    audit::require(&state.store, &cfg, state.now_ms(), user, p, action, args).await
 }
 
 /// Records what a Slack user did, and how it ended.

@@ -392,7 +392,7 @@ impl TestApp {
 
     /// Queues a one-off run of `pulse` now (what `fieldnotes checkin run` does).
     pub async fn queue_run(&self, question: Option<&str>) {
-        fieldnotes::jobs::planner::queue_checkin(
+        fieldnotes::features::runs::queue_checkin(
             &self.app().state().store,
             &self.config,
             "pulse",
