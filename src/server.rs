@@ -189,19 +189,25 @@ mod tests {
         out
     }
 
-    async fn get_ok(s: &mut TcpStream) {
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    /// GET /healthz on `s`: whether it was answered 200 within `within`.
+    async fn try_get(s: &mut TcpStream, within: Duration) -> bool {
+        if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
-            .unwrap();
+            .is_err()
+        {
+            return false;
+        }
         let mut buf = [0u8; 256];
-        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
+        matches!(
+            tokio::time::timeout(within, s.read(&mut buf)).await,
+            Ok(Ok(n)) if buf[..n].starts_with(b"HTTP/1.1 200")
+        )
+    }
+
+    async fn get_ok(s: &mut TcpStream) {
         assert!(
-            buf[..n].starts_with(b"HTTP/1.1 200"),
-            "{:?}",
-            String::from_utf8_lossy(&buf[..n])
+            try_get(s, Duration::from_secs(20)).await,
+            "a 200 for /healthz"
         );
     }
 
@@ -266,16 +272,9 @@ mod tests {
         let mut d = None;
         for _ in 0..200 {
             let mut s = TcpStream::connect(addr).await.unwrap();
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                .await
-                .unwrap();
-            let mut buf = [0u8; 64];
-            if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await
-            {
-                if buf[..n].starts_with(b"HTTP/1.1 200") {
-                    d = Some(s);
-                    break;
-                }
+            if try_get(&mut s, Duration::from_secs(5)).await {
+                d = Some(s);
+                break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -356,6 +356,21 @@ async fn next_json(
     }
 }
 
+/// Acks a redelivered envelope and checks the delivery ended acked on
+/// Slack's second attempt.
+async fn ack_redelivery(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    second: &Value,
+    task: tokio::task::JoinHandle<anyhow::Result<slack_emulator::Delivery>>,
+) {
+    ack(ws, second).await;
+    let d = task.await.unwrap().unwrap();
+    assert!(d.acked);
+    assert_eq!(d.attempts, 2);
+}
+
 /// Acks `env` on `ws`, as a client does.
 async fn ack(
     ws: &mut tokio_tungstenite::WebSocketStream<
@@ -394,10 +409,7 @@ async fn unacked_events_are_redelivered_with_retry_attempt() {
     assert_eq!(second["retry_attempt"], 1);
     assert_eq!(second["retry_reason"], "timeout");
     assert_eq!(second["payload"]["event_id"], first["payload"]["event_id"]);
-    ack(&mut ws, &second).await;
-    let d = task.await.unwrap().unwrap();
-    assert!(d.acked);
-    assert_eq!(d.attempts, 2);
+    ack_redelivery(&mut ws, &second, task).await;
 }
 
 #[tokio::test]
@@ -447,10 +459,7 @@ async fn a_cut_connection_ends_without_a_close_frame_and_its_envelope_comes_agai
     let second = next_json(&mut again).await;
     assert_eq!(second["retry_attempt"], 1);
     assert_eq!(second["payload"]["event_id"], first["payload"]["event_id"]);
-    ack(&mut again, &second).await;
-    let d = task.await.unwrap().unwrap();
-    assert!(d.acked);
-    assert_eq!(d.attempts, 2);
+    ack_redelivery(&mut again, &second, task).await;
 }
 
 /// A silent server: it answers no ping and hears no ack, but keeps the
@@ -489,10 +498,7 @@ async fn a_silent_server_answers_no_ping_and_hears_no_ack() {
     // is still open.
     let nothing = tokio::time::timeout(Duration::from_millis(100), ws.next()).await;
     assert!(nothing.is_err(), "the silent server sent {nothing:?}");
-    ack(&mut again, &second).await;
-    let d = task.await.unwrap().unwrap();
-    assert!(d.acked);
-    assert_eq!(d.attempts, 2);
+    ack_redelivery(&mut again, &second, task).await;
     // Cutting it ends the held connection.
     emu.cut_socket_connections();
     match ws.next().await {
