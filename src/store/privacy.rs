@@ -167,6 +167,21 @@ pub fn mentions(hay: &str, id: &str) -> bool {
     !id.is_empty() && token_positions(hay, id).next().is_some()
 }
 
+/// Runs `sql` with `$1` bound to `user` inside `tx`; the rows it touched.
+async fn bound(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    sql: String,
+    user: &str,
+    what: &'static str,
+) -> Result<u64> {
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user)
+        .execute(&mut **tx)
+        .await
+        .context(what)?
+        .rows_affected())
+}
+
 /// Whether a stored Slack event (an inbox payload) was written by `user`.
 pub fn authored_by(payload: &str, user: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(payload).is_ok_and(|v| event_author_is(&v, user))
@@ -315,65 +330,74 @@ impl Store {
     ) -> Result<UserPurge> {
         anyhow::ensure!(!user.is_empty(), "no user id to purge");
         let mut tx = self.begin_write().await?;
-        let mut n = UserPurge::default();
-        let del = |sql: String| sqlx::AssertSqlSafe(sql);
-        n.insight_tags = sqlx::query(del(format!(
-            "DELETE FROM insight_tags WHERE insight_id IN ({NOTES_OF})"
-        )))
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .context("erasing note tags")?
-        .rows_affected();
-        n.insight_fields = sqlx::query(del(format!(
-            "DELETE FROM insight_fields WHERE insight_id IN ({NOTES_OF})"
-        )))
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .context("erasing note fields")?
-        .rows_affected();
-        n.insights = sqlx::query("DELETE FROM insights WHERE user_id = $1 OR author_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .context("erasing notes")?
-            .rows_affected();
-        n.reminders = sqlx::query(del(format!(
-            "DELETE FROM reminders WHERE user_id = $1 OR prompt_id IN ({PROMPTS_OF})"
-        )))
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .context("erasing reminders")?
-        .rows_affected();
+        let insight_tags = bound(
+            &mut tx,
+            format!("DELETE FROM insight_tags WHERE insight_id IN ({NOTES_OF})"),
+            user,
+            "erasing note tags",
+        )
+        .await?;
+        let insight_fields = bound(
+            &mut tx,
+            format!("DELETE FROM insight_fields WHERE insight_id IN ({NOTES_OF})"),
+            user,
+            "erasing note fields",
+        )
+        .await?;
+        let insights = bound(
+            &mut tx,
+            "DELETE FROM insights WHERE user_id = $1 OR author_id = $1".into(),
+            user,
+            "erasing notes",
+        )
+        .await?;
+        let reminders = bound(
+            &mut tx,
+            format!("DELETE FROM reminders WHERE user_id = $1 OR prompt_id IN ({PROMPTS_OF})"),
+            user,
+            "erasing reminders",
+        )
+        .await?;
         // Someone else's note never links to this person's prompt, but the
         // foreign key must hold whatever happened.
-        sqlx::query(del(format!(
-            "UPDATE insights SET prompt_id = NULL WHERE prompt_id IN ({PROMPTS_OF})"
-        )))
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .context("unlinking notes from erased prompts")?;
-        n.prompts = sqlx::query("DELETE FROM prompts WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .context("erasing prompts")?
-            .rows_affected();
-        n.pauses = sqlx::query("DELETE FROM pauses WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .context("erasing a pause")?
-            .rows_affected();
-        n.people = sqlx::query("DELETE FROM people WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .context("erasing a profile")?
-            .rows_affected();
+        bound(
+            &mut tx,
+            format!("UPDATE insights SET prompt_id = NULL WHERE prompt_id IN ({PROMPTS_OF})"),
+            user,
+            "unlinking notes from erased prompts",
+        )
+        .await?;
+        let prompts = bound(
+            &mut tx,
+            "DELETE FROM prompts WHERE user_id = $1".into(),
+            user,
+            "erasing prompts",
+        )
+        .await?;
+        let pauses = bound(
+            &mut tx,
+            "DELETE FROM pauses WHERE user_id = $1".into(),
+            user,
+            "erasing a pause",
+        )
+        .await?;
+        let people = bound(
+            &mut tx,
+            "DELETE FROM people WHERE user_id = $1".into(),
+            user,
+            "erasing a profile",
+        )
+        .await?;
+        let mut n = UserPurge {
+            insight_tags,
+            insight_fields,
+            insights,
+            reminders,
+            prompts,
+            pauses,
+            people,
+            ..UserPurge::default()
+        };
 
         let candidates: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, payload FROM inbox WHERE payload LIKE $1")
