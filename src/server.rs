@@ -64,7 +64,8 @@ impl Drop for PeerSlot {
     }
 }
 
-/// Largest request head hyper will buffer (Slack's are a few hundred bytes).
+/// Largest request head hyper will buffer (Slack's are a few hundred bytes;
+/// hyper takes nothing under 8 KiB).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Serves `router` on `listener` until `stop` turns true.
@@ -105,7 +106,7 @@ pub async fn serve_with(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(MAX_HEAD_BYTES.max(8192))
+        .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     loop {
         let (stream, peer) = tokio::select! {

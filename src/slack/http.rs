@@ -97,7 +97,7 @@ async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Respo
     }
     // Then the body: bounded in size, in time, and in how many are read
     // at once. Waiting for a slot is a 503, which Slack retries.
-    let Ok(Ok(_reading)) = tokio::time::timeout(READ_SLOT_WAIT, READING.acquire()).await else {
+    let Ok(Ok(reading)) = tokio::time::timeout(READ_SLOT_WAIT, READING.acquire()).await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
     };
     let body = match tokio::time::timeout(
@@ -110,7 +110,7 @@ async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Respo
         Ok(Err(_)) => return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large or cut short"),
         Err(_) => return reject(StatusCode::REQUEST_TIMEOUT, "body read timed out"),
     };
-    drop(_reading);
+    drop(reading);
     slack_request(state, &headers, body).await
 }
 

@@ -30,7 +30,8 @@ pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_TOKEN_LEN && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// The first `max` bytes of an untrusted value, for a log line.
+/// At most the first 40 bytes of an untrusted value (on a char boundary),
+/// for a log line.
 pub fn for_log(s: &str) -> &str {
     let mut end = s.len().min(40);
     while !s.is_char_boundary(end) {
