@@ -5,41 +5,14 @@
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets};
 use crate::jobs;
-use crate::slack::{self, socket::SocketListener, SlackApi};
+use crate::slack::{self, socket::SocketListener, Bot};
 use crate::store::{self, Store};
-use crate::tagging::Tagger;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
-
-/// Everything a handler or job needs; shared behind an `Arc`.
-pub struct AppState {
-    config: RwLock<Arc<Config>>,
-    tagger: RwLock<Arc<Tagger>>,
-    pub store: Store,
-    pub slack: SlackApi,
-    pub clock: SharedClock,
-    pub secrets: Secrets,
-    /// Identifies this process in row leases.
-    pub worker_id: String,
-    pub bot_user_id: String,
-    /// Where both transports commit Slack events before acking them.
-    pub inbox: crate::inbox::Inbox,
-    inbox_writer: std::sync::Mutex<Option<crate::inbox::InboxWriter>>,
-    /// The one bounded, tracked set for work after the ack; shutdown waits
-    /// for it before the pool closes.
-    pub background: crate::tasks::Background,
-    /// The Socket Mode link, for `/readyz` (not used without Socket Mode).
-    pub socket_mode: crate::slack::socket::Connection,
-    /// `/readyz` and `/metrics` answers, reused for a second.
-    pub probes: crate::ops::Probes,
-}
-
-/// Follow-up tasks (after the ack) that run at once, at most.
-pub const BACKGROUND_TASKS: usize = 64;
 
 /// HTTP requests handled at once, at most; past this the bot answers 503
 /// at once (no `X-Slack-No-Retry`, so Slack retries) instead of queueing
@@ -72,92 +45,6 @@ fn shed_load(router: axum::Router, limit: usize) -> axum::Router {
     router.layer(axum::middleware::from_fn_with_state(slots, gate))
 }
 
-impl AppState {
-    pub fn new(
-        config: Config,
-        store: Store,
-        slack: SlackApi,
-        clock: SharedClock,
-        secrets: Secrets,
-        bot_user_id: String,
-    ) -> AppState {
-        let worker_id = format!(
-            "{}-{}-{:x}",
-            hostname(),
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        let (inbox, writer) = crate::inbox::Inbox::new();
-        AppState {
-            inbox,
-            inbox_writer: std::sync::Mutex::new(Some(writer)),
-            background: crate::tasks::Background::new(BACKGROUND_TASKS),
-            socket_mode: Default::default(),
-            probes: Default::default(),
-            tagger: RwLock::new(Arc::new(Tagger::new(&config.tags))),
-            config: RwLock::new(Arc::new(config)),
-            store,
-            slack,
-            clock,
-            secrets,
-            worker_id,
-            bot_user_id,
-        }
-    }
-
-    /// Connects to Slack with the bot token (auth.test) and builds the
-    /// state, without starting anything.
-    pub async fn connect(config: Config, secrets: Secrets, clock: SharedClock) -> Result<AppState> {
-        let store = open_store(&config, &secrets).await?;
-        let token = secrets
-            .bot_token
-            .clone()
-            .context("SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token")?;
-        let hyper = slack::client::hyper_client(&secrets.slack_api_url)?;
-        // A call never outlives half a lease, so a lease renewed right
-        // before a send still holds when Slack answers.
-        let timeout = (config.bot.lease / 2).min(std::time::Duration::from_secs(10));
-        let api = SlackApi::new(hyper, &token).with_timeout(timeout);
-        let bot_user_id = api
-            .bot_user_id()
-            .await
-            .context("checking the bot token with auth.test")?;
-        Ok(AppState::new(
-            config,
-            store,
-            api,
-            clock,
-            secrets,
-            bot_user_id,
-        ))
-    }
-
-    pub fn config(&self) -> Arc<Config> {
-        self.config.read().expect("config lock").clone()
-    }
-
-    pub fn tagger(&self) -> Arc<Tagger> {
-        self.tagger.read().expect("tagger lock").clone()
-    }
-
-    /// Swaps in a new, already validated config.
-    pub fn replace_config(&self, cfg: Config) {
-        *self.tagger.write().expect("tagger lock") = Arc::new(Tagger::new(&cfg.tags));
-        *self.config.write().expect("config lock") = Arc::new(cfg);
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now().timestamp_millis()
-    }
-
-    /// Starts the inbox's writer task (once; later calls return None).
-    pub fn start_inbox_writer(self: &Arc<Self>) -> Option<JoinHandle<()>> {
-        let writer = self.inbox_writer.lock().ok()?.take()?;
-        let clock = self.clock.clone();
-        Some(writer.spawn(self.store.clone(), move || clock.now().timestamp_millis()))
-    }
-}
-
 /// How to run.
 pub struct AppOptions {
     pub config: Config,
@@ -173,7 +60,7 @@ pub struct AppOptions {
 
 /// A running bot.
 pub struct Application {
-    state: Arc<AppState>,
+    state: Arc<Bot>,
     http_addr: Option<SocketAddr>,
     socket: Option<SocketListener>,
     stop: watch::Sender<bool>,
@@ -200,7 +87,8 @@ pub async fn open_store(config: &Config, secrets: &Secrets) -> Result<Store> {
 impl Application {
     pub async fn build(opts: AppOptions) -> Result<Application> {
         crate::metrics::init();
-        let state = Arc::new(AppState::connect(opts.config, opts.secrets, opts.clock).await?);
+        let store = open_store(&opts.config, &opts.secrets).await?;
+        let state = Arc::new(Bot::connect(opts.config, store, opts.secrets, opts.clock).await?);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let inbox_writer = state.start_inbox_writer();
@@ -216,7 +104,10 @@ impl Application {
                 .with_context(|| format!("binding {addr}"))?;
             let bound = listener.local_addr()?;
             http_addr = Some(bound);
-            let router = shed_load(slack::http::router(state.clone()), HTTP_IN_FLIGHT);
+            // Slack's endpoint and the operator's probes share the listener.
+            let router =
+                slack::http::router(state.clone()).merge(crate::ops::router(state.clone()));
+            let router = shed_load(router, HTTP_IN_FLIGHT);
             http_task = Some(tokio::spawn(crate::server::serve(
                 listener,
                 router,
@@ -238,7 +129,10 @@ impl Application {
         }
 
         if opts.watch_config {
-            tasks.push(crate::reload::spawn(state.clone(), stop_rx.clone())?);
+            tasks.push(crate::reload::spawn(
+                state.context().clone(),
+                stop_rx.clone(),
+            )?);
         }
         if opts.run_jobs {
             let st = state.clone();
@@ -256,7 +150,7 @@ impl Application {
         })
     }
 
-    pub fn state(&self) -> &Arc<AppState> {
+    pub fn state(&self) -> &Arc<Bot> {
         &self.state
     }
 
@@ -319,7 +213,7 @@ impl Application {
 }
 
 /// Restarts the jobs loop if it panics.
-async fn supervise(state: Arc<AppState>, stop: watch::Receiver<bool>) {
+async fn supervise(state: Arc<Bot>, stop: watch::Receiver<bool>) {
     loop {
         let h = tokio::spawn(jobs::run_loop(state.clone(), stop.clone()));
         match h.await {
@@ -330,13 +224,6 @@ async fn supervise(state: Arc<AppState>, stop: watch::Receiver<bool>) {
             }
         }
     }
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "fieldnotes".into())
 }
 
 #[cfg(test)]

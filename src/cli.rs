@@ -61,6 +61,7 @@ pub enum Command {
         timeout: u64,
     },
     /// Run a four-week simulation against the built-in Slack emulator (no tokens needed).
+    #[cfg(feature = "demo")]
     Demo(crate::demo::DemoArgs),
     /// Apply database migrations and exit.
     Migrate,
@@ -188,12 +189,22 @@ pub enum DigestFormat {
     Json,
 }
 
+impl Command {
+    fn is_demo(&self) -> bool {
+        #[cfg(feature = "demo")]
+        if matches!(self, Command::Demo(_)) {
+            return true;
+        }
+        false
+    }
+}
+
 /// Entry point used by `main`.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story; keep its logs to warnings unless asked.
     init_tracing(
-        if matches!(cli.command, Command::Demo(_)) {
+        if cli.command.is_demo() {
             "warn"
         } else {
             "fieldnotes=info,warn"
@@ -215,24 +226,8 @@ pub async fn main() -> ExitCode {
     }
 }
 
-/// The log filter: `RUST_LOG`, else `default`. The file watcher's own
-/// crate (`notify`) is held at `warn` unless `RUST_LOG` names it: at trace
-/// it logs every inotify event, and a log file beside what it watches
-/// would feed itself.
-pub fn log_filter(rust_log: Option<&str>, default: &str) -> tracing_subscriber::EnvFilter {
-    let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or(default);
-    let mut filter = tracing_subscriber::EnvFilter::try_new(spec)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    if !spec.contains("notify") {
-        if let Ok(d) = "notify=warn".parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    filter
-}
-
 fn init_tracing(default: &str, format: LogFormat) {
-    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), default);
+    let filter = crate::logging::log_filter(std::env::var("RUST_LOG").ok().as_deref(), default);
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -258,6 +253,7 @@ fn load_config(path: &std::path::Path) -> Result<Config> {
 pub async fn run(cli: Cli) -> Result<()> {
     let secrets = Secrets::from_env();
     match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo(args) => crate::demo::run(&cli.config, args).await.map(|_| ()),
         Command::Healthcheck { url, timeout } => {
             let body = crate::ops::probe(&url, std::time::Duration::from_secs(timeout)).await?;
@@ -362,7 +358,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             if secrets.bot_token.is_none() {
                 anyhow::bail!("schedule preview resolves each check-in's audience from Slack: set SLACK_BOT_TOKEN (and SLACK_API_URL for the emulator). `fieldnotes check-config` lists the next occurrences without it.");
             }
-            let state = crate::app::AppState::connect(cfg, secrets, Arc::new(SystemClock)).await?;
+            let store = open_store(&cfg, &secrets).await?;
+            let state =
+                crate::slack::Bot::connect(cfg, store, secrets, Arc::new(SystemClock)).await?;
             let text = crate::report::preview(&state, checkin.as_deref(), next.max(1)).await;
             state.store.close().await;
             print!("{}", text?);
@@ -386,7 +384,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Retag { dry_run } => {
             let cfg = load_config(&cli.config)?;
             let store = open_store(&cfg, &secrets).await?;
-            let r = retag(&store, &cfg, dry_run).await;
+            let r = crate::features::retag::retag(&store, &cfg, dry_run).await;
             store.close().await;
             let r = r?;
             println!(
@@ -638,50 +636,4 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// What `fieldnotes retag` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RetagReport {
-    pub seen: usize,
-    pub changed: usize,
-    pub added: usize,
-    pub removed: usize,
-    pub sentiment_changed: usize,
-}
-
-/// Recomputes every stored insight's automatic tags and sentiment from the
-/// current config; manual tags and typed fields stay.
-pub async fn retag(
-    store: &crate::store::Store,
-    cfg: &Config,
-    dry_run: bool,
-) -> Result<RetagReport> {
-    let tagger = crate::tagging::Tagger::new(&cfg.tags);
-    let mut r = RetagReport::default();
-    for ins in store.insights(&InsightQuery::default()).await? {
-        r.seen += 1;
-        let auto = crate::capture::auto_tags(
-            &tagger,
-            cfg,
-            &ins.text,
-            &ins.answers,
-            ins.checkin.as_deref(),
-        );
-        let tone = crate::capture::tone(&ins.text);
-        let added = auto.iter().filter(|t| !ins.auto_tags.contains(t)).count();
-        let removed = ins.auto_tags.iter().filter(|t| !auto.contains(t)).count();
-        let tone_changed = ins.sentiment != Some(tone);
-        if added + removed == 0 && !tone_changed {
-            continue;
-        }
-        r.changed += 1;
-        r.added += added;
-        r.removed += removed;
-        r.sentiment_changed += usize::from(tone_changed);
-        if !dry_run {
-            store.retag_insight(ins.id, &auto, Some(tone)).await?;
-        }
-    }
-    Ok(r)
 }

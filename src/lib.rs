@@ -6,12 +6,15 @@
 //! owns every SQL statement and `slack` owns every slack-morphism type.
 
 pub mod app;
+pub mod architecture;
 pub mod audit;
 pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod context;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod digest;
 pub mod domain;
@@ -19,6 +22,7 @@ pub mod export;
 pub mod features;
 pub mod inbox;
 pub mod jobs;
+pub mod logging;
 pub mod metrics;
 pub mod ops;
 pub mod privacy;

@@ -5,8 +5,8 @@
 //! own, which is how Socket Mode (no inbound HTTP) exposes them. Bodies are
 //! short and fixed: internal errors go to the log, never to a prober.
 
-use crate::app::AppState;
 use crate::metrics::{self, Snapshot};
+use crate::slack::Bot;
 use anyhow::{Context, Result};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -23,7 +23,11 @@ use tokio::task::JoinHandle;
 pub const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The three endpoints, with their state applied.
-pub fn router(state: Arc<AppState>) -> Router {
+pub fn router(bot: Arc<Bot>) -> Router {
+    let state = Arc::new(Ops {
+        bot,
+        probes: Probes::default(),
+    });
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -31,9 +35,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The endpoints' state: the bot, and this listener's cached readings.
+struct Ops {
+    bot: Arc<Bot>,
+    probes: Probes,
+}
+
 /// Binds `addr` and serves the endpoints there until `stop` flips.
 pub async fn serve(
-    state: Arc<AppState>,
+    state: Arc<Bot>,
     addr: SocketAddr,
     stop: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, JoinHandle<()>)> {
@@ -60,7 +70,7 @@ async fn healthz() -> Response {
 }
 
 /// Why the bot is not ready, if it isn't.
-pub async fn readiness(state: &AppState) -> Result<(), &'static str> {
+pub async fn readiness(state: &Bot) -> Result<(), &'static str> {
     match tokio::time::timeout(DB_PROBE_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -87,14 +97,15 @@ const PROBE_TTL: Duration = Duration::from_secs(1);
 
 /// The last readings, one at a time (a burst of probes waits for one).
 #[derive(Default)]
-pub struct Probes {
+struct Probes {
     ready: tokio::sync::Mutex<Option<(tokio::time::Instant, Result<(), &'static str>)>>,
     snapshot: tokio::sync::Mutex<Option<(tokio::time::Instant, Snapshot)>>,
 }
 
-async fn cached_readiness(state: &AppState) -> Result<(), &'static str> {
+async fn cached_readiness(ops: &Ops) -> Result<(), &'static str> {
+    let state = &ops.bot;
     let r = {
-        let mut last = state.probes.ready.lock().await;
+        let mut last = ops.probes.ready.lock().await;
         match *last {
             Some((at, r)) if at.elapsed() < PROBE_TTL => r,
             _ => {
@@ -113,8 +124,9 @@ async fn cached_readiness(state: &AppState) -> Result<(), &'static str> {
 
 /// The snapshot with its database readings reused for a second; the
 /// Socket Mode link (no I/O) is read live.
-async fn cached_snapshot(state: &AppState) -> Snapshot {
-    let mut last = state.probes.snapshot.lock().await;
+async fn cached_snapshot(ops: &Ops) -> Snapshot {
+    let state = &ops.bot;
+    let mut last = ops.probes.snapshot.lock().await;
     let mut snap = match last.as_ref() {
         Some((at, snap)) if at.elapsed() < PROBE_TTL => snap.clone(),
         _ => {
@@ -127,7 +139,7 @@ async fn cached_snapshot(state: &AppState) -> Snapshot {
     snap
 }
 
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+async fn readyz(State(state): State<Arc<Ops>>) -> Response {
     match cached_readiness(&state).await {
         Ok(()) => plain(StatusCode::OK, "ready\n"),
         Err("database") => plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: database\n"),
@@ -137,7 +149,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// This bot's own gauges, read now; the inbox's are left out when the
 /// database doesn't answer in time.
-pub async fn snapshot(state: &AppState) -> Snapshot {
+pub async fn snapshot(state: &Bot) -> Snapshot {
     let mut snap = Snapshot {
         socket_mode_connected: state.socket_mode.state(),
         ..Snapshot::default()
@@ -160,7 +172,7 @@ pub async fn snapshot(state: &AppState) -> Snapshot {
     snap
 }
 
-async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+async fn metrics_text(State(state): State<Arc<Ops>>) -> Response {
     let text = metrics::render(&cached_snapshot(&state).await);
     (
         [

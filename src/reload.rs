@@ -3,9 +3,9 @@
 //! effect at once; an invalid one is logged with file, line and key, and
 //! the config in force stays.
 
-use crate::app::AppState;
 use crate::config::Config;
-use anyhow::{Context, Result};
+use crate::context::Context;
+use anyhow::{Context as _, Result};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 /// Re-reads the config file; true if the new one is now in force.
-pub fn reload(state: &AppState, why: &str) -> bool {
+pub fn reload(state: &Context, why: &str) -> bool {
     let old = state.config();
     match Config::load(&old.path) {
         Ok(cfg) => {
@@ -122,7 +122,7 @@ impl ConfigWatch {
 }
 
 /// Starts watching the config file and listening for SIGHUP.
-pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> Result<JoinHandle<()>> {
+pub fn spawn(state: Arc<Context>, mut stop: watch::Receiver<bool>) -> Result<JoinHandle<()>> {
     let mut watch = ConfigWatch::new(&state.config().path)?;
     let (tx, mut hup_rx) = mpsc::channel::<()>(1);
 
@@ -226,7 +226,7 @@ mod tests {
             let buf = Buf::default();
             let out = buf.clone();
             let sub = tracing_subscriber::fmt()
-                .with_env_filter(crate::cli::log_filter(rust_log, "trace"))
+                .with_env_filter(crate::logging::log_filter(rust_log, "trace"))
                 .with_writer(move || out.clone())
                 .finish();
             tracing::subscriber::with_default(sub, || {
@@ -240,7 +240,7 @@ mod tests {
             assert!(!text.contains("inotify event"), "{text}");
         }
         // Asking for the watcher by name still works.
-        let f = crate::cli::log_filter(Some("notify=trace"), "info");
+        let f = crate::logging::log_filter(Some("notify=trace"), "info");
         assert!(f.to_string().contains("notify=trace"));
     }
 }

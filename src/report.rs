@@ -2,9 +2,9 @@
 //! occurrence) and `fieldnotes schedule preview` (what will happen, per
 //! person, with skips and pauses explained).
 
-use crate::app::AppState;
 use crate::config::{CheckIn, Config, Zone};
 use crate::jobs::planner::{self, PlanContext};
+use crate::slack::Bot;
 use crate::store::{OccurrenceStatus, Store};
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -131,7 +131,7 @@ pub async fn status(
 
 /// `fieldnotes schedule preview`: each person's next `next` sends of each
 /// check-in (or one), in their local time and UTC, with skips explained.
-pub async fn preview(state: &AppState, checkin: Option<&str>, next: usize) -> Result<String> {
+pub async fn preview(state: &Bot, checkin: Option<&str>, next: usize) -> Result<String> {
     let cfg = state.config();
     let now = state.clock.now();
     let checkins: Vec<&CheckIn> = match checkin {
@@ -165,7 +165,7 @@ pub async fn preview(state: &AppState, checkin: Option<&str>, next: usize) -> Re
             );
             continue;
         }
-        let people = planner::resolve_audience(state, c).await?;
+        let people = crate::slack::people::resolve_audience(state, c).await?;
         // Enough occurrences that every zone has `next` ahead of it.
         let look_back = match c.zone {
             Zone::Local => Duration::hours(27),

@@ -883,7 +883,7 @@ async fn retention_and_retag(db: Db) {
         "[[tag]]\nid = \"competitor:initech\"\nlabel = \"Competitor: Initech\"\ncategory = \"competitor\"\nkeywords = [\"initech\"]\n\n[[tag]]\nid = \"competitor:globex\"",
     );
     let cfg = fieldnotes::config::Config::parse(std::path::Path::new("t.toml"), &text).unwrap();
-    let dry = fieldnotes::cli::retag(&state.store, &cfg, true)
+    let dry = fieldnotes::features::retag::retag(&state.store, &cfg, true)
         .await
         .unwrap();
     assert_eq!(dry.changed, 1);
@@ -898,7 +898,7 @@ async fn retention_and_retag(db: Db) {
             .is_empty(),
         "dry run writes nothing"
     );
-    let r = fieldnotes::cli::retag(&state.store, &cfg, false)
+    let r = fieldnotes::features::retag::retag(&state.store, &cfg, false)
         .await
         .unwrap();
     assert_eq!((r.changed, r.added), (1, 1));
@@ -906,7 +906,7 @@ async fn retention_and_retag(db: Db) {
         state.store.insight(keep).await.unwrap().unwrap().auto_tags,
         vec!["competitor:initech"]
     );
-    let again = fieldnotes::cli::retag(&state.store, &cfg, false)
+    let again = fieldnotes::features::retag::retag(&state.store, &cfg, false)
         .await
         .unwrap();
     assert_eq!(again.changed, 0, "retag is idempotent");

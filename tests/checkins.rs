@@ -288,7 +288,7 @@ async fn a_lost_answer_is_not_resent_and_failures_show_in_status() {
     // of attempts.
     t.emu.fail_next("chat.postMessage", 5, Failure::Status(503));
     t.queue_run(Some("Third question")).await;
-    let third = |state: std::sync::Arc<fieldnotes::app::AppState>| async move {
+    let third = |state: std::sync::Arc<fieldnotes::slack::Bot>| async move {
         state
             .store
             .occurrence_status(None, 10)

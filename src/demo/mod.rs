@@ -10,7 +10,7 @@ use crate::app::{AppOptions, Application};
 use crate::clock::{ManualClock, SharedClock};
 use crate::config::{Config, Secrets};
 use crate::digest::{self, IsoWeek};
-use crate::jobs::{dispatcher::Dispatcher, planner};
+use crate::jobs::Jobs;
 use crate::slack::views::{OPEN_FORM_ACTION, QUESTION_PREFIX, TAGS_BLOCK};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration as CDuration, TimeZone, Utc};
@@ -73,6 +73,9 @@ struct PendingAnswer {
 }
 
 const STEP_MINUTES: i64 = 30;
+/// Ticks per simulated step at most (one usually suffices; a burst of
+/// prompts takes a few paced batches).
+const MAX_TICKS: usize = 10_000;
 
 pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let wall = Instant::now();
@@ -178,7 +181,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         .await?;
     let state = app.state().clone();
     state.slack.limits().set_scale(DEMO_RATE_SCALE);
-    let dispatcher = Dispatcher::new(&state);
+    let jobs = Jobs::new(&state);
 
     println!(
         "Simulating {} weeks ({} to {}) for {} reps in {} timezones against the Slack emulator at {}",
@@ -198,25 +201,9 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let mut t = start;
     while t <= end {
         clock.set(t);
-        // Like the real loop: a failed step is logged and tried again on the
-        // next one, never the end of the run.
-        if let Err(e) = planner::run_once(&state).await {
-            tracing::warn!(error = %format!("{e:#}"), "planner step failed");
-        }
-        loop {
-            match dispatcher.run_once(&state).await {
-                Ok(o) if o.claimed > 0 => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "dispatcher step failed");
-                    break;
-                }
-            }
-        }
-        if let Err(e) = dispatcher.close_windows(&state).await {
-            tracing::warn!(error = %format!("{e:#}"), "closing windows failed");
-        }
-        drain_inbox(&state).await;
+        // The real loop's step, until nothing due by now is left: a failed
+        // step is logged and tried again on the next, never the end of the run.
+        jobs.run_until_idle(&state, MAX_TICKS).await;
 
         // New prompts in reps' DMs: decide who answers, and when.
         let msgs = emu.messages();
@@ -326,7 +313,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
             }
         }
         // Replies delivered this step are handled at this step's time.
-        drain_inbox(&state).await;
+        jobs.run_until_idle(&state, MAX_TICKS).await;
         t += CDuration::minutes(STEP_MINUTES);
     }
     // Let the follow-ups after each ack ("thanks" updates, confirmations)
@@ -492,19 +479,4 @@ async fn answer_prompt(
         }
     }
     Ok(())
-}
-
-/// Handles every committed Slack event (DM replies, App Home opens), as the
-/// inbox worker does in the real loop.
-async fn drain_inbox(state: &std::sync::Arc<crate::app::AppState>) {
-    loop {
-        match crate::jobs::inbox::run_once(state).await {
-            Ok(o) if o.claimed > 0 => continue,
-            Ok(_) => break,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "inbox step failed");
-                break;
-            }
-        }
-    }
 }

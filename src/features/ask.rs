@@ -2,6 +2,7 @@
 //! a check-in's audience, now or later. Role-checked and audited; keyed by
 //! the Slack trigger, so a retry or a replay queues nothing more.
 
+use super::error::UserError;
 use crate::audit::{self, Actor};
 use crate::config::Config;
 use crate::roles::Permission;
@@ -33,32 +34,60 @@ pub enum Asked {
         checkin: String,
         at: Option<DateTime<Utc>>,
     },
-    /// Not in a role that may ask: the refusal to show.
-    Refused(String),
-    /// No check-in in the config could carry the question.
-    NoCheckins,
-    /// Not a question the parser accepts: the reason.
-    Invalid(String),
-    /// The database refused: the question, to send again.
-    NotSaved { question: String },
 }
 
-pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
+/// Why nothing was queued, as the asker should hear it.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// Not in a role that may ask: the refusal names the roles that may.
+    #[error("{0}")]
+    Refused(String),
+    #[error("There is no check-in in the config whose audience could get a question.")]
+    NoCheckins,
+    /// Not a question the parser accepts: the reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database refused: the question, to send again.
+    #[error("We couldn't queue that just now, so here it is to send again:\n>{question}")]
+    NotSaved {
+        question: String,
+        #[source]
+        cause: anyhow::Error,
+    },
+}
+
+impl UserError for AskError {
+    fn internal(&self) -> Option<&anyhow::Error> {
+        match self {
+            AskError::NotSaved { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
+    fn icon(&self) -> &'static str {
+        match self {
+            AskError::Refused(_) => "",
+            _ => ":warning:",
+        }
+    }
+}
+
+pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Result<Asked, AskError> {
     let actor = Actor::Slack(a.user.to_string());
     let now_ms = a.now.timestamp_millis();
     let asked = json!({ "text": a.text });
     if let Err(refusal) =
         audit::require(store, cfg, now_ms, a.user, Permission::Ask, "ask", asked).await
     {
-        return Asked::Refused(refusal);
+        return Err(AskError::Refused(refusal));
     }
     if cfg.checkins.is_empty() {
-        return Asked::NoCheckins;
+        return Err(AskError::NoCheckins);
     }
     let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
     let parsed = match crate::commands::parse_ask(a.text, &names, a.now, a.tz) {
         Ok(p) => p,
-        Err(why) => return Asked::Invalid(why),
+        Err(why) => return Err(AskError::Invalid(why)),
     };
     let checkin = parsed.checkin.unwrap_or_else(|| names[0].to_string());
     let queued = crate::features::runs::queue_ask(
@@ -79,10 +108,10 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
     match queued {
         Ok((key, false)) => {
             tracing::info!(user = a.user, checkin, run = %key, "one-off question already queued");
-            Asked::AlreadyQueued {
+            Ok(Asked::AlreadyQueued {
                 checkin,
                 at: parsed.at,
-            }
+            })
         }
         Ok((key, true)) => {
             tracing::info!(user = a.user, checkin, run = %key, "one-off question queued");
@@ -95,19 +124,20 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Asked {
                 &format!("ok: run {key}"),
             )
             .await;
-            Asked::Queued {
+            Ok(Asked::Queued {
                 checkin,
                 at: parsed.at,
                 question: parsed.question,
-            }
+            })
         }
         Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), "queueing a question failed");
-            // The cause is in the log; the audit row says what happened.
+            // The cause goes to the log where the error is shown; the audit
+            // row says what happened.
             audit::record(store, now_ms, &actor, "ask", args, "failed: not queued").await;
-            Asked::NotSaved {
+            Err(AskError::NotSaved {
                 question: parsed.question,
-            }
+                cause: e.context("queueing a one-off question"),
+            })
         }
     }
 }

@@ -1,11 +1,15 @@
-//! Use cases, apart from the Slack transport: each takes what it needs
-//! (the store, the time, typed input) and returns a typed outcome, and
-//! knows nothing of slack-morphism. `slack::handlers` parses a payload,
+//! Use cases, apart from the Slack transport: each takes the `Context` (or
+//! the store and config it needs) and typed input, and returns a typed
+//! outcome or its own `UserError`; none knows slack-morphism. The Slack
+//! router (`slack::router`) parses a payload once into a typed action,
 //! calls one of these, and renders the outcome as Block Kit or text.
-//!
-//! Issue 11 moves the rest here over time (notes, home, digest preview,
-//! retag); `pause`, `ask` and `runs` (one-off check-in runs) are first.
 
 pub mod ask;
+pub mod digest;
+pub mod error;
+pub mod notes;
 pub mod pause;
+pub mod retag;
 pub mod runs;
+
+pub use error::UserError;

@@ -1,6 +1,7 @@
 //! Pausing and resuming check-ins, from `/fieldnotes pause|resume` and App
 //! Home's buttons alike: one implementation for both.
 
+use super::error::UserError;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -21,21 +22,32 @@ impl Via {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Paused {
-    /// Paused until then.
-    Until(DateTime<Utc>),
-    /// What was typed is not a pause: the reason, for the person.
+/// Why a pause didn't take, as the person should hear it.
+#[derive(Debug, thiserror::Error)]
+pub enum PauseError {
+    /// What was typed is not a pause: the reason.
+    #[error("{0}")]
     Invalid(String),
     /// The database refused; nothing changed.
-    NotSaved,
+    #[error("We couldn't save your pause just now; please try again in a moment.")]
+    NotSaved(#[source] anyhow::Error),
+    #[error("We couldn't resume just now; please try again in a moment.")]
+    NotResumed(#[source] anyhow::Error),
+}
+
+impl UserError for PauseError {
+    fn internal(&self) -> Option<&anyhow::Error> {
+        match self {
+            PauseError::NotSaved(e) | PauseError::NotResumed(e) => Some(e),
+            PauseError::Invalid(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resumed {
     Resumed,
     WasNotPaused,
-    NotSaved,
 }
 
 /// Pauses `user` for what `text` says (`2w`, `until 2027-01-05`), read in
@@ -47,11 +59,8 @@ pub async fn pause(
     tz: Tz,
     now: DateTime<Utc>,
     via: Via,
-) -> Paused {
-    let until = match crate::commands::parse_pause(text, now, tz) {
-        Ok(u) => u,
-        Err(why) => return Paused::Invalid(why),
-    };
+) -> Result<DateTime<Utc>, PauseError> {
+    let until = crate::commands::parse_pause(text, now, tz).map_err(PauseError::Invalid)?;
     match store
         .set_pause(
             user,
@@ -63,26 +72,20 @@ pub async fn pause(
     {
         Ok(()) => {
             tracing::info!(user, %until, via = via.as_str(), "paused");
-            Paused::Until(until)
+            Ok(until)
         }
-        Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), user, "saving a pause failed");
-            Paused::NotSaved
-        }
+        Err(e) => Err(PauseError::NotSaved(e.context("saving a pause"))),
     }
 }
 
 /// Ends `user`'s pause.
-pub async fn resume(store: &Store, user: &str, now: DateTime<Utc>) -> Resumed {
+pub async fn resume(store: &Store, user: &str, now: DateTime<Utc>) -> Result<Resumed, PauseError> {
     match store.clear_pause(user, now.timestamp_millis()).await {
         Ok(true) => {
             tracing::info!(user, "resumed");
-            Resumed::Resumed
+            Ok(Resumed::Resumed)
         }
-        Ok(false) => Resumed::WasNotPaused,
-        Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), user, "ending a pause failed");
-            Resumed::NotSaved
-        }
+        Ok(false) => Ok(Resumed::WasNotPaused),
+        Err(e) => Err(PauseError::NotResumed(e.context("ending a pause"))),
     }
 }

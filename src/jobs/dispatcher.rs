@@ -12,8 +12,8 @@
 //! the DM for the message's metadata mark before sending again.
 
 use super::backoff;
-use crate::app::AppState;
 use crate::slack::pacer::epoch_ms;
+use crate::slack::Bot;
 use crate::slack::{views, MessageMark, Pacer, SlackCallError};
 use crate::store::{MessageKind, SendJob};
 use anyhow::Result;
@@ -71,7 +71,7 @@ enum Sent {
 }
 
 impl Dispatcher {
-    pub fn new(state: &AppState) -> Self {
+    pub fn new(state: &Bot) -> Self {
         let per_min = state.config().bot.workspace_messages_per_minute;
         // Slack allows "N per minute" with bursts of an undocumented, small
         // size: the bucket keeps under the configured rate with half a
@@ -92,7 +92,7 @@ impl Dispatcher {
 
     /// Records this worker as alive and re-shares Slack's limits among the
     /// live workers (also picks up a reloaded workspace rate).
-    pub async fn heartbeat(&self, state: &AppState) -> Result<u32> {
+    pub async fn heartbeat(&self, state: &Bot) -> Result<u32> {
         let cfg = state.config();
         let now_ms = state.now_ms();
         let live_window = (cfg.bot.tick.as_millis() as i64 * 3).max(10_000);
@@ -132,7 +132,7 @@ impl Dispatcher {
 
     /// Waits for the pacer, claims as many due messages as it allows, and
     /// sends them.
-    pub async fn run_once(&self, state: &Arc<AppState>) -> Result<DispatchOutcome> {
+    pub async fn run_once(&self, state: &Arc<Bot>) -> Result<DispatchOutcome> {
         let tokens = self.pacer.acquire_up_to(BATCH).await;
         let cfg = state.config();
         let now_ms = state.now_ms();
@@ -210,7 +210,7 @@ impl Dispatcher {
     }
 
     #[tracing::instrument(skip_all, fields(prompt = job.prompt_id, user = %job.user_id, checkin = %job.checkin, kind = ?job.kind))]
-    async fn send_one(&self, state: &AppState, job: SendJob) -> Sent {
+    async fn send_one(&self, state: &Bot, job: SendJob) -> Sent {
         let cfg = state.config();
         let store = &state.store;
         let owner = &state.worker_id;
@@ -393,7 +393,7 @@ impl Dispatcher {
     }
 
     /// Extends the leases of the rows this worker is working on.
-    pub async fn keep_leases(&self, state: &AppState) -> Result<()> {
+    pub async fn keep_leases(&self, state: &Bot) -> Result<()> {
         let lease = state.config().bot.lease.as_millis() as i64;
         let held: Vec<(MessageKind, i64)> = self
             .held
@@ -411,7 +411,7 @@ impl Dispatcher {
     /// Looks for the message an earlier attempt may have posted.
     async fn find_earlier_attempt(
         &self,
-        state: &AppState,
+        state: &Bot,
         job: &SendJob,
         mark: &MessageMark,
     ) -> Result<Option<(String, String)>, SlackCallError> {
@@ -435,7 +435,7 @@ impl Dispatcher {
 
     async fn failed_call(
         &self,
-        state: &AppState,
+        state: &Bot,
         job: &SendJob,
         e: SlackCallError,
         maybe_delivered: bool,
@@ -498,7 +498,7 @@ impl Dispatcher {
 
     /// Edits the messages of prompts whose answer window closed unanswered
     /// (chat.update, paced at Tier 3), and closes the rest.
-    pub async fn close_windows(&self, state: &AppState) -> Result<usize> {
+    pub async fn close_windows(&self, state: &Bot) -> Result<usize> {
         let cfg = state.config();
         let now_ms = state.now_ms();
         let closing = state

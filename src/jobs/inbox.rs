@@ -6,8 +6,8 @@
 //! `IN_FLIGHT` handled at once per worker.
 
 use super::backoff;
-use crate::app::AppState;
-use crate::slack::handlers;
+use crate::slack::router;
+use crate::slack::Bot;
 use anyhow::Result;
 use futures::StreamExt;
 use slack_morphism::prelude::SlackPushEventCallback;
@@ -35,7 +35,7 @@ enum Handled {
 }
 
 /// Claims and handles one batch.
-pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
+pub async fn run_once(state: &Arc<Bot>) -> Result<InboxOutcome> {
     let cfg = state.config();
     let lease = cfg.bot.lease.as_millis() as i64;
     let max_attempts = i64::from(cfg.bot.max_event_attempts);
@@ -59,7 +59,7 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
             async move {
                 let ev = serde_json::from_str::<SlackPushEventCallback>(&row.payload);
                 let r = match &ev {
-                    Ok(ev) => handlers::on_push_event(&state, ev.clone(), row.received_at).await,
+                    Ok(ev) => router::on_push_event(&state, ev.clone(), row.received_at).await,
                     Err(e) => Err(anyhow::anyhow!("unreadable payload: {e}")),
                 };
                 match r {
@@ -79,7 +79,7 @@ pub async fn run_once(state: &Arc<AppState>) -> Result<InboxOutcome> {
                         }
                         if last {
                             if let Ok(ev) = ev {
-                                handlers::on_event_parked(&state, &ev).await;
+                                router::on_event_parked(&state, &ev).await;
                             }
                             Handled::Parked
                         } else {

@@ -1,45 +1,129 @@
 //! Background work as rows: the planner turns due occurrences into runs and
 //! runs into queued prompts; the dispatcher claims prompts and reminders with
-//! a lease and sends them, and closes answer windows. Each exposes
-//! `run_once`-style steps so tests and the demo can drive them.
+//! a lease and sends them, and closes answer windows; the inbox worker
+//! handles committed Slack events. `tick` is one pass of all of them, the
+//! step the run loop, the demo and the tests share.
 
 pub mod dispatcher;
 pub mod inbox;
 pub mod planner;
 
-use crate::app::AppState;
-use std::sync::Arc;
+use crate::slack::Bot;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// Runs the planner (every `tick`), the sender (continuously, paced) and
-/// the window closer (every `tick`) until `stop` flips. A failing step is
-/// logged and retried on the next tick.
-pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
-    let dispatcher = Arc::new(dispatcher::Dispatcher::new(&state));
-    let planner = {
+/// This worker's jobs: the dispatcher (its pacer and held leases) and when
+/// retention last ran.
+pub struct Jobs {
+    pub dispatcher: dispatcher::Dispatcher,
+    last_purge: Mutex<Option<i64>>,
+}
+
+/// What one `tick` did. A step that failed is logged and counts as idle;
+/// the next tick tries again.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TickOutcome {
+    pub planned: planner::PlanOutcome,
+    pub sent: dispatcher::DispatchOutcome,
+    pub closed: usize,
+    pub events: inbox::InboxOutcome,
+    pub purged: Option<crate::store::Purged>,
+}
+
+impl TickOutcome {
+    /// Whether the tick found nothing to do: no run created or planned, no
+    /// row claimed, no window closed, no event handled.
+    pub fn idle(&self) -> bool {
+        self.planned.runs_created == 0
+            && self.planned.runs_planned == 0
+            && self.sent.claimed == 0
+            && self.closed == 0
+            && self.events.claimed == 0
+    }
+}
+
+impl Jobs {
+    pub fn new(bot: &Bot) -> Jobs {
+        Jobs {
+            dispatcher: dispatcher::Dispatcher::new(bot),
+            last_purge: Mutex::new(None),
+        }
+    }
+
+    /// One pass of every job, in order: heartbeat, plan due runs, send one
+    /// paced batch, close answer windows, handle one batch of events, and
+    /// retention when an hour has passed since the last.
+    pub async fn tick(&self, bot: &Arc<Bot>) -> TickOutcome {
+        let mut out = TickOutcome::default();
+        if let Err(e) = self.dispatcher.heartbeat(bot).await {
+            warn!(error = %format!("{e:#}"), "heartbeat failed");
+        }
+        match planner::run_once(bot).await {
+            Ok(o) => out.planned = o,
+            Err(e) => warn!(error = %format!("{e:#}"), "planner step failed"),
+        }
+        match self.dispatcher.run_once(bot).await {
+            Ok(o) => out.sent = o,
+            Err(e) => warn!(error = %format!("{e:#}"), "dispatcher step failed"),
+        }
+        match self.dispatcher.close_windows(bot).await {
+            Ok(n) => out.closed = n,
+            Err(e) => warn!(error = %format!("{e:#}"), "closing answer windows failed"),
+        }
+        match inbox::run_once(bot).await {
+            Ok(o) => out.events = o,
+            Err(e) => warn!(error = %format!("{e:#}"), "inbox step failed"),
+        }
+        out.purged = self.purge_when_due(bot).await;
+        out
+    }
+
+    /// Ticks until a tick finds nothing to do (at most `max` ticks), and
+    /// returns how many ran: how the demo and the tests drive the jobs
+    /// without the run loop.
+    pub async fn run_until_idle(&self, bot: &Arc<Bot>, max: usize) -> usize {
+        for n in 1..=max {
+            if self.tick(bot).await.idle() {
+                return n;
+            }
+        }
+        max
+    }
+
+    async fn purge_when_due(&self, bot: &Bot) -> Option<crate::store::Purged> {
+        let now = bot.now_ms();
+        let last = *self.last_purge.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| now - t < PURGE_EVERY_MS) {
+            return None;
+        }
+        match purge(bot).await {
+            Ok(p) => {
+                *self.last_purge.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+                Some(p)
+            }
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "retention purge failed");
+                None
+            }
+        }
+    }
+}
+
+/// Runs `tick` every `bot.tick`, and beside it the sender (continuously,
+/// paced: a batch that claimed rows is followed at once by the next), the
+/// inbox worker (woken by each commit) and the lease keepalive, until
+/// `stop` flips.
+pub async fn run_loop(state: Arc<Bot>, stop: watch::Receiver<bool>) {
+    let jobs = Arc::new(Jobs::new(&state));
+    let ticker = {
         let state = state.clone();
-        let dispatcher = dispatcher.clone();
+        let jobs = jobs.clone();
         let mut stop = stop.clone();
         async move {
-            let mut last_purge: Option<i64> = None;
             loop {
-                if let Err(e) = dispatcher.heartbeat(&state).await {
-                    warn!(error = %format!("{e:#}"), "heartbeat failed");
-                }
-                if let Err(e) = planner::run_once(&state).await {
-                    warn!(error = %format!("{e:#}"), "planner step failed");
-                }
-                if let Err(e) = dispatcher.close_windows(&state).await {
-                    warn!(error = %format!("{e:#}"), "closing answer windows failed");
-                }
-                if last_purge.is_none_or(|t: i64| state.now_ms() - t >= PURGE_EVERY_MS) {
-                    match purge(&state).await {
-                        Ok(_) => last_purge = Some(state.now_ms()),
-                        Err(e) => warn!(error = %format!("{e:#}"), "retention purge failed"),
-                    }
-                }
+                jobs.tick(&state).await;
                 if sleep_or_stop(&state, &mut stop).await {
                     return;
                 }
@@ -48,14 +132,14 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
     };
     let sender = {
         let state = state.clone();
-        let dispatcher = dispatcher.clone();
+        let jobs = jobs.clone();
         let mut stop = stop.clone();
         async move {
             loop {
                 if *stop.borrow() {
                     return;
                 }
-                match dispatcher.run_once(&state).await {
+                match jobs.dispatcher.run_once(&state).await {
                     Ok(o) if o.claimed > 0 => continue,
                     Ok(_) => {}
                     Err(e) => warn!(error = %format!("{e:#}"), "dispatcher step failed"),
@@ -68,7 +152,7 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
     };
     let keepalive = {
         let state = state.clone();
-        let dispatcher = dispatcher.clone();
+        let jobs = jobs.clone();
         let mut stop = stop.clone();
         async move {
             loop {
@@ -80,7 +164,7 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
                 if *stop.borrow() {
                     return;
                 }
-                if let Err(e) = dispatcher.keep_leases(&state).await {
+                if let Err(e) = jobs.dispatcher.keep_leases(&state).await {
                     warn!(error = %format!("{e:#}"), "extending leases failed");
                 }
             }
@@ -110,7 +194,7 @@ pub async fn run_loop(state: Arc<AppState>, stop: watch::Receiver<bool>) {
             }
         }
     };
-    tokio::join!(planner, sender, keepalive, events);
+    tokio::join!(ticker, sender, keepalive, events);
 }
 
 /// How often retention runs.
@@ -120,7 +204,7 @@ const PURGE_EVERY_MS: i64 = 3_600_000;
 /// notes shared longer ago than `retention.notes` (when set), and Slack
 /// event ids older than `retention.slack_events`. A pass that removed
 /// notes is audited as actor `system`.
-pub async fn purge(state: &AppState) -> anyhow::Result<crate::store::Purged> {
+pub async fn purge(state: &Bot) -> anyhow::Result<crate::store::Purged> {
     let r = state.config().retention;
     let now = state.now_ms();
     let p = retention_purge(&state.store, r, now).await?;
@@ -183,7 +267,7 @@ pub async fn audit_retention(
 }
 
 /// Sleeps one tick; true when asked to stop.
-async fn sleep_or_stop(state: &AppState, stop: &mut watch::Receiver<bool>) -> bool {
+async fn sleep_or_stop(state: &Bot, stop: &mut watch::Receiver<bool>) -> bool {
     let tick = state.config().bot.tick;
     tokio::select! {
         _ = tokio::time::sleep(tick) => {}

@@ -3,23 +3,19 @@
 //! person's send time, or skipped with the reason (paused, day off, missed
 //! while the bot was down).
 
-use crate::app::AppState;
 use crate::config::questions::rotate;
 use crate::config::{CatchUp, CheckIn, Config, OnHoliday, Zone};
 use crate::domain::PendingRun;
 use crate::schedule::crontab::wall_clock_instant;
+use crate::slack::Bot;
 use crate::store::{PersonRow, PlannedPrompt};
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use tracing::{info, warn};
 
-use crate::slack::client::with_retries;
-
-/// Attempts per Slack call while resolving an audience: a 429 waits its
-/// Retry-After, a 5xx or timeout backs off, then the run is retried later.
-const ATTEMPTS: u32 = 4;
+use crate::slack::people::resolve_audience;
 
 /// What one planner step did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -31,11 +27,6 @@ pub struct PlanOutcome {
 
 /// A send time this far in the past when planned means the bot was down.
 pub const LATE_GRACE_MS: i64 = 5 * 60_000;
-/// How long a cached Slack profile is trusted.
-pub const PROFILE_TTL_MS: i64 = 24 * 3600 * 1000;
-/// Above this many unknown or stale profiles, one paged users.list (Tier 2)
-/// beats one users.info (Tier 4) per person.
-const BULK_PROFILE_THRESHOLD: usize = 8;
 /// How far back a new `local_time` check-in looks, so people in zones
 /// behind UTC+14 still get today's occurrence.
 const LOCAL_LOOK_BACK_MS: i64 = 27 * 3600 * 1000;
@@ -68,7 +59,7 @@ fn parse_occurrence_key(key: &str) -> Option<NaiveDateTime> {
 
 /// Creates runs for occurrences that fell due since the last step, then fans
 /// out every pending run (scheduled or queued by `checkin run` / `ask`).
-pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
+pub async fn run_once(state: &Bot) -> Result<PlanOutcome> {
     let cfg = state.config();
     let now = state.clock.now();
     let now_ms = now.timestamp_millis();
@@ -158,7 +149,7 @@ pub async fn run_once(state: &AppState) -> Result<PlanOutcome> {
 /// Runs `work`, renewing the leases of this worker's runs in planning every
 /// third of a lease until it ends. (A run whose planning failed is then
 /// left to expire, and is retried after one lease.)
-async fn keep_runs_leased<T>(state: &AppState, work: impl std::future::Future<Output = T>) -> T {
+async fn keep_runs_leased<T>(state: &Bot, work: impl std::future::Future<Output = T>) -> T {
     let lease = state.config().bot.lease;
     let mut work = std::pin::pin!(work);
     let mut renew = tokio::time::interval(lease / 3);
@@ -178,7 +169,7 @@ async fn keep_runs_leased<T>(state: &AppState, work: impl std::future::Future<Ou
 
 /// Fans out each claimed run; one failing run doesn't stop the others.
 async fn plan_runs(
-    state: &AppState,
+    state: &Bot,
     cfg: &Config,
     runs: Vec<PendingRun>,
     now: DateTime<Utc>,
@@ -206,7 +197,7 @@ async fn plan_runs(
 }
 
 async fn fan_out(
-    state: &AppState,
+    state: &Bot,
     cfg: &Config,
     c: &CheckIn,
     run: &PendingRun,
@@ -353,112 +344,6 @@ impl PlanContext<'_> {
             local_due: format!("{} {tz}", local_due.format("%Y-%m-%dT%H:%M")),
         })
     }
-}
-
-/// Users, channel members and user-group members, minus exclusions (people
-/// or whole user groups), bots and deactivated accounts. Looked up fresh
-/// each run, so joiners and leavers are picked up without a restart.
-pub async fn resolve_audience(state: &AppState, c: &CheckIn) -> Result<Vec<PersonRow>> {
-    let a = &c.audience;
-    let mut ids: BTreeSet<String> = a.users.iter().cloned().collect();
-    for ch in &a.channels {
-        ids.extend(
-            with_retries(ATTEMPTS, || state.slack.channel_members(ch))
-                .await
-                .with_context(|| format!("listing members of {ch}"))?,
-        );
-    }
-    for g in &a.usergroups {
-        ids.extend(
-            with_retries(ATTEMPTS, || state.slack.usergroup_members(g))
-                .await
-                .with_context(|| format!("listing user group {g}"))?,
-        );
-    }
-    for x in &a.exclude {
-        if x.starts_with('S') {
-            for u in with_retries(ATTEMPTS, || state.slack.usergroup_members(x))
-                .await
-                .with_context(|| format!("listing excluded user group {x}"))?
-            {
-                ids.remove(&u);
-            }
-        } else {
-            ids.remove(x);
-        }
-    }
-    ids.remove(&state.bot_user_id);
-    let ids: Vec<String> = ids.into_iter().collect();
-    let dir = directory(state, &ids).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| dir.get(id))
-        .filter(|p| !p.is_bot && !p.deleted)
-        .cloned()
-        .collect())
-}
-
-/// Profiles for `ids` from the shared cache, refreshed from Slack when
-/// older than a day: one paged users.list when many are stale, else
-/// users.info each, both paced at their tiers.
-pub async fn directory(state: &AppState, ids: &[String]) -> Result<HashMap<String, PersonRow>> {
-    let now_ms = state.now_ms();
-    let mut dir = state.store.people(ids).await?;
-    let stale: Vec<&String> = ids
-        .iter()
-        .filter(|id| {
-            dir.get(*id)
-                .is_none_or(|p| now_ms - p.fetched_at_ms > PROFILE_TTL_MS)
-        })
-        .collect();
-    if stale.is_empty() {
-        return Ok(dir);
-    }
-    let mut fresh: Vec<PersonRow> = Vec::new();
-    let row = |p: crate::slack::PersonInfo| PersonRow {
-        user_id: p.id,
-        name: p.name,
-        tz: p.tz,
-        is_bot: p.is_bot,
-        deleted: p.deleted,
-        dm_channel: None,
-        fetched_at_ms: now_ms,
-    };
-    let mut missing: Vec<&String> = stale.clone();
-    if stale.len() > BULK_PROFILE_THRESHOLD {
-        let all = with_retries(ATTEMPTS, || state.slack.all_users())
-            .await
-            .context("listing the workspace's people")?;
-        fresh.extend(all.into_iter().map(row));
-        let got: std::collections::HashSet<&str> =
-            fresh.iter().map(|p| p.user_id.as_str()).collect();
-        missing.retain(|id| !got.contains(id.as_str()));
-    }
-    for id in missing {
-        match with_retries(ATTEMPTS, || state.slack.user_info(id)).await {
-            Ok(p) => fresh.push(row(p)),
-            Err(crate::slack::SlackCallError::Api(code)) if code == "user_not_found" => {
-                fresh.push(PersonRow {
-                    user_id: id.clone(),
-                    name: String::new(),
-                    tz: None,
-                    is_bot: false,
-                    deleted: true,
-                    dm_channel: None,
-                    fetched_at_ms: now_ms,
-                })
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("looking up {id}"))),
-        }
-    }
-    state.store.upsert_people(&fresh).await?;
-    for mut p in fresh {
-        if let Some(old) = dir.get(&p.user_id) {
-            p.dm_channel = old.dm_channel.clone();
-        }
-        dir.insert(p.user_id.clone(), p);
-    }
-    Ok(dir)
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 use super::views::{
     escape, field_text, plain, tag_label, HOME_PAUSE_1W, HOME_PAUSE_2W, HOME_RESUME,
 };
-use crate::app::AppState;
 use crate::config::{Config, Zone};
 use crate::digest::IsoWeek;
 use crate::domain::{Insight, Sentiment, Source};
 use crate::jobs::planner::{scheduled_run, PlanContext};
 use crate::roles::Permission;
+use crate::slack::Bot;
 use crate::store::{PersonRow, WeekCounts, WeekPromptStats};
 use crate::text::truncate;
 use anyhow::{Context, Result};
@@ -94,7 +94,7 @@ pub struct HomeData {
 }
 
 /// Gathers a person's home tab and publishes it (`views.publish`).
-pub async fn publish(state: &AppState, user: &str) -> Result<()> {
+pub async fn publish(state: &Bot, user: &str) -> Result<()> {
     let data = gather(state, user).await?;
     let view = home_view(&state.config(), &data);
     state
@@ -106,12 +106,12 @@ pub async fn publish(state: &AppState, user: &str) -> Result<()> {
 }
 
 /// Reads what [`home_view`] shows for `user`.
-pub async fn gather(state: &AppState, user: &str) -> Result<HomeData> {
+pub async fn gather(state: &Bot, user: &str) -> Result<HomeData> {
     let cfg = state.config();
     let now = state.clock.now();
     let now_ms = now.timestamp_millis();
     let store = &state.store;
-    let tz = super::handlers::person_tz(state, user).await;
+    let tz = super::people::person_tz(state, user).await;
     let paused_until_ms = store.paused_until(user, now_ms).await?;
     let queued: Vec<(String, i64)> = store
         .queued_prompts(user, MAX_QUEUED)

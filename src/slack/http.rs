@@ -3,10 +3,10 @@
 //! `GET /healthz`, `/readyz` and `/metrics`. The signature is checked on the
 //! raw bytes before anything is parsed.
 
-use super::handlers;
 use super::limits;
+use super::router;
 use super::signature;
-use crate::app::AppState;
+use crate::slack::Bot;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -22,13 +22,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
-pub fn router(state: Arc<AppState>) -> Router {
+pub fn router(state: Arc<Bot>) -> Router {
     // Each delivery gets a request id span and its ack latency recorded.
     let observed = axum::middleware::from_fn(super::delivery::http);
     Router::new()
         .route("/slack/events", post(slack_events).layer(observed))
-        .with_state(state.clone())
-        .merge(crate::ops::router(state))
+        .with_state(state)
 }
 
 fn reject(status: StatusCode, why: &str) -> Response {
@@ -62,7 +61,7 @@ fn now_secs() -> i64 {
         .unwrap_or_default()
 }
 
-async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Response {
+async fn slack_events(State(state): State<Arc<Bot>>, req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
     let headers = std::mem::take(&mut parts.headers);
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
@@ -117,7 +116,7 @@ async fn slack_events(State(state): State<Arc<AppState>>, req: Request) -> Respo
 // A debug-level span: under the default filter (`fieldnotes=info`) it costs
 // nothing per request; event warnings carry the retry number themselves.
 #[tracing::instrument(level = "debug", skip_all, fields(retry = headers.get("x-slack-retry-num").and_then(|v| v.to_str().ok()).unwrap_or("0")))]
-async fn slack_request(state: Arc<AppState>, headers: &HeaderMap, body: Bytes) -> Response {
+async fn slack_request(state: Arc<Bot>, headers: &HeaderMap, body: Bytes) -> Response {
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
     if let Err(e) = signature::verify(
         &state.secrets.signing_secrets,
@@ -249,7 +248,7 @@ pub fn parse<'a>(content_type: &str, body: &'a [u8]) -> Result<Inbound<'a>, Malf
     Err("unknown request")
 }
 
-async fn dispatch(state: Arc<AppState>, content_type: &str, body: &[u8], retry: &str) -> Response {
+async fn dispatch(state: Arc<Bot>, content_type: &str, body: &[u8], retry: &str) -> Response {
     let inbound = match parse(content_type, body) {
         Ok(i) => i,
         Err(why) => {
@@ -281,7 +280,7 @@ async fn dispatch(state: Arc<AppState>, content_type: &str, body: &[u8], retry: 
             StatusCode::OK.into_response()
         }
         Inbound::SslCheck => StatusCode::OK.into_response(),
-        Inbound::Interaction(ev) => match handlers::on_interaction(&state, *ev).await {
+        Inbound::Interaction(ev) => match router::on_interaction(&state, *ev).await {
             Ok(SlackInteractionResponse::Empty) => StatusCode::OK.into_response(),
             Ok(resp) => Json(resp).into_response(),
             Err(e) => {
@@ -289,7 +288,7 @@ async fn dispatch(state: Arc<AppState>, content_type: &str, body: &[u8], retry: 
                 StatusCode::OK.into_response()
             }
         },
-        Inbound::Command(ev) => match handlers::on_command(&state, *ev).await {
+        Inbound::Command(ev) => match router::on_command(&state, *ev).await {
             Ok(resp) => Json(resp).into_response(),
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "command failed");

@@ -59,6 +59,32 @@ pub fn within_chars(text: &str, max: usize) -> bool {
     text.len() <= max || text.chars().nth(max).is_none()
 }
 
+/// A submitted form whose values Slack's inputs could not have produced
+/// (past `max_length`, more options than a select holds, more blocks than a
+/// modal holds): the block to flag, and why.
+pub fn over_form_limits(values: &crate::capture::FormValues) -> Option<(String, String)> {
+    if values.len() > 100 {
+        let block = values.keys().min().cloned().unwrap_or_default();
+        return Some((block, "This form has more fields than Slack allows.".into()));
+    }
+    for (block, vals) in values {
+        if vals.len() > 100 {
+            return Some((block.clone(), "Pick at most 100 options.".into()));
+        }
+        if let Some(v) = vals.iter().find(|v| !within_chars(v, MAX_INPUT_CHARS)) {
+            return Some((
+                block.clone(),
+                format!(
+                    "Keep this under {} characters (it has {}).",
+                    thousands(MAX_INPUT_CHARS),
+                    thousands(v.chars().count())
+                ),
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

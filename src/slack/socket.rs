@@ -4,9 +4,9 @@
 //! request span (`delivery`), and `Connection` follows the link for
 //! `/readyz`.
 
-use super::{delivery, handlers};
-use crate::app::AppState;
+use super::{delivery, router};
 use crate::inbox::InboxError;
+use crate::slack::Bot;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
@@ -35,11 +35,11 @@ type ListenerClient = SlackClient<ListenerConnector>;
 const PING_INTERVAL_SECS: u64 = 5;
 const PING_FAILURES: u64 = 2;
 
-async fn app_state(states: &SlackClientEventsUserState) -> Arc<AppState> {
+async fn app_state(states: &SlackClientEventsUserState) -> Arc<Bot> {
     states
         .read()
         .await
-        .get_user_state::<Arc<AppState>>()
+        .get_user_state::<Arc<Bot>>()
         .expect("app state registered on the listener")
         .clone()
 }
@@ -51,7 +51,7 @@ async fn on_interaction(
 ) -> UserCallbackResult<SlackInteractionResponse> {
     let state = app_state(&states).await;
     delivery::socket_mode(&delivery::request_id(), async {
-        match handlers::on_interaction(&state, ev).await {
+        match router::on_interaction(&state, ev).await {
             Ok(r) => Ok(r),
             Err(e) => {
                 // Ack anyway: a redelivered click would only fail again.
@@ -70,7 +70,7 @@ async fn on_command(
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let state = app_state(&states).await;
     delivery::socket_mode(&delivery::request_id(), async {
-        Ok(handlers::on_command(&state, ev).await.unwrap_or_else(|e| {
+        Ok(router::on_command(&state, ev).await.unwrap_or_else(|e| {
             warn!(error = %format!("{e:#}"), "command failed");
             SlackCommandEventResponse::new(
                 SlackMessageContent::new()
@@ -122,7 +122,7 @@ fn on_error(
         // The WebSocket failed: slack-morphism reconnects, and the next
         // `hello` says when it is back.
         if let Ok(s) = states.try_read() {
-            if let Some(state) = s.get_user_state::<Arc<AppState>>() {
+            if let Some(state) = s.get_user_state::<Arc<Bot>>() {
                 state.socket_mode.set(false);
             }
         }
@@ -137,10 +137,7 @@ fn on_error(
 }
 
 /// Connects to Slack over Socket Mode and starts serving events.
-pub async fn start(
-    state: Arc<AppState>,
-    app_token: &SecretString,
-) -> anyhow::Result<SocketListener> {
+pub async fn start(state: Arc<Bot>, app_token: &SecretString) -> anyhow::Result<SocketListener> {
     state.socket_mode.set(false);
     let callbacks = SlackSocketModeListenerCallbacks::new()
         .with_hello_events(on_hello)

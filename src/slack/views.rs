@@ -6,9 +6,8 @@
 use crate::capture::{self, Form, FormValues};
 pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
 use crate::config::{field_label, questions, Config, Question, QuestionKind};
-use crate::domain::{FieldValue, Insight, Source};
+use crate::domain::{FieldValue, Insight};
 use crate::text::truncate;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
 
@@ -20,35 +19,18 @@ pub const NOTE_MODAL: &str = "fieldnotes_note";
 pub const INPUT_ACTION: &str = "value";
 
 /// What the modal carries between open and submit (private_metadata).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModalMeta {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkin: Option<String>,
-    /// The check-in questions the form shows (its run's pick).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub questions: Vec<String>,
-    /// The note this form edits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub insight_id: Option<i64>,
-    /// How a new note without a prompt came in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
-}
+pub use crate::features::notes::FormMeta as ModalMeta;
 
-impl ModalMeta {
-    /// What a note form carries, read back from its view (empty for any
-    /// other view).
-    pub fn of(view: &SlackView) -> ModalMeta {
-        match view {
-            SlackView::Modal(m) => m
-                .private_metadata
-                .as_deref()
-                .and_then(|m| serde_json::from_str(m).ok())
-                .unwrap_or_default(),
-            _ => ModalMeta::default(),
-        }
+/// What a note form carries, read back from its view (empty for any other
+/// view).
+pub fn modal_meta(view: &SlackView) -> ModalMeta {
+    match view {
+        SlackView::Modal(m) => m
+            .private_metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default(),
+        _ => ModalMeta::default(),
     }
 }
 
