@@ -111,7 +111,7 @@ mod tests {
             .unwrap();
         let toml = |kw: &str| {
             format!(
-                "[digest]\ntimezone = \"UTC\"\n[[tag]]\nid = \"competitor/acme\"\nkeywords = [\"{kw}\"]\n"
+                "[digest]\ntimezone = \"UTC\"\n[[tag]]\nid = \"competitor:acme\"\nlabel = \"Acme\"\ncategory = \"competitor\"\nkeywords = [\"{kw}\"]\n"
             )
         };
         let load = |s: &str| {
@@ -125,9 +125,9 @@ mod tests {
         ctx.replace_config(load(&toml("globex")));
         let after = ctx.snapshot();
         // The old snapshot is still whole for whoever holds it.
-        assert_eq!(before.tagger.tag("acme said hi"), vec!["competitor/acme"]);
+        assert_eq!(before.tagger.tag("acme said hi"), vec!["competitor:acme"]);
         assert!(after.tagger.tag("acme said hi").is_empty());
-        assert_eq!(after.tagger.tag("globex said hi"), vec!["competitor/acme"]);
+        assert_eq!(after.tagger.tag("globex said hi"), vec!["competitor:acme"]);
         assert!(!Arc::ptr_eq(&before.config, &after.config));
     }
 }
