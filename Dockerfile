@@ -29,18 +29,19 @@ RUN mkdir -p src benches crates/slack-emulator/src fuzz/src migrations/sqlite mi
     && for b in fanout capture ingest; do echo 'fn main() {}' > benches/$b.rs; done \
     && echo 'fn main() {}' > crates/slack-emulator/src/main.rs \
     && : > crates/slack-emulator/src/lib.rs && : > fuzz/src/lib.rs \
-    && cargo build --release --locked -p fieldnotes \
+    && cargo build --release --locked -p fieldnotes --no-default-features \
     && rm -rf target/release/.fingerprint/fieldnotes-* target/release/.fingerprint/slack-emulator-* \
               target/release/deps/fieldnotes-* target/release/deps/libfieldnotes-* \
               target/release/deps/slack_emulator-* target/release/deps/libslack_emulator-*
 
 # ---------------------------------------------------------------- builder
 FROM deps AS builder
-# The whole workspace: `fieldnotes` depends on crates/slack-emulator (the
-# `demo` runs it in-process) and `sqlx::migrate!` embeds migrations/.
+# The whole workspace (cargo loads every member) and migrations/, which
+# `sqlx::migrate!` embeds. Built without the default `demo` feature: the
+# in-process Slack emulator stays out of the production binary.
 # .dockerignore keeps target/ and .git out.
 COPY . .
-RUN cargo build --release --locked -p fieldnotes \
+RUN cargo build --release --locked -p fieldnotes --no-default-features \
     && install -m 0755 target/release/fieldnotes /usr/local/bin/fieldnotes \
     && fieldnotes --version
 
