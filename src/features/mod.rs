@@ -7,5 +7,6 @@
 //! retag); `pause`, `ask` and `runs` (one-off check-in runs) are first.
 
 pub mod ask;
+pub mod home;
 pub mod pause;
 pub mod runs;

@@ -165,7 +165,7 @@ async fn on_block_actions(
                     spawn_delete(state, &user, id, channel.clone()).await;
                 }
             }
-            home::NOTE_MENU => {
+            views::home::NOTE_MENU => {
                 let choice = action
                     .selected_option
                     .as_ref()
@@ -182,8 +182,8 @@ async fn on_block_actions(
                     _ => warn!(choice, "unknown note menu choice"),
                 }
             }
-            home::NEW_NOTE => notes::open_note_form(state, &trigger, Source::Home).await?,
-            home::PREVIEW_DIGEST => preview_digest(state, &user, &trigger).await?,
+            views::home::NEW_NOTE => notes::open_note_form(state, &trigger, Source::Home).await?,
+            views::home::PREVIEW_DIGEST => preview_digest(state, &user, &trigger).await?,
             _ => {}
         }
     }
