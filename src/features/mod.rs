@@ -7,6 +7,7 @@
 pub mod ask;
 pub mod digest;
 pub mod error;
+pub mod home;
 pub mod notes;
 pub mod pause;
 pub mod retag;

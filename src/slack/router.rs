@@ -221,7 +221,7 @@ fn click(a: SlackInteractionBlockActionsEvent) -> Interaction {
         }
         (views::EDIT_NOTE, Some(id)) => Click::Edit(id),
         (views::DELETE_NOTE, Some(id)) => Click::Delete(id),
-        (home::NOTE_MENU, _) => {
+        (views::home::NOTE_MENU, _) => {
             let choice = action
                 .selected_option
                 .as_ref()
@@ -234,13 +234,13 @@ fn click(a: SlackInteractionBlockActionsEvent) -> Interaction {
                 _ => return Interaction::Ignored("an unknown note menu choice"),
             }
         }
-        (home::NEW_NOTE, _) => Click::NewNote,
-        (home::PREVIEW_DIGEST, _) => Click::PreviewDigest,
+        (views::home::NEW_NOTE, _) => Click::NewNote,
+        (views::home::PREVIEW_DIGEST, _) => Click::PreviewDigest,
         _ => return Interaction::Ignored("a button the bot doesn't know"),
     };
     // App Home's menu edits without a channel to answer in.
     let channel = match click {
-        Click::Edit(_) if action.action_id.0 == home::NOTE_MENU => None,
+        Click::Edit(_) if action.action_id.0 == views::home::NOTE_MENU => None,
         _ => a.channel.as_ref().map(|c| c.id.to_string()),
     };
     Interaction::Click {

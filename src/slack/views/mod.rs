@@ -3,6 +3,8 @@
 //! into slack-morphism's types, so what we send is exactly what Slack's docs
 //! show and a malformed block fails in tests, not in a rep's DM.
 
+pub mod home;
+
 use crate::capture::{self, Form, FormValues};
 pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
 use crate::config::{field_label, questions, Config, Question, QuestionKind};
