@@ -4,7 +4,8 @@
 
 use crate::app::AppState;
 use crate::config::{CheckIn, Config, Zone};
-use crate::jobs::planner::{self, PlanContext};
+use crate::jobs::planner;
+use crate::schedule::plan::{scheduled_run, PlanContext};
 use crate::store::{OccurrenceStatus, Store};
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -187,7 +188,7 @@ pub async fn preview(state: &AppState, checkin: Option<&str>, next: usize) -> Re
             let _ = writeln!(out, "  {} {name}{region}", p.user_id);
             let mut shown = 0;
             for o in &occs {
-                let run = planner::scheduled_run(
+                let run = scheduled_run(
                     &c.name,
                     o.local,
                     o.at.timestamp_millis(),
