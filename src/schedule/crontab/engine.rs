@@ -26,17 +26,14 @@ use std::str::FromStr;
 
 /// A crontab as the `cron` crate iterates it.
 #[derive(Debug, Clone)]
-pub(super) enum Engine {
-    /// At most one day field is restricted, or crontab ANDs them (a field
-    /// starting with `*` counts as unrestricted): one schedule.
-    Both(Schedule),
-    /// Both day fields are restricted: a day matches when EITHER does.
-    Either {
-        /// The day-of-month restriction, day-of-week `*`.
-        by_month_day: Schedule,
-        /// Day-of-month `*`, the day-of-week restriction.
-        by_week_day: Schedule,
-    },
+pub(super) struct Engine {
+    /// When crontab ANDs the day fields (at most one is restricted; a field
+    /// starting with `*` counts as unrestricted): the whole schedule. Under
+    /// the OR rule: the day-of-month restriction, with day-of-week `*`.
+    main: Schedule,
+    /// Under the OR rule only (both day fields restricted, a day matches
+    /// when EITHER does): day-of-month `*`, the day-of-week restriction.
+    by_week_day: Option<Schedule>,
 }
 
 impl Engine {
@@ -48,14 +45,15 @@ impl Engine {
         let mon = list(&f.months, 12, |v| v.to_string());
         let dow = list(&f.dows, 7, |v| DOW_NAMES[v as usize].to_string());
         if f.days_either() {
-            Ok(Engine::Either {
-                by_month_day: schedule(format!("0 {m} {h} {dom} {mon} *"))?,
-                by_week_day: schedule(format!("0 {m} {h} * {mon} {dow}"))?,
+            Ok(Engine {
+                main: schedule(format!("0 {m} {h} {dom} {mon} *"))?,
+                by_week_day: Some(schedule(format!("0 {m} {h} * {mon} {dow}"))?),
             })
         } else {
-            Ok(Engine::Both(schedule(format!(
-                "0 {m} {h} {dom} {mon} {dow}"
-            ))?))
+            Ok(Engine {
+                main: schedule(format!("0 {m} {h} {dom} {mon} {dow}"))?,
+                by_week_day: None,
+            })
         }
     }
 
@@ -66,67 +64,43 @@ impl Engine {
         // "strictly after" exact (the engine starts one second later).
         // (Setting the nanosecond to 0 cannot fail.)
         let after = after.with_nanosecond(0).unwrap_or(after).and_utc();
-        match self {
-            Engine::Both(s) => LocalTimes {
-                first: s.after(&after).peekable(),
-                second: None,
-            },
-            Engine::Either {
-                by_month_day,
-                by_week_day,
-            } => LocalTimes {
-                first: by_month_day.after(&after).peekable(),
-                second: Some(by_week_day.after(&after).peekable()),
-            },
+        LocalTimes {
+            first: self.main.after(&after).peekable(),
+            second: self
+                .by_week_day
+                .as_ref()
+                .map(|s| s.after(&after).peekable()),
         }
     }
 
     /// Whether crontab's OR rule for the day fields applies.
     pub fn days_either(&self) -> bool {
-        matches!(self, Engine::Either { .. })
+        self.by_week_day.is_some()
     }
 
     pub fn minutes(&self) -> Vec<u32> {
-        self.any().minutes().iter().collect()
+        self.main.minutes().iter().collect()
     }
 
     pub fn hours(&self) -> Vec<u32> {
-        self.any().hours().iter().collect()
+        self.main.hours().iter().collect()
     }
 
     pub fn months(&self) -> Vec<u32> {
-        self.any().months().iter().collect()
+        self.main.months().iter().collect()
     }
 
     /// The days of the month the day-of-month field selects.
     pub fn doms(&self) -> Vec<u32> {
-        match self {
-            Engine::Both(s)
-            | Engine::Either {
-                by_month_day: s, ..
-            } => s.days_of_month().iter().collect(),
-        }
+        self.main.days_of_month().iter().collect()
     }
 
     /// The days the day-of-week field selects, in crontab's numbering
     /// (Sunday = 0), sorted.
     pub fn dows(&self) -> Vec<u32> {
-        match self {
-            Engine::Both(s) | Engine::Either { by_week_day: s, .. } => {
-                // The engine's Sunday = 1 … Saturday = 7, already in order.
-                s.days_of_week().iter().map(|v| v - 1).collect()
-            }
-        }
-    }
-
-    /// A schedule for the fields both schedules share (minute, hour, month).
-    fn any(&self) -> &Schedule {
-        match self {
-            Engine::Both(s)
-            | Engine::Either {
-                by_month_day: s, ..
-            } => s,
-        }
+        let s = self.by_week_day.as_ref().unwrap_or(&self.main);
+        // The engine's Sunday = 1 … Saturday = 7, already in order.
+        s.days_of_week().iter().map(|v| v - 1).collect()
     }
 }
 
