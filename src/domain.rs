@@ -217,3 +217,31 @@ pub struct PendingRun {
     pub scheduled_at_ms: i64,
     pub created_at_ms: i64,
 }
+
+/// A cached Slack profile (the people directory's row). Lives here, not in
+/// the store, because planning reads it without the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub user_id: String,
+    pub name: String,
+    pub tz: Option<String>,
+    pub is_bot: bool,
+    pub deleted: bool,
+    pub dm_channel: Option<String>,
+    pub fetched_at_ms: i64,
+}
+
+/// One person's planned prompt for a run: what pure planning
+/// (`schedule::plan`) produces and the store enqueues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPrompt {
+    pub user_id: String,
+    pub due_at_ms: i64,
+    pub closes_at_ms: i64,
+    /// `Some(reason)`: recorded as skipped (paused, day off, missed), never sent.
+    pub skip: Option<String>,
+    /// When reminders are due (only those inside the window).
+    pub reminders_ms: Vec<i64>,
+    /// Human wall-clock time in the person's zone, for status and preview.
+    pub local_due: String,
+}

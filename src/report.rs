@@ -3,7 +3,7 @@
 //! person, with skips and pauses explained).
 
 use crate::config::{CheckIn, Config, Zone};
-use crate::jobs::planner::{self, PlanContext};
+use crate::schedule::plan::{scheduled_run, PlanContext};
 use crate::slack::Bot;
 use crate::store::{OccurrenceStatus, Store};
 use anyhow::Result;
@@ -187,7 +187,7 @@ pub async fn preview(state: &Bot, checkin: Option<&str>, next: usize) -> Result<
             let _ = writeln!(out, "  {} {name}{region}", p.user_id);
             let mut shown = 0;
             for o in &occs {
-                let run = planner::scheduled_run(
+                let run = scheduled_run(
                     &c.name,
                     o.local,
                     o.at.timestamp_millis(),

@@ -2,21 +2,10 @@
 //! worker), personal pauses, and worker heartbeats.
 
 use super::Store;
+pub use crate::domain::PersonRow;
 use anyhow::{Context, Result};
 use sqlx::Row;
 use std::collections::HashMap;
-
-/// A cached Slack profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PersonRow {
-    pub user_id: String,
-    pub name: String,
-    pub tz: Option<String>,
-    pub is_bot: bool,
-    pub deleted: bool,
-    pub dm_channel: Option<String>,
-    pub fetched_at_ms: i64,
-}
 
 impl Store {
     /// Cached profiles for `ids` (missing ones are absent from the map).

@@ -6,23 +6,10 @@
 //! double-send.
 
 use super::{to_json, Backend, Store};
+pub use crate::domain::PlannedPrompt;
 use crate::domain::{PendingRun, Prompt};
 use anyhow::{Context, Result};
 use sqlx::Row;
-
-/// One person's planned prompt for a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedPrompt {
-    pub user_id: String,
-    pub due_at_ms: i64,
-    pub closes_at_ms: i64,
-    /// `Some(reason)`: recorded as skipped (paused, day off, missed), never sent.
-    pub skip: Option<String>,
-    /// When reminders are due (only those inside the window).
-    pub reminders_ms: Vec<i64>,
-    /// Human wall-clock time in the person's zone, for status and preview.
-    pub local_due: String,
-}
 
 /// Whether a message is the first prompt or a reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
