@@ -115,33 +115,6 @@ pub const HOME_PAUSE_1W: &str = "fieldnotes_pause_1w";
 pub const HOME_PAUSE_2W: &str = "fieldnotes_pause_2w";
 pub const HOME_RESUME: &str = "fieldnotes_resume";
 
-/// A rep's App Home: whether check-ins are on, and buttons to pause or resume.
-pub fn home(bot_name: &str, paused_until: Option<&str>, open_prompts: usize) -> SlackView {
-    let status = match paused_until {
-        Some(u) => format!(":double_vertical_bar: *Check-ins are paused until {u}.* You won't get prompts or reminders until then."),
-        None => ":large_green_circle: *Check-ins are on.* You'll get a short prompt on your team's cadence, at a sensible local time.".to_string(),
-    };
-    let buttons = match paused_until {
-        Some(_) => json!([
-            {"type": "button", "action_id": HOME_RESUME, "style": "primary", "value": "resume", "text": plain("Resume check-ins", 75)}
-        ]),
-        None => json!([
-            {"type": "button", "action_id": HOME_PAUSE_1W, "value": "1w", "text": plain("Pause 1 week", 75)},
-            {"type": "button", "action_id": HOME_PAUSE_2W, "value": "2w", "text": plain("Pause 2 weeks", 75)}
-        ]),
-    };
-    let v = json!({
-        "type": "home",
-        "blocks": [
-            {"type": "header", "text": plain(bot_name, 150)},
-            {"type": "section", "block_id": "status", "text": {"type": "mrkdwn", "text": status}},
-            {"type": "actions", "block_id": "pause_actions", "elements": buttons},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&format!("Open check-ins waiting for you: {open_prompts}. Share a note any time with `/fieldnotes note ...`; pause from anywhere with `/fieldnotes pause 2w` or `/fieldnotes pause until 2027-01-05`."), 2000)}]}
-        ]
-    });
-    view(v)
-}
-
 /// action_ids of a saved note's buttons (value: the note id).
 pub const EDIT_NOTE: &str = "fieldnotes_edit_note";
 pub const DELETE_NOTE: &str = "fieldnotes_delete_note";
