@@ -262,7 +262,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::CheckConfig => {
             let cfg = load_config(&cli.config)?;
-            print!("{}", config::describe(&cfg, chrono::Utc::now()));
+            print!("{}", crate::report::check_config(&cfg, chrono::Utc::now()));
             Ok(())
         }
         Command::Migrate => {

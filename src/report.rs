@@ -237,3 +237,241 @@ pub async fn preview(state: &Bot, checkin: Option<&str>, next: usize) -> Result<
     }
     Ok(out)
 }
+
+// ------------------------------------------------------------ check-config
+
+/// `fieldnotes check-config`: a human summary of what a valid config will
+/// do. `now` anchors the "next sends" it lists.
+pub fn check_config(cfg: &crate::config::Config, now: chrono::DateTime<chrono::Utc>) -> String {
+    use crate::config::{human_duration, questions, CatchUp, OnHoliday, Zone};
+    use std::collections::BTreeSet;
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "Config {} is valid.", cfg.path.display());
+    let _ = writeln!(
+        out,
+        "Bot: {} (polls every {:?}; at most {} messages/minute workspace-wide)",
+        cfg.bot.name, cfg.bot.tick, cfg.bot.workspace_messages_per_minute
+    );
+    let _ = writeln!(
+        out,
+        "Roles: {} admin(s), {} marketer(s), {} lead(s); everyone else is a rep",
+        cfg.roles.admins.len(),
+        cfg.roles.marketers.len(),
+        cfg.roles.leads.len()
+    );
+    let cats: BTreeSet<&str> = cfg
+        .tags
+        .iter()
+        .filter_map(|t| t.category.as_deref())
+        .collect();
+    let kw: usize = cfg.tags.iter().map(|t| t.keywords.len()).sum();
+    let _ = writeln!(
+        out,
+        "Taxonomy: {} tags in {} categories ({}), {} keywords",
+        cfg.tags.len(),
+        cats.len(),
+        cats.into_iter().collect::<Vec<_>>().join(", "),
+        kw
+    );
+    let fields: Vec<String> = cfg
+        .note_questions
+        .iter()
+        .skip(1)
+        .map(|q| {
+            let n = cfg.vocabulary(q.field_name()).len();
+            if n > questions::MAX_STATIC_OPTIONS {
+                format!("{} ({n}, type-ahead)", q.field_name())
+            } else if q.field_name() == questions::LEAD_QUALITY {
+                format!("{} (1-5)", q.field_name())
+            } else {
+                format!("{} ({n})", q.field_name())
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "Typed fields on the free-note form: {}; deleted notes purged after {}",
+        if fields.is_empty() {
+            "none".to_string()
+        } else {
+            fields.join(", ")
+        },
+        human_duration(cfg.retention.deleted_notes)
+    );
+    let _ = writeln!(
+        out,
+        "Retention: notes {}; `fieldnotes purge --user ID` erases one person",
+        cfg.retention
+            .notes
+            .map(|d| format!("purged {} after they were shared", human_duration(d)))
+            .unwrap_or_else(|| "kept until deleted (no `retention.notes`)".into())
+    );
+    let _ = writeln!(
+        out,
+        "Digest: weeks in {}{}{}",
+        cfg.digest.timezone,
+        cfg.digest
+            .cadence
+            .as_ref()
+            .map(|c| format!(
+                ", digest cadence {} (posting to Slack is not built yet; use `fieldnotes digest`)",
+                c.describe()
+            ))
+            .unwrap_or_default(),
+        cfg.digest
+            .channel
+            .as_ref()
+            .map(|c| format!(" to {c}"))
+            .unwrap_or_default()
+    );
+    let days: Vec<String> = (0..7)
+        .filter(|i| cfg.calendar.workdays[*i])
+        .map(|i| {
+            chrono::Weekday::try_from(i as u8)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "Calendar: work days {}; {} holiday(s) for everyone; {} region(s){}",
+        days.join(" "),
+        cfg.calendar.holidays.len(),
+        cfg.calendar.regions.len(),
+        cfg.calendar
+            .regions
+            .iter()
+            .map(|(n, r)| format!(
+                " {n}: {} holiday(s), {} person(s)",
+                r.holidays.len(),
+                cfg.calendar.people.values().filter(|v| *v == n).count()
+            ))
+            .collect::<Vec<_>>()
+            .join(";")
+    );
+    for c in &cfg.checkins {
+        let _ = writeln!(
+            out,
+            "\nCheck-in `{}`{}",
+            c.name,
+            if c.paused_at(now) {
+                " (PAUSED: nothing will be sent)"
+            } else {
+                ""
+            }
+        );
+        let zone = match c.zone {
+            Zone::Fixed(tz) => tz.to_string(),
+            Zone::Local => "each person's own Slack timezone".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  cadence: `{}` = {} ({zone})",
+            c.cadence.expr(),
+            c.cadence.describe(),
+        );
+        let always: Vec<&str> = c
+            .questions
+            .iter()
+            .filter(|q| q.always)
+            .map(|q| q.id.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  questions: asks {} of {} ({}){}",
+            c.ask,
+            c.questions.len(),
+            c.questions
+                .iter()
+                .map(|q| format!(
+                    "{} [{}{}]",
+                    q.id,
+                    q.kind.as_str(),
+                    q.field
+                        .as_deref()
+                        .map(|f| format!(": {f}"))
+                        .unwrap_or_default()
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if always.is_empty() {
+                String::new()
+            } else {
+                format!("; always: {}", always.join(", "))
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  answer window: {}; reminders: {}; on a day off: {}; missed while down: {}",
+            human_duration(c.window),
+            if c.reminders.is_empty() {
+                "none".to_string()
+            } else {
+                c.reminders
+                    .iter()
+                    .map(|d| format!("{} after", human_duration(*d)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            match c.on_holiday {
+                OnHoliday::Skip => "skip",
+                OnHoliday::NextWorkday => "move to the next work day",
+            },
+            match c.catch_up {
+                CatchUp::WithinWindow => "send late while the window is open",
+                CatchUp::Skip => "skip",
+            }
+        );
+        if let Some(d) = c.paused_until {
+            let _ = writeln!(out, "  paused until {d}");
+        }
+        let a = &c.audience;
+        let _ = writeln!(
+            out,
+            "  audience: {} user(s), members of {} channel(s), {} user group(s), {} excluded",
+            a.users.len(),
+            a.channels.len(),
+            a.usergroups.len(),
+            a.exclude.len()
+        );
+        let _ = writeln!(out, "  prompt: \"{}\"", c.prompt);
+        for q in &c.questions {
+            let _ = writeln!(
+                out,
+                "  question `{}`{}: {}",
+                q.id,
+                if q.required { "" } else { " (optional)" },
+                q.label
+            );
+        }
+        let _ = writeln!(out, "  tag picker: {} tag(s)", c.tags.len());
+        if !c.paused_at(now) {
+            for o in c.cadence.upcoming(c.planning_zone(), now, 3) {
+                match c.zone {
+                    Zone::Fixed(tz) => {
+                        let _ = writeln!(
+                            out,
+                            "  next: {} {tz} ({} UTC)",
+                            o.local.format("%a %Y-%m-%d %H:%M"),
+                            o.at.format("%Y-%m-%d %H:%M")
+                        );
+                    }
+                    Zone::Local => {
+                        let _ = writeln!(
+                            out,
+                            "  next: {} in each person's timezone",
+                            o.local.format("%a %Y-%m-%d %H:%M"),
+                        );
+                    }
+                }
+            }
+            let _ = writeln!(
+                out,
+                "  per person: `fieldnotes schedule preview --checkin {}`",
+                c.name
+            );
+        }
+    }
+    out
+}

@@ -1,5 +1,10 @@
+//! The config loader end to end: a good file, and each kind of error
+//! located by file, line and key; durations and secrets.
+
 use super::*;
 use crate::config::secrets::DEFAULT_SLACK_API_URL;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const GOOD: &str = r#"
 [digest]
@@ -43,7 +48,7 @@ fn shipped_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
     let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(!c.checkins.is_empty());
-    assert!(describe(&c, chrono::Utc::now()).contains("weekly-pulse"));
+    assert!(crate::report::check_config(&c, chrono::Utc::now()).contains("weekly-pulse"));
 }
 
 #[test]

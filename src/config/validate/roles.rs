@@ -1,30 +1,13 @@
 //! `[roles]`: admins, marketers and leads as Slack user IDs (everyone else
-//! is a rep). What each role may do is the permission table in `src/roles.rs`.
+//! is a rep), each ID well formed and listed once per list. What each role
+//! may do is the permission table in `src/roles.rs`.
 
-use super::error::SourceMap;
-use super::{valid_user_id, ConfigError};
-use serde::Deserialize;
+use super::valid_user_id;
+use crate::config::error::SourceMap;
+use crate::config::raw::RawRoles;
+use crate::config::{ConfigError, Roles};
 use std::collections::HashMap;
 use toml::Spanned;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRoles {
-    #[serde(default)]
-    admins: Vec<Spanned<String>>,
-    #[serde(default)]
-    marketers: Vec<Spanned<String>>,
-    #[serde(default)]
-    leads: Vec<Spanned<String>>,
-}
-
-/// The validated `[roles]`.
-#[derive(Debug, Clone, Default)]
-pub struct Roles {
-    pub admins: Vec<String>,
-    pub marketers: Vec<String>,
-    pub leads: Vec<String>,
-}
 
 /// Checks every ID's shape and refuses one listed twice in a list. A
 /// person in two lists (a marketer who is also a lead) is fine.

@@ -1,0 +1,204 @@
+//! The validated configuration the app runs on: `Config` and its parts
+//! (bot settings, roles, digest, tags, check-ins with their zone, window,
+//! reminders and rules, retention). Built only by `validate`.
+
+use super::{Question, DEFAULT_CONFIG_PATH};
+use crate::schedule::calendar::WorkCalendar;
+use crate::schedule::Crontab;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The validated configuration the app runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub bot: BotSettings,
+    pub sqlite_path: PathBuf,
+    pub roles: Roles,
+    pub digest: DigestSettings,
+    pub tags: Vec<TagDef>,
+    pub checkins: Vec<CheckIn>,
+    pub calendar: WorkCalendar,
+    /// The free-note form: text, then one input per typed field.
+    pub note_questions: Vec<Question>,
+    pub retention: Retention,
+}
+
+/// How long notes, soft-deleted notes and recorded Slack event ids are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Notes older than this (by when they were shared) are purged; `None`
+    /// keeps them for good.
+    pub notes: Option<Duration>,
+    pub deleted_notes: Duration,
+    pub slack_events: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct BotSettings {
+    pub name: String,
+    /// How often the planner and dispatcher poll the database.
+    pub tick: Duration,
+    /// Workspace-wide cap on chat.postMessage, on top of Slack's 1/s per channel.
+    pub workspace_messages_per_minute: u32,
+    pub max_send_attempts: u32,
+    /// How long a worker owns a claimed row before another may take it.
+    pub lease: Duration,
+    /// Attempts at handling a committed Slack event before it is parked.
+    pub max_event_attempts: u32,
+}
+
+/// The validated `[roles]`: admins, marketers and leads (everyone else is
+/// a rep). What each role may do is the permission table in `src/roles.rs`.
+#[derive(Debug, Clone, Default)]
+pub struct Roles {
+    pub admins: Vec<String>,
+    pub marketers: Vec<String>,
+    pub leads: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestSettings {
+    pub timezone: Tz,
+    pub channel: Option<String>,
+    pub cadence: Option<Crontab>,
+    pub max_quotes: usize,
+}
+
+/// One tag of the taxonomy, with the keywords that auto-tag a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagDef {
+    pub id: String,
+    pub label: String,
+    pub category: Option<String>,
+    /// Words and phrases that auto-tag a note (keywords and synonyms).
+    pub keywords: Vec<String>,
+    /// Other names (a competitor's product names, an account's short name);
+    /// they auto-tag too, and type-ahead finds them.
+    pub aliases: Vec<String>,
+}
+
+/// Who receives a check-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience {
+    pub users: Vec<String>,
+    pub channels: Vec<String>,
+    pub usergroups: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+/// Where a check-in's wall-clock cadence is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Everyone at the same instant: the cadence in this zone.
+    Fixed(Tz),
+    /// Each person at that wall-clock time in their own Slack timezone.
+    Local,
+}
+
+/// What a check-in does when an occurrence falls on someone's day off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnHoliday {
+    Skip,
+    NextWorkday,
+}
+
+/// What happens to occurrences missed while the bot was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Send late, as long as the answer window is still open.
+    WithinWindow,
+    /// Drop them.
+    Skip,
+}
+
+/// At most this many reminders per prompt.
+pub const MAX_REMINDERS: usize = 3;
+
+/// A recurring check-in.
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    pub name: String,
+    pub cadence: Crontab,
+    pub zone: Zone,
+    pub prompt: String,
+    pub audience: Audience,
+    /// Tags offered in the modal's multi-select (all tags when empty in the file).
+    pub tags: Vec<String>,
+    /// The question pool.
+    pub questions: Vec<Question>,
+    /// How many of the pool each run asks (k of n).
+    pub ask: usize,
+    pub paused: bool,
+    /// Paused up to (not including) this date, in the check-in's zone.
+    pub paused_until: Option<NaiveDate>,
+    /// How long a prompt stays open for answers.
+    pub window: Duration,
+    /// Reminder offsets after the prompt, ascending, each inside the window.
+    pub reminders: Vec<Duration>,
+    pub on_holiday: OnHoliday,
+    pub catch_up: CatchUp,
+}
+
+/// The zone whose clock runs first: a `local_time` occurrence is planned
+/// when its wall-clock time arrives anywhere (UTC+14), and each person's
+/// prompt waits for their own.
+pub const EARLIEST_ZONE: Tz = chrono_tz::Etc::GMTMinus14;
+
+impl CheckIn {
+    /// The zone occurrences are enumerated in.
+    pub fn planning_zone(&self) -> Tz {
+        match self.zone {
+            Zone::Fixed(tz) => tz,
+            Zone::Local => EARLIEST_ZONE,
+        }
+    }
+
+    /// Whether the whole check-in is paused at `now` (config `paused`, or
+    /// `paused_until` a date still ahead in its zone).
+    pub fn paused_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if self.paused {
+            return true;
+        }
+        let tz = match self.zone {
+            Zone::Fixed(tz) => tz,
+            Zone::Local => chrono_tz::UTC,
+        };
+        self.paused_until
+            .is_some_and(|d| now.with_timezone(&tz).date_naive() < d)
+    }
+}
+
+impl Config {
+    pub fn checkin(&self, name: &str) -> Option<&CheckIn> {
+        self.checkins.iter().find(|c| c.name == name)
+    }
+
+    pub fn tag(&self, id: &str) -> Option<&TagDef> {
+        self.tags.iter().find(|t| t.id == id)
+    }
+
+    /// A typed field's vocabulary: the tags of that category.
+    pub fn vocabulary(&self, field: &str) -> Vec<&TagDef> {
+        self.tags
+            .iter()
+            .filter(|t| t.category.as_deref() == Some(field))
+            .collect()
+    }
+
+    /// The config file as named to a refused Slack user: as given when
+    /// relative (`config/fieldnotes.toml`), else only its name, so no host
+    /// path reaches Slack.
+    pub fn file_label(&self) -> String {
+        if self.path.is_relative() {
+            self.path.display().to_string()
+        } else {
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| DEFAULT_CONFIG_PATH.into())
+        }
+    }
+}
