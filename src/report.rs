@@ -1,6 +1,7 @@
 //! What team leads read: `fieldnotes status` (what happened, per check-in
-//! occurrence) and `fieldnotes schedule preview` (what will happen, per
-//! person, with skips and pauses explained).
+//! occurrence), `fieldnotes schedule preview` (what will happen, per
+//! person, with skips and pauses explained) and `fieldnotes check-config`
+//! (what the config will do).
 
 use crate::config::{CheckIn, Config, Zone};
 use crate::schedule::plan::{scheduled_run, PlanContext};
