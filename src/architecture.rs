@@ -32,35 +32,50 @@ mod tests {
     }
 
     /// Every module named right after `crate::` in `code`, comments left
-    /// out; `crate::{a, b::c}` names both.
+    /// out; `crate::{a, b::c}` names both, across lines too.
     fn uses(code: &str) -> BTreeSet<String> {
+        let code: String = code
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let ident = |s: &str| -> String {
+            s.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
         let mut found = BTreeSet::new();
-        for line in code.lines() {
-            let line = line.split("//").next().unwrap_or("");
-            let mut rest = line;
-            while let Some(i) = rest.find("crate::") {
-                let before = rest[..i].chars().last();
-                rest = &rest[i + "crate::".len()..];
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                let ident = |s: &str| -> String {
-                    s.chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect()
-                };
-                if let Some(group) = rest.strip_prefix('{') {
-                    for part in group.split('}').next().unwrap_or("").split(',') {
-                        let name = ident(part.trim());
-                        if !name.is_empty() {
-                            found.insert(name);
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find("crate::") {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + "crate::".len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                // Top-level names of the group only: `{a, b::{c, d}}` names a, b.
+                let mut depth = 0;
+                let mut start = true;
+                for (k, ch) in group.char_indices() {
+                    match ch {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => start = true,
+                        c if start && !c.is_whitespace() => {
+                            start = false;
+                            let name = ident(&group[k..]);
+                            if !name.is_empty() {
+                                found.insert(name);
+                            }
                         }
+                        _ => {}
                     }
-                } else {
-                    let name = ident(rest);
-                    if !name.is_empty() {
-                        found.insert(name);
-                    }
+                }
+            } else {
+                let name = ident(rest);
+                if !name.is_empty() {
+                    found.insert(name);
                 }
             }
         }
@@ -185,8 +200,8 @@ mod tests {
     #[test]
     fn the_checker_sees_cycles_and_groups() {
         assert_eq!(
-            uses("use crate::{app, slack::Bot};\nlet x = crate::jobs::tick(); // crate::demo\nnotcrate::x"),
-            ["app", "jobs", "slack"].iter().map(|s| s.to_string()).collect()
+            uses("use crate::{app, slack::{Bot, views}};\nlet x = crate::jobs::tick(); // crate::demo\nnotcrate::x\nuse crate::{\n    store,\n    text::clean,\n};"),
+            ["app", "jobs", "slack", "store", "text"].iter().map(|s| s.to_string()).collect()
         );
         let mut g = Graph::new();
         g.entry("a".into()).or_default().insert("b".into());

@@ -232,7 +232,7 @@ pub struct PersonRow {
 }
 
 /// One person's planned prompt for a run: what pure planning
-/// (`schedule::plan`) produces and the store enqueues.
+/// (`plan`) produces and the store enqueues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedPrompt {
     pub user_id: String,

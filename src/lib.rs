@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
+pub mod plan;
 pub mod privacy;
 pub mod reload;
 pub mod report;

@@ -4,7 +4,7 @@
 //! (what the config will do).
 
 use crate::config::{CheckIn, Config, Zone};
-use crate::schedule::plan::{scheduled_run, PlanContext};
+use crate::plan::{scheduled_run, PlanContext};
 use crate::slack::Bot;
 use crate::store::{OccurrenceStatus, Store};
 use anyhow::Result;
@@ -475,4 +475,15 @@ pub fn check_config(cfg: &crate::config::Config, now: chrono::DateTime<chrono::U
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shipped config's summary names its check-ins.
+    #[test]
+    fn check_config_describes_the_shipped_config() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
+        let c = crate::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(super::check_config(&c, chrono::Utc::now()).contains("weekly-pulse"));
+    }
 }

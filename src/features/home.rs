@@ -7,8 +7,8 @@
 use crate::config::{Config, Zone};
 use crate::digest::IsoWeek;
 use crate::domain::Insight;
+use crate::plan::{scheduled_run, PlanContext};
 use crate::roles::Permission;
-use crate::schedule::plan::{scheduled_run, PlanContext};
 use crate::store::{PersonRow, Store, WeekCounts, WeekPromptStats};
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};

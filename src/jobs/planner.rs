@@ -6,7 +6,7 @@
 use crate::config::questions::rotate;
 use crate::config::{CheckIn, Config, Zone};
 use crate::domain::PendingRun;
-use crate::schedule::plan::{occurrence_key, PlanContext};
+use crate::plan::{occurrence_key, PlanContext};
 use crate::slack::Bot;
 use crate::store::PlannedPrompt;
 use anyhow::{Context, Result};

@@ -1,12 +1,11 @@
-//! Pure scheduling: from a check-in's cadence, timezone and "now" to the
-//! occurrences that are due, the work calendar that decides who is off, and
-//! each person's plan for a run. All DST and calendar logic lives here. No
-//! I/O: this module uses `config` and `domain`, never `jobs`, `slack`, `app`
-//! or `store`.
+//! Pure scheduling: from a cadence, a timezone and "now" to the
+//! occurrences that are due, and the work calendar that decides who is
+//! off. All DST and calendar logic lives here. No I/O, and below `config`
+//! (which holds these types): a person's plan for a run, which needs the
+//! config, is the top-level `plan` module.
 
 pub mod calendar;
 pub mod crontab;
-pub mod plan;
 
 pub use calendar::{DayOff, WorkCalendar};
 pub use crontab::{Crontab, CrontabError, Occurrence};

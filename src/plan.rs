@@ -2,7 +2,8 @@
 //! their zone, or why it is skipped: day off, paused, missed while the bot
 //! was down), and the wall-clock key a scheduled occurrence is stored under.
 //! No I/O: `jobs::planner` fans runs out with it, and `schedule preview` and
-//! App Home plan with it without writing.
+//! App Home plan with it without writing. Above `config` and `schedule`,
+//! whose types it reads.
 
 use crate::config::{CatchUp, CheckIn, Config, OnHoliday, Zone};
 use crate::domain::{PendingRun, PersonRow, PlannedPrompt};
