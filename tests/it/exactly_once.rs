@@ -3,13 +3,13 @@
 //! Slack's rate limits) and a real database, is killed with SIGKILL in the
 //! middle of a fan-out, and the emulator counts every DM.
 
-mod common;
-
-use common::binary::*;
-use common::Db;
+use crate::support::binary::*;
+use crate::support::process::KillOnDrop;
+use crate::support::wait::until;
+use crate::support::Db;
 use slack_emulator::RateLimits;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 const PEOPLE: usize = 300;
 
@@ -75,45 +75,43 @@ async fn three_workers_on_postgres_one_killed_deliver_each_prompt_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_and_file_edits_reload_a_running_bot() {
     let w = world(Db::Sqlite, 240).await;
-    let log = w.dir.path().join("hup.log");
-    let child = Bot(Some(
+    let log = w.log_path("hup");
+    let child = KillOnDrop::spawn(
         w.command(&["run"])
             .env("RUST_LOG", "fieldnotes=info")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    ));
+            .stderr(std::fs::File::create(&log).unwrap()),
+    );
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
     let wait_for = |needle: &'static str| {
         let read = &read;
         async move {
-            for _ in 0..100 {
-                if read().contains(needle) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("no `{needle}` in the log:\n{}", read());
+            until(
+                &format!("`{needle}` in the log"),
+                Duration::from_secs(10),
+                || read().contains(needle),
+            )
+            .await;
         }
     };
     wait_for("sending prompts only").await;
-    let status = Command::new("kill")
-        .args(["-HUP", &child.0.as_ref().unwrap().id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    child.signal("-HUP");
     wait_for("why=\"SIGHUP\"").await;
     assert!(read().contains("config reloaded"), "{}", read());
 
     // A bad edit: logged with file, line and key; the bot keeps running.
-    let path = w.dir.path().join("fieldnotes.toml");
+    let path = w.config_path();
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("0 3 1 1 *", "0 3 1 13 *")).unwrap();
+    let bad = text.replace("0 3 1 1 *", "0 3 1 13 *");
+    let line = 1 + bad
+        .lines()
+        .position(|l| l.starts_with("cadence = \"0 3 1 13 *\""))
+        .expect("the cadence line");
+    std::fs::write(&path, bad).unwrap();
     wait_for("config edit rejected").await;
     let l = read();
     assert!(l.contains("key=checkin.pulse.cadence"), "{l}");
-    assert!(l.contains("line=12"), "{l}");
+    assert!(l.contains(&format!("line={line}")), "line {line}: {l}");
     assert!(l.contains("month value 13 is out of range"), "{l}");
     kill(child);
     w.finish().await;
@@ -124,7 +122,8 @@ async fn sighup_and_file_edits_reload_a_running_bot() {
 /// Slack's later retries of the refused ones are stored once too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_burst_then_restart_loses_no_acked_event() {
-    use common::{reply_burst, wait_acked};
+    use crate::support::wait::Deadline;
+    use crate::support::{reply_burst, wait_acked};
     use std::collections::HashSet;
 
     // Every reply gets a confirmation in its DM: a workspace that allows
@@ -176,7 +175,7 @@ async fn sigkill_mid_burst_then_restart_loses_no_acked_event() {
     let store = fieldnotes::store::Store::connect(&w.database_url)
         .await
         .unwrap();
-    let t0 = Instant::now();
+    let d = Deadline::after(Duration::from_secs(120)).every(Duration::from_millis(50));
     let notes = loop {
         let backlog = store.inbox_backlog().await.unwrap();
         let notes: Vec<String> = store
@@ -190,16 +189,16 @@ async fn sigkill_mid_burst_then_restart_loses_no_acked_event() {
         if backlog == 0 && notes.len() >= n {
             break notes;
         }
-        if t0.elapsed() > Duration::from_secs(120) {
-            let log = std::fs::read_to_string(w.dir.path().join("b.log")).unwrap_or_default();
+        d.wait(|| {
+            let log = std::fs::read_to_string(w.log_path("b")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            panic!(
+            format!(
                 "{backlog} events still in the inbox, {} notes\n--- b.log, newest first\n{}",
                 notes.len(),
                 tail.join("\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+            )
+        })
+        .await;
     };
     kill(b);
     store.close().await;
@@ -226,6 +225,9 @@ async fn a_429_storm_delivers_every_prompt_and_honours_the_pauses() {
     let a = w.start_bot("a");
     w.wait_delivered(w.people.len(), Duration::from_secs(90))
         .await;
+    // Every row recorded sent: nothing can be claimed (and re-sent) again,
+    // so the counts below are final.
+    w.wait_all_recorded_sent(Duration::from_secs(30)).await;
     kill(a);
     w.assert_each_exactly_once();
 

@@ -5,9 +5,8 @@
 //! global shortcut; edits and deletes by the owner only; retries that never
 //! double a note; App Home for reps and marketers.
 
-mod common;
-
-use common::{spawn_app_with, Db, Mode, TestApp, CONFIG};
+use crate::support::wait::{until, Deadline};
+use crate::support::{tag, ConfigFixture, Db, Mode, TestApp};
 use fieldnotes::domain::{FieldValue, Insight, Sentiment, Source};
 use fieldnotes::slack::views::{DELETE_NOTE, EDIT_NOTE, OPEN_FORM_ACTION};
 use serde_json::json;
@@ -20,81 +19,63 @@ const OTHER: &str = "U0REP0002";
 
 /// The shared test config plus typed fields, a question pool asked 3 at a
 /// time, and 150 accounts (more than a static select may hold).
-fn config() -> String {
-    let mut c = CONFIG.replace(
-        r#"questions = [
-  { id = "heard", label = "What did a buyer say?" },
-  { id = "stalled", label = "Where is a deal stalling?", required = false, tags = ["stage:negotiation"] },
-]"#,
-        r#"ask = 3
-questions = [
-  { id = "heard", label = "What did a buyer say?", always = true },
-  { id = "competitors", type = "multi_select", field = "competitor", label = "Which competitors came up?", required = false },
-  { id = "stalled", label = "Where is a deal stalling?", required = false, tags = ["stage:negotiation"] },
-  { id = "account", type = "single_select", field = "account", label = "Which account?", required = false },
-  { id = "asset", type = "asset", label = "Which asset helped or flopped?", required = false },
-  { id = "quality", type = "rating", field = "lead_quality", label = "Lead quality", required = false },
-  { id = "mood", type = "single_select", options = ["Better", "Same", "Worse"], label = "Pipeline vs last week?", required = false },
-]"#,
-    );
-    assert!(c.contains("ask = 3"), "the test config's questions changed");
-    c.push_str(
-        r#"
-[[tag]]
-id = "competitor:globex"
-label = "Competitor: Globex"
-category = "competitor"
-keywords = ["globex"]
-aliases = ["GlobexOne"]
-
-[[tag]]
-id = "asset:case-study"
-label = "Asset: case study"
-category = "asset"
-keywords = ["case study"]
-
-[[tag]]
-id = "asset:roi"
-label = "Asset: ROI calculator"
-category = "asset"
-keywords = ["roi calculator"]
-"#,
-    );
+fn fixture() -> ConfigFixture {
+    let mut c = ConfigFixture::shared()
+        .ask(3)
+        .questions(&[
+            r#"{ id = "heard", label = "What did a buyer say?", always = true }"#,
+            r#"{ id = "competitors", type = "multi_select", field = "competitor", label = "Which competitors came up?", required = false }"#,
+            r#"{ id = "stalled", label = "Where is a deal stalling?", required = false, tags = ["stage:negotiation"] }"#,
+            r#"{ id = "account", type = "single_select", field = "account", label = "Which account?", required = false }"#,
+            r#"{ id = "asset", type = "asset", label = "Which asset helped or flopped?", required = false }"#,
+            r#"{ id = "quality", type = "rating", field = "lead_quality", label = "Lead quality", required = false }"#,
+            r#"{ id = "mood", type = "single_select", options = ["Better", "Same", "Worse"], label = "Pipeline vs last week?", required = false }"#,
+        ])
+        .tag(
+            tag("competitor:globex", "Competitor: Globex")
+                .category("competitor")
+                .keywords(&["globex"])
+                .aliases(&["GlobexOne"]),
+        )
+        .tag(
+            tag("asset:case-study", "Asset: case study")
+                .category("asset")
+                .keywords(&["case study"]),
+        )
+        .tag(
+            tag("asset:roi", "Asset: ROI calculator")
+                .category("asset")
+                .keywords(&["roi calculator"]),
+        );
     for i in 0..150 {
-        c.push_str(&format!(
-            "\n[[tag]]\nid = \"account:a{i:03}\"\nlabel = \"Account {i:03}\"\ncategory = \"account\"\naliases = [\"Acct{i:03} Holdings\"]\n"
-        ));
+        c = c.tag(
+            tag(&format!("account:a{i:03}"), &format!("Account {i:03}"))
+                .category("account")
+                .aliases(&[&format!("Acct{i:03} Holdings")]),
+        );
     }
     c
 }
 
 async fn app(db: Db, mode: Mode) -> TestApp {
-    spawn_app_with(db, mode, &config(), false).await
+    TestApp::builder(db, mode)
+        .config(fixture().toml())
+        .spawn()
+        .await
 }
 
-async fn wait<F: Fn() -> bool>(what: &str, f: F) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !f() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn wait(what: &str, f: impl FnMut() -> bool) {
+    until(what, Duration::from_secs(15), f).await;
 }
 
 async fn wait_insight<F: Fn(&[Insight]) -> bool>(t: &TestApp, what: &str, f: F) -> Vec<Insight> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let d = Deadline::after(Duration::from_secs(15)).every(Duration::from_millis(50));
     loop {
         let all = t.insights().await;
         if f(&all) {
             return all;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}: {all:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        d.wait(|| format!("waiting for {what}: {all:#?}")).await;
     }
 }
 
@@ -344,6 +325,8 @@ async fn dm_replies(db: Db, mode: Mode) {
     // Slack retries the same event (same event_id, X-Slack-Retry-Num / retry_attempt).
     let again = t.emu.redeliver(&d).await.unwrap();
     assert!(again.acked);
+    // Acked only once its event id is in the inbox, which says it is done.
+    t.wait_handled(&again).await;
     t.settle().await;
     assert_eq!(
         t.insights().await.len(),
@@ -457,6 +440,16 @@ async fn dm_replies(db: Db, mode: Mode) {
                      "text": {"type": "plain_text", "text": "Delete"}, "action_ts": "1.2"}]
     });
     assert!(t.emu.send_interaction(forged.clone()).await.unwrap().acked);
+    // The positive signal: the forger is told why, in their own DM.
+    wait("the delete refusal", || {
+        t.emu.dm_channel(OTHER).is_some_and(|d| {
+            t.emu.messages_in(&d).iter().any(|m| {
+                m.text
+                    .contains("Only the person who shared a note can delete it")
+            })
+        })
+    })
+    .await;
     t.settle().await;
     assert_eq!(
         t.insights().await.len(),
@@ -699,10 +692,19 @@ async fn commands_and_shortcuts(db: Db, mode: Mode) {
         1
     );
     // Saving the same message again does not double it.
+    assert!(t.emu.open_modal_for(REP).is_none(), "the form closed");
     t.emu
         .message_shortcut(REP, "fieldnotes_save_message", "C0SALES01", &msg.ts)
         .await
         .unwrap();
+    // The positive signal: the shortcut was handled, and opened the note
+    // it found.
+    wait("the form on the saved note", || {
+        t.emu
+            .open_modal_for(REP)
+            .is_some_and(|v| v.view.to_string().contains("ROI calculator"))
+    })
+    .await;
     t.settle().await;
     assert_eq!(
         t.insights()
@@ -878,10 +880,14 @@ async fn retention_and_retag(db: Db) {
     assert!(state.store.insight(keep).await.unwrap().is_some());
 
     // The taxonomy gains Initech; retag applies it to stored notes.
-    let text = config().replace(
-        "[[tag]]\nid = \"competitor:globex\"",
-        "[[tag]]\nid = \"competitor:initech\"\nlabel = \"Competitor: Initech\"\ncategory = \"competitor\"\nkeywords = [\"initech\"]\n\n[[tag]]\nid = \"competitor:globex\"",
-    );
+    let text = fixture()
+        .tag_before(
+            "competitor:globex",
+            tag("competitor:initech", "Competitor: Initech")
+                .category("competitor")
+                .keywords(&["initech"]),
+        )
+        .toml();
     let cfg = fieldnotes::config::Config::parse(std::path::Path::new("t.toml"), &text).unwrap();
     let dry = fieldnotes::features::retag::retag(&state.store, &cfg, true)
         .await
@@ -948,24 +954,28 @@ async fn dm_edits_follow_the_message(db: Db, mode: Mode) {
         })
     };
     // A reply landing in its thread: Slack sends message_changed, not an edit.
-    t.emu
+    let landed = t
+        .emu
         .send_event(changed("Acme is discounting hard", false))
         .await
         .unwrap();
-    t.emu
+    let other = t
+        .emu
         .send_event(changed("Acme is discounting hard (other)", false))
         .await
         .unwrap();
-    t.settle().await;
+    t.wait_handled(&landed).await;
+    t.wait_handled(&other).await;
     let i = &t.insights().await[0];
     assert_eq!(i.text, "Acme is discounting hard");
     assert!(i.edited_at_ms.is_none());
     // A "thanks!" under the acknowledgement is not a note.
-    t.emu
+    let thanks = t
+        .emu
         .user_message(REP, &dm, "thanks! :pray:", Some(&ts))
         .await
         .unwrap();
-    t.settle().await;
+    t.wait_handled(&thanks).await;
     assert_eq!(t.insights().await.len(), 1, "pleasantries are not notes");
     // A real edit.
     t.emu

@@ -3,38 +3,27 @@
 //! `Bot` process guards (SIGKILLed when dropped) and the emulator's count of
 //! DMs per person, for tests of exactly-once delivery across crashes.
 
-use super::{fresh_database, Db};
+use super::db::{Db, TestDatabase};
+use super::fixtures::ConfigFixture;
+use super::process::{fieldnotes, KillOnDrop};
+use super::wait::Deadline;
 use slack_emulator::{Emulator, EmulatorConfig, RateLimits, User};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A bot process, SIGKILLed when dropped, so a failing test leaves none
+/// behind.
+pub type Bot = KillOnDrop;
+
+/// SIGKILLs `bot` (no shutdown code runs) and reaps it.
+pub fn kill(bot: Bot) {
+    bot.kill();
+}
 
 /// A one-off check-in for everyone in `C0FANOUT`, with 2 s leases.
 pub fn config(rate_per_min: u32) -> String {
-    fanout_config(rate_per_min, "2s")
-}
-
-/// `config` with this `[bot] lease`.
-pub fn fanout_config(rate_per_min: u32, lease: &str) -> String {
-    format!(
-        r#"
-[bot]
-tick = "100ms"
-lease = "{lease}"
-workspace_messages_per_minute = {rate_per_min}
-
-[digest]
-timezone = "America/New_York"
-
-[[checkin]]
-name = "pulse"
-cadence = "0 3 1 1 *"
-timezone = "America/New_York"
-prompt = "What did you hear from buyers this week?"
-audience = {{ channels = ["C0FANOUT"] }}
-questions = [{{ id = "heard", label = "What did a buyer say?" }}]
-"#
-    )
+    ConfigFixture::fanout(rate_per_min, "2s").toml()
 }
 
 pub struct World {
@@ -45,15 +34,9 @@ pub struct World {
     /// The `DATABASE_URL` the bot processes get (another route to the same
     /// database, say through a proxy the test can cut).
     pub bot_database_url: String,
-    pg: Option<(String, String)>,
+    /// Dropped with the world, also when the test panics.
+    database: Option<TestDatabase>,
     pub people: Vec<String>,
-}
-
-/// A test that panics before `finish()` still drops its database.
-impl Drop for World {
-    fn drop(&mut self) {
-        super::drop_database_now(self.pg.take());
-    }
 }
 
 /// `people` reps in one channel, against an emulator with these limits.
@@ -79,7 +62,7 @@ pub async fn world_on(
     config_text: &str,
 ) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg) = fresh_database(db, dir.path()).await;
+    let database = TestDatabase::create(db, dir.path()).await;
     let emu = Emulator::start(emu_config).await.unwrap();
     let zones = [
         "America/New_York",
@@ -97,26 +80,31 @@ pub async fn world_on(
     World {
         emu,
         dir,
-        bot_database_url: database_url.clone(),
-        database_url,
-        pg,
+        bot_database_url: database.url.clone(),
+        database_url: database.url.clone(),
+        database: Some(database),
         people,
     }
 }
 
 impl World {
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_fieldnotes"));
+        let mut c = fieldnotes();
         c.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("FIELDNOTES_CONFIG", self.dir.path().join("fieldnotes.toml"))
+            .env("FIELDNOTES_CONFIG", self.config_path())
             .env("SLACK_BOT_TOKEN", &self.emu.config().bot_token)
             .env("SLACK_API_URL", self.emu.api_url())
             .env("DATABASE_URL", &self.bot_database_url)
             .env("RUST_LOG", "fieldnotes=info")
             .current_dir(self.dir.path());
         c
+    }
+
+    /// The bots' config file.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("fieldnotes.toml")
     }
 
     pub fn queue_run(&self) {
@@ -128,6 +116,11 @@ impl World {
         );
     }
 
+    /// This bot's log file (stderr).
+    pub fn log_path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(format!("{name}.log"))
+    }
+
     pub fn start_bot(&self, name: &str) -> Bot {
         self.start_bot_with(name, &["run"])
     }
@@ -137,19 +130,13 @@ impl World {
     pub fn start_bot_http(&self, name: &str, addr: std::net::SocketAddr) -> Bot {
         let mut c = self.command(&["run", "--http", &addr.to_string()]);
         c.env("SLACK_SIGNING_SECRET", &self.emu.config().signing_secret);
-        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        Bot(Some(c.stdout(Stdio::null()).stderr(log).spawn().unwrap()))
+        let log = std::fs::File::create(self.log_path(name)).unwrap();
+        KillOnDrop::spawn(c.stdout(Stdio::null()).stderr(log))
     }
 
     pub fn start_bot_with(&self, name: &str, args: &[&str]) -> Bot {
-        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        Bot(Some(
-            self.command(args)
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        ))
+        let log = std::fs::File::create(self.log_path(name)).unwrap();
+        KillOnDrop::spawn(self.command(args).stdout(Stdio::null()).stderr(log))
     }
 
     /// Bot messages per person's DM.
@@ -202,16 +189,16 @@ impl World {
     }
 
     pub async fn wait_delivered(&self, n: usize, timeout: Duration) {
-        let t0 = Instant::now();
+        let d = Deadline::after(timeout);
         while self.delivered() < n {
-            if t0.elapsed() > timeout {
-                let logs = self.log_tails(30);
-                panic!(
-                    "only {} of {n} people got their prompt\n{logs}",
+            d.wait(|| {
+                format!(
+                    "only {} of {n} people got their prompt\n{}",
                     self.delivered(),
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+                    self.log_tails(30)
+                )
+            })
+            .await;
         }
     }
 
@@ -232,18 +219,20 @@ impl World {
         let store = fieldnotes::store::Store::connect(&self.database_url)
             .await
             .unwrap();
-        let t0 = Instant::now();
+        let d = Deadline::after(timeout).every(Duration::from_millis(50));
         loop {
             let rows = store.prompt_status_summary().await.unwrap();
             if matches!(&rows[..], [(s, n, _)] if s == "sent" && *n == self.people.len() as i64) {
                 break;
             }
-            assert!(
-                t0.elapsed() < timeout,
-                "not every prompt was recorded sent: {rows:?}\n{}",
-                self.log_tails(30)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            d.wait(|| {
+                format!(
+                    "not every prompt was recorded sent: {rows:?} ({} people have a DM)\n{}",
+                    self.delivered(),
+                    self.log_tails(40)
+                )
+            })
+            .await;
         }
         store.close().await;
     }
@@ -260,28 +249,8 @@ impl World {
     /// Also fails the test if the bot sent any Web API argument Slack's
     /// reference does not list for the method.
     pub async fn finish(mut self) {
-        super::teardown(&self.emu, self.pg.take()).await;
+        super::app::teardown(&self.emu, self.database.take()).await;
     }
-}
-
-/// A bot process, SIGKILLed when dropped, so a failing test leaves none
-/// behind.
-pub struct Bot(pub Option<Child>);
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-pub fn kill(mut bot: Bot) {
-    let mut c = bot.0.take().expect("a running bot");
-    // Child::kill is SIGKILL on Unix: no shutdown code runs.
-    c.kill().unwrap();
-    c.wait().unwrap();
 }
 
 /// A loopback address nobody listens on yet (the bot binds it; a restart
@@ -294,13 +263,14 @@ pub fn free_addr() -> std::net::SocketAddr {
 /// Waits until the bot at `addr` answers `GET /healthz`.
 pub async fn wait_healthy(addr: std::net::SocketAddr) {
     let url = format!("http://{addr}/healthz");
-    for _ in 0..300 {
+    let d = Deadline::after(Duration::from_secs(15)).every(Duration::from_millis(50));
+    loop {
         if let Ok(r) = reqwest::get(&url).await {
             if r.status().is_success() {
                 return;
             }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        d.wait(|| format!("the bot at {addr} never became healthy"))
+            .await;
     }
-    panic!("the bot at {addr} never became healthy");
 }

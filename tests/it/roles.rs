@@ -8,9 +8,8 @@
 //! search and initiatives are not built; their permissions are in the
 //! table tested in `src/roles.rs`.
 
-mod common;
-
-use common::{spawn_app_with, Db, Mode, TestApp, CONFIG};
+use crate::support::wait::until;
+use crate::support::{ConfigFixture, Db, Mode, TestApp};
 use fieldnotes::store::AuditRow;
 use std::time::Duration;
 
@@ -19,31 +18,26 @@ const ADMIN: &str = "U0ADMIN01";
 const MARKETER: &str = "U0MKT0001";
 const LEAD: &str = "U0LEAD001";
 
-fn config() -> String {
-    let c = CONFIG.replace(
-        "[roles]\nmarketers = [\"U0MKT0001\"]",
-        "[roles]\nadmins = [\"U0ADMIN01\"]\nmarketers = [\"U0MKT0001\"]\nleads = [\"U0LEAD001\"]",
-    );
-    assert!(c.contains("admins"), "CONFIG changed");
-    c
+/// The shared config with an admin, a marketer and a lead.
+fn fixture() -> ConfigFixture {
+    ConfigFixture::shared()
+        .admins(&[ADMIN])
+        .marketers(&[MARKETER])
+        .leads(&[LEAD])
 }
 
 async fn app(db: Db, mode: Mode) -> TestApp {
-    let t = spawn_app_with(db, mode, &config(), false).await;
+    let t = TestApp::builder(db, mode)
+        .config(fixture().toml())
+        .spawn()
+        .await;
     t.emu
         .add_user(slack_emulator::User::new(ADMIN, "admin", "UTC"));
     t
 }
 
-async fn wait_for<F: Fn() -> bool>(what: &str, f: F) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+async fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    until(what, Duration::from_secs(20), f).await;
 }
 
 async fn audit(t: &TestApp) -> Vec<AuditRow> {
@@ -90,7 +84,8 @@ async fn ask_refused_for_reps(db: Db, mode: Mode) {
         .await;
     assert!(reply.contains("Queued"), "admins can ask: {reply}");
     t.wait_calls("chat.postMessage", 4).await;
-    t.app().state().background.idle().await;
+    // Everything due by now is done: no later DM can come.
+    t.run_until_idle().await;
     assert_eq!(runs(&t).await, 1);
     assert_eq!(
         t.emu.calls_to("chat.postMessage").len(),
@@ -131,7 +126,7 @@ async fn digest_preview_refused_without_a_role(db: Db) {
     })
     .await;
     // The marketer leaves marketing; their Home still has the button.
-    let demoted = config().replace("marketers = [\"U0MKT0001\"]", "marketers = []");
+    let demoted = fixture().marketers(&[]).toml();
     state.replace_config(fieldnotes::config::Config::parse(&t.config_path(), &demoted).unwrap());
     let home = t.emu.home_view(MARKETER).unwrap();
     t.emu

@@ -2,9 +2,8 @@
 //! ack) for is stored, exactly once, however many arrive at once and
 //! whether or not the database is there.
 
-mod common;
-
-use common::*;
+use crate::support::db::allow_connections;
+use crate::support::{ConfigFixture, Db, Mode, TestApp};
 use fieldnotes::domain::Source;
 use slack_emulator::EmulatorConfig;
 use std::collections::HashSet;
@@ -16,10 +15,7 @@ const REPLIERS: &[&str] = &["U0REP0001", "U0REP0002", "U0REP0003", "U0REPXTRA"];
 /// workspace's chat.postMessage limit: a workspace allowing 6,000 a minute
 /// keeps a 400-reply burst short.
 fn config() -> String {
-    CONFIG.replace(
-        "tick = \"100ms\"",
-        "tick = \"100ms\"\nworkspace_messages_per_minute = 6000",
-    )
+    ConfigFixture::shared().fast_confirmations().toml()
 }
 
 /// Prompts every rep, so each has a DM with the bot; returns the DMs.
@@ -77,7 +73,12 @@ async fn assert_exactly_once(t: &TestApp, acked: &HashSet<String>, tag: &str) {
 }
 
 async fn burst_is_stored_exactly_once(db: Db, mode: Mode) {
-    let t = spawn_app_with(db, mode, &config(), false).await;
+    // Hundreds of deliveries at once: over HTTP, alone at the front door.
+    let mut b = TestApp::builder(db, mode).config(config());
+    if mode == Mode::Http {
+        b = b.floods_http();
+    }
+    let t = b.spawn().await;
     let dms = open_dms(&t).await;
     // Far more at once than the pool has connections (4 SQLite, 8 PostgreSQL).
     let n = 400;
@@ -136,39 +137,21 @@ async fn a_database_outage_loses_nothing_acked() {
         Duration::from_secs(12),
         Duration::from_secs(40),
     ];
-    let t = spawn_app_on(Db::Postgres, Mode::Http, &config(), false, emu).await;
+    let t = TestApp::builder(Db::Postgres, Mode::Http)
+        .config(config())
+        .emulator(emu)
+        .floods_http()
+        .spawn()
+        .await;
     let dms = open_dms(&t).await;
-    let name = url::Url::parse(&t.database_url).unwrap().path()[1..].to_string();
-    let admin = pg_admin_url();
-    let outage = move |allow: bool| {
-        let (admin, name) = (admin.clone(), name.clone());
-        async move {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allow}"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
-            if !allow {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-                )))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            }
-        }
-    };
-    outage(false).await;
+    allow_connections(&t.database_url, false).await;
     let restore = {
-        let outage = outage.clone();
+        let url = t.database_url.clone();
         tokio::spawn(async move {
             // Real time on purpose: the scenario is PostgreSQL refusing
             // connections for 30 s while Slack keeps delivering and retrying.
             tokio::time::sleep(Duration::from_secs(30)).await;
-            outage(true).await;
+            allow_connections(&url, true).await;
         })
     };
     let (acked, attempts) = burst(&t, &dms, 50, "outage").await;

@@ -2,9 +2,7 @@
 //! anything else, forged or stale requests change nothing, url_verification
 //! and slash commands work, and a Slack retry of an event is acted on once.
 
-mod common;
-
-use common::{spawn_app, Db, Mode};
+use crate::support::{spawn_app, Db, Mode};
 use std::time::Duration;
 
 fn now_secs() -> i64 {

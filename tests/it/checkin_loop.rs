@@ -2,12 +2,11 @@
 //! rep clicks "Add field notes", fills the modal and submits; the insight is
 //! stored with manual and automatic tags apart; `checkin run` queues another
 //! round; export and digest see it all. Run in Socket Mode and HTTP mode, on
-//! SQLite and PostgreSQL.
+//! SQLite and PostgreSQL. The app is stepped: its workers run only when the
+//! test moves the clock or asks them to catch up.
 
-mod common;
-
+use crate::support::{Db, Mode, TestApp};
 use chrono::Duration as CDuration;
-use common::{spawn_app, Db, Mode};
 use fieldnotes::digest::IsoWeek;
 use fieldnotes::domain::Source;
 use fieldnotes::export::{self, ExportFormat};
@@ -17,13 +16,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 async fn whole_loop(db: Db, mode: Mode) {
-    let t = spawn_app(db, mode).await;
+    let t = TestApp::builder(db, mode).stepped().spawn().await;
     let state = t.app().state().clone();
     let store = &state.store;
 
     // The planner's first tick starts the schedule from "now" (15:00).
     t.wait_planner_started("pulse").await;
-    t.settle_jobs().await;
+    t.run_until_idle().await;
     assert!(t.prompts().is_empty(), "nothing is due before 16:00");
 
     // 16:00 New York on Friday: the check-in is due (and once `advance_to`
@@ -147,8 +146,8 @@ async fn whole_loop(db: Db, mode: Mode) {
     )
     .await
     .unwrap();
+    t.run_until_idle().await;
     t.wait_for_prompts(8).await;
-    t.settle_jobs().await;
     let posts = t.emu.calls_to("chat.postMessage");
     assert_eq!(
         posts.len(),

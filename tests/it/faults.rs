@@ -5,10 +5,10 @@
 //! fan-out, and SIGTERM. After each, every prompt is delivered exactly once
 //! and every Slack event handled exactly once.
 
-mod common;
-
-use common::binary::*;
-use common::*;
+use crate::support::binary::*;
+use crate::support::http::{get, wait_for_status};
+use crate::support::wait::{until, Deadline};
+use crate::support::{pg_admin_url, reply_burst, wait_acked, ConfigFixture, Db, Mode, TestApp};
 use fieldnotes::domain::Source;
 use rand::{Rng, SeedableRng};
 use slack_emulator::{Emulator, EmulatorConfig, Failure, FieldAnswer, RateLimits};
@@ -106,78 +106,21 @@ impl PgProxy {
 
     /// Listens on the same port again.
     async fn restore(&self) {
-        let mut tries = 0;
+        let d = Deadline::after(Duration::from_secs(5)).every(Duration::from_millis(50));
         let listener = loop {
             match TcpListener::bind(self.addr).await {
                 Ok(l) => break l,
-                Err(e) => {
-                    tries += 1;
-                    assert!(tries < 100, "rebinding {}: {e}", self.addr);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+                Err(e) => d.wait(|| format!("rebinding {}: {e}", self.addr)).await,
             }
         };
         self.serve(listener);
     }
 }
 
-/// Waits until every prompt row is `sent`: from then on nothing more can
-/// be posted, so the emulator's counts are final.
-async fn wait_all_sent(w: &World, timeout: Duration) {
-    let n = w.people.len() as i64;
-    let t0 = Instant::now();
-    loop {
-        let rows = w.prompt_rows().await;
-        if rows.len() == 1 && rows[0].0 == "sent" && rows[0].1 == n {
-            return;
-        }
-        if t0.elapsed() > timeout {
-            panic!(
-                "prompts not all sent: {rows:?} ({} people have a DM)\n{}",
-                w.delivered(),
-                w.log_tails(40)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
+/// Real time on purpose, where a test wants a moment of a real process's
+/// run (see its callers).
 async fn sleep_ms(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
-}
-
-/// GET `url`: (status, body).
-async fn get(url: &str) -> (u16, String) {
-    let r = reqwest::get(url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-/// Polls `url` until it answers `status`.
-async fn wait_for_status(url: &str, status: u16, within: Duration) -> (u16, String) {
-    let t0 = Instant::now();
-    loop {
-        let (s, body) = get(url).await;
-        if s == status {
-            return (s, body);
-        }
-        assert!(
-            t0.elapsed() < within,
-            "{url} still answers {s} {body:?}, not {status}"
-        );
-        sleep_ms(50).await;
-    }
-}
-
-/// Whether the bot process is still running.
-fn alive(bot: &mut Bot) -> bool {
-    bot.0
-        .as_mut()
-        .expect("a bot")
-        .try_wait()
-        .expect("polling the bot")
-        .is_none()
 }
 
 async fn pg(w: &World) -> sqlx::PgConnection {
@@ -211,7 +154,13 @@ async fn a_30s_database_outage_mid_fan_out_and_mid_submit_loses_nothing() {
         ack_timeout: Duration::from_secs(3),
         ..EmulatorConfig::for_tests()
     };
-    let mut w = world_on(Db::Postgres, people, emu_config, &fanout_config(240, "4s")).await;
+    let mut w = world_on(
+        Db::Postgres,
+        people,
+        emu_config,
+        &ConfigFixture::fanout(240, "4s").toml(),
+    )
+    .await;
     let proxy = PgProxy::start(&pg_admin_url()).await;
     w.bot_database_url = proxy.url(&w.database_url);
     let addr = free_addr();
@@ -306,14 +255,14 @@ async fn a_30s_database_outage_mid_fan_out_and_mid_submit_loses_nothing() {
         modal.view
     );
     let readyz = format!("http://{addr}/readyz");
-    let (status, body) = wait_for_status(&readyz, 503, Duration::from_secs(10)).await;
-    assert_eq!((status, body.as_str()), (503, "not ready: database\n"));
-    assert!(alive(&mut bot), "the bot is up during the outage");
+    let body = wait_for_status(&readyz, 503, Duration::from_secs(10)).await;
+    assert_eq!(body, "not ready: database\n");
+    assert!(bot.is_running(), "the bot is up during the outage");
     // Real time on purpose: the scenario is a 30 s outage of a real
     // PostgreSQL, against a real process with real timeouts.
     tokio::time::sleep_until((outage + Duration::from_secs(30)).into()).await;
     assert!(
-        alive(&mut bot),
+        bot.is_running(),
         "the bot is up after 30 s without its database"
     );
     assert_eq!(
@@ -331,8 +280,8 @@ async fn a_30s_database_outage_mid_fan_out_and_mid_submit_loses_nothing() {
         assert!(d.response.is_none(), "saved: {:?}", d.response);
         assert!(w.emu.open_modal_for(rep).is_none(), "the form closed");
     }
-    wait_all_sent(&w, Duration::from_secs(90)).await;
-    assert!(alive(&mut bot));
+    w.wait_all_recorded_sent(Duration::from_secs(90)).await;
+    assert!(bot.is_running());
     kill(bot);
     w.assert_each_exactly_once();
 
@@ -365,10 +314,7 @@ const REPLIERS: &[&str] = &["U0REP0001", "U0REP0002", "U0REP0003", "U0REPXTRA"];
 /// Every stored reply gets a confirmation: a workspace allowing 6,000
 /// messages a minute keeps a burst short.
 fn fast_config() -> String {
-    CONFIG.replace(
-        "tick = \"100ms\"",
-        "tick = \"100ms\"\nworkspace_messages_per_minute = 6000",
-    )
+    ConfigFixture::shared().fast_confirmations().toml()
 }
 
 /// Streams `n` DM replies (8 in flight at a time) to the in-process bot
@@ -388,14 +334,11 @@ async fn socket_fault_loses_no_envelope(fault: fn(&Emulator)) {
         ],
         ..EmulatorConfig::for_tests()
     };
-    let t = spawn_app_on(
-        Db::Sqlite,
-        Mode::SocketMode,
-        &fast_config(),
-        false,
-        emu_config,
-    )
-    .await;
+    let t = TestApp::builder(Db::Sqlite, Mode::SocketMode)
+        .config(fast_config())
+        .emulator(emu_config)
+        .spawn()
+        .await;
     t.queue_run(None).await;
     t.wait_for_prompts(REPLIERS.len()).await;
     let dms: Vec<(String, String)> = REPLIERS
@@ -515,19 +458,15 @@ async fn web_api_5xx_bursts_are_retried_and_each_prompt_goes_once() {
     // The uncertain sends' check of the DM meets a 502 first.
     w.emu
         .fail_next("conversations.history", 1, Failure::Status(502));
-    let t0 = Instant::now();
-    while server_errors(&w) < burst.len() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the burst never hit"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the burst to hit", Duration::from_secs(30), || {
+        server_errors(&w) >= burst.len()
+    })
+    .await;
     w.wait_delivered(20, Duration::from_secs(60)).await;
     for f in &second {
         w.emu.fail_next("chat.postMessage", 1, f.clone());
     }
-    wait_all_sent(&w, Duration::from_secs(90)).await;
+    w.wait_all_recorded_sent(Duration::from_secs(90)).await;
     kill(bot);
     assert_eq!(
         server_errors(&w),
@@ -603,7 +542,7 @@ async fn sigkill_at_random_points_20_times_then_each_prompt_goes_once() {
         "the kills landed mid-fan-out ({before} of {people} sent; seed {seed})"
     );
     let bot = w.start_bot("clean");
-    wait_all_sent(&w, Duration::from_secs(120)).await;
+    w.wait_all_recorded_sent(Duration::from_secs(120)).await;
     kill(bot);
     // How often a kill fell between a post and its record (timing decides).
     let found = w
@@ -631,7 +570,7 @@ async fn sigterm_mid_fan_out_finishes_releases_leases_and_exits_0_within_the_lea
         Db::Postgres,
         people,
         EmulatorConfig::for_tests(),
-        &fanout_config(240, "10s"),
+        &ConfigFixture::fanout(240, "10s").toml(),
     )
     .await;
     w.queue_run();
@@ -645,31 +584,16 @@ async fn sigterm_mid_fan_out_finishes_releases_leases_and_exits_0_within_the_lea
     assert_eq!(workers.len(), 1, "{workers:?}");
     let worker = &workers[0];
 
-    let child = bot.0.as_mut().unwrap();
-    let signalled = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < lease,
-            "still running {lease:?} after SIGTERM\n{}",
-            w.log_tails(20)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    bot.0 = None;
+    bot.signal("-TERM");
+    let status = bot
+        .exit_within(lease, || format!("SIGTERM was sent\n{}", w.log_tails(20)))
+        .await;
     assert!(
         status.success(),
         "exit status {status}\n{}",
         w.log_tails(20)
     );
-    let log = std::fs::read_to_string(w.dir.path().join("term.log")).unwrap();
+    let log = std::fs::read_to_string(w.log_path("term")).unwrap();
     assert!(log.contains("shutting down"), "{log}");
     let delivered = w.delivered();
     assert!(delivered < people, "SIGTERM landed mid-fan-out");
@@ -716,7 +640,7 @@ async fn sigterm_mid_fan_out_finishes_releases_leases_and_exits_0_within_the_lea
     db.close().await.ok();
 
     let rest = w.start_bot("rest");
-    wait_all_sent(&w, Duration::from_secs(60)).await;
+    w.wait_all_recorded_sent(Duration::from_secs(60)).await;
     kill(rest);
     w.assert_each_exactly_once();
     w.finish().await;

@@ -3,37 +3,13 @@
 //! without leaking error text, `/metrics` counts what happened, and Socket
 //! Mode serves all three on `--admin`.
 
-mod common;
-
-use common::*;
+use crate::support::db::allow_connections;
+use crate::support::http::{get, wait_for_status};
+use crate::support::wait::Deadline;
+use crate::support::{spawn_app, Db, Mode};
 use slack_emulator::Failure;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
-/// GET `url`: (status, body).
-async fn get(url: &str) -> (u16, String) {
-    let r = reqwest::get(url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let status = r.status().as_u16();
-    (status, r.text().await.unwrap())
-}
-
-/// Polls `url` until it answers `status`; returns the body.
-async fn wait_for_status(url: &str, status: u16, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let (s, body) = get(url).await;
-        if s == status {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url} still answers {s} {body:?}, not {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use std::time::Duration;
 
 /// Nothing but the fixed text: no error message, driver or host name.
 fn assert_no_internals(body: &str) {
@@ -70,29 +46,7 @@ async fn readyz_follows_a_database_outage_and_healthz_stays_alive() {
     let body = wait_for_status(&format!("{base}/readyz"), 200, Duration::from_secs(10)).await;
     assert_eq!(body, "ready\n");
 
-    let name = url::Url::parse(&t.database_url).unwrap().path()[1..].to_string();
-    let admin = pg_admin_url();
-    let allow = |on: bool| {
-        let (admin, name) = (admin.clone(), name.clone());
-        async move {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {on}"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
-            if !on {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-                )))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            }
-        }
-    };
+    let allow = |on: bool| allow_connections(&t.database_url, on);
     allow(false).await;
     let down = wait_for_status(&format!("{base}/readyz"), 503, Duration::from_secs(20)).await;
     let (s, alive) = get(&format!("{base}/healthz")).await;
@@ -208,15 +162,14 @@ async fn inbox_gauges_show_depth_and_parked_events() {
     assert_eq!(sample(&text, "fieldnotes_inbox_parked"), Some(0.0));
     // Their time comes; unreadable, they are parked at once.
     t.clock.set(t.now() + chrono::Duration::minutes(15));
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let d = Deadline::after(Duration::from_secs(20)).every(Duration::from_millis(50));
     loop {
         let (_, text) = get(&url).await;
         if sample(&text, "fieldnotes_inbox_parked") == Some(2.0) {
             assert_eq!(sample(&text, "fieldnotes_inbox_depth"), Some(0.0));
             break;
         }
-        assert!(Instant::now() < deadline, "never parked:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        d.wait(|| format!("never parked:\n{text}")).await;
     }
     t.stop().await;
 }

@@ -1,11 +1,9 @@
 //! The binary itself: `--help` everywhere, and config errors that name the
 //! file, line and key.
 
-use std::process::Command;
-
-fn fieldnotes() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
-}
+use crate::support::process::{fieldnotes, output_within, KillOnDrop};
+use crate::support::wait::Deadline;
+use std::time::Duration;
 
 /// Runs the binary on the shipped config with `env`; its stdout, after
 /// asserting it succeeded.
@@ -256,16 +254,6 @@ async fn retag_and_purge_through_the_binary() {
     store.close().await;
 }
 
-/// Kills the child on drop, so a failed assertion leaves no bot behind.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `run --log-format json` logs one JSON object per line; a Slack
 /// delivery's lines carry its request id; `--admin` serves the health
 /// endpoints beside `--http`, and `fieldnotes healthcheck` probes them.
@@ -275,7 +263,6 @@ async fn run_logs_json_with_request_ids_and_serves_admin() {
     use slack_emulator::{Emulator, EmulatorConfig, User};
     use std::io::BufRead;
     use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
 
     let dir = tempfile::tempdir().unwrap();
     let db_url = fieldnotes::store::sqlite_url(&dir.path().join("run.db"));
@@ -298,7 +285,8 @@ async fn run_logs_json_with_request_ids_and_serves_admin() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let _bot = Running(child);
+    // Killed when the test ends, whichever way.
+    let _bot = KillOnDrop(Some(child));
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     {
         let lines = lines.clone();
@@ -313,7 +301,7 @@ async fn run_logs_json_with_request_ids_and_serves_admin() {
     let wait_for = |message: &'static str| {
         let lines = lines.clone();
         async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
+            let d = Deadline::after(Duration::from_secs(30));
             loop {
                 let found = lines.lock().unwrap().iter().find_map(|l| {
                     let v: Value = serde_json::from_str(l).ok()?;
@@ -322,12 +310,8 @@ async fn run_logs_json_with_request_ids_and_serves_admin() {
                 if let Some(v) = found {
                     return v;
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "no {message:?} in:\n{}",
-                    lines.lock().unwrap().join("\n")
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                d.wait(|| format!("no {message:?} in:\n{}", lines.lock().unwrap().join("\n")))
+                    .await;
             }
         }
     };
@@ -400,17 +384,19 @@ async fn http_mode_refuses_to_start_without_a_real_signing_secret() {
     let db_url = fieldnotes::store::sqlite_url(&dir.path().join("run.db"));
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.unwrap();
     for secret in [",", " , ", "", "  "] {
-        let out = fieldnotes()
-            .args(["--config", "config/fieldnotes.toml"])
-            .args(["run", "--http", "127.0.0.1:0"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &db_url)
-            .env("SLACK_BOT_TOKEN", &emu.config().bot_token)
-            .env("SLACK_SIGNING_SECRET", secret)
-            .env("SLACK_API_URL", emu.api_url())
-            .output()
-            .unwrap();
+        // Were it to start anyway, it would run until killed: bounded.
+        let out = output_within(
+            fieldnotes()
+                .args(["--config", "config/fieldnotes.toml"])
+                .args(["run", "--http", "127.0.0.1:0"])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", &db_url)
+                .env("SLACK_BOT_TOKEN", &emu.config().bot_token)
+                .env("SLACK_SIGNING_SECRET", secret)
+                .env("SLACK_API_URL", emu.api_url()),
+            Duration::from_secs(30),
+        );
         assert!(!out.status.success(), "started with secret {secret:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("SLACK_SIGNING_SECRET"), "{err}");

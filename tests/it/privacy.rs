@@ -5,9 +5,8 @@
 //! `[retention] notes` purges old notes; every step is in the audit log
 //! that `fieldnotes audit` lists.
 
-mod common;
-
-use common::{spawn_app_with, Db, Mode, TestApp, CONFIG};
+use crate::support::wait::until;
+use crate::support::{ConfigFixture, Db, Mode, TestApp};
 use fieldnotes::domain::{FieldValue, NewInsight, Source};
 use serde_json::Value;
 use sqlx::AnyPool;
@@ -30,32 +29,19 @@ const USER_COLUMNS: &[(&str, &str)] = &[
     ("reminders", "user_id"),
 ];
 
+/// The shared config with every role filled, a reminder a day after each
+/// prompt, and notes kept for 365 days.
 fn config() -> String {
-    let c = CONFIG
-        .replace(
-            "[roles]\nmarketers = [\"U0MKT0001\"]",
-            "[roles]\nadmins = [\"U0ADMIN01\"]\nmarketers = [\"U0MKT0001\"]\nleads = [\"U0LEAD001\"]",
-        )
-        .replace(
-            "prompt = \"What did you hear from buyers this week?\"\n",
-            "prompt = \"What did you hear from buyers this week?\"\nreminders = [\"1d\"]\n",
-        );
-    assert!(
-        c.contains("admins") && c.contains("reminders"),
-        "CONFIG changed"
-    );
-    format!("{c}\n[retention]\nnotes = \"365d\"\n")
+    ConfigFixture::shared()
+        .admins(&["U0ADMIN01"])
+        .leads(&["U0LEAD001"])
+        .reminders(&["1d"])
+        .retention_notes("365d")
+        .toml()
 }
 
-async fn wait_for<F: Fn() -> bool>(what: &str, f: F) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+async fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    until(what, Duration::from_secs(20), f).await;
 }
 
 async fn pool(url: &str) -> AnyPool {
@@ -132,6 +118,7 @@ async fn fieldnotes(t: &TestApp, args: &[&str]) -> String {
         .env("DATABASE_URL", &t.database_url)
         .env("USER", "ops-test")
         .env_remove("SLACK_BOT_TOKEN")
+        .kill_on_drop(true)
         .output()
         .await
         .unwrap();
@@ -224,7 +211,10 @@ async fn fill(t: &TestApp) {
 }
 
 async fn export_and_purge(db: Db) {
-    let mut t = spawn_app_with(db, Mode::SocketMode, &config(), false).await;
+    let mut t = TestApp::builder(db, Mode::SocketMode)
+        .config(config())
+        .spawn()
+        .await;
     t.emu
         .add_user(slack_emulator::User::new("U0ADMIN01", "admin", "UTC"));
     fill(&t).await;
@@ -436,7 +426,10 @@ async fn export_and_purge_postgres() {
 /// `[retention] notes = "365d"`: notes older than that go (with their tags
 /// and fields), newer ones stay, and the purge is audited as `system`.
 async fn retention_of_notes(db: Db) {
-    let t = spawn_app_with(db, Mode::SocketMode, &config(), false).await;
+    let t = TestApp::builder(db, Mode::SocketMode)
+        .config(config())
+        .spawn()
+        .await;
     let state = t.app().state().clone();
     let now = t.now().timestamp_millis();
     let day = 86_400_000;
