@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use fieldnotes::app::{AppOptions, Application};
 use fieldnotes::clock::ManualClock;
 use fieldnotes::config::{Config, Secrets};
-use fieldnotes::jobs::dispatcher::Dispatcher;
+use fieldnotes::jobs::Jobs;
 use secrecy::SecretString;
 use slack_emulator::{Emulator, EmulatorConfig};
 use std::sync::{Arc, OnceLock};
@@ -140,9 +140,9 @@ impl Builder {
                 emu.deliver_via_http(&format!("http://{}/slack/events", app.http_addr().unwrap()))
             }
         }
-        let dispatcher = self.stepped.then(|| Dispatcher::new(app.state()));
+        let jobs = self.stepped.then(|| Jobs::new(app.state()));
         TestApp {
-            dispatcher,
+            jobs,
             app: Some(app),
             emu,
             clock,
@@ -155,6 +155,9 @@ impl Builder {
     }
 }
 
+/// Ticks per `run_until_idle` step at most.
+const MAX_TICKS: usize = 10_000;
+
 pub struct TestApp {
     pub app: Option<Application>,
     pub emu: Emulator,
@@ -164,8 +167,9 @@ pub struct TestApp {
     /// Dropped with the test app (a PostgreSQL database is dropped then,
     /// also when the test panics).
     database: Option<TestDatabase>,
-    /// The stepped app's sender (None: the jobs loop runs).
-    dispatcher: Option<Dispatcher>,
+    /// The stepped app's jobs, ticked by `run_until_idle` (None: the jobs
+    /// loop runs).
+    jobs: Option<Jobs>,
     _front_door: Option<FrontDoor>,
     dir: tempfile::TempDir,
 }
@@ -232,7 +236,7 @@ impl TestApp {
     /// stepped app takes that tick now.
     pub async fn wait_planner_started(&self, checkin: &str) {
         let state = self.app().state();
-        if self.dispatcher.is_some() {
+        if self.jobs.is_some() {
             fieldnotes::jobs::planner::run_once(state)
                 .await
                 .expect("a planner step");
@@ -267,25 +271,23 @@ impl TestApp {
     pub async fn run_until_idle(&self) {
         let state = self.app().state();
         let d = Deadline::after(Duration::from_secs(20)).every(Duration::from_millis(10));
-        fieldnotes::jobs::planner::run_once(state)
-            .await
-            .expect("a planner step");
-        loop {
-            if let Some(dispatcher) = &self.dispatcher {
-                dispatcher.heartbeat(state).await.expect("a heartbeat");
-                dispatcher
-                    .close_windows(state)
-                    .await
-                    .expect("closing windows");
-                while dispatcher
-                    .run_once(state)
-                    .await
-                    .expect("a sender step")
-                    .claimed
-                    > 0
-                {}
-                self.step_inbox().await;
+        // A stepped app ticks its jobs (the run loop's own step) until a
+        // tick finds nothing to do; otherwise the planner takes one step
+        // and the background loop does the rest.
+        let step = || async {
+            match &self.jobs {
+                Some(jobs) => {
+                    jobs.run_until_idle(state, MAX_TICKS).await;
+                }
+                None => {
+                    fieldnotes::jobs::planner::run_once(state)
+                        .await
+                        .expect("a planner step");
+                }
             }
+        };
+        step().await;
+        loop {
             let left = state
                 .store
                 .due_work(self.now().timestamp_millis())
@@ -300,11 +302,9 @@ impl TestApp {
                 )
             })
             .await;
-            if self.dispatcher.is_some() {
+            if self.jobs.is_some() {
                 // A run whose planning failed is due again.
-                fieldnotes::jobs::planner::run_once(state)
-                    .await
-                    .expect("a planner step");
+                step().await;
             }
         }
         state.background.idle().await;
@@ -312,7 +312,7 @@ impl TestApp {
 
     /// A stepped app's inbox worker, until it finds nothing to claim.
     async fn step_inbox(&self) {
-        if self.dispatcher.is_some() {
+        if self.jobs.is_some() {
             let state = self.app().state();
             while fieldnotes::jobs::inbox::run_once(state)
                 .await
