@@ -1,3 +1,5 @@
+//! Form reading's unit tests: which questions a form shows, typed values, errors per block, prefill.
+
 use super::*;
 use crate::config::Config;
 use std::path::Path;

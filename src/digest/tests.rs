@@ -1,3 +1,5 @@
+//! The digest's unit tests: counts, trends, verdicts, quotes and rendering from fixed notes.
+
 use super::*;
 use crate::domain::{Insight, Source};
 

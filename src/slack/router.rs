@@ -89,8 +89,8 @@ pub enum Verb {
     Resume,
     Ask(String),
     Help,
-    /// What Slack never sends: the reply to show.
-    Refused(String),
+    /// What Slack never sends.
+    Refused(Refused),
 }
 
 /// An Events API callback from the inbox, parsed.
@@ -307,20 +307,29 @@ impl Command {
     }
 }
 
+/// A slash command Slack never sends, as its sender should hear it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("Fieldnotes couldn't read who sent that command; nothing was changed.")]
+    Unreadable,
+    #[error(
+        "That is longer than a Slack message can be ({} characters); nothing was saved.",
+        limits::thousands(limits::MAX_MESSAGE_CHARS)
+    )]
+    TooLong,
+}
+
+impl UserError for Refused {}
+
 /// Refuses a slash command Slack never sends (an id that isn't one, text
-/// past a message's length), with the reply to show.
-pub fn check_command(ev: &SlackCommandEvent) -> Result<(), String> {
+/// past a message's length).
+pub fn check_command(ev: &SlackCommandEvent) -> Result<(), Refused> {
     if !limits::is_slack_id(&ev.user_id.0) || !limits::is_token(&ev.trigger_id.0) {
-        return Err(
-            ":warning: Fieldnotes couldn't read who sent that command; nothing was changed.".into(),
-        );
+        return Err(Refused::Unreadable);
     }
     let text = ev.text.as_deref().unwrap_or("");
     if !limits::within_chars(text, limits::MAX_MESSAGE_CHARS) {
-        return Err(format!(
-            ":warning: That is longer than a Slack message can be ({} characters); nothing was saved.",
-            limits::thousands(limits::MAX_MESSAGE_CHARS)
-        ));
+        return Err(Refused::TooLong);
     }
     Ok(())
 }
@@ -705,9 +714,9 @@ pub async fn on_command(
 pub async fn run_command(bot: &Arc<Bot>, c: Command) -> anyhow::Result<SlackCommandEventResponse> {
     let user = c.user.as_str();
     let text = match c.verb {
-        Verb::Refused(reply) => {
+        Verb::Refused(why) => {
             warn!("refused a slash command Slack could not have sent");
-            reply
+            reply::text(&why)
         }
         Verb::Note(text) => {
             let (text, blocks) = match features::notes::save_command(bot, user, &text, &c.trigger)
