@@ -3,6 +3,13 @@
 use super::Store;
 use anyhow::{Context, Result};
 
+/// A pause in force.
+#[derive(sqlx::FromRow)]
+struct RatePause {
+    method: String,
+    until_ms: i64,
+}
+
 impl Store {
     /// Records this worker's new 429 pauses (keeping the later end when
     /// one is already known) and returns every pause still in force at
@@ -24,12 +31,13 @@ impl Store {
             .await
             .context("recording a rate-limit pause")?;
         }
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT method, until_ms FROM rate_pauses WHERE until_ms > $1")
-                .bind(now_ms)
-                .fetch_all(self.pool())
-                .await
-                .context("reading rate-limit pauses")?;
-        Ok(rows)
+        let rows = sqlx::query_as::<_, RatePause>(
+            "SELECT method, until_ms FROM rate_pauses WHERE until_ms > $1",
+        )
+        .bind(now_ms)
+        .fetch_all(self.pool())
+        .await
+        .context("reading rate-limit pauses")?;
+        Ok(rows.into_iter().map(|r| (r.method, r.until_ms)).collect())
     }
 }

@@ -5,10 +5,9 @@
 
 use super::Store;
 use anyhow::{Context, Result};
-use sqlx::Row;
 
 /// A prompt waiting to be sent to a person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QueuedPrompt {
     pub id: i64,
     pub checkin: String,
@@ -34,12 +33,39 @@ pub struct WeekCounts {
     pub unscored: i64,
 }
 
+/// The week's totals.
+#[derive(sqlx::FromRow)]
+struct Totals {
+    notes: i64,
+    reps: i64,
+}
+
+/// Notes counted under one name (a source, a tag, a competitor).
+#[derive(sqlx::FromRow)]
+struct Counted {
+    name: String,
+    n: i64,
+}
+
+impl Counted {
+    fn pair(self) -> (String, i64) {
+        (self.name, self.n)
+    }
+}
+
+/// Notes with one sentiment (or none).
+#[derive(sqlx::FromRow)]
+struct SentimentCount {
+    sentiment: Option<String>,
+    n: i64,
+}
+
 impl Store {
     /// A person's prompts still queued to send and not yet answered (a note
     /// shared meanwhile answers them), soonest first.
     pub async fn queued_prompts(&self, user: &str, limit: i64) -> Result<Vec<QueuedPrompt>> {
-        let rows = sqlx::query(
-            "SELECT id, checkin, due_at FROM prompts
+        let rows = sqlx::query_as::<_, QueuedPrompt>(
+            "SELECT id, checkin, due_at AS due_at_ms FROM prompts
              WHERE user_id = $1 AND status = 'queued' AND answered_at IS NULL
              ORDER BY due_at, id LIMIT $2",
         )
@@ -48,32 +74,26 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("reading a person's queued prompts")?;
-        Ok(rows
-            .iter()
-            .map(|r| QueuedPrompt {
-                id: r.get(0),
-                checkin: r.get(1),
-                due_at_ms: r.get(2),
-            })
-            .collect())
+        Ok(rows)
     }
 
     /// The check-ins that have ever prompted a person (whatever the outcome),
     /// by name.
     pub async fn prompted_checkins(&self, user: &str) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT DISTINCT checkin FROM prompts WHERE user_id = $1 ORDER BY checkin")
-                .bind(user)
-                .fetch_all(self.pool())
-                .await
-                .context("reading the check-ins a person belongs to")?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        let checkins: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT checkin FROM prompts WHERE user_id = $1 ORDER BY checkin",
+        )
+        .bind(user)
+        .fetch_all(self.pool())
+        .await
+        .context("reading the check-ins a person belongs to")?;
+        Ok(checkins)
     }
 
     /// When a person's notes were shared (epoch ms, newest first), from
     /// `since_ms` on: what their streak is counted from.
     pub async fn note_times(&self, user: &str, since_ms: i64) -> Result<Vec<i64>> {
-        let rows = sqlx::query(
+        let times: Vec<i64> = sqlx::query_scalar(
             "SELECT created_at FROM insights
              WHERE user_id = $1 AND deleted_at IS NULL AND created_at >= $2
              ORDER BY created_at DESC",
@@ -83,7 +103,7 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("reading when a person shared notes")?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(times)
     }
 
     /// Counts for notes created in [from, to): totals, sources, the `top`
@@ -100,19 +120,19 @@ impl Store {
         const IN_WEEK: &str = "i.deleted_at IS NULL AND i.created_at >= $1 AND i.created_at < $2";
         let mut out = WeekCounts::default();
 
-        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*), COUNT(DISTINCT i.user_id) FROM insights i WHERE {IN_WEEK}"
+        let totals = sqlx::query_as::<_, Totals>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS notes, COUNT(DISTINCT i.user_id) AS reps FROM insights i WHERE {IN_WEEK}"
         )))
         .bind(from_ms)
         .bind(to_ms)
         .fetch_one(self.pool())
         .await
         .context("counting the week's notes")?;
-        out.notes = r.get(0);
-        out.reps = r.get(1);
+        out.notes = totals.notes;
+        out.reps = totals.reps;
 
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT i.source, COUNT(*) AS n FROM insights i WHERE {IN_WEEK}
+        let rows = sqlx::query_as::<_, Counted>(sqlx::AssertSqlSafe(format!(
+            "SELECT i.source AS name, COUNT(*) AS n FROM insights i WHERE {IN_WEEK}
              GROUP BY i.source ORDER BY n DESC, i.source"
         )))
         .bind(from_ms)
@@ -120,10 +140,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("counting the week's notes by source")?;
-        out.by_source = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        out.by_source = rows.into_iter().map(Counted::pair).collect();
 
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT t.tag, COUNT(DISTINCT t.insight_id) AS n
+        let rows = sqlx::query_as::<_, Counted>(sqlx::AssertSqlSafe(format!(
+            "SELECT t.tag AS name, COUNT(DISTINCT t.insight_id) AS n
              FROM insight_tags t JOIN insights i ON i.id = t.insight_id
              WHERE {IN_WEEK}
              GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT $3"
@@ -134,7 +154,7 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("counting the week's tags")?;
-        out.top_tags = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        out.top_tags = rows.into_iter().map(Counted::pair).collect();
 
         // Competitors: typed values, plus tags of the competitor category
         // (bound as $4.., so a tag id is never spliced into the SQL).
@@ -151,12 +171,12 @@ impl Store {
             ));
         }
         let sql = format!(
-            "SELECT x.name, COUNT(DISTINCT x.insight_id) AS n
+            "SELECT x.name AS name, COUNT(DISTINCT x.insight_id) AS n
              FROM ({named}) x JOIN insights i ON i.id = x.insight_id
              WHERE {IN_WEEK}
              GROUP BY x.name ORDER BY n DESC, x.name LIMIT $3"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut q = sqlx::query_as::<_, Counted>(sqlx::AssertSqlSafe(sql))
             .bind(from_ms)
             .bind(to_ms)
             .bind(top);
@@ -167,10 +187,10 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .context("counting the week's competitors")?;
-        out.top_competitors = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        out.top_competitors = rows.into_iter().map(Counted::pair).collect();
 
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT i.sentiment, COUNT(*) FROM insights i WHERE {IN_WEEK} GROUP BY i.sentiment"
+        let rows = sqlx::query_as::<_, SentimentCount>(sqlx::AssertSqlSafe(format!(
+            "SELECT i.sentiment AS sentiment, COUNT(*) AS n FROM insights i WHERE {IN_WEEK} GROUP BY i.sentiment"
         )))
         .bind(from_ms)
         .bind(to_ms)
@@ -178,12 +198,11 @@ impl Store {
         .await
         .context("counting the week's sentiment")?;
         for r in &rows {
-            let n: i64 = r.get(1);
-            match r.get::<Option<String>, _>(0).as_deref() {
-                Some("positive") => out.positive += n,
-                Some("neutral") => out.neutral += n,
-                Some("negative") => out.negative += n,
-                _ => out.unscored += n,
+            match r.sentiment.as_deref() {
+                Some("positive") => out.positive += r.n,
+                Some("neutral") => out.neutral += r.n,
+                Some("negative") => out.negative += r.n,
+                _ => out.unscored += r.n,
             }
         }
         Ok(out)
@@ -216,7 +235,7 @@ mod tests {
 
     /// One run with one prompt per (user, due, status).
     async fn prompt(s: &Store, checkin: &str, user: &str, occ: &str, due: i64, status: &str) {
-        let run: i64 = sqlx::query(
+        let run: i64 = sqlx::query_scalar(
             "INSERT INTO checkin_runs (checkin, occurrence, source, scheduled_at, created_at)
              VALUES ($1, $2, 'schedule', $3, $3)
              ON CONFLICT (checkin, occurrence) DO UPDATE SET scheduled_at = excluded.scheduled_at
@@ -227,8 +246,7 @@ mod tests {
         .bind(due)
         .fetch_one(s.pool())
         .await
-        .unwrap()
-        .get(0);
+        .unwrap();
         sqlx::query(
             "INSERT INTO prompts (run_id, checkin, user_id, occurrence, question, status, due_at, created_at)
              VALUES ($1, $2, $3, $4, 'What did you hear?', $5, $6, $6)",

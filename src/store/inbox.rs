@@ -1,9 +1,9 @@
 //! The durable inbox of Slack events: committed before the ack, claimed by
 //! workers with a lease, retried with backoff, parked after max attempts.
 
+use super::bulk;
 use super::Store;
 use anyhow::{Context, Result};
-use sqlx::Row;
 
 /// The inbox's gauges (`Store::inbox_gauges`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub struct InboxRow {
 }
 
 /// A row the workers gave up on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ParkedEvent {
     pub event_id: String,
     pub attempts: i64,
@@ -94,20 +94,21 @@ const SIZES: usize = INSERT_CHUNK.trailing_zeros() as usize + 1;
 /// is the time, shared by every row, and a row left NULL is skipped. (The
 /// WHERE also keeps SQLite from reading `ON CONFLICT` as a join.)
 fn insert_sql(n: usize) -> String {
-    use std::fmt::Write;
-    let mut sql = String::with_capacity(160 + n * 12);
-    sql.push_str(
+    let mut qb = sqlx::QueryBuilder::<sqlx::Any>::new(
         "INSERT INTO inbox (event_id, payload, next_at, received_at) \
-         SELECT column1, column2, $1, $1 FROM (VALUES ",
+         SELECT column1, column2, $1, $1 FROM (",
     );
-    for i in 0..n {
-        if i > 0 {
-            sql.push(',');
-        }
-        let _ = write!(sql, "(${}, ${})", 2 * i + 2, 2 * i + 3);
-    }
-    sql.push_str(") AS v WHERE column1 IS NOT NULL ON CONFLICT (event_id) DO NOTHING");
-    sql
+    bulk::push_values(&mut qb, n, 2, 2);
+    qb.push(") AS v WHERE column1 IS NOT NULL ON CONFLICT (event_id) DO NOTHING");
+    qb.into_string()
+}
+
+/// Pending or parked rows: how many, and when the oldest arrived.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: String,
+    n: i64,
+    oldest: Option<i64>,
 }
 
 /// The statement for up to `n` rows: the next power of two, so a dozen
@@ -306,8 +307,8 @@ impl Store {
     /// What `/metrics` shows of the inbox: rows waiting (and when the
     /// oldest arrived) and rows parked.
     pub async fn inbox_gauges(&self) -> Result<InboxGauges> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*), MIN(received_at) FROM inbox
+        let rows = sqlx::query_as::<_, StatusCount>(
+            "SELECT status, COUNT(*) AS n, MIN(received_at) AS oldest FROM inbox
              WHERE status IN ('pending', 'parked') GROUP BY status",
         )
         .fetch_all(self.pool())
@@ -315,12 +316,12 @@ impl Store {
         .context("reading the inbox's gauges")?;
         let mut g = InboxGauges::default();
         for r in rows {
-            match r.get::<String, _>(0).as_str() {
+            match r.status.as_str() {
                 "pending" => {
-                    g.pending = r.get(1);
-                    g.oldest_pending_ms = r.get(2);
+                    g.pending = r.n;
+                    g.oldest_pending_ms = r.oldest;
                 }
-                _ => g.parked = r.get(1),
+                _ => g.parked = r.n,
             }
         }
         Ok(g)
@@ -338,22 +339,14 @@ impl Store {
 
     /// Parked rows, newest first.
     pub async fn parked_events(&self, limit: i64) -> Result<Vec<ParkedEvent>> {
-        let rows = sqlx::query(
-            "SELECT event_id, attempts, COALESCE(last_error, ''), received_at FROM inbox
+        let rows = sqlx::query_as::<_, ParkedEvent>(
+            "SELECT event_id, attempts, COALESCE(last_error, '') AS last_error, received_at FROM inbox
              WHERE status = 'parked' ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
         .await
         .context("reading parked events")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ParkedEvent {
-                event_id: r.get(0),
-                attempts: r.get(1),
-                last_error: r.get(2),
-                received_at: r.get(3),
-            })
-            .collect())
+        Ok(rows)
     }
 }

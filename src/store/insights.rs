@@ -1,11 +1,10 @@
 //! Insights: saved in one transaction with their tags and the prompt they
 //! answer, so nothing is half-written; read back for digests and exports.
 
+use super::bulk::Insert;
 use super::{to_json, Store};
 use crate::domain::{Answer, FieldValue, Insight, NewInsight, Sentiment, Source, SourceMessage};
 use anyhow::{Context, Result};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 /// Which insights to read.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +51,7 @@ pub struct Purged {
 }
 
 /// Prompt counts for a digest week.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct WeekPromptStats {
     pub sent: i64,
     pub answered: i64,
@@ -63,39 +62,88 @@ const COLUMNS: &str =
     "id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at,
      fields, sentiment, edited_at, channel_id, message_ts, author_id, permalink";
 
-fn insight_from_row(r: &AnyRow) -> Result<Insight> {
-    let source: String = r.get(2);
-    Ok(Insight {
-        id: r.get(0),
-        user_id: r.get(1),
-        source: Source::parse(&source)
-            .with_context(|| format!("unknown insight source {source}"))?,
-        prompt_id: r.get(3),
-        checkin: r.get(4),
-        text: r.get(5),
-        answers: serde_json::from_str(&r.get::<String, _>(6)).context("decoding answers")?,
-        tags: serde_json::from_str(&r.get::<String, _>(7)).context("decoding tags")?,
-        auto_tags: serde_json::from_str(&r.get::<String, _>(8)).context("decoding auto tags")?,
-        created_at_ms: r.get(9),
-        fields: serde_json::from_str(&r.get::<String, _>(10)).context("decoding fields")?,
-        sentiment: r
-            .get::<Option<String>, _>(11)
-            .as_deref()
-            .and_then(Sentiment::parse),
-        edited_at_ms: r.get(12),
-        message: match (
-            r.get::<Option<String>, _>(13),
-            r.get::<Option<String>, _>(14),
-        ) {
-            (Some(channel_id), Some(ts)) => Some(SourceMessage {
-                channel_id,
-                ts,
-                author_id: r.get(15),
-                permalink: r.get(16),
-            }),
-            _ => None,
-        },
-    })
+/// An insight as stored (`COLUMNS`).
+#[derive(sqlx::FromRow)]
+struct InsightRow {
+    id: i64,
+    user_id: String,
+    source: String,
+    prompt_id: Option<i64>,
+    checkin: Option<String>,
+    text: String,
+    /// JSON text, as are `tags`, `auto_tags` and `fields`.
+    answers: String,
+    tags: String,
+    auto_tags: String,
+    created_at: i64,
+    fields: String,
+    sentiment: Option<String>,
+    edited_at: Option<i64>,
+    channel_id: Option<String>,
+    message_ts: Option<String>,
+    author_id: Option<String>,
+    permalink: Option<String>,
+}
+
+impl TryFrom<InsightRow> for Insight {
+    type Error = anyhow::Error;
+
+    fn try_from(r: InsightRow) -> Result<Insight> {
+        Ok(Insight {
+            id: r.id,
+            user_id: r.user_id,
+            source: Source::parse(&r.source)
+                .with_context(|| format!("unknown insight source {}", r.source))?,
+            prompt_id: r.prompt_id,
+            checkin: r.checkin,
+            text: r.text,
+            answers: serde_json::from_str(&r.answers).context("decoding answers")?,
+            tags: serde_json::from_str(&r.tags).context("decoding tags")?,
+            auto_tags: serde_json::from_str(&r.auto_tags).context("decoding auto tags")?,
+            created_at_ms: r.created_at,
+            fields: serde_json::from_str(&r.fields).context("decoding fields")?,
+            sentiment: r.sentiment.as_deref().and_then(Sentiment::parse),
+            edited_at_ms: r.edited_at,
+            message: match (r.channel_id, r.message_ts) {
+                (Some(channel_id), Some(ts)) => Some(SourceMessage {
+                    channel_id,
+                    ts,
+                    author_id: r.author_id,
+                    permalink: r.permalink,
+                }),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// A prompt a new insight answered, as `RETURNING` gives it.
+#[derive(sqlx::FromRow)]
+struct AnsweredRow {
+    id: i64,
+    status: String,
+    channel_id: Option<String>,
+    message_ts: Option<String>,
+    question: String,
+}
+
+impl From<AnsweredRow> for AnsweredPrompt {
+    fn from(r: AnsweredRow) -> AnsweredPrompt {
+        AnsweredPrompt {
+            id: r.id,
+            sent: r.status == "sent",
+            channel_id: r.channel_id,
+            message_ts: r.message_ts,
+            question: r.question,
+        }
+    }
+}
+
+/// A note's confirmation message, if it has one.
+#[derive(sqlx::FromRow)]
+struct AckRow {
+    ack_channel: Option<String>,
+    ack_ts: Option<String>,
 }
 
 /// What an edit changes: everything the rep can touch, with the tags and
@@ -127,6 +175,18 @@ pub struct AckMessage {
     pub ts: String,
 }
 
+const TAGS: Insert = Insert::new(
+    "INSERT INTO insight_tags (insight_id, tag, origin)",
+    3,
+    "ON CONFLICT DO NOTHING",
+);
+
+const FIELDS: Insert = Insert::new(
+    "INSERT INTO insight_fields (insight_id, field, value)",
+    3,
+    "ON CONFLICT DO NOTHING",
+);
+
 async fn write_tags_and_fields(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: i64,
@@ -134,26 +194,22 @@ async fn write_tags_and_fields(
     auto_tags: &[String],
     fields: &[FieldValue],
 ) -> Result<()> {
-    for (tags, origin) in [(tags, "manual"), (auto_tags, "auto")] {
-        for tag in tags {
-            sqlx::query("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(tag)
-                .bind(origin)
-                .execute(&mut **tx)
-                .await
-                .context("tagging an insight")?;
-        }
-    }
-    for f in fields {
-        sqlx::query("INSERT INTO insight_fields (insight_id, field, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(&f.field)
-            .bind(&f.value)
-            .execute(&mut **tx)
-            .await
-            .context("storing an insight's fields")?;
-    }
+    let tagged: Vec<(&str, &str)> = tags
+        .iter()
+        .map(|t| (t.as_str(), "manual"))
+        .chain(auto_tags.iter().map(|t| (t.as_str(), "auto")))
+        .collect();
+    TAGS.execute(tx, &tagged, |b, &(tag, origin)| {
+        b.bind(id).bind(tag).bind(origin);
+    })
+    .await
+    .context("tagging an insight")?;
+    FIELDS
+        .execute(tx, fields, |b, f| {
+            b.bind(id).bind(&f.field).bind(&f.value);
+        })
+        .await
+        .context("storing an insight's fields")?;
     Ok(())
 }
 
@@ -165,7 +221,7 @@ impl Store {
     /// first insight's id with `new = false`.
     pub async fn save_insight(&self, n: &NewInsight) -> Result<SavedInsight> {
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
+        let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO insights (user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, dedupe_key, created_at, updated_at,
                                    fields, sentiment, channel_id, message_ts, author_id, permalink)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16)
@@ -190,24 +246,23 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .context("inserting an insight")?;
-        let Some(row) = inserted else {
+        let Some(id) = inserted else {
             tx.rollback().await.ok();
             let key = n.dedupe_key.as_deref().unwrap_or_default();
-            let r = sqlx::query("SELECT id FROM insights WHERE dedupe_key = $1")
+            let id: i64 = sqlx::query_scalar("SELECT id FROM insights WHERE dedupe_key = $1")
                 .bind(key)
                 .fetch_one(self.pool())
                 .await
                 .context("finding the insight a retry repeats")?;
             return Ok(SavedInsight {
-                id: r.get(0),
+                id,
                 new: false,
                 answered: Vec::new(),
             });
         };
-        let id: i64 = row.get(0);
         write_tags_and_fields(&mut tx, id, &n.tags, &n.auto_tags, &n.fields).await?;
         let answered_rows = if let Some(p) = n.prompt_id {
-            sqlx::query(
+            sqlx::query_as::<_, AnsweredRow>(
                 "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL
                  RETURNING id, status, channel_id, message_ts, question",
             )
@@ -217,7 +272,7 @@ impl Store {
             .await
             .context("marking the prompt answered")?
         } else {
-            sqlx::query(
+            sqlx::query_as::<_, AnsweredRow>(
                 "UPDATE prompts SET answered_at = $1
                  WHERE user_id = $2 AND answered_at IS NULL AND status IN ('queued', 'sending', 'sent')
                    AND (closes_at IS NULL OR closes_at > $1)
@@ -230,14 +285,8 @@ impl Store {
             .context("counting the note towards open prompts")?
         };
         let answered: Vec<AnsweredPrompt> = answered_rows
-            .iter()
-            .map(|r| AnsweredPrompt {
-                id: r.get(0),
-                sent: r.get::<String, _>(1) == "sent",
-                channel_id: r.get(2),
-                message_ts: r.get(3),
-                question: r.get(4),
-            })
+            .into_iter()
+            .map(AnsweredPrompt::from)
             .collect();
         if n.prompt_id.is_none() && answered.len() == 1 {
             sqlx::query("UPDATE insights SET prompt_id = $1 WHERE id = $2")
@@ -263,24 +312,24 @@ impl Store {
              AND created_at >= $1 AND created_at < $2 AND ($3 = '' OR user_id = $3)
              ORDER BY created_at, id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, InsightRow>(sqlx::AssertSqlSafe(sql))
             .bind(q.from_ms.unwrap_or(i64::MIN))
             .bind(q.to_ms.unwrap_or(i64::MAX))
             .bind(q.user_id.clone().unwrap_or_default())
             .fetch_all(self.pool())
             .await
             .context("reading insights")?;
-        rows.iter().map(insight_from_row).collect()
+        rows.into_iter().map(Insight::try_from).collect()
     }
 
     pub async fn insight(&self, id: i64) -> Result<Option<Insight>> {
         let sql = format!("SELECT {COLUMNS} FROM insights WHERE id = $1 AND deleted_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as::<_, InsightRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
             .await
             .context("reading an insight")?;
-        row.as_ref().map(insight_from_row).transpose()
+        row.map(Insight::try_from).transpose()
     }
 
     /// The note saved from a Slack message, if any (deleted ones too).
@@ -289,13 +338,13 @@ impl Store {
             "SELECT {COLUMNS} FROM insights WHERE channel_id = $1 AND message_ts = $2 AND deleted_at IS NULL
              ORDER BY id LIMIT 1"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as::<_, InsightRow>(sqlx::AssertSqlSafe(sql))
             .bind(channel)
             .bind(ts)
             .fetch_optional(self.pool())
             .await
             .context("finding the note saved from a message")?;
-        row.as_ref().map(insight_from_row).transpose()
+        row.map(Insight::try_from).transpose()
     }
 
     /// A person's latest notes, newest first.
@@ -304,13 +353,13 @@ impl Store {
             "SELECT {COLUMNS} FROM insights WHERE user_id = $1 AND deleted_at IS NULL
              ORDER BY created_at DESC, id DESC LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, InsightRow>(sqlx::AssertSqlSafe(sql))
             .bind(user)
             .bind(limit)
             .fetch_all(self.pool())
             .await
             .context("reading recent notes")?;
-        rows.iter().map(insight_from_row).collect()
+        rows.into_iter().map(Insight::try_from).collect()
     }
 
     /// Replaces a note's content, if `user` owns it; all or nothing.
@@ -322,15 +371,15 @@ impl Store {
         now_ms: i64,
     ) -> Result<OwnedChange> {
         let mut tx = self.begin_write().await?;
-        let owner =
-            sqlx::query("SELECT user_id FROM insights WHERE id = $1 AND deleted_at IS NULL")
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM insights WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await
                 .context("reading the note to edit")?;
         match owner {
             None => return Ok(OwnedChange::NotFound),
-            Some(r) if r.get::<String, _>(0) != user => return Ok(OwnedChange::NotOwner),
+            Some(owner) if owner != user => return Ok(OwnedChange::NotOwner),
             Some(_) => {}
         }
         sqlx::query(
@@ -359,12 +408,12 @@ impl Store {
         }
         write_tags_and_fields(&mut tx, id, &e.tags, &e.auto_tags, &e.fields).await?;
         let sql = format!("SELECT {COLUMNS} FROM insights WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as::<_, InsightRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_one(&mut *tx)
             .await
             .context("reading the edited note")?;
-        let ins = insight_from_row(&row)?;
+        let ins = Insight::try_from(row)?;
         tx.commit().await.context("committing the edit")?;
         Ok(OwnedChange::Done(Box::new(ins)))
     }
@@ -373,7 +422,7 @@ impl Store {
     pub async fn delete_insight(&self, id: i64, user: &str, now_ms: i64) -> Result<OwnedChange> {
         let mut tx = self.begin_write().await?;
         let sql = format!("SELECT {COLUMNS} FROM insights WHERE id = $1 AND deleted_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as::<_, InsightRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -381,7 +430,7 @@ impl Store {
         let Some(row) = row else {
             return Ok(OwnedChange::NotFound);
         };
-        let ins = insight_from_row(&row)?;
+        let ins = Insight::try_from(row)?;
         if ins.user_id != user {
             return Ok(OwnedChange::NotOwner);
         }
@@ -450,17 +499,16 @@ impl Store {
 
     /// Where a note's confirmation message is, if it has one.
     pub async fn ack_message(&self, id: i64) -> Result<Option<AckMessage>> {
-        let r = sqlx::query("SELECT ack_channel, ack_ts FROM insights WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .context("reading a confirmation message")?;
-        Ok(r.and_then(
-            |r| match (r.get::<Option<String>, _>(0), r.get::<Option<String>, _>(1)) {
-                (Some(channel), Some(ts)) => Some(AckMessage { channel, ts }),
-                _ => None,
-            },
-        ))
+        let r =
+            sqlx::query_as::<_, AckRow>("SELECT ack_channel, ack_ts FROM insights WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .context("reading a confirmation message")?;
+        Ok(r.and_then(|r| match (r.ack_channel, r.ack_ts) {
+            (Some(channel), Some(ts)) => Some(AckMessage { channel, ts }),
+            _ => None,
+        }))
     }
 
     /// Retention: purges notes deleted before `deleted_before_ms`, notes
@@ -520,11 +568,11 @@ impl Store {
     /// Prompts sent in [from, to), how many of those were answered, and how
     /// many failed for good.
     pub async fn week_prompt_stats(&self, from_ms: i64, to_ms: i64) -> Result<WeekPromptStats> {
-        let r = sqlx::query(
+        let stats = sqlx::query_as::<_, WeekPromptStats>(
             "SELECT
-               COALESCE(SUM(CASE WHEN status = 'sent' AND sent_at >= $1 AND sent_at < $2 THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN status = 'sent' AND sent_at >= $1 AND sent_at < $2 AND answered_at IS NOT NULL THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN status = 'failed' AND created_at >= $1 AND created_at < $2 THEN 1 ELSE 0 END), 0)
+               COALESCE(SUM(CASE WHEN status = 'sent' AND sent_at >= $1 AND sent_at < $2 THEN 1 ELSE 0 END), 0) AS sent,
+               COALESCE(SUM(CASE WHEN status = 'sent' AND sent_at >= $1 AND sent_at < $2 AND answered_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS answered,
+               COALESCE(SUM(CASE WHEN status = 'failed' AND created_at >= $1 AND created_at < $2 THEN 1 ELSE 0 END), 0) AS failed
              FROM prompts",
         )
         .bind(from_ms)
@@ -532,10 +580,6 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .context("counting the week's prompts")?;
-        Ok(WeekPromptStats {
-            sent: r.get(0),
-            answered: r.get(1),
-            failed: r.get(2),
-        })
+        Ok(stats)
     }
 }

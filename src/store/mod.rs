@@ -3,6 +3,7 @@
 //! `$n` placeholders, epoch-millisecond BIGINTs, JSON text for lists.
 
 mod audit;
+mod bulk;
 mod events;
 mod home;
 mod inbox;

@@ -1,11 +1,40 @@
 //! The people directory (Slack profiles cached for a day, shared by every
 //! worker), personal pauses, and worker heartbeats.
 
+use super::bulk::Insert;
+use super::privacy::ProfileRow;
 use super::Store;
 pub use crate::domain::PersonRow;
 use anyhow::{Context, Result};
-use sqlx::Row;
 use std::collections::HashMap;
+
+impl From<ProfileRow> for PersonRow {
+    fn from(r: ProfileRow) -> PersonRow {
+        PersonRow {
+            user_id: r.user_id,
+            name: r.name,
+            tz: r.tz,
+            is_bot: r.is_bot != 0,
+            deleted: r.deleted != 0,
+            dm_channel: r.dm_channel,
+            fetched_at_ms: r.fetched_at,
+        }
+    }
+}
+
+/// A pause in force.
+#[derive(sqlx::FromRow)]
+struct PausedRow {
+    user_id: String,
+    paused_until: i64,
+}
+
+const PEOPLE: Insert = Insert::new(
+    "INSERT INTO people (user_id, name, tz, is_bot, deleted, fetched_at)",
+    6,
+    "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, tz = excluded.tz,
+     is_bot = excluded.is_bot, deleted = excluded.deleted, fetched_at = excluded.fetched_at",
+);
 
 impl Store {
     /// Cached profiles for `ids` (missing ones are absent from the map).
@@ -17,20 +46,12 @@ impl Store {
                 "SELECT user_id, name, tz, is_bot, deleted, dm_channel, fetched_at FROM people WHERE user_id IN ({})",
                 marks.join(", ")
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut q = sqlx::query_as::<_, ProfileRow>(sqlx::AssertSqlSafe(sql));
             for id in chunk {
                 q = q.bind(id);
             }
             for r in q.fetch_all(self.pool()).await.context("reading people")? {
-                let p = PersonRow {
-                    user_id: r.get(0),
-                    name: r.get(1),
-                    tz: r.get(2),
-                    is_bot: r.get::<i64, _>(3) != 0,
-                    deleted: r.get::<i64, _>(4) != 0,
-                    dm_channel: r.get(5),
-                    fetched_at_ms: r.get(6),
-                };
+                let p = PersonRow::from(r);
                 out.insert(p.user_id.clone(), p);
             }
         }
@@ -40,41 +61,17 @@ impl Store {
     /// Stores fresh profiles (keeping a known DM channel).
     pub async fn upsert_people(&self, people: &[PersonRow]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        for chunk in people.chunks(200) {
-            let mut sql = String::from(
-                "INSERT INTO people (user_id, name, tz, is_bot, deleted, fetched_at) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                ));
-            }
-            sql.push_str(
-                " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, tz = excluded.tz,
-                  is_bot = excluded.is_bot, deleted = excluded.deleted, fetched_at = excluded.fetched_at",
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for p in chunk {
-                q = q
-                    .bind(&p.user_id)
+        PEOPLE
+            .execute(&mut tx, people, |b, p| {
+                b.bind(&p.user_id)
                     .bind(&p.name)
                     .bind(&p.tz)
                     .bind(p.is_bot as i64)
                     .bind(p.deleted as i64)
                     .bind(p.fetched_at_ms);
-            }
-            q.execute(&mut *tx).await.context("saving people")?;
-        }
+            })
+            .await
+            .context("saving people")?;
         tx.commit().await.context("committing people")?;
         Ok(())
     }
@@ -126,24 +123,30 @@ impl Store {
 
     /// When a person's pause ends, if they are paused at `now_ms`.
     pub async fn paused_until(&self, user: &str, now_ms: i64) -> Result<Option<i64>> {
-        let r =
-            sqlx::query("SELECT paused_until FROM pauses WHERE user_id = $1 AND paused_until > $2")
-                .bind(user)
-                .bind(now_ms)
-                .fetch_optional(self.pool())
-                .await
-                .context("reading a pause")?;
-        Ok(r.map(|r| r.get(0)))
+        let until: Option<i64> = sqlx::query_scalar(
+            "SELECT paused_until FROM pauses WHERE user_id = $1 AND paused_until > $2",
+        )
+        .bind(user)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await
+        .context("reading a pause")?;
+        Ok(until)
     }
 
     /// Everyone paused at `now_ms`, with when their pause ends.
     pub async fn pauses(&self, now_ms: i64) -> Result<HashMap<String, i64>> {
-        let rows = sqlx::query("SELECT user_id, paused_until FROM pauses WHERE paused_until > $1")
-            .bind(now_ms)
-            .fetch_all(self.pool())
-            .await
-            .context("reading pauses")?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        let rows = sqlx::query_as::<_, PausedRow>(
+            "SELECT user_id, paused_until FROM pauses WHERE paused_until > $1",
+        )
+        .bind(now_ms)
+        .fetch_all(self.pool())
+        .await
+        .context("reading pauses")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.user_id, r.paused_until))
+            .collect())
     }
 
     /// Records that this worker is alive, and returns how many workers have
@@ -164,12 +167,12 @@ impl Store {
             .execute(self.pool())
             .await
             .context("forgetting old workers")?;
-        let r = sqlx::query("SELECT COUNT(*) FROM workers WHERE seen_at >= $1")
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workers WHERE seen_at >= $1")
             .bind(live_since_ms)
             .fetch_one(self.pool())
             .await
             .context("counting workers")?;
-        Ok(r.get::<i64, _>(0).max(1))
+        Ok(n.max(1))
     }
 
     /// Forgets this worker (a clean shutdown), so the others take its share.
@@ -184,7 +187,7 @@ impl Store {
 
     /// Prompts sent to a person that are still open and unanswered.
     pub async fn open_prompt_count(&self, user: &str, now_ms: i64) -> Result<i64> {
-        let r = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM prompts WHERE user_id = $1 AND status = 'sent' AND answered_at IS NULL
                AND closed_at IS NULL AND (closes_at IS NULL OR closes_at > $2)",
         )
@@ -193,6 +196,6 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .context("counting open prompts")?;
-        Ok(r.get(0))
+        Ok(n)
     }
 }

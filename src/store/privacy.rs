@@ -158,6 +158,13 @@ pub struct PersonData {
     pub audit: Vec<AuditRow>,
 }
 
+/// An inbox row that may mention the person.
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    payload: String,
+}
+
 const NOTES_OF: &str = "SELECT id FROM insights WHERE user_id = $1 OR author_id = $1";
 const PROMPTS_OF: &str = "SELECT id FROM prompts WHERE user_id = $1";
 
@@ -399,13 +406,13 @@ impl Store {
             ..UserPurge::default()
         };
 
-        let candidates: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, payload FROM inbox WHERE payload LIKE $1")
+        let candidates =
+            sqlx::query_as::<_, Candidate>("SELECT id, payload FROM inbox WHERE payload LIKE $1")
                 .bind(like(user))
                 .fetch_all(&mut *tx)
                 .await
                 .context("finding Slack events that mention them")?;
-        for (id, payload) in candidates {
+        for Candidate { id, payload } in candidates {
             if !mentions(&payload, user) {
                 continue;
             }
@@ -428,8 +435,8 @@ impl Store {
                 .rows_affected();
         }
 
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, actor, args, outcome FROM audit
+        let rows = sqlx::query_as::<_, AuditRow>(
+            "SELECT id, at, actor, action, args, outcome FROM audit
              WHERE actor = $1 OR args LIKE $2 OR outcome LIKE $2",
         )
         .bind(user)
@@ -437,7 +444,14 @@ impl Store {
         .fetch_all(&mut *tx)
         .await
         .context("finding audit rows that name them")?;
-        for (id, actor, args, outcome) in rows {
+        for AuditRow {
+            id,
+            actor,
+            args,
+            outcome,
+            ..
+        } in rows
+        {
             let (a, g, o) = (
                 replace_id(&actor, user, ERASED),
                 replace_id(&args, user, ERASED),

@@ -5,11 +5,11 @@
 //! a conditional update on SQLite), so restarts and replicas never
 //! double-send.
 
+use super::bulk::Insert;
 use super::{to_json, Backend, Store};
 pub use crate::domain::PlannedPrompt;
 use crate::domain::{PendingRun, Prompt};
 use anyhow::{Context, Result};
-use sqlx::Row;
 
 /// Whether a message is the first prompt or a reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,18 +61,216 @@ impl MessageKind {
     }
 }
 
+/// A scheduler cursor.
+#[derive(sqlx::FromRow)]
+struct CursorRow {
+    checked_until: i64,
+    /// 0 when unknown.
+    first_seen: i64,
+}
+
+/// A run claimed for planning.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    checkin: String,
+    occurrence: String,
+    question: Option<String>,
+    source: String,
+    scheduled_at: i64,
+    created_at: i64,
+}
+
+impl From<RunRow> for PendingRun {
+    fn from(r: RunRow) -> PendingRun {
+        PendingRun {
+            id: r.id,
+            checkin: r.checkin,
+            occurrence: r.occurrence,
+            question: r.question,
+            source: r.source,
+            scheduled_at_ms: r.scheduled_at,
+            created_at_ms: r.created_at,
+        }
+    }
+}
+
+/// A prompt row `enqueue_prompts` wrote (or found already there).
+#[derive(sqlx::FromRow)]
+struct QueuedRow {
+    id: i64,
+    user_id: String,
+    status: String,
+}
+
+/// A prompt claimed for sending.
+#[derive(sqlx::FromRow)]
+struct ClaimedPrompt {
+    id: i64,
+    checkin: String,
+    user_id: String,
+    attempts: i64,
+    uncertain: i64,
+    question: String,
+    answered_at: Option<i64>,
+    created_at: i64,
+    closes_at: Option<i64>,
+    due_at: i64,
+}
+
+impl From<ClaimedPrompt> for SendJob {
+    fn from(r: ClaimedPrompt) -> SendJob {
+        SendJob {
+            row_id: r.id,
+            kind: MessageKind::Prompt,
+            prompt_id: r.id,
+            checkin: r.checkin,
+            user_id: r.user_id,
+            attempts: r.attempts,
+            uncertain: r.uncertain != 0,
+            question: r.question,
+            answered: r.answered_at.is_some(),
+            created_at_ms: r.created_at,
+            due_at_ms: r.due_at,
+            closes_at_ms: r.closes_at,
+            prompt_status: "sending".into(),
+        }
+    }
+}
+
+/// A reminder claimed for sending.
+#[derive(sqlx::FromRow)]
+struct ClaimedReminder {
+    id: i64,
+    prompt_id: i64,
+    seq: i64,
+    attempts: i64,
+    uncertain: i64,
+    created_at: i64,
+    due_at: i64,
+}
+
+/// What a claimed reminder needs of its prompt.
+#[derive(sqlx::FromRow)]
+struct ReminderPrompt {
+    checkin: String,
+    user_id: String,
+    question: String,
+    answered_at: Option<i64>,
+    closes_at: Option<i64>,
+    status: String,
+}
+
+impl ClaimedReminder {
+    fn into_job(self, p: ReminderPrompt) -> SendJob {
+        SendJob {
+            row_id: self.id,
+            kind: MessageKind::Reminder(self.seq),
+            prompt_id: self.prompt_id,
+            checkin: p.checkin,
+            user_id: p.user_id,
+            attempts: self.attempts,
+            uncertain: self.uncertain != 0,
+            question: p.question,
+            answered: p.answered_at.is_some(),
+            created_at_ms: self.created_at,
+            due_at_ms: self.due_at,
+            closes_at_ms: p.closes_at,
+            prompt_status: p.status,
+        }
+    }
+}
+
+/// A sent prompt claimed to be closed.
+#[derive(sqlx::FromRow)]
+struct ClosingRow {
+    id: i64,
+    checkin: String,
+    user_id: String,
+    question: String,
+    channel_id: Option<String>,
+    message_ts: Option<String>,
+}
+
+impl From<ClosingRow> for ClosingPrompt {
+    fn from(r: ClosingRow) -> ClosingPrompt {
+        ClosingPrompt {
+            id: r.id,
+            checkin: r.checkin,
+            user_id: r.user_id,
+            question: r.question,
+            channel_id: r.channel_id.unwrap_or_default(),
+            message_ts: r.message_ts.unwrap_or_default(),
+        }
+    }
+}
+
+/// A prompt as `Store::prompt` reads it, with its run's questions.
+#[derive(sqlx::FromRow)]
+struct PromptLookup {
+    id: i64,
+    checkin: String,
+    user_id: String,
+    occurrence: String,
+    status: String,
+    channel_id: Option<String>,
+    message_ts: Option<String>,
+    answered_at: Option<i64>,
+    question: String,
+    closed_at: Option<i64>,
+    /// JSON list of question ids.
+    questions: Option<String>,
+}
+
+impl From<PromptLookup> for Prompt {
+    fn from(r: PromptLookup) -> Prompt {
+        Prompt {
+            id: r.id,
+            checkin: r.checkin,
+            user_id: r.user_id,
+            occurrence: r.occurrence,
+            status: r.status,
+            channel_id: r.channel_id,
+            message_ts: r.message_ts,
+            answered: r.answered_at.is_some(),
+            question: r.question,
+            closed: r.closed_at.is_some(),
+            questions: r.questions.and_then(|q| serde_json::from_str(&q).ok()),
+        }
+    }
+}
+
+/// A sent reminder's message.
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    channel_id: String,
+    message_ts: String,
+}
+
+const PROMPTS: Insert = Insert::new(
+    "INSERT INTO prompts (run_id, checkin, user_id, occurrence, question, due_at, created_at, closes_at, status, skip_reason, local_due)",
+    11,
+    "ON CONFLICT (checkin, user_id, occurrence) DO NOTHING RETURNING id, user_id, status",
+);
+
+const REMINDERS: Insert = Insert::new(
+    "INSERT INTO reminders (prompt_id, seq, user_id, due_at, created_at)",
+    5,
+    "ON CONFLICT (prompt_id, seq) DO NOTHING",
+);
+
 impl Store {
     /// Where the planner has looked up to, per check-in, and when it first
     /// saw the check-in: `(checked_until, first_seen)`.
     pub async fn scheduler_cursor(&self, checkin: &str) -> Result<Option<(i64, i64)>> {
-        let row = sqlx::query(
-            "SELECT checked_until, COALESCE(first_seen, 0) FROM scheduler_cursors WHERE checkin = $1",
+        let row = sqlx::query_as::<_, CursorRow>(
+            "SELECT checked_until, COALESCE(first_seen, 0) AS first_seen FROM scheduler_cursors WHERE checkin = $1",
         )
         .bind(checkin)
         .fetch_optional(self.pool())
         .await
         .context("reading the scheduler cursor")?;
-        Ok(row.map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1))))
+        Ok(row.map(|r| (r.checked_until, r.first_seen)))
     }
 
     /// Moves the cursor forward (never back, even with several planners).
@@ -126,17 +324,16 @@ impl Store {
         now_ms: i64,
         pick: impl FnOnce(u64) -> Vec<String>,
     ) -> Result<Option<i64>> {
-        let earlier: i64 = sqlx::query(
+        let earlier: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM checkin_runs WHERE checkin = $1 AND scheduled_at < $2",
         )
         .bind(checkin)
         .bind(scheduled_at_ms)
         .fetch_one(self.pool())
         .await
-        .context("counting earlier runs")?
-        .get(0);
+        .context("counting earlier runs")?;
         let questions = to_json(&pick(earlier.max(0) as u64));
-        let row = sqlx::query(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO checkin_runs (checkin, occurrence, source, question, scheduled_at, created_at, questions)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (checkin, occurrence) DO NOTHING RETURNING id",
@@ -151,7 +348,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context("creating a check-in run")?;
-        Ok(row.map(|r| r.get::<i64, _>(0)))
+        Ok(id)
     }
 
     /// Claims runs that still need their audience fanned out.
@@ -169,25 +366,14 @@ impl Store {
                           ORDER BY id LIMIT 20 {lock})
              RETURNING id, checkin, occurrence, question, source, scheduled_at, created_at"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, RunRow>(sqlx::AssertSqlSafe(sql))
             .bind(owner)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
             .fetch_all(self.pool())
             .await
             .context("claiming pending check-in runs")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| PendingRun {
-                id: r.get(0),
-                checkin: r.get(1),
-                occurrence: r.get(2),
-                question: r.get(3),
-                source: r.get(4),
-                scheduled_at_ms: r.get(5),
-                created_at_ms: r.get(6),
-            })
-            .collect())
+        Ok(rows.into_iter().map(PendingRun::from).collect())
     }
 
     /// Renews the leases of the runs `owner` is planning.
@@ -227,96 +413,49 @@ impl Store {
         let mut queued = 0u64;
         // Multi-row inserts keep a 10,000-person fan-out to a few dozen
         // round trips.
-        for chunk in plans.chunks(200) {
-            let mut sql = String::from(
-                "INSERT INTO prompts (run_id, checkin, user_id, occurrence, question, due_at, created_at, closes_at, status, skip_reason, local_due) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 11;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10,
-                    b + 11
-                ));
-            }
-            sql.push_str(
-                " ON CONFLICT (checkin, user_id, occurrence) DO NOTHING RETURNING id, user_id, status",
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for p in chunk {
-                let status = if p.skip.is_some() {
-                    "skipped"
-                } else {
-                    "queued"
-                };
-                q = q
-                    .bind(run.id)
-                    .bind(&run.checkin)
-                    .bind(&p.user_id)
-                    .bind(&run.occurrence)
-                    .bind(question)
-                    .bind(p.due_at_ms)
-                    .bind(now_ms)
-                    .bind(p.closes_at_ms)
-                    .bind(status)
-                    .bind(p.skip.clone())
-                    .bind(&p.local_due);
-            }
-            let rows = q.fetch_all(&mut *tx).await.context("queueing prompts")?;
+        for chunk in PROMPTS.chunks(plans) {
+            let rows: Vec<QueuedRow> = PROMPTS
+                .query_as(chunk, |b, p| {
+                    let status = if p.skip.is_some() {
+                        "skipped"
+                    } else {
+                        "queued"
+                    };
+                    b.bind(run.id)
+                        .bind(&run.checkin)
+                        .bind(&p.user_id)
+                        .bind(&run.occurrence)
+                        .bind(question)
+                        .bind(p.due_at_ms)
+                        .bind(now_ms)
+                        .bind(p.closes_at_ms)
+                        .bind(status)
+                        .bind(p.skip.as_deref())
+                        .bind(&p.local_due);
+                })?
+                .fetch_all(&mut *tx)
+                .await
+                .context("queueing prompts")?;
             let by_user: std::collections::HashMap<&str, &PlannedPrompt> =
                 chunk.iter().map(|p| (p.user_id.as_str(), p)).collect();
             let mut reminders: Vec<(i64, i64, &str, i64)> = Vec::new();
             for r in &rows {
-                let id: i64 = r.get(0);
-                let user: String = r.get(1);
-                let status: String = r.get(2);
-                if status != "queued" {
+                if r.status != "queued" {
                     continue;
                 }
                 queued += 1;
-                if let Some(p) = by_user.get(user.as_str()) {
+                if let Some(p) = by_user.get(r.user_id.as_str()) {
                     for (seq, due) in p.reminders_ms.iter().enumerate() {
-                        reminders.push((id, seq as i64 + 1, p.user_id.as_str(), *due));
+                        reminders.push((r.id, seq as i64 + 1, p.user_id.as_str(), *due));
                     }
                 }
             }
-            for rchunk in reminders.chunks(200) {
-                let mut sql = String::from(
-                    "INSERT INTO reminders (prompt_id, seq, user_id, due_at, created_at) VALUES ",
-                );
-                for i in 0..rchunk.len() {
-                    let b = i * 5;
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    ));
-                }
-                sql.push_str(" ON CONFLICT (prompt_id, seq) DO NOTHING");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (pid, seq, user, due) in rchunk {
-                    q = q.bind(*pid).bind(*seq).bind(*user).bind(*due).bind(now_ms);
-                }
-                q.execute(&mut *tx).await.context("queueing reminders")?;
-            }
+            REMINDERS
+                .execute(&mut tx, &reminders, |b, &(pid, seq, user, due)| {
+                    b.bind(pid).bind(seq).bind(user).bind(due).bind(now_ms);
+                })
+                .await
+                .context("queueing reminders")?;
         }
         sqlx::query("UPDATE checkin_runs SET status = 'planned', planned_at = $1, audience_size = $2 WHERE id = $3")
             .bind(now_ms)
@@ -350,7 +489,7 @@ impl Store {
                           ORDER BY due_at, id LIMIT $4 {lock})
              RETURNING id, checkin, user_id, attempts, uncertain, question, answered_at, created_at, closes_at, due_at"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, ClaimedPrompt>(sqlx::AssertSqlSafe(sql))
             .bind(owner)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
@@ -358,24 +497,7 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .context("claiming prompts")?;
-        let mut jobs: Vec<SendJob> = rows
-            .into_iter()
-            .map(|r| SendJob {
-                row_id: r.get(0),
-                kind: MessageKind::Prompt,
-                prompt_id: r.get(0),
-                checkin: r.get(1),
-                user_id: r.get(2),
-                attempts: r.get(3),
-                uncertain: r.get::<i64, _>(4) != 0,
-                question: r.get(5),
-                answered: r.get::<Option<i64>, _>(6).is_some(),
-                created_at_ms: r.get(7),
-                due_at_ms: r.get(9),
-                closes_at_ms: r.get(8),
-                prompt_status: "sending".into(),
-            })
-            .collect();
+        let mut jobs: Vec<SendJob> = rows.into_iter().map(SendJob::from).collect();
         let left = limit - jobs.len() as i64;
         if left > 0 {
             let sql = format!(
@@ -385,7 +507,7 @@ impl Store {
                               ORDER BY due_at, id LIMIT $4 {lock})
                  RETURNING id, prompt_id, seq, attempts, uncertain, created_at, due_at"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            let rows = sqlx::query_as::<_, ClaimedReminder>(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
                 .bind(now_ms + lease_ms)
                 .bind(now_ms)
@@ -394,29 +516,14 @@ impl Store {
                 .await
                 .context("claiming reminders")?;
             for r in rows {
-                let prompt_id: i64 = r.get(1);
-                let p = sqlx::query(
+                let p = sqlx::query_as::<_, ReminderPrompt>(
                     "SELECT checkin, user_id, question, answered_at, closes_at, status FROM prompts WHERE id = $1",
                 )
-                .bind(prompt_id)
+                .bind(r.prompt_id)
                 .fetch_one(self.pool())
                 .await
                 .context("reading a reminder's prompt")?;
-                jobs.push(SendJob {
-                    row_id: r.get(0),
-                    kind: MessageKind::Reminder(r.get(2)),
-                    prompt_id,
-                    checkin: p.get(0),
-                    user_id: p.get(1),
-                    attempts: r.get(3),
-                    uncertain: r.get::<i64, _>(4) != 0,
-                    question: p.get(2),
-                    answered: p.get::<Option<i64>, _>(3).is_some(),
-                    created_at_ms: r.get(5),
-                    due_at_ms: r.get(6),
-                    closes_at_ms: p.get(4),
-                    prompt_status: p.get(5),
-                });
+                jobs.push(r.into_job(p));
             }
         }
         Ok(jobs)
@@ -476,7 +583,7 @@ impl Store {
 
     /// The bot's DM channel with a person, if any earlier message told us.
     pub async fn known_dm_channel(&self, user: &str) -> Result<Option<String>> {
-        let r = sqlx::query(
+        let channel: Option<String> = sqlx::query_scalar(
             "SELECT channel_id FROM prompts WHERE user_id = $1 AND channel_id IS NOT NULL
              UNION ALL SELECT dm_channel FROM people WHERE user_id = $1 AND dm_channel IS NOT NULL
              LIMIT 1",
@@ -485,7 +592,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context("looking up a DM channel")?;
-        Ok(r.map(|r| r.get(0)))
+        Ok(channel)
     }
 
     /// Puts a message back in the queue after a retryable failure (at
@@ -644,7 +751,7 @@ impl Store {
                           ORDER BY closes_at, id LIMIT $4 {lock})
              RETURNING id, checkin, user_id, question, channel_id, message_ts"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, ClosingRow>(sqlx::AssertSqlSafe(sql))
             .bind(owner)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
@@ -652,17 +759,7 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .context("claiming prompts to close")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ClosingPrompt {
-                id: r.get(0),
-                checkin: r.get(1),
-                user_id: r.get(2),
-                question: r.get(3),
-                channel_id: r.get::<Option<String>, _>(4).unwrap_or_default(),
-                message_ts: r.get::<Option<String>, _>(5).unwrap_or_default(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(ClosingPrompt::from).collect())
     }
 
     /// Records a closed window (its message edited, or given up on).
@@ -713,35 +810,21 @@ impl Store {
     }
 
     pub async fn prompt(&self, id: i64) -> Result<Option<Prompt>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, PromptLookup>(
             "SELECT id, checkin, user_id, occurrence, status, channel_id, message_ts, answered_at, question, closed_at,
-                    (SELECT questions FROM checkin_runs r WHERE r.id = prompts.run_id)
+                    (SELECT questions FROM checkin_runs r WHERE r.id = prompts.run_id) AS questions
              FROM prompts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
         .await
         .context("reading a prompt")?;
-        Ok(row.map(|r| Prompt {
-            id: r.get(0),
-            checkin: r.get(1),
-            user_id: r.get(2),
-            occurrence: r.get(3),
-            status: r.get(4),
-            channel_id: r.get(5),
-            message_ts: r.get(6),
-            answered: r.get::<Option<i64>, _>(7).is_some(),
-            question: r.get(8),
-            closed: r.get::<Option<i64>, _>(9).is_some(),
-            questions: r
-                .get::<Option<String>, _>(10)
-                .and_then(|q| serde_json::from_str(&q).ok()),
-        }))
+        Ok(row.map(Prompt::from))
     }
 
     /// The reminder messages sent for a prompt, as (channel, ts).
     pub async fn sent_reminders(&self, prompt_id: i64) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, MessageRow>(
             "SELECT channel_id, message_ts FROM reminders
              WHERE prompt_id = $1 AND status = 'sent' AND channel_id IS NOT NULL AND message_ts IS NOT NULL
              ORDER BY seq",
@@ -750,7 +833,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("reading a prompt's reminders")?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.channel_id, r.message_ts))
+            .collect())
     }
 
     /// The prompt a DM reply answers: the one whose message is the reply's
@@ -763,7 +849,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Option<i64>> {
         if let Some(t) = thread_ts {
-            let r = sqlx::query(
+            let id: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM prompts WHERE user_id = $1 AND channel_id = $2 AND message_ts = $3
                    AND (closes_at IS NULL OR closes_at > $4)
                  UNION ALL
@@ -778,11 +864,11 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .context("finding the prompt a thread reply answers")?;
-            if let Some(r) = r {
-                return Ok(Some(r.get(0)));
+            if id.is_some() {
+                return Ok(id);
             }
         }
-        let r = sqlx::query(
+        let id: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM prompts WHERE user_id = $1 AND status = 'sent' AND closed_at IS NULL
                AND (closes_at IS NULL OR closes_at > $2)
              ORDER BY answered_at IS NOT NULL, sent_at DESC, id DESC LIMIT 1",
@@ -792,26 +878,26 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context("finding the open prompt a reply answers")?;
-        Ok(r.map(|r| r.get(0)))
+        Ok(id)
     }
 
     /// Work still queued or in flight, due or not: prompts and runs.
     pub async fn outstanding_work(&self) -> Result<i64> {
-        let r = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM prompts WHERE status IN ('queued', 'sending'))
                   + (SELECT COUNT(*) FROM checkin_runs WHERE status IN ('pending', 'planning'))",
         )
         .fetch_one(self.pool())
         .await
         .context("counting outstanding work")?;
-        Ok(r.get(0))
+        Ok(n)
     }
 
     /// What the jobs still owe as of `now_ms`: runs to fan out, prompts and
     /// reminders due to send (or being sent), and windows that have closed
     /// on prompts not yet closed. Zero means the jobs are caught up.
     pub async fn due_work(&self, now_ms: i64) -> Result<i64> {
-        let r = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM checkin_runs
                      WHERE scheduled_at <= $1 AND status IN ('pending', 'planning'))
                   + (SELECT COUNT(*) FROM prompts
@@ -825,7 +911,7 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .context("counting due work")?;
-        Ok(r.get(0))
+        Ok(n)
     }
 
     pub(super) fn skip_locked(&self) -> &'static str {

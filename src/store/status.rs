@@ -4,7 +4,6 @@
 
 use super::Store;
 use anyhow::{Context, Result};
-use sqlx::Row;
 use std::collections::BTreeMap;
 
 /// One check-in occurrence's delivery state.
@@ -42,7 +41,7 @@ impl OccurrenceStatus {
 
 /// A message that could not be delivered after its last retry (or is
 /// waiting for its next).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeliveryError {
     pub checkin: String,
     pub occurrence: String,
@@ -53,6 +52,44 @@ pub struct DeliveryError {
     pub status: String,
     pub attempts: i64,
     pub error: String,
+}
+
+/// A check-in run, as `occurrence_status` lists them.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    checkin: String,
+    occurrence: String,
+    source: String,
+    question: Option<String>,
+    scheduled_at: i64,
+    status: String,
+}
+
+/// A run's prompts with one status, skip reason and answered flag.
+#[derive(sqlx::FromRow)]
+struct PromptCount {
+    status: String,
+    /// '' when not skipped.
+    reason: String,
+    /// 1 when answered, else 0.
+    answered: i64,
+    n: i64,
+}
+
+/// A run's reminders with one status.
+#[derive(sqlx::FromRow)]
+struct ReminderCount {
+    status: String,
+    n: i64,
+}
+
+/// Prompts with one status, and the workers that handled them.
+#[derive(sqlx::FromRow)]
+struct StatusSummary {
+    status: String,
+    prompts: i64,
+    workers: i64,
 }
 
 /// The class of a skip reason: the text before its first colon.
@@ -72,7 +109,7 @@ impl Store {
         checkin: Option<&str>,
         limit: i64,
     ) -> Result<Vec<OccurrenceStatus>> {
-        let runs = sqlx::query(
+        let runs = sqlx::query_as::<_, RunRow>(
             "SELECT id, checkin, occurrence, source, question, scheduled_at, status FROM checkin_runs
              WHERE ($1 = '' OR checkin = $1) ORDER BY scheduled_at DESC, id DESC LIMIT $2",
         )
@@ -84,17 +121,18 @@ impl Store {
         let mut out = Vec::with_capacity(runs.len());
         for r in runs {
             let mut s = OccurrenceStatus {
-                run_id: r.get(0),
-                checkin: r.get(1),
-                occurrence: r.get(2),
-                source: r.get(3),
-                question: r.get(4),
-                scheduled_at_ms: r.get(5),
-                run_status: r.get(6),
+                run_id: r.id,
+                checkin: r.checkin,
+                occurrence: r.occurrence,
+                source: r.source,
+                question: r.question,
+                scheduled_at_ms: r.scheduled_at,
+                run_status: r.status,
                 ..Default::default()
             };
-            let rows = sqlx::query(
-                "SELECT status, COALESCE(skip_reason, ''), CASE WHEN answered_at IS NULL THEN 0 ELSE 1 END, COUNT(*)
+            let rows = sqlx::query_as::<_, PromptCount>(
+                "SELECT status, COALESCE(skip_reason, '') AS reason,
+                        CASE WHEN answered_at IS NULL THEN 0 ELSE 1 END AS answered, COUNT(*) AS n
                  FROM prompts WHERE run_id = $1 GROUP BY 1, 2, 3",
             )
             .bind(s.run_id)
@@ -102,10 +140,13 @@ impl Store {
             .await
             .context("counting prompts")?;
             for row in rows {
-                let status: String = row.get(0);
-                let reason: String = row.get(1);
-                let answered = row.get::<i64, _>(2) == 1;
-                let n: i64 = row.get(3);
+                let PromptCount {
+                    status,
+                    reason,
+                    answered,
+                    n,
+                } = row;
+                let answered = answered == 1;
                 if answered {
                     s.answered += n;
                 }
@@ -126,8 +167,8 @@ impl Store {
                     s.eligible += n;
                 }
             }
-            let rows = sqlx::query(
-                "SELECT r.status, COUNT(*) FROM reminders r JOIN prompts p ON p.id = r.prompt_id
+            let rows = sqlx::query_as::<_, ReminderCount>(
+                "SELECT r.status AS status, COUNT(*) AS n FROM reminders r JOIN prompts p ON p.id = r.prompt_id
                  WHERE p.run_id = $1 GROUP BY 1",
             )
             .bind(s.run_id)
@@ -135,11 +176,9 @@ impl Store {
             .await
             .context("counting reminders")?;
             for row in rows {
-                let status: String = row.get(0);
-                let n: i64 = row.get(1);
-                match status.as_str() {
-                    "sent" => s.reminded += n,
-                    "queued" | "sending" => s.reminders_pending += n,
+                match row.status.as_str() {
+                    "sent" => s.reminded += row.n,
+                    "queued" | "sending" => s.reminders_pending += row.n,
                     _ => {}
                 }
             }
@@ -150,11 +189,13 @@ impl Store {
 
     /// Messages whose last attempt failed, newest first.
     pub async fn delivery_errors(&self, limit: i64) -> Result<Vec<DeliveryError>> {
-        let rows = sqlx::query(
-            "SELECT checkin, occurrence, user_id, 'prompt', status, attempts, last_error, created_at FROM prompts
+        let rows = sqlx::query_as::<_, DeliveryError>(
+            "SELECT checkin, occurrence, user_id, 'prompt' AS kind, status, attempts,
+                    COALESCE(last_error, '') AS error, created_at FROM prompts
                WHERE last_error IS NOT NULL AND status IN ('failed', 'queued')
              UNION ALL
-             SELECT p.checkin, p.occurrence, r.user_id, 'reminder ' || CAST(r.seq AS TEXT), r.status, r.attempts, r.last_error, r.created_at
+             SELECT p.checkin, p.occurrence, r.user_id, 'reminder ' || CAST(r.seq AS TEXT), r.status, r.attempts,
+                    COALESCE(r.last_error, ''), r.created_at
                FROM reminders r JOIN prompts p ON p.id = r.prompt_id
                WHERE r.last_error IS NOT NULL AND r.status IN ('failed', 'queued')
              ORDER BY 8 DESC LIMIT $1",
@@ -163,31 +204,21 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("reading delivery errors")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DeliveryError {
-                checkin: r.get(0),
-                occurrence: r.get(1),
-                user_id: r.get(2),
-                kind: r.get(3),
-                status: r.get(4),
-                attempts: r.get(5),
-                error: r.get::<Option<String>, _>(6).unwrap_or_default(),
-            })
-            .collect())
+        Ok(rows)
     }
 
     /// Prompts by status, with how many distinct workers handled them.
     pub async fn prompt_status_summary(&self) -> Result<Vec<(String, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*), COUNT(DISTINCT lease_owner) FROM prompts GROUP BY status ORDER BY status",
+        let rows = sqlx::query_as::<_, StatusSummary>(
+            "SELECT status, COUNT(*) AS prompts, COUNT(DISTINCT lease_owner) AS workers
+             FROM prompts GROUP BY status ORDER BY status",
         )
         .fetch_all(self.pool())
         .await
         .context("summarising prompts")?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .map(|r| (r.status, r.prompts, r.workers))
             .collect())
     }
 }
