@@ -4,9 +4,8 @@
 
 use super::error::UserError;
 use crate::audit::{self, Actor};
-use crate::config::Config;
+use crate::context::Context;
 use crate::roles::Permission;
-use crate::store::Store;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
@@ -19,7 +18,6 @@ pub struct Ask<'a> {
     pub trigger_id: &'a str,
     /// The asker's zone, for `at 15:00`.
     pub tz: Tz,
-    pub now: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,9 +70,10 @@ impl UserError for AskError {
     }
 }
 
-pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Result<Asked, AskError> {
+pub async fn ask(ctx: &Context, a: Ask<'_>) -> Result<Asked, AskError> {
+    let (store, cfg, now) = (&ctx.store, &*ctx.config(), ctx.now());
     let actor = Actor::Slack(a.user.to_string());
-    let now_ms = a.now.timestamp_millis();
+    let now_ms = now.timestamp_millis();
     let asked = json!({ "text": a.text });
     if let Err(refusal) =
         audit::require(store, cfg, now_ms, a.user, Permission::Ask, "ask", asked).await
@@ -85,7 +84,7 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Result<Asked, AskEr
         return Err(AskError::NoCheckins);
     }
     let names: Vec<&str> = cfg.checkins.iter().map(|c| c.name.as_str()).collect();
-    let parsed = match crate::commands::parse_ask(a.text, &names, a.now, a.tz) {
+    let parsed = match crate::commands::parse_ask(a.text, &names, now, a.tz) {
         Ok(p) => p,
         Err(why) => return Err(AskError::Invalid(why)),
     };
@@ -95,7 +94,7 @@ pub async fn ask(store: &Store, cfg: &Config, a: Ask<'_>) -> Result<Asked, AskEr
         cfg,
         &checkin,
         &parsed.question,
-        a.now,
+        now,
         parsed.at,
         a.trigger_id,
     )

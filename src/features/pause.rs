@@ -2,7 +2,7 @@
 //! Home's buttons alike: one implementation for both.
 
 use super::error::UserError;
-use crate::store::Store;
+use crate::context::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -51,15 +51,15 @@ pub enum Resumed {
 }
 
 /// Pauses `user` for what `text` says (`2w`, `until 2027-01-05`), read in
-/// their zone `tz`, from `now`.
+/// their zone `tz`, from now.
 pub async fn pause(
-    store: &Store,
+    ctx: &Context,
     user: &str,
     text: &str,
     tz: Tz,
-    now: DateTime<Utc>,
     via: Via,
 ) -> Result<DateTime<Utc>, PauseError> {
+    let (store, now) = (&ctx.store, ctx.now());
     let until = crate::commands::parse_pause(text, now, tz).map_err(PauseError::Invalid)?;
     match store
         .set_pause(
@@ -79,8 +79,8 @@ pub async fn pause(
 }
 
 /// Ends `user`'s pause.
-pub async fn resume(store: &Store, user: &str, now: DateTime<Utc>) -> Result<Resumed, PauseError> {
-    match store.clear_pause(user, now.timestamp_millis()).await {
+pub async fn resume(ctx: &Context, user: &str) -> Result<Resumed, PauseError> {
+    match ctx.store.clear_pause(user, ctx.now_ms()).await {
         Ok(true) => {
             tracing::info!(user, "resumed");
             Ok(Resumed::Resumed)

@@ -518,15 +518,13 @@ async fn run_click(
         Click::Pause(len) => {
             let tz = super::people::person_tz(bot, user).await;
             // The refreshed App Home shows the outcome either way.
-            if let Err(e) =
-                features::pause::pause(&bot.store, user, len, tz, bot.now(), Via::Home).await
-            {
+            if let Err(e) = features::pause::pause(bot, user, len, tz, Via::Home).await {
                 reply::text(&e);
             }
             spawn_home(bot, user).await;
         }
         Click::Resume => {
-            if let Err(e) = features::pause::resume(&bot.store, user, bot.now()).await {
+            if let Err(e) = features::pause::resume(bot, user).await {
                 reply::text(&e);
             }
             spawn_home(bot, user).await;
@@ -759,7 +757,7 @@ pub async fn run_command(bot: &Arc<Bot>, c: Command) -> anyhow::Result<SlackComm
         }
         Verb::Pause(rest) => {
             let tz = super::people::person_tz(bot, user).await;
-            match features::pause::pause(&bot.store, user, &rest, tz, bot.now(), Via::Command).await {
+            match features::pause::pause(bot, user, &rest, tz, Via::Command).await {
                 Ok(until) => format!(
                     ":double_vertical_bar: Paused until {}: no check-ins or reminders till then, and you won't count against participation. `{} resume` ends it early.",
                     until.with_timezone(&tz).format("%a %-d %b %Y, %H:%M"),
@@ -770,7 +768,7 @@ pub async fn run_command(bot: &Arc<Bot>, c: Command) -> anyhow::Result<SlackComm
         }
         Verb::Resume => {
             use features::pause::Resumed;
-            match features::pause::resume(&bot.store, user, bot.now()).await {
+            match features::pause::resume(bot, user).await {
                 Ok(Resumed::Resumed) => {
                     ":arrow_forward: Check-ins are back on. Welcome back!".into()
                 }
@@ -788,7 +786,6 @@ pub async fn run_command(bot: &Arc<Bot>, c: Command) -> anyhow::Result<SlackComm
 /// check-in's audience, now or later; everyone else is told why not.
 async fn ask(bot: &Bot, user: &str, trigger: &str, rest: &str) -> String {
     use crate::features::ask::{ask, Ask, Asked};
-    let cfg = bot.config();
     let tz = super::people::person_tz(bot, user).await;
     let when = |at: Option<chrono::DateTime<chrono::Utc>>| match at {
         Some(at) => format!("at {}", at.with_timezone(&tz).format("%a %-d %b, %H:%M %Z")),
@@ -799,9 +796,8 @@ async fn ask(bot: &Bot, user: &str, trigger: &str, rest: &str) -> String {
         text: rest,
         trigger_id: trigger,
         tz,
-        now: bot.now(),
     };
-    match ask(&bot.store, &cfg, input).await {
+    match ask(bot, input).await {
         Ok(Asked::Queued { checkin, at, question }) => format!(
             ":mega: Queued for the `{checkin}` audience, {}: \"{question}\". Answers show up in search, exports and the digest; `fieldnotes status` shows who answered.",
             when(at)
