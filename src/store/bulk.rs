@@ -69,7 +69,7 @@ impl Insert {
 
     /// How many rows one statement takes.
     fn rows_per_statement(&self) -> usize {
-        (MAX_BINDS / self.columns).clamp(1, MAX_ROWS)
+        (MAX_BINDS / self.columns.max(1)).clamp(1, MAX_ROWS)
     }
 
     /// `rows` in slices that each fit one statement (`query`, `query_as`).
@@ -84,7 +84,7 @@ impl Insert {
         rows: &[T],
         mut bind: impl FnMut(&mut Binds, &T),
     ) -> Result<(String, AnyArguments)> {
-        assert!(
+        anyhow::ensure!(
             !rows.is_empty() && rows.len() <= self.rows_per_statement(),
             "an INSERT takes 1 to {} rows, not {}",
             self.rows_per_statement(),

@@ -82,6 +82,14 @@ pub struct ParkedEvent {
     pub received_at: i64,
 }
 
+/// Pending or parked rows: how many, and when the oldest arrived.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: String,
+    n: i64,
+    oldest: Option<i64>,
+}
+
 /// Most rows in one INSERT: 2 binds each plus the shared time (SQLite
 /// allows 32,766 binds, PostgreSQL 65,535). The inbox writer's whole batch
 /// (`inbox::BATCH`) fits in one statement.
@@ -92,7 +100,10 @@ const SIZES: usize = INSERT_CHUNK.trailing_zeros() as usize + 1;
 /// `INSERT … SELECT column1, column2, $1, $1 FROM (VALUES ($2, $3), ($4, $5),
 /// …) … WHERE column1 IS NOT NULL ON CONFLICT DO NOTHING` for `n` rows: `$1`
 /// is the time, shared by every row, and a row left NULL is skipped. (The
-/// WHERE also keeps SQLite from reading `ON CONFLICT` as a join.)
+/// WHERE also keeps SQLite from reading `ON CONFLICT` as a join.) The
+/// VALUES list is `bulk::push_values`'s; the statement is not a
+/// `bulk::Insert`, whose sizes follow each batch, because the writer's
+/// commits reuse these few (`sized_sql`).
 fn insert_sql(n: usize) -> String {
     let mut qb = sqlx::QueryBuilder::<sqlx::Any>::new(
         "INSERT INTO inbox (event_id, payload, next_at, received_at) \
@@ -101,14 +112,6 @@ fn insert_sql(n: usize) -> String {
     bulk::push_values(&mut qb, n, 2, 2);
     qb.push(") AS v WHERE column1 IS NOT NULL ON CONFLICT (event_id) DO NOTHING");
     qb.into_string()
-}
-
-/// Pending or parked rows: how many, and when the oldest arrived.
-#[derive(sqlx::FromRow)]
-struct StatusCount {
-    status: String,
-    n: i64,
-    oldest: Option<i64>,
 }
 
 /// The statement for up to `n` rows: the next power of two, so a dozen
