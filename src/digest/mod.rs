@@ -3,6 +3,7 @@
 
 mod gather;
 mod render;
+pub mod trend;
 mod week;
 
 pub use gather::gather;
