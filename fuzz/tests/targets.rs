@@ -10,7 +10,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use fieldnotes::commands::{parse_ask, parse_pause, MAX_PAUSE_DAYS};
 use fieldnotes::config::{Config, ConfigError};
 use fieldnotes::slack::http::{parse, Inbound};
-use fieldnotes::slack::router::{check_command, check_interaction};
+use fieldnotes::slack::router::{
+    check_command, check_interaction, Command, Event, Interaction, Verb,
+};
 use fieldnotes::slack::signature::{sign, verify, MAX_SKEW_SECS};
 use fieldnotes_fuzz::*;
 use secrecy::SecretString;
@@ -211,18 +213,22 @@ fn slack_payloads() {
                 ),
             };
             match parse(ct, &body) {
+                // The router's whole parse, as both transports run it.
                 Ok(Inbound::Interaction(ev)) => {
-                    let _ = check_interaction(&ev);
+                    let _ = Interaction::parse(*ev);
                 }
                 Ok(Inbound::Command(ev)) => {
-                    let _ = check_command(&ev);
+                    let _ = Command::parse(&ev);
                 }
                 Ok(Inbound::Event { event_id }) => {
                     assert!(!event_id.is_empty());
                     // What the inbox worker does with the stored payload.
-                    let _ = serde_json::from_slice::<
+                    if let Ok(ev) = serde_json::from_slice::<
                         slack_morphism::prelude::SlackPushEventCallback,
-                    >(&body);
+                    >(&body)
+                    {
+                        let _ = Event::parse(&ev, 0, "U0BOT");
+                    }
                 }
                 Ok(_) | Err(_) => {}
             }
@@ -235,7 +241,10 @@ fn slack_payloads() {
 fn seeds_parse() {
     let form = "application/x-www-form-urlencoded";
     match parse(form, COMMAND.as_bytes()) {
-        Ok(Inbound::Command(ev)) => assert!(check_command(&ev).is_ok()),
+        Ok(Inbound::Command(ev)) => {
+            assert!(check_command(&ev).is_ok());
+            assert!(!matches!(Command::parse(&ev).verb, Verb::Refused(_)));
+        }
         other => panic!("{other:?}"),
     }
     match parse("application/json", EVENT.as_bytes()) {
@@ -245,7 +254,11 @@ fn seeds_parse() {
     serde_json::from_str::<slack_morphism::prelude::SlackPushEventCallback>(EVENT).unwrap();
     for p in [BLOCK_ACTIONS, VIEW_SUBMISSION] {
         match parse(form, &form_payload(p.as_bytes())) {
-            Ok(Inbound::Interaction(ev)) => assert!(check_interaction(&ev).is_ok()),
+            Ok(Inbound::Interaction(ev)) => {
+                assert!(check_interaction(&ev).is_ok());
+                let parsed = Interaction::parse(*ev);
+                assert!(!matches!(parsed, Interaction::Refused(_)), "{parsed:?}");
+            }
             other => panic!("{other:?}"),
         }
     }
