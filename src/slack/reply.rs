@@ -10,11 +10,18 @@ use tracing::warn;
 /// What the person sees when a handler failed in a way no feature named.
 pub const APOLOGY: &str = "Sorry, something went wrong on our side. Please try again.";
 
-/// The text to show for `e`; logs its cause when it was our fault.
-pub fn text(e: &dyn UserError) -> String {
+/// Logs `e`'s cause when it was our fault (and nothing when it was the
+/// input): for an error with no one to tell (an App Home click, whose
+/// refreshed page shows the outcome).
+pub fn log(e: &dyn UserError) {
     if let Some(cause) = e.internal() {
         warn!(error = %format!("{cause:#}"), shown = %e, "a request failed on our side");
     }
+}
+
+/// The text to show for `e`; logs its cause when it was our fault.
+pub fn text(e: &dyn UserError) -> String {
+    log(e);
     match e.icon() {
         "" => e.to_string(),
         icon => format!("{icon} {e}"),
@@ -24,9 +31,7 @@ pub fn text(e: &dyn UserError) -> String {
 /// A form submission's answer that keeps the modal open, with `e` shown
 /// beside `block` (the person's text stays in the form).
 pub fn form_errors(block: String, e: &dyn UserError) -> SlackInteractionResponse {
-    if let Some(cause) = e.internal() {
-        warn!(error = %format!("{cause:#}"), shown = %e, "a form submission failed on our side");
-    }
+    log(e);
     errors(block, &e.to_string())
 }
 

@@ -519,13 +519,13 @@ async fn run_click(
             let tz = super::people::person_tz(bot, user).await;
             // The refreshed App Home shows the outcome either way.
             if let Err(e) = features::pause::pause(bot, user, len, tz, Via::Home).await {
-                reply::text(&e);
+                reply::log(&e);
             }
             spawn_home(bot, user).await;
         }
         Click::Resume => {
             if let Err(e) = features::pause::resume(bot, user).await {
-                reply::text(&e);
+                reply::log(&e);
             }
             spawn_home(bot, user).await;
         }
@@ -642,7 +642,7 @@ async fn spawn_delete(bot: &Arc<Bot>, user: &str, id: i64, channel: Option<Strin
             }
             Ok(None) => {}
             Err(e) if e.internal().is_some() => {
-                reply::text(&e);
+                reply::log(&e);
             }
             Err(e) => super::notes::notify(&bot, &user, channel.as_deref(), e.to_string()).await,
         }
