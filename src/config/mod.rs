@@ -18,8 +18,8 @@ mod values;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
-    Audience, BotSettings, CatchUp, CheckIn, Config, DigestSettings, OnHoliday, Retention, Roles,
-    TagDef, Zone, EARLIEST_ZONE, MAX_REMINDERS,
+    Attribution, Audience, BotSettings, CatchUp, CheckIn, Config, DigestDef, OnHoliday, PeriodSpec,
+    Retention, Roles, SectionKind, TagDef, Zone, EARLIEST_ZONE, MAX_REMINDERS,
 };
 pub use questions::{field_label, Question, QuestionKind, FIELD_KINDS};
 pub use secrets::Secrets;

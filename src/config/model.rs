@@ -17,7 +17,12 @@ pub struct Config {
     pub bot: BotSettings,
     pub sqlite_path: PathBuf,
     pub roles: Roles,
-    pub digest: DigestSettings,
+    /// The team's timezone: App Home's week, and the fallback for people
+    /// whose Slack profile has none. `[bot] timezone`, else the first
+    /// digest's, else UTC.
+    pub timezone: Tz,
+    /// `[[digest]]` entries, in file order.
+    pub digests: Vec<DigestDef>,
     pub tags: Vec<TagDef>,
     pub checkins: Vec<CheckIn>,
     pub calendar: WorkCalendar,
@@ -59,12 +64,134 @@ pub struct Roles {
     pub leads: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct DigestSettings {
+/// One `[[digest]]` entry: what it covers, who gets it, when, and how it
+/// reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestDef {
+    /// Unique among digests: `[a-z0-9-_]`, up to 64 characters.
+    pub name: String,
+    /// The heading of every rendering ("Weekly field digest").
+    pub title: String,
+    /// When it goes out, in `timezone`.
+    pub cadence: Crontab,
     pub timezone: Tz,
-    pub channel: Option<String>,
-    pub cadence: Option<Crontab>,
+    pub period: PeriodSpec,
+    /// Check-ins whose notes it covers; empty = every note, free notes
+    /// included. `"notes"` names notes shared outside a check-in.
+    pub checkins: Vec<String>,
+    /// Only notes with at least one of these tags; empty = all.
+    pub tags: Vec<String>,
+    /// Channels (C…/G…) and people (U…/W…, by DM) it is posted to.
+    pub channels: Vec<String>,
+    pub users: Vec<String>,
+    pub attribution: Attribution,
+    /// Mask emails and phone numbers in quotes (default true).
+    pub redact: bool,
+    /// Sections shown, in order (default: all, in `SectionKind::ALL`'s order).
+    pub sections: Vec<SectionKind>,
+    /// Quotes in the quotes section (default 6, 1..=20).
     pub max_quotes: usize,
+    /// Post a PNG chart in the digest's thread (default true).
+    pub chart: bool,
+}
+
+impl DigestDef {
+    /// Everyone and everywhere it goes: channels first, then people.
+    pub fn recipients(&self) -> impl Iterator<Item = &str> {
+        self.channels
+            .iter()
+            .chain(self.users.iter())
+            .map(|s| s.as_str())
+    }
+}
+
+/// The span of time one digest covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodSpec {
+    /// ISO week, Monday to Sunday (the default).
+    Week,
+    /// Calendar month.
+    Month,
+    /// N consecutive days, tiled from Monday 1970-01-05 (1..=92).
+    Days(u32),
+}
+
+/// Whether a digest's quotes name the rep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribution {
+    Named,
+    Anonymous,
+}
+
+/// The sections a digest can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionKind {
+    Participation,
+    Trends,
+    Competitors,
+    Objections,
+    Funnel,
+    Assets,
+    LeadQuality,
+    Committee,
+    Ideas,
+    MarketShifts,
+    Quotes,
+}
+
+impl SectionKind {
+    pub const ALL: [SectionKind; 11] = [
+        SectionKind::Participation,
+        SectionKind::Trends,
+        SectionKind::Competitors,
+        SectionKind::Objections,
+        SectionKind::Funnel,
+        SectionKind::Assets,
+        SectionKind::LeadQuality,
+        SectionKind::Committee,
+        SectionKind::Ideas,
+        SectionKind::MarketShifts,
+        SectionKind::Quotes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::Participation => "participation",
+            SectionKind::Trends => "trends",
+            SectionKind::Competitors => "competitors",
+            SectionKind::Objections => "objections",
+            SectionKind::Funnel => "funnel",
+            SectionKind::Assets => "assets",
+            SectionKind::LeadQuality => "lead_quality",
+            SectionKind::Committee => "committee",
+            SectionKind::Ideas => "ideas",
+            SectionKind::MarketShifts => "market_shifts",
+            SectionKind::Quotes => "quotes",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SectionKind> {
+        SectionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The heading every renderer uses.
+    pub fn title(self) -> &'static str {
+        match self {
+            SectionKind::Participation => "Participation",
+            SectionKind::Trends => "Rising, new and falling",
+            SectionKind::Competitors => "Competitors",
+            SectionKind::Objections => "Objections",
+            SectionKind::Funnel => "Funnel stage friction",
+            SectionKind::Assets => "Marketing assets: what worked and what didn't",
+            SectionKind::LeadQuality => "Lead quality by source",
+            SectionKind::Committee => "Buying committee and personas",
+            SectionKind::Ideas => "Ideas from sales",
+            SectionKind::MarketShifts => "Market shifts",
+            SectionKind::Quotes => "In the reps' own words",
+        }
+    }
 }
 
 /// One tag of the taxonomy, with the keywords that auto-tag a note.
