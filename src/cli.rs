@@ -4,7 +4,7 @@ use crate::app::{open_store, AppOptions, Application};
 use crate::audit::Actor;
 use crate::clock::SystemClock;
 use crate::config::{self, Config, Secrets};
-use crate::digest::{self, IsoWeek};
+use crate::digest;
 use crate::export::{self, ExportFormat};
 use crate::store::InsightQuery;
 use anyhow::{Context, Result};
@@ -72,13 +72,26 @@ pub enum Command {
         #[command(subcommand)]
         command: CheckinCommand,
     },
-    /// Print the weekly insight digest.
+    /// Build a digest and print it, write it to a file, or post it to its
+    /// Slack recipients now.
     Digest {
-        /// ISO week, e.g. 2026-W48 (default: the current week in the digest timezone).
+        /// Which `[[digest]]` (default: the first in the config).
+        name: Option<String>,
+        /// The period: a week (2026-W48), a month (2026-11), any date in
+        /// it (2026-11-25), or `current` for the period so far. Default:
+        /// the last complete period, the one a scheduled send reports on.
         #[arg(long)]
-        week: Option<String>,
+        period: Option<String>,
         #[arg(long, value_enum, default_value = "markdown")]
         format: DigestFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Post it to the digest's channels and people now (needs
+        /// SLACK_BOT_TOKEN). A period is posted once: asking again reports
+        /// what was sent.
+        #[arg(long)]
+        post: bool,
     },
     /// Per check-in and occurrence: queued, sent, answered, reminded,
     /// skipped (and why), failed, participation; then delivery errors.
@@ -187,6 +200,19 @@ pub enum LogFormat {
 pub enum DigestFormat {
     Markdown,
     Json,
+    Html,
+    Csv,
+}
+
+impl DigestFormat {
+    fn format(self) -> digest::Format {
+        match self {
+            DigestFormat::Markdown => digest::Format::Markdown,
+            DigestFormat::Json => digest::Format::Json,
+            DigestFormat::Html => digest::Format::Html,
+            DigestFormat::Csv => digest::Format::Csv,
+        }
+    }
 }
 
 impl Command {
@@ -366,18 +392,50 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", text?);
             Ok(())
         }
-        Command::Digest { week, format } => {
+        Command::Digest {
+            name,
+            period,
+            format,
+            out,
+            post,
+        } => {
             let cfg = load_config(&cli.config)?;
-            let store = open_store(&cfg, &secrets).await?;
-            let week = match week {
-                Some(w) => w.parse::<IsoWeek>().map_err(anyhow::Error::msg)?,
-                None => IsoWeek::containing(chrono::Utc::now(), cfg.digest.timezone),
+            let def = pick_digest(&cfg, name.as_deref())?.clone();
+            let period = match period.as_deref() {
+                None => digest::Period::last_complete(def.period, chrono::Utc::now(), def.timezone),
+                Some("current") => {
+                    digest::Period::containing(def.period, chrono::Utc::now(), def.timezone)
+                }
+                Some(p) => digest::Period::parse(def.period, p).map_err(anyhow::Error::msg)?,
             };
-            let d = digest::gather(&store, &cfg, week).await?;
+            let store = open_store(&cfg, &secrets).await?;
+            if post {
+                if secrets.bot_token.is_none() {
+                    store.close().await;
+                    anyhow::bail!("--post sends the digest to Slack: set SLACK_BOT_TOKEN (and SLACK_API_URL for the emulator)");
+                }
+                let bot =
+                    crate::slack::Bot::connect(cfg, store, secrets, Arc::new(SystemClock)).await?;
+                let run = crate::slack::digest::post_now(&bot, &def, period).await;
+                bot.store.close().await;
+                let run = run?;
+                println!("{}", crate::slack::digest::run_line(&run));
+                return if run.status == "failed" {
+                    Err(anyhow::anyhow!("some of the digest was not posted"))
+                } else {
+                    Ok(())
+                };
+            }
+            let d = digest::gather(&store, &cfg, &def, period).await;
             store.close().await;
-            match format {
-                DigestFormat::Markdown => print!("{}", digest::to_markdown(&d)),
-                DigestFormat::Json => println!("{}", digest::to_json(&d)),
+            let text = digest::render(&d?, format.format());
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("Wrote {} ({} for {}).", path.display(), def.name, period);
+                }
+                None => print!("{text}"),
             }
             Ok(())
         }
@@ -636,4 +694,21 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The `[[digest]]` named, or the first.
+fn pick_digest<'a>(cfg: &'a Config, name: Option<&str>) -> Result<&'a crate::config::DigestDef> {
+    match name {
+        Some(n) => cfg.digests.iter().find(|d| d.name == n).with_context(|| {
+            let names: Vec<&str> = cfg.digests.iter().map(|d| d.name.as_str()).collect();
+            format!(
+                "no digest named `{n}` in {} (digests: {})",
+                cfg.path.display(),
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )
+        }),
+        None => cfg.digests.first().with_context(|| {
+            format!("{} has no `[[digest]]` entry", cfg.path.display())
+        }),
+    }
 }

@@ -59,7 +59,7 @@ impl PlanContext<'_> {
             Zone::Local => {
                 p.tz.as_deref()
                     .and_then(|t| t.parse().ok())
-                    .unwrap_or(self.cfg.digest.timezone)
+                    .unwrap_or(self.cfg.timezone)
             }
         }
     }

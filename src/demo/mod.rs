@@ -48,6 +48,8 @@ pub const DEMO_RATE_SCALE: f64 = 20.0;
 #[derive(Debug, Clone)]
 pub struct DemoReport {
     pub digest_path: PathBuf,
+    /// The same digest as a self-contained HTML report.
+    pub html_path: PathBuf,
     pub week: String,
     pub prompts_sent: usize,
     /// Reminders to reps who had not answered yet.
@@ -144,7 +146,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     }
 
     // Simulated time: from Monday 00:00 `weeks` weeks before this week.
-    let tz: Tz = cfg.digest.timezone;
+    let tz: Tz = cfg.timezone;
     let this_week = IsoWeek::containing(Utc::now(), tz);
     let mut first = this_week;
     for _ in 0..args.weeks {
@@ -235,7 +237,11 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         }
         seen_messages = msgs.len();
 
-        let week = ((t - start).num_days() / 7) as u32;
+        // Weeks left after this one: the script's reps change their tune
+        // in the last.
+        let left = args
+            .weeks
+            .saturating_sub(1 + ((t - start).num_days() / 7) as u32);
         let (due, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.due <= t);
         pending = later;
         for p in due {
@@ -243,7 +249,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
             // trigger_id can expire): that answer is lost, the demo goes on.
             // Some reps just reply in the DM (or the prompt's thread).
             if rng.random_bool(0.3) {
-                let text = script::heard(&mut rng, week);
+                let text = script::heard(&mut rng, left);
                 let thread = rng.random_bool(0.5).then_some(p.ts.as_str());
                 match emu
                     .user_message(&reps[p.rep].id, &p.channel, &text, thread)
@@ -254,7 +260,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
                 }
                 continue;
             }
-            match answer_prompt(&emu, &cfg, &reps[p.rep], &p.channel, &p.ts, week, &mut rng).await {
+            match answer_prompt(&emu, &cfg, &reps[p.rep], &p.channel, &p.ts, left, &mut rng).await {
                 Ok(()) => modal_answers += 1,
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), rep = %reps[p.rep].id, "a scripted answer failed")
@@ -269,7 +275,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
             let workday = !matches!(local.format("%a").to_string().as_str(), "Sat" | "Sun");
             let per_step = r.chattiness / (8.0 * 60.0 / STEP_MINUTES as f64);
             if workday && (9..17).contains(&hour) && rng.random_bool(per_step) {
-                let text = script::quick_note(&mut rng, week);
+                let text = script::quick_note(&mut rng, left);
                 emu.slash_command(
                     &reps[i].id,
                     "/fieldnotes",
@@ -282,7 +288,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
             // ...or posts what they heard in the team channel, and a
             // teammate saves it with the message shortcut.
             if workday && (9..17).contains(&hour) && rng.random_bool(per_step / 3.0) {
-                let text = script::heard(&mut rng, week);
+                let text = script::heard(&mut rng, left);
                 emu.user_message(&r.id, "C0SALESTEAM", &text, None).await?;
                 let saver = &reps[(i + 1) % reps.len()].id;
                 let ts = emu
@@ -320,11 +326,28 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     // land before reading the results.
     state.background.idle().await;
 
-    let last_week = IsoWeek::containing(end - CDuration::milliseconds(1), tz);
-    let d = crate::digest::gather(&state.store, &cfg, last_week).await?;
-    let digest_path = args.out.join(format!("digest-{last_week}.md"));
+    // The digest goes out on its cadence (Monday 09:00 for the shipped
+    // config): run the clock on to the first send after the simulated
+    // weeks, so the last week's digest is posted to its channel the way a
+    // deployed bot would post it.
+    let def = cfg
+        .digests
+        .first()
+        .context("the demo needs a [[digest]] in the config")?
+        .clone();
+    let last = digest::Period::containing(def.period, end - CDuration::milliseconds(1), def.timezone);
+    if let Some(next) = def.cadence.next_after(def.timezone, end) {
+        clock.set(next.at + CDuration::minutes(1));
+        jobs.run_until_idle(&state, MAX_TICKS).await;
+    }
+    let run = state.store.digest_run(&def.name, &last.to_string()).await?;
+    let d = crate::digest::gather(&state.store, &cfg, &def, last).await?;
+    let digest_path = args.out.join(format!("digest-{last}.md"));
     std::fs::write(&digest_path, digest::to_markdown(&d))
         .with_context(|| format!("writing {}", digest_path.display()))?;
+    let html_path = args.out.join(format!("digest-{last}.html"));
+    std::fs::write(&html_path, digest::render(&d, digest::Format::Html))
+        .with_context(|| format!("writing {}", html_path.display()))?;
     let insights = state.store.insights(&Default::default()).await?.len();
     let answered_early = state
         .store
@@ -335,20 +358,21 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         .map(|(_, n, _)| *n as usize)
         .sum();
 
-    let mut w = first;
-    println!("\nweek      prompts  answered  notes");
-    while w != this_week {
-        let dw = crate::digest::gather(&state.store, &cfg, w).await?;
+    println!("\nperiod    prompts  answered  notes  reps");
+    for p in last.baseline(args.weeks.saturating_sub(1)).into_iter().chain([last]) {
+        let dw = crate::digest::gather(&state.store, &cfg, &def, p).await?;
+        let pa = &dw.participation;
         println!(
-            "{:<9} {:>7}  {:>8}  {:>5}",
-            dw.week, dw.prompts_sent, dw.prompts_answered, dw.insights
-        );
-        w = IsoWeek::containing(
-            Utc.from_utc_datetime(&w.monday().and_hms_opt(12, 0, 0).expect("noon"))
-                + CDuration::weeks(1),
-            tz,
+            "{:<9} {:>7}  {:>8}  {:>5}  {:>4}",
+            dw.period.key, pa.prompts_sent.now, pa.prompts_answered.now, pa.notes.now, pa.reps_sharing.now
         );
     }
+    let posted: Vec<String> = def.recipients().map(|r| r.to_string()).collect();
+    let trends: Vec<String> = d
+        .trends
+        .iter()
+        .map(|t| format!("{} {} ({})", digest::render::direction_word(t.direction), t.label, t.summary))
+        .collect();
     println!(
         "\n{prompts_sent} prompts and {reminders_sent} reminders sent, {modal_answers} answered through the form and {reply_answers} by a DM reply, {quick_notes} quick notes by /fieldnotes, {shortcut_notes} messages saved by shortcut; {insights} insights stored in {}.",
         db.display()
@@ -359,10 +383,17 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         emu.rate_limited_count()
     );
     println!(
-        "Wrote the {} digest to {}",
-        last_week,
-        digest_path.display()
+        "Digest {} for {}: {} to {} in the emulator; what changed: {}.",
+        def.name,
+        last,
+        run.as_ref()
+            .map(crate::slack::digest::run_line)
+            .unwrap_or_else(|| "not run".into()),
+        posted.join(", "),
+        if trends.is_empty() { "nothing beyond chance".to_string() } else { trends.join("; ") }
     );
+    println!("Wrote the digest to {}", digest_path.display());
+    println!("Wrote the HTML report to {}", html_path.display());
     println!("Done in {:.1}s.", wall.elapsed().as_secs_f64());
     app.shutdown().await;
     // Real Slack is strict: an argument its reference doesn't list for a
@@ -376,7 +407,8 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     }
     Ok(DemoReport {
         digest_path,
-        week: last_week.to_string(),
+        html_path,
+        week: last.to_string(),
         prompts_sent,
         reminders_sent,
         answered_early,
@@ -395,7 +427,7 @@ async fn answer_prompt(
     rep: &script::Rep,
     channel: &str,
     ts: &str,
-    week: u32,
+    left: u32,
     rng: &mut StdRng,
 ) -> Result<()> {
     emu.click_button(&rep.id, channel, ts, OPEN_FORM_ACTION)
@@ -428,10 +460,10 @@ async fn answer_prompt(
                 .collect();
             let answer = match el["type"].as_str().unwrap_or_default() {
                 "plain_text_input" => FieldAnswer::Text(match q {
-                    "stalled" => script::stalled(rng, week),
-                    "assets" => script::assets(rng, week),
-                    q if q.ends_with(":why") => script::assets(rng, week),
-                    _ => script::heard(rng, week),
+                    "stalled" => script::stalled(rng, left),
+                    "assets" => script::assets(rng, left),
+                    q if q.ends_with(":why") => script::assets(rng, left),
+                    _ => script::heard(rng, left),
                 }),
                 // A rating leans on how the rep feels about this week's leads.
                 "radio_buttons" | "static_select" if !options.is_empty() => {

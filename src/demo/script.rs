@@ -104,10 +104,11 @@ fn pick<'a>(rng: &mut StdRng, xs: &'a [&'a str]) -> &'a str {
     xs.choose(rng).copied().unwrap_or_default()
 }
 
-/// The competitor of the moment: Globex rises over the weeks, so the digest
-/// has a real trend to find.
-fn competitor(rng: &mut StdRng, week: u32) -> &'static str {
-    let globex = 0.15 + 0.15 * week as f64;
+/// The competitor of the moment. Globex is rare until the last simulated
+/// week (`left == 0`), when it comes up in most calls: a real rise for the
+/// digest's test to find, not a wobble.
+fn competitor(rng: &mut StdRng, left: u32) -> &'static str {
+    let globex = if left == 0 { 0.7 } else { 0.06 };
     let r: f64 = rng.random();
     if r < globex {
         "Globex"
@@ -118,11 +119,21 @@ fn competitor(rng: &mut StdRng, week: u32) -> &'static str {
     }
 }
 
-/// The answer to "What did a buyer say that surprised you?".
-pub fn heard(rng: &mut StdRng, week: u32) -> String {
+/// The answer to "What did a buyer say that surprised you?". `left` is
+/// how many simulated weeks remain after this one: in the last, reps
+/// start suggesting content (a new theme for the digest).
+pub fn heard(rng: &mut StdRng, left: u32) -> String {
     let acct = pick(rng, ACCOUNTS);
     let who = pick(rng, PERSONAS);
-    let comp = competitor(rng, week);
+    let comp = competitor(rng, left);
+    if left == 0 && rng.random_bool(0.3) {
+        let ideas = [
+            format!("We should publish a head-to-head page against {comp}: the {who} at {acct} asked for one."),
+            format!("Idea: a short video on the Salesforce sync would help, {acct} keeps asking how it works."),
+            format!("We should run a webinar for {who}s on rollout time; {acct} worries {comp} is faster to deploy."),
+        ];
+        return ideas.choose(rng).cloned().unwrap_or_default();
+    }
     let templates: Vec<String> = vec![
         format!("The {who} at {acct} asked how we compare to {comp}. They think {comp} is cheaper but 'clunky to roll out'."),
         format!("{comp} came up again on the {acct} call. The buyer said {comp} is bundling analytics for free this quarter."),
@@ -138,9 +149,9 @@ pub fn heard(rng: &mut StdRng, week: u32) -> String {
 }
 
 /// The answer to "Where is a deal stalling, and why?".
-pub fn stalled(rng: &mut StdRng, week: u32) -> String {
+pub fn stalled(rng: &mut StdRng, left: u32) -> String {
     let acct = pick(rng, ACCOUNTS);
-    let comp = competitor(rng, week);
+    let comp = competitor(rng, left);
     let templates: Vec<String> = vec![
         format!("{acct} is stuck in security review: they need SOC 2 Type II and a GDPR DPA before legal will read the contract."),
         format!("Pilot at {acct} stalled because their IT team can't get the HubSpot integration working."),
@@ -152,8 +163,8 @@ pub fn stalled(rng: &mut StdRng, week: u32) -> String {
 }
 
 /// The answer to "Which marketing asset helped or flopped?".
-pub fn assets(rng: &mut StdRng, week: u32) -> String {
-    let comp = competitor(rng, week);
+pub fn assets(rng: &mut StdRng, left: u32) -> String {
+    let comp = competitor(rng, left);
     let templates: Vec<String> = vec![
         "The ROI calculator worked: the CFO pasted it straight into their board deck.".to_string(),
         "The new case study flopped, too generic; the buyer wanted numbers from their own industry.".to_string(),
@@ -165,9 +176,9 @@ pub fn assets(rng: &mut StdRng, week: u32) -> String {
 }
 
 /// A quick `/fieldnotes note` between check-ins.
-pub fn quick_note(rng: &mut StdRng, week: u32) -> String {
+pub fn quick_note(rng: &mut StdRng, left: u32) -> String {
     let acct = pick(rng, ACCOUNTS);
-    let comp = competitor(rng, week);
+    let comp = competitor(rng, left);
     let templates: Vec<String> = vec![
         format!("Heads up: {comp} is offering free migration to {acct}. #competitor"),
         format!("{acct} asked for the ROI calculator after the demo, second time this week."),

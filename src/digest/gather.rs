@@ -1,39 +1,131 @@
-//! Gathering a week's digest from the store: the rows the pure builder
-//! (`digest::build`) turns into a `Digest`. What the CLI, App Home's preview
-//! and the demo all call.
+//! Gathering a digest from the store: the SQL aggregates and candidate
+//! notes the pure builder (`digest::build`) turns into a [`Digest`]. What
+//! the CLI, App Home's preview, the scheduled delivery and the demo call.
 
-use super::{build, Digest, DigestInput, IsoWeek};
-use crate::config::Config;
-use crate::store::{InsightQuery, Store};
+use super::build::{build, tags_in, Aggregates, BASELINE_PERIODS};
+use super::model::{Digest, Evidence};
+use super::period::Period;
+use crate::config::{Config, DigestDef};
+use crate::store::{DigestScope, Store};
 use anyhow::Result;
+use std::collections::{BTreeSet, HashMap};
 
-/// Gathers a week's rows and builds its digest.
-pub async fn gather(store: &Store, cfg: &Config, week: IsoWeek) -> Result<Digest> {
-    let tz = cfg.digest.timezone;
-    let (from, to) = week.bounds_ms(tz);
-    let (pfrom, pto) = week.previous().bounds_ms(tz);
-    let this_week = store
-        .insights(&InsightQuery {
-            from_ms: Some(from),
-            to_ms: Some(to),
-            user_id: None,
-        })
+/// How many of the period's notes quotes are picked from.
+const QUOTE_POOL: i64 = 300;
+
+/// The notes a digest covers.
+pub fn scope(def: &DigestDef) -> DigestScope {
+    DigestScope {
+        checkins: def.checkins.clone(),
+        tags: def.tags.clone(),
+    }
+}
+
+/// Reads a period's aggregates and candidate notes. Display names come
+/// from the `people` cache; `missing_names` says whose the caller may want
+/// to look up (through `users.info`) before building.
+pub async fn aggregates(
+    store: &Store,
+    cfg: &Config,
+    def: &DigestDef,
+    period: Period,
+) -> Result<Aggregates> {
+    let tz = def.timezone;
+    let mut periods = period.baseline(BASELINE_PERIODS);
+    periods.push(period);
+    let mut bounds: Vec<i64> = periods.iter().map(|p| p.bounds_ms(tz).0).collect();
+    let (from, to) = period.bounds_ms(tz);
+    bounds.push(to);
+    let prev_from = bounds[bounds.len() - 3];
+    let scope = scope(def);
+
+    let items = store.digest_item_counts(&bounds, &scope).await?;
+    let totals = store.digest_totals(&bounds, &scope).await?;
+    let prompts = store.digest_prompts(&bounds, &def.checkins).await?;
+    let by_source = store
+        .digest_sources(from, to, &scope)
+        .await?
+        .into_iter()
+        .map(|(s, n)| (s, n.max(0) as u64))
+        .collect();
+    let evidence = store
+        .digest_evidence(from, to, &scope, Evidence::MAX_IDS as i64)
         .await?;
-    let last_week = store
-        .insights(&InsightQuery {
-            from_ms: Some(pfrom),
-            to_ms: Some(pto),
-            user_id: None,
-        })
+    let mut left = Vec::new();
+    for c in ["competitor", "objection", "persona", "funnel_stage"] {
+        left.extend(tags_in(&cfg.tags, c));
+    }
+    let mut right = tags_in(&cfg.tags, "account");
+    right.extend(tags_in(&cfg.tags, "objection"));
+    let pairs = store
+        .digest_tag_pairs(from, to, &scope, &left, &right)
         .await?;
-    let stats = store.week_prompt_stats(from, to).await?;
-    Ok(build(&DigestInput {
-        week,
-        timezone: tz,
-        stats,
-        this_week: &this_week,
-        last_week: &last_week,
-        taxonomy: &cfg.tags,
-        max_quotes: cfg.digest.max_quotes,
-    }))
+    let lead_quality = store
+        .digest_lead_quality(
+            prev_from,
+            from,
+            to,
+            &scope,
+            &tags_in(&cfg.tags, "lead_source"),
+        )
+        .await?;
+
+    // Candidates: the period's most substantive notes, and the newest
+    // behind each item (best quotes, asset reasons, ideas, shifts).
+    let mut ids: BTreeSet<i64> = store
+        .digest_quote_pool(from, to, &scope, QUOTE_POOL)
+        .await?
+        .into_iter()
+        .collect();
+    ids.extend(evidence.iter().filter(|e| e.rn <= 10).map(|e| e.id));
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let notes = store.insights_by_ids(&ids).await?;
+    let mut linked: BTreeSet<i64> = evidence.iter().map(|e| e.id).collect();
+    linked.extend(&ids);
+    let links = store
+        .note_links(&linked.into_iter().collect::<Vec<_>>())
+        .await?;
+    let users: Vec<String> = notes
+        .iter()
+        .map(|n| n.user_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names = store
+        .people(&users)
+        .await?
+        .into_iter()
+        .filter(|(_, p)| !p.name.trim().is_empty())
+        .map(|(id, p)| (id, p.name))
+        .collect::<HashMap<_, _>>();
+    Ok(Aggregates {
+        periods,
+        items,
+        totals,
+        prompts,
+        by_source,
+        evidence,
+        pairs,
+        lead_quality,
+        notes,
+        links,
+        names,
+    })
+}
+
+/// Reps whose quotes could appear and whose name isn't cached.
+pub fn missing_names(agg: &Aggregates) -> Vec<String> {
+    agg.notes
+        .iter()
+        .map(|n| n.user_id.clone())
+        .filter(|u| !agg.names.contains_key(u))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Gathers and builds one period's digest, with the names the store knows.
+pub async fn gather(store: &Store, cfg: &Config, def: &DigestDef, period: Period) -> Result<Digest> {
+    let agg = aggregates(store, cfg, def, period).await?;
+    Ok(build(def, &cfg.tags, &agg))
 }

@@ -3,7 +3,7 @@
 
 use super::error::UserError;
 use crate::context::Context;
-use crate::digest::{self, IsoWeek};
+use crate::digest::{self, Digest, Period};
 use crate::roles::Permission;
 
 /// Why there is no preview, as the person should hear it.
@@ -12,6 +12,8 @@ pub enum PreviewError {
     /// Their role doesn't allow it: the refusal names the roles that do.
     #[error("{0}")]
     Refused(String),
+    #[error("No digest is set up yet: a team lead adds a `[[digest]]` entry to the config.")]
+    NoDigest,
     #[error("We couldn't build the digest just now; try again in a moment.")]
     NotBuilt(#[source] anyhow::Error),
 }
@@ -20,13 +22,13 @@ impl UserError for PreviewError {
     fn internal(&self) -> Option<&anyhow::Error> {
         match self {
             PreviewError::NotBuilt(e) => Some(e),
-            PreviewError::Refused(_) => None,
+            PreviewError::Refused(_) | PreviewError::NoDigest => None,
         }
     }
 
     fn icon(&self) -> &'static str {
         match self {
-            PreviewError::Refused(_) => "",
+            PreviewError::Refused(_) | PreviewError::NoDigest => "",
             _ => ":warning:",
         }
     }
@@ -48,12 +50,12 @@ pub async fn may_preview(ctx: &Context, user: &str) -> Result<(), PreviewError> 
     .map_err(PreviewError::Refused)
 }
 
-/// This week's digest so far, in the digest's timezone, as Markdown.
-pub async fn preview(ctx: &Context) -> Result<String, PreviewError> {
+/// The first configured digest's current period so far.
+pub async fn preview(ctx: &Context) -> Result<Digest, PreviewError> {
     let cfg = ctx.config();
-    let week = IsoWeek::containing(ctx.now(), cfg.digest.timezone);
-    digest::gather(&ctx.store, &cfg, week)
+    let def = cfg.digests.first().ok_or(PreviewError::NoDigest)?;
+    let period = Period::containing(def.period, ctx.now(), def.timezone);
+    digest::gather(&ctx.store, &cfg, def, period)
         .await
-        .map(|d| digest::to_markdown(&d))
         .map_err(|e| PreviewError::NotBuilt(e.context("building the digest preview")))
 }

@@ -97,7 +97,7 @@ pub async fn gather(
     let times = store.note_times(user, i64::MIN).await?;
     let notes = store.recent_insights(user, RECENT_NOTES as i64).await?;
     let week = if cfg.roles.can(user, Permission::DigestPreview) {
-        let dtz = cfg.digest.timezone;
+        let dtz = cfg.timezone;
         let w = IsoWeek::containing(now, dtz);
         let (from, to) = w.bounds_ms(dtz);
         let competitors: Vec<String> = cfg

@@ -30,6 +30,7 @@ pub struct TickOutcome {
     pub closed: usize,
     pub events: inbox::InboxOutcome,
     pub purged: Option<crate::store::Purged>,
+    pub digests: crate::slack::digest::DigestOutcome,
 }
 
 impl TickOutcome {
@@ -41,6 +42,8 @@ impl TickOutcome {
             && self.sent.claimed == 0
             && self.closed == 0
             && self.events.claimed == 0
+            && self.digests.created == 0
+            && self.digests.claimed == 0
     }
 }
 
@@ -53,9 +56,19 @@ impl Jobs {
     }
 
     /// One pass of every job, in order: heartbeat, plan due runs, send one
-    /// paced batch, close answer windows, handle one batch of events, and
-    /// retention when an hour has passed since the last.
+    /// paced batch, close answer windows, handle one batch of events,
+    /// retention when an hour has passed since the last, and one due
+    /// digest.
     pub async fn tick(&self, bot: &Arc<Bot>) -> TickOutcome {
+        let mut out = self.tick_checkins(bot).await;
+        out.digests = digests_once(bot).await;
+        out
+    }
+
+    /// `tick` without the digests, which the run loop posts on their own
+    /// (a digest's posts are spaced a second apart per channel, and must
+    /// not hold up check-ins).
+    async fn tick_checkins(&self, bot: &Arc<Bot>) -> TickOutcome {
         let mut out = TickOutcome::default();
         if let Err(e) = self.dispatcher.heartbeat(bot).await {
             warn!(error = %format!("{e:#}"), "heartbeat failed");
@@ -111,10 +124,10 @@ impl Jobs {
     }
 }
 
-/// Runs `tick` every `bot.tick`, and beside it the sender (continuously,
-/// paced: a batch that claimed rows is followed at once by the next), the
-/// inbox worker (woken by each commit) and the lease keepalive, until
-/// `stop` flips.
+/// Runs `tick` (but the digests) every `bot.tick`, and beside it the
+/// sender (continuously, paced: a batch that claimed rows is followed at
+/// once by the next), the inbox worker (woken by each commit), the lease
+/// keepalive and the digest poster, until `stop` flips.
 pub async fn run_loop(state: Arc<Bot>, stop: watch::Receiver<bool>) {
     let jobs = Arc::new(Jobs::new(&state));
     let ticker = {
@@ -123,7 +136,24 @@ pub async fn run_loop(state: Arc<Bot>, stop: watch::Receiver<bool>) {
         let mut stop = stop.clone();
         async move {
             loop {
-                jobs.tick(&state).await;
+                jobs.tick_checkins(&state).await;
+                if sleep_or_stop(&state, &mut stop).await {
+                    return;
+                }
+            }
+        }
+    };
+    let digests = {
+        let state = state.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                if digests_once(&state).await.claimed > 0 {
+                    continue;
+                }
                 if sleep_or_stop(&state, &mut stop).await {
                     return;
                 }
@@ -194,7 +224,18 @@ pub async fn run_loop(state: Arc<Bot>, stop: watch::Receiver<bool>) {
             }
         }
     };
-    tokio::join!(ticker, sender, keepalive, events);
+    tokio::join!(ticker, sender, keepalive, events, digests);
+}
+
+/// One digest pass (`slack::digest::run_once`), its failure logged.
+async fn digests_once(bot: &Bot) -> crate::slack::digest::DigestOutcome {
+    match crate::slack::digest::run_once(bot).await {
+        Ok(o) => o,
+        Err(e) => {
+            warn!(error = %format!("{e:#}"), "digest step failed");
+            Default::default()
+        }
+    }
 }
 
 /// How often retention runs.

@@ -24,7 +24,13 @@ pub struct Bot {
     inbox_writer: Mutex<Option<InboxWriter>>,
     /// The Socket Mode link, for `/readyz` (not used without Socket Mode).
     pub socket_mode: Connection,
+    /// When each channel may next take a message from the digest poster
+    /// (Slack allows about one a second per channel).
+    channel_turns: Mutex<std::collections::HashMap<String, tokio::time::Instant>>,
 }
+
+/// The spacing between two posts into one channel.
+pub const CHANNEL_SPACING: std::time::Duration = std::time::Duration::from_millis(1_100);
 
 /// A `Bot` reads as its context: `bot.store`, `bot.config()`.
 impl std::ops::Deref for Bot {
@@ -45,7 +51,21 @@ impl Bot {
             inbox,
             inbox_writer: Mutex::new(Some(writer)),
             socket_mode: Default::default(),
+            channel_turns: Mutex::new(Default::default()),
         }
+    }
+
+    /// Waits for `channel`'s next turn: one post a second per channel, as
+    /// Slack's chat.postMessage limit allows.
+    pub async fn space_channel(&self, channel: &str) {
+        let at = {
+            let mut turns = self.channel_turns.lock().unwrap_or_else(|e| e.into_inner());
+            let now = tokio::time::Instant::now();
+            let at = turns.get(channel).copied().unwrap_or(now).max(now);
+            turns.insert(channel.to_string(), at + CHANNEL_SPACING);
+            at
+        };
+        tokio::time::sleep_until(at).await;
     }
 
     /// Connects to Slack with the bot token (auth.test) and builds the

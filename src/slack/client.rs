@@ -19,12 +19,17 @@ use super::pacer::{epoch_ms, Pacer};
 pub fn tier_per_minute(method: &str) -> Option<u32> {
     Some(match method {
         "users.list" | "usergroups.users.list" => 20,
-        "conversations.open" | "conversations.history" | "chat.update" => 50,
+        "conversations.open"
+        | "conversations.history"
+        | "conversations.replies"
+        | "chat.update" => 50,
         "users.info"
         | "conversations.members"
         | "views.publish"
         | "views.update"
         | "chat.postEphemeral"
+        | "files.getUploadURLExternal"
+        | "files.completeUploadExternal"
         | "auth.test" => 100,
         _ => return None,
     })
@@ -188,7 +193,10 @@ pub const KNOWN_METHODS: &[&str] = &[
     "chat.getPermalink",
     "conversations.open",
     "conversations.history",
+    "conversations.replies",
     "conversations.members",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
     "users.info",
     "users.list",
     "usergroups.users.list",
@@ -481,6 +489,21 @@ impl SlackApi {
             .await
     }
 
+    /// Posts a message carrying `mark` in its metadata, taking its turn
+    /// in the workspace's chat.postMessage bucket.
+    pub async fn post_message_marked(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Vec<SlackBlock>,
+        mark: &MessageMark,
+    ) -> SlackResult<Posted> {
+        self.limits.wait("chat.postMessage").await;
+        self.post_message_with_token(channel, thread_ts, text, blocks, Some(mark))
+            .await
+    }
+
     /// Posts a message for a caller that already took its token from the
     /// chat.postMessage bucket (the dispatcher claims as many rows as it
     /// has tokens); still waits out a 429 pause.
@@ -584,6 +607,130 @@ impl SlackApi {
             }
         }
         Ok(None)
+    }
+
+    /// Looks through a thread's replies (conversations.replies, Tier 3)
+    /// for a bot message carrying `mark`, or sharing `file_id`; returns
+    /// its ts. Reads at most `max_pages` pages of 200.
+    pub async fn find_in_thread(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        mark: Option<&MessageMark>,
+        file_id: Option<&str>,
+        max_pages: usize,
+    ) -> SlackResult<Option<String>> {
+        let s = self.client.open_session(&self.token);
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..max_pages.max(1) {
+            let mut req = SlackApiConversationsRepliesRequest::new(channel.into(), thread_ts.into())
+                .with_limit(200)
+                .with_include_all_metadata(true);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            self.limits.wait("conversations.replies").await;
+            let r = self
+                .call("conversations.replies", s.conversations_replies(&req))
+                .await?;
+            if let Some(m) = r.messages.iter().find(|m| {
+                mark.is_some_and(|mark| {
+                    m.content
+                        .metadata
+                        .as_ref()
+                        .is_some_and(|md| mark.matches(md))
+                }) || file_id.is_some_and(|f| {
+                    m.content
+                        .files
+                        .as_ref()
+                        .is_some_and(|fs| fs.iter().any(|x| x.id.0 == f))
+                })
+            }) {
+                return Ok(Some(m.origin.ts.to_string()));
+            }
+            match r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty())
+            {
+                Some(c) => cursor = Some(c),
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// files.getUploadURLExternal: where to send a file's bytes, and its id.
+    pub async fn upload_url(
+        &self,
+        filename: &str,
+        length: usize,
+        alt_txt: &str,
+    ) -> SlackResult<(String, String)> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.into(), length)
+            .with_alt_txt(alt_txt.into());
+        self.limits.wait("files.getUploadURLExternal").await;
+        let r = self
+            .call("files.getUploadURLExternal", s.get_upload_url_external(&req))
+            .await?;
+        Ok((r.upload_url.0.to_string(), r.file_id.0))
+    }
+
+    /// POSTs a file's bytes to the URL files.getUploadURLExternal gave.
+    /// The URL is pre-signed: no token goes with it. Any 200 is success
+    /// (Slack answers with plain text, not JSON).
+    pub async fn upload_bytes(&self, url: &str, bytes: Vec<u8>, content_type: &str) -> SlackResult<()> {
+        use http_body_util::Full;
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| SlackCallError::Api(format!("bad upload URL: {e}")))?;
+        let req = hyper::Request::post(uri)
+            .header("content-type", content_type)
+            .body(Full::new(hyper::body::Bytes::from(bytes)))
+            .map_err(|e| SlackCallError::Api(format!("building the upload: {e}")))?;
+        let connector = https_connector().map_err(|e| SlackCallError::Api(format!("{e:#}")))?;
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build::<_, Full<hyper::body::Bytes>>(connector);
+        let resp = match tokio::time::timeout(self.timeout, client.request(req)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(SlackCallError::Transient(format!("uploading a file: {e}"))),
+            Err(_) => return Err(SlackCallError::Transient("uploading a file timed out".into())),
+        };
+        let status = resp.status();
+        if status.is_success() {
+            Ok(())
+        } else if status.as_u16() == 429 || status.is_server_error() {
+            Err(SlackCallError::Transient(format!("the upload URL answered {status}")))
+        } else {
+            Err(SlackCallError::Api(format!("upload_failed_{}", status.as_u16())))
+        }
+    }
+
+    /// files.completeUploadExternal: shares an uploaded file in a channel,
+    /// as a reply in `thread_ts`'s thread.
+    pub async fn complete_upload(
+        &self,
+        file_id: &str,
+        title: &str,
+        channel: &str,
+        thread_ts: Option<&str>,
+    ) -> SlackResult<()> {
+        let s = self.client.open_session(&self.token);
+        let mut req = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(file_id.into()).with_title(title.into()),
+        ])
+        .with_channel_id(channel.into());
+        if let Some(t) = thread_ts {
+            req = req.with_thread_ts(t.into());
+        }
+        self.limits.wait("files.completeUploadExternal").await;
+        self.call(
+            "files.completeUploadExternal",
+            s.files_complete_upload_external(&req),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Publishes a person's App Home tab (views.publish).

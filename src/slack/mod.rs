@@ -7,6 +7,7 @@ pub mod access;
 pub mod bot;
 pub mod client;
 pub mod delivery;
+pub mod digest;
 pub mod home;
 pub mod http;
 pub mod limits;

@@ -129,7 +129,7 @@ pub async fn directory(state: &Bot, ids: &[String]) -> Result<HashMap<String, Pe
 /// A person's Slack timezone (from the shared profile cache), falling back
 /// to the digest's.
 pub async fn person_tz(state: &Bot, user: &str) -> chrono_tz::Tz {
-    let fallback = state.config().digest.timezone;
+    let fallback = state.config().timezone;
     match directory(state, &[user.to_string()]).await {
         Ok(d) => d
             .get(user)

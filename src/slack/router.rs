@@ -676,7 +676,7 @@ async fn preview_digest(bot: &Arc<Bot>, user: &str, trigger: &str) -> anyhow::Re
         .slack
         .open_view(
             trigger,
-            views::digest_preview("_Building this week's digest…_"),
+            views::digest_preview_text("_Building the digest so far…_"),
         )
         .await
         .map_err(|e| anyhow::anyhow!("opening the digest preview: {e}"))?;
@@ -684,14 +684,11 @@ async fn preview_digest(bot: &Arc<Bot>, user: &str, trigger: &str) -> anyhow::Re
     let st = bot.clone();
     let work = async move {
         let bot = st;
-        let md = match preview(&bot).await {
-            Ok(md) => md,
-            Err(e) => reply::text(&e),
+        let view = match preview(&bot).await {
+            Ok(d) => views::digest_preview(&d),
+            Err(e) => views::digest_preview_text(&reply::text(&e)),
         };
-        if let Err(e) = bot
-            .slack
-            .update_view(&view_id, views::digest_preview(&md))
-            .await
+        if let Err(e) = bot.slack.update_view(&view_id, view).await
         {
             warn!(error = %e, "showing the digest preview failed");
         }

@@ -58,13 +58,13 @@ pub struct WeekPromptStats {
     pub failed: i64,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at,
      fields, sentiment, edited_at, channel_id, message_ts, author_id, permalink";
 
 /// An insight as stored (`COLUMNS`).
 #[derive(sqlx::FromRow)]
-struct InsightRow {
+pub(super) struct InsightRow {
     id: i64,
     user_id: String,
     source: String,

@@ -4,6 +4,8 @@
 
 mod audit;
 mod bulk;
+mod digest;
+mod digest_runs;
 mod events;
 mod home;
 mod inbox;
@@ -14,6 +16,11 @@ mod prompts;
 mod status;
 
 pub use audit::{AuditRow, NewAudit};
+pub use digest::{
+    BucketCount, BucketPrompts, BucketTotals, DigestScope, EvidenceRow, NoteLink, SourceRatings,
+    TagPair, BASELINE_WINDOW, CURRENT_WINDOW, FREE_NOTES,
+};
+pub use digest_runs::{DigestPostRow, DigestRunRow, NewDigestPost};
 pub use home::{QueuedPrompt, WeekCounts};
 pub use inbox::{InboxConn, InboxGauges, InboxRow, ParkedEvent};
 pub use insights::{

@@ -520,9 +520,44 @@ pub fn read_values(state_values: &Value) -> FormValues {
     out
 }
 
-/// A modal showing a digest's Markdown, split into sections of at most
-/// 3,000 characters (and 100 blocks).
-pub fn digest_preview(markdown: &str) -> SlackView {
+/// A modal showing the current period's digest as it would be posted:
+/// the summary, then each thread message's blocks, inside a modal's 100
+/// blocks (a note says when the rest was left out).
+pub fn digest_preview(d: &crate::digest::Digest) -> SlackView {
+    let mut b: Vec<Value> = Vec::new();
+    if d.is_empty() {
+        return digest_preview_text(&format!(
+            "*{}: {}*\nNo notes yet this period, so there is nothing to preview (and nothing would be posted).",
+            d.title, d.period.label
+        ));
+    }
+    let messages = crate::digest::render::blocks::messages(d);
+    let total: usize = messages.iter().map(|m| m.blocks.len()).sum();
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 {
+            b.push(json!({"type": "divider"}));
+        }
+        b.extend(m.blocks.iter().cloned());
+    }
+    if b.len() > 100 {
+        b.truncate(98);
+        b.push(json!({"type": "divider"}));
+        b.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+            "The preview shows the first part of {total} blocks; `fieldnotes digest --format html` writes the whole report."
+        )}]}));
+    }
+    view(json!({
+        "type": "modal",
+        "title": plain("Digest preview", 24),
+        "close": plain("Close", 24),
+        "blocks": b
+    }))
+}
+
+/// A modal with a digest preview's text (a placeholder while it builds,
+/// or why it couldn't be), split into sections of at most 3,000
+/// characters (and 100 blocks).
+pub fn digest_preview_text(markdown: &str) -> SlackView {
     let mut chunks: Vec<String> = Vec::new();
     let mut cur = String::new();
     for line in markdown.lines() {
@@ -772,7 +807,7 @@ mod tests {
     #[test]
     fn digest_preview_stays_inside_limits() {
         let md = "line of text\n".repeat(5000);
-        let v = json_of(digest_preview(&md));
+        let v = json_of(digest_preview_text(&md));
         let blocks = v["blocks"].as_array().unwrap();
         assert!(blocks.len() <= 100);
         assert!(blocks
