@@ -328,6 +328,18 @@ fn message_content(p: &Params, require: bool) -> Result<(Option<String>, Option<
     Ok((text, blocks))
 }
 
+/// Slack's undocumented cap on the text of a message's blocks all together
+/// (chat.postMessage and chat.update; see
+/// [`blockkit::MAX_MESSAGE_BLOCKS_TEXT`]): `msg_blocks_too_long` past it.
+fn blocks_text_within_limit(blocks: Option<&Value>) -> Result<(), Value> {
+    match blocks {
+        Some(b) if blockkit::message_blocks_text_len(b) > blockkit::MAX_MESSAGE_BLOCKS_TEXT => {
+            Err(err("msg_blocks_too_long"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Slack's `metadata` argument of chat.postMessage / chat.update.
 pub(crate) enum MetadataArg {
     /// Not given (or empty).
@@ -589,6 +601,7 @@ impl Emulator {
                     return Err(err("channel_not_found"));
                 }
                 let (text, blocks) = message_content(p, false)?;
+                blocks_text_within_limit(blocks.as_ref())?;
                 let metadata = metadata_arg(p)?;
                 let m = st
                     .messages
@@ -829,6 +842,7 @@ impl Emulator {
                 .clone()
         };
         let (text, mut blocks) = message_content(p, true)?;
+        blocks_text_within_limit(blocks.as_ref())?;
         if let Some(b) = blocks.as_mut() {
             payloads::assign_ids(b);
         }
