@@ -26,6 +26,7 @@ pub mod api_ref;
 pub mod blockkit;
 mod config;
 mod delivery;
+mod multipart;
 mod payloads;
 pub mod ratelimit;
 mod server;

@@ -2,8 +2,9 @@
 //!
 //! Slack answers HTTP 200 with `{"ok":false,"error":...}` for API errors, 429
 //! with `Retry-After` when rate limited, and takes parameters from the query
-//! string, a form body or a JSON body alike; the bot's client may use any of
-//! them, so the handler merges them before dispatching.
+//! string, a form body (URL-encoded or multipart) or a JSON body alike; the
+//! bot's client may use any of them, so the handler merges them before
+//! dispatching.
 //!
 //! It is as strict as Slack, with the embedded reference (`api_ref`) as the
 //! source of truth:
@@ -30,6 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::api_ref::{self, MethodRef};
 use crate::blockkit;
 use crate::config::Failure;
+use crate::multipart;
 use crate::payloads;
 use crate::server::{Emulator, WeakEmulator};
 use crate::state::{ids, ts_micros, ApiCall, Message, OpenView, State as WsState};
@@ -92,6 +94,15 @@ impl Params {
         if ct.starts_with("application/json") {
             if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
                 m.extend(o);
+            }
+        } else if multipart::is_multipart(ct) {
+            // `curl -F`: each plain field is an argument (file parts are not).
+            for part in multipart::parse(ct, body).unwrap_or_default() {
+                if let (Some(k), None) = (part.name, part.filename) {
+                    if let Ok(v) = String::from_utf8(part.data) {
+                        m.insert(k, Value::String(v));
+                    }
+                }
             }
         } else if !body.is_empty() {
             add_form(body, &mut m);
