@@ -56,15 +56,17 @@ pub(crate) const METHODS: &[&str] = &[
     "views.publish",
     "usergroups.users.list",
     "apps.connections.open",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
 ];
 
-type R = Result<Value, Value>;
+pub(crate) type R = Result<Value, Value>;
 
-fn err(code: &str) -> Value {
+pub(crate) fn err(code: &str) -> Value {
     json!({"ok": false, "error": code})
 }
 
-fn ok(mut v: Value) -> R {
+pub(crate) fn ok(mut v: Value) -> R {
     if let Some(o) = v.as_object_mut() {
         o.insert("ok".into(), json!(true));
     }
@@ -532,7 +534,7 @@ impl Emulator {
                 ..Outcome::new(429, err("ratelimited"))
             };
         }
-        let r = self.dispatch(&mut st, method, p);
+        let r = self.dispatch(&mut st, method, p, token);
         drop(st);
         if let Some(s) = lose_answer {
             return Outcome::new(s, err("internal_error"));
@@ -544,7 +546,7 @@ impl Emulator {
         }
     }
 
-    fn dispatch(&self, st: &mut WsState, method: &str, p: &Params) -> R {
+    fn dispatch(&self, st: &mut WsState, method: &str, p: &Params, token: &str) -> R {
         let cfg = &self.inner.config;
         match method {
             "auth.test" => ok(json!({
@@ -667,6 +669,7 @@ impl Emulator {
                     edited: false,
                     ephemeral_for: Some(user),
                     metadata: None,
+                    files: None,
                 });
                 ok(json!({"message_ts": ts}))
             }
@@ -716,6 +719,8 @@ impl Emulator {
                 st.tickets.insert(ticket.clone(), Instant::now());
                 ok(json!({"url": format!("ws://{}/socket?ticket={ticket}", self.inner.addr)}))
             }
+            "files.getUploadURLExternal" => self.get_upload_url_external(st, p, token),
+            "files.completeUploadExternal" => self.complete_upload_external(st, p, token),
             _ => Err(err("unknown_method")),
         }
     }
@@ -875,6 +880,7 @@ impl Emulator {
             thread_ts: p.str("thread_ts"),
             edited: false,
             ephemeral_for: None,
+            files: None,
         };
         let msg = payloads::message(cfg, &m);
         st.messages.push(m);
@@ -1150,6 +1156,7 @@ impl Emulator {
             edited: false,
             ephemeral_for: (!in_channel).then(|| t.user.clone()),
             metadata: None,
+            files: None,
         });
         (200, json!({"ok": true}))
     }
