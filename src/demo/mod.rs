@@ -64,6 +64,13 @@ pub struct DemoReport {
     /// Messages saved with the "Save as field insight" shortcut.
     pub shortcut_notes: usize,
     pub insights: usize,
+    /// How the scheduled post of the last week's digest ended (`done`).
+    pub digest_status: String,
+    /// Top-level digest messages in the marketing channel.
+    pub digest_messages: usize,
+    /// Items the last week's digest reads as rising, and as new.
+    pub rising: usize,
+    pub new: usize,
 }
 
 /// A rep's answer, due at a simulated time.
@@ -368,6 +375,16 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         );
     }
     let posted: Vec<String> = def.recipients().map(|r| r.to_string()).collect();
+    let digest_messages = posted
+        .iter()
+        .map(|c| {
+            emu.messages_in(c)
+                .iter()
+                .filter(|m| m.thread_ts.is_none())
+                .count()
+        })
+        .sum();
+    let count = |dir: digest::Direction| d.trends.iter().filter(|t| t.direction == dir).count();
     let trends: Vec<String> = d
         .trends
         .iter()
@@ -417,6 +434,10 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         quick_notes,
         shortcut_notes,
         insights,
+        digest_status: run.map(|r| r.status).unwrap_or_else(|| "not run".into()),
+        digest_messages,
+        rising: count(digest::Direction::Rising),
+        new: count(digest::Direction::New),
     })
 }
 

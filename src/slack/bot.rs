@@ -62,7 +62,8 @@ impl Bot {
             let mut turns = self.channel_turns.lock().unwrap_or_else(|e| e.into_inner());
             let now = tokio::time::Instant::now();
             let at = turns.get(channel).copied().unwrap_or(now).max(now);
-            turns.insert(channel.to_string(), at + CHANNEL_SPACING);
+            let spacing = CHANNEL_SPACING.div_f64(self.slack.limits().scale().max(1.0));
+            turns.insert(channel.to_string(), at + spacing);
             at
         };
         tokio::time::sleep_until(at).await;

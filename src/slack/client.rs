@@ -167,6 +167,11 @@ impl MethodLimits {
         self.reshape();
     }
 
+    /// The factor `set_scale` set (1 unless the demo scaled the limits).
+    pub fn scale(&self) -> f64 {
+        self.scale.lock().expect("scale lock").unwrap_or(1.0)
+    }
+
     /// Shares each tier among `n` live workers.
     pub fn set_workers(&self, n: u32) {
         if self.workers.swap(n.max(1), Ordering::Relaxed) == n.max(1) {

@@ -162,13 +162,16 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// The tag and typed-field mentions of the window's notes, one row per
-/// (note, item): `b` bucket, `key`, `id`, `user_id`, `created_at`.
+/// The tag and typed-field mentions of the window's notes: `b` bucket,
+/// `key`, `id`, `user_id`, `created_at`. A tag both picked and
+/// auto-applied gives two rows for one note, so counts are of distinct
+/// ids (joining `insight_tags` as it is lets the database walk its
+/// primary key from each note instead of deduplicating the whole table).
 fn mentions_sql(bounds: &[i64], scope: &Fragment) -> String {
     let bucket = bucket_sql(bounds, "i.created_at");
     format!(
         "SELECT {bucket} AS b, 'tag:' || t.tag AS key, i.id AS id, i.user_id AS user_id, i.created_at AS created_at
-           FROM insights i JOIN (SELECT DISTINCT insight_id, tag FROM insight_tags) t ON t.insight_id = i.id
+           FROM insights i JOIN insight_tags t ON t.insight_id = i.id
           WHERE i.deleted_at IS NULL AND i.created_at >= $1 AND i.created_at < $2{scope}
          UNION ALL
          SELECT {bucket} AS b, 'field:' || f.field || '=' || f.value AS key, i.id AS id, i.user_id AS user_id, i.created_at AS created_at
@@ -319,7 +322,7 @@ impl Store {
         let sql = format!(
             "SELECT key, id, rn FROM (
                SELECT key, id, CAST(ROW_NUMBER() OVER (PARTITION BY key ORDER BY created_at DESC, id DESC) AS BIGINT) AS rn
-                 FROM ({mentions}) m
+                 FROM (SELECT key, id, MAX(created_at) AS created_at FROM ({mentions}) m GROUP BY key, id) d
              ) r WHERE rn <= {per_key}",
             mentions = mentions_sql(&[from, to], &f)
         );
@@ -377,16 +380,15 @@ impl Store {
     ) -> Result<Vec<SourceRatings>> {
         let f = scope_sql(scope, 4);
         let s0 = 4 + f.binds.len();
-        let (source, join) = if sources.is_empty() {
-            ("''", String::new())
+        // A rating's lead source: the note's lead-source tag (the first,
+        // if it has several), looked up per rated note.
+        let source = if sources.is_empty() {
+            "''".to_string()
         } else {
-            (
-                "COALESCE(s.tag, '')",
-                format!(
-                    "LEFT JOIN (SELECT DISTINCT insight_id, tag FROM insight_tags WHERE tag IN ({})) s
-                       ON s.insight_id = i.id",
-                    placeholders(s0, sources.len())
-                ),
+            format!(
+                "COALESCE((SELECT MIN(s.tag) FROM insight_tags s
+                            WHERE s.insight_id = i.id AND s.tag IN ({})), '')",
+                placeholders(s0, sources.len())
             )
         };
         let sql = format!(
@@ -396,7 +398,6 @@ impl Store {
                     CAST(SUM(CAST(q.value AS INTEGER)) AS BIGINT) AS total
                FROM insights i
                JOIN insight_fields q ON q.insight_id = i.id AND q.field = 'lead_quality'
-               {join}
               WHERE i.deleted_at IS NULL AND i.created_at >= $1 AND i.created_at < $2{scope}
               GROUP BY 1, 2",
             scope = f.sql,

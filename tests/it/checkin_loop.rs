@@ -7,7 +7,7 @@
 
 use crate::support::{Db, Mode, TestApp};
 use chrono::Duration as CDuration;
-use fieldnotes::digest::IsoWeek;
+use fieldnotes::digest::Period;
 use fieldnotes::domain::Source;
 use fieldnotes::export::{self, ExportFormat};
 use fieldnotes::slack::views::OPEN_FORM_ACTION;
@@ -165,19 +165,21 @@ async fn whole_loop(db: Db, mode: Mode) {
         serde_json::from_slice(buf.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(line["user_id"], rep);
     assert_eq!(line["tags"][0], "competitor:acme");
-    let week = IsoWeek::containing(t.now(), t.config.digest.timezone);
-    let digest = fieldnotes::digest::gather(store, &t.config, week)
+    let def = &t.config.digests[0];
+    let week = Period::containing(def.period, t.now(), def.timezone);
+    let digest = fieldnotes::digest::gather(store, &t.config, def, week)
         .await
         .unwrap();
-    assert_eq!(digest.prompts_sent, 8);
-    assert_eq!(digest.prompts_answered, 1);
-    assert_eq!(digest.insights, 1);
+    let p = &digest.participation;
+    assert_eq!(p.prompts_sent.now, 8.0);
+    assert_eq!(p.prompts_answered.now, 1.0);
+    assert_eq!(p.notes.now, 1.0);
     let acme = digest
-        .tags
+        .competitors
         .iter()
         .find(|c| c.tag == "competitor:acme")
         .unwrap();
-    assert_eq!((acme.count, acme.manual), (1, 1));
+    assert_eq!((acme.mentions, acme.reps), (1, 1));
     assert!(fieldnotes::digest::to_markdown(&digest).contains("ACME is cheaper"));
 
     // No Web API call was refused for its shape or its Block Kit.

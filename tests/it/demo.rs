@@ -42,8 +42,15 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
         "{report:?}"
     );
     let md = std::fs::read_to_string(&report.digest_path).unwrap();
-    assert!(md.starts_with(&format!("# Field insights digest, {}", report.week)));
-    assert!(md.contains("| Check-in prompts sent |"), "{md}");
+    assert!(md.starts_with("# Weekly field digest: week "), "{md}");
+    assert!(md.contains("| Prompts sent |"), "{md}");
     assert!(md.contains("## In the reps' own words"));
+    // The digest went out on its schedule, and what the scripted reps did
+    // differently in the last week reads as a change.
+    assert_eq!(report.digest_status, "done", "{report:?}");
+    assert!(report.digest_messages >= 1, "{report:?}");
+    assert!(report.rising >= 1 && report.new >= 1, "{report:?}\n{md}");
+    let html = std::fs::read_to_string(&report.html_path).unwrap();
+    assert!(html.contains("<svg"), "the HTML report holds its charts");
     assert!(dir.path().join("fieldnotes-demo.db").exists());
 }

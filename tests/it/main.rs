@@ -12,6 +12,7 @@ mod checkin_loop;
 mod checkins;
 mod cli;
 mod demo;
+mod digest;
 mod exactly_once;
 mod faults;
 mod http_mode;

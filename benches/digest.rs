@@ -1,0 +1,444 @@
+//! Digest benchmark (issue 12): build and render one weekly digest over a
+//! year of notes, against the bare SQL that counts the same numbers.
+//!
+//! ```sh
+//! cargo bench --bench digest -- [--db sqlite|postgres] [--notes N] \
+//!     [--reps N] [--weeks N] [--runs R]
+//! ```
+//!
+//! Setup (not timed): a fresh database (a SQLite file in a tempdir, or a new
+//! PostgreSQL database dropped afterwards) with the real migrations, filled
+//! with `--notes` (1,000,000) notes from `--reps` (1,000) reps spread evenly
+//! over `--weeks` (52) weeks ending with the digest's week, each with 1–4
+//! tags from the shipped taxonomy (skewed: a few common, most rare),
+//! typed fields where a check-in would set them (competitor, objection,
+//! stage, persona, account, lead source, a 1–5 lead quality on a fifth of
+//! them, an asset verdict with a reason on a tenth), realistic text, and a
+//! prompt row for each check-in note. Rows go in with multi-row INSERTs in
+//! large transactions, then `ANALYZE`.
+//!
+//! Timed, `--runs` times each, alternating so drift hits both alike:
+//! - **digest**: `digest::gather` for the shipped config's weekly digest
+//!   (all of the SQL aggregates, the evidence ids, the candidate notes and
+//!   their names) and the pure builder, then rendering it as Markdown,
+//!   Slack Block Kit, JSON and HTML (with its SVG charts).
+//! - **bare SQL**: hand-written queries for the same numbers and nothing
+//!   else: mentions and distinct reps of every tag and field value per
+//!   week over the 9 weeks, distinct reps over the baseline, notes and reps
+//!   per week, prompts per week.
+//!
+//! Prints each run, then the medians [min–max] and the ratio of the
+//! medians, and a Markdown row for BENCHMARKS.md.
+
+use fieldnotes::config::Config;
+use fieldnotes::digest::{self, Format, Period};
+use fieldnotes::store::Store;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlx::{AnyConnection, Connection, Executor};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+struct Args {
+    db: String,
+    notes: usize,
+    reps: usize,
+    weeks: u32,
+    runs: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        db: "sqlite".into(),
+        notes: 1_000_000,
+        reps: 1_000,
+        weeks: 52,
+        runs: 5,
+    };
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < v.len() {
+        let next = v.get(i + 1).cloned().unwrap_or_default();
+        match v[i].as_str() {
+            "--db" => a.db = next,
+            "--notes" => a.notes = next.parse().expect("--notes N"),
+            "--reps" => a.reps = next.parse().expect("--reps N"),
+            "--weeks" => a.weeks = next.parse().expect("--weeks N"),
+            "--runs" => a.runs = next.parse().expect("--runs N"),
+            "--bench" => {
+                i += 1;
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+const TEXTS: &[&str] = &[
+    "The CFO at {acct} asked how we compare to {comp}; they think {comp} is cheaper but clunky to roll out.",
+    "{comp} came up again on the {acct} call: bundling analytics for free this quarter.",
+    "Procurement at {acct} wants a bigger discount before signing; our price is too expensive next to {comp}.",
+    "{acct} is consolidating vendors after layoffs and wants one tool instead of three.",
+    "The security review at {acct} needs SOC 2 Type II and a GDPR DPA before legal reads the contract.",
+    "Great referral lead: {acct} is qualified, has budget and a strong fit.",
+    "The webinar recording helped the ops lead at {acct} sell it internally.",
+    "We should publish a head-to-head page against {comp}; {acct} asked for one.",
+];
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let a = args();
+    let cfg = Config::load(Path::new("config/fieldnotes.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let def = cfg.digests.first().expect("the shipped config has a digest").clone();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg_name) = match a.db.as_str() {
+        "sqlite" => (fieldnotes::store::sqlite_url(&dir.path().join("bench.db")), None),
+        "postgres" => {
+            let name = format!("fieldnotes_bench_digest_{}", std::process::id());
+            let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+            let mut c = AnyConnection::connect(admin).await.expect("PostgreSQL is running");
+            c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
+            (format!("postgres://postgres@127.0.0.1:5432/{name}"), Some(name))
+        }
+        other => panic!("--db sqlite|postgres, not {other}"),
+    };
+    sqlx::any::install_default_drivers();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+
+    // The digest's week: the last complete one before "now", and the
+    // year of notes ends with it.
+    let period = Period::last_complete(def.period, chrono::Utc::now(), def.timezone);
+    let (_, end) = period.bounds_ms(def.timezone);
+    let span = a.weeks as i64 * 7 * 86_400_000;
+    let start = end - span;
+    let seeded = Instant::now();
+    seed(&url, &cfg, &a, start, end).await;
+    println!(
+        "seeded {} notes from {} reps over {} weeks into {} in {:.1}s",
+        a.notes,
+        a.reps,
+        a.weeks,
+        a.db,
+        seeded.elapsed().as_secs_f64()
+    );
+
+    let mut tp = period.baseline(digest::BASELINE_PERIODS);
+    tp.push(period);
+    let mut bounds: Vec<i64> = tp.iter().map(|p| p.bounds_ms(def.timezone).0).collect();
+    bounds.push(end);
+
+    let mut full = Vec::new();
+    let mut bare = Vec::new();
+    let mut sizes = (0, 0);
+    // One untimed warm-up of each (caches, prepared statements).
+    let d = digest::gather(&store, &cfg, &def, period).await.unwrap();
+    bare_sql(&url, &bounds).await;
+    for run in 1..=a.runs {
+        let t = Instant::now();
+        let d = digest::gather(&store, &cfg, &def, period).await.unwrap();
+        let md = digest::to_markdown(&d);
+        let slack = digest::render::blocks::messages(&d);
+        let json = digest::to_json(&d);
+        let html = digest::render(&d, Format::Html);
+        let took = t.elapsed();
+        sizes = (md.len() + json.len() + html.len(), slack.len());
+        full.push(took);
+        let t = Instant::now();
+        let rows = bare_sql(&url, &bounds).await;
+        let took_bare = t.elapsed();
+        bare.push(took_bare);
+        println!(
+            "run {run}: digest {:.0} ms (notes {}, trends {}), bare SQL {:.0} ms ({rows} rows)",
+            ms(took),
+            d.participation.notes.now,
+            d.trends.len(),
+            ms(took_bare)
+        );
+    }
+    let (fm, bm) = (median(full.clone()), median(bare.clone()));
+    let range = |v: &[Duration]| {
+        format!(
+            "{:.0}–{:.0}",
+            ms(*v.iter().min().unwrap()),
+            ms(*v.iter().max().unwrap())
+        )
+    };
+    println!(
+        "\n{}: digest {:.0} ms [{}], bare SQL {:.0} ms [{}], ratio {:.2}; {} KB rendered, {} Slack messages; week {} had {} notes",
+        a.db,
+        ms(fm),
+        range(&full),
+        ms(bm),
+        range(&bare),
+        fm.as_secs_f64() / bm.as_secs_f64(),
+        sizes.0 / 1024,
+        sizes.1,
+        period,
+        d.participation.notes.now,
+    );
+    println!(
+        "| {} | {} | {:.0} ms [{}] | {:.0} ms [{}] | {:.2} |",
+        a.db,
+        a.notes,
+        ms(fm),
+        range(&full),
+        ms(bm),
+        range(&bare),
+        fm.as_secs_f64() / bm.as_secs_f64()
+    );
+    store.close().await;
+    if let Some(name) = pg_name {
+        let mut c = AnyConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .unwrap();
+        c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .await
+            .unwrap();
+    }
+}
+
+/// The same numbers, counted by hand: what a digest can't do faster than.
+async fn bare_sql(url: &str, bounds: &[i64]) -> usize {
+    let mut c = AnyConnection::connect(url).await.unwrap();
+    let (from, to) = (bounds[0], *bounds.last().unwrap());
+    let mut case = String::from("CASE");
+    for (k, b) in bounds.iter().enumerate().skip(1).take(bounds.len() - 2) {
+        case.push_str(&format!(" WHEN i.created_at < {b} THEN {}", k - 1));
+    }
+    case.push_str(&format!(" ELSE {} END", bounds.len() - 2));
+    let current = bounds.len() - 2;
+    let queries = [
+        format!(
+            "WITH m AS (
+               SELECT {case} AS b, 'tag:' || t.tag AS key, i.id AS id, i.user_id AS user_id
+                 FROM insights i JOIN insight_tags t ON t.insight_id = i.id
+                WHERE i.deleted_at IS NULL AND i.created_at >= {from} AND i.created_at < {to}
+               UNION ALL
+               SELECT {case}, 'field:' || f.field || '=' || f.value, i.id, i.user_id
+                 FROM insights i JOIN insight_fields f ON f.insight_id = i.id
+                WHERE i.deleted_at IS NULL AND i.created_at >= {from} AND i.created_at < {to}
+                  AND f.field <> 'lead_quality')
+             SELECT CAST(b AS BIGINT), key, CAST(COUNT(DISTINCT id) AS BIGINT), CAST(COUNT(DISTINCT user_id) AS BIGINT) FROM m GROUP BY b, key
+             UNION ALL
+             SELECT CAST(-1 AS BIGINT), key, CAST(COUNT(DISTINCT id) AS BIGINT), CAST(COUNT(DISTINCT user_id) AS BIGINT) FROM m WHERE b < {current} GROUP BY key"
+        ),
+        format!(
+            "SELECT CAST({case} AS BIGINT), CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT i.user_id) AS BIGINT), CAST(0 AS BIGINT)
+               FROM insights i WHERE i.deleted_at IS NULL AND i.created_at >= {from} AND i.created_at < {to} GROUP BY 1"
+        ),
+        format!(
+            "SELECT CAST({} AS BIGINT), CAST(COUNT(*) AS BIGINT),
+                    CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), CAST(0 AS BIGINT)
+               FROM prompts p WHERE status = 'sent' AND sent_at >= {from} AND sent_at < {to} GROUP BY 1",
+            case.replace("i.created_at", "p.sent_at")
+        ),
+    ];
+    let mut rows = 0;
+    for q in queries {
+        rows += sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(&mut c).await.unwrap().len();
+    }
+    c.close().await.unwrap();
+    rows
+}
+
+/// Fills the database: notes, their tags and fields, and prompts.
+async fn seed(url: &str, cfg: &Config, a: &Args, start: i64, end: i64) {
+    let mut c = AnyConnection::connect(url).await.unwrap();
+    let sqlite = url.starts_with("sqlite");
+    if sqlite {
+        c.execute("PRAGMA journal_mode = WAL").await.unwrap();
+        c.execute("PRAGMA synchronous = OFF").await.unwrap();
+    }
+    let by_cat = |cat: &str| -> Vec<String> {
+        cfg.tags
+            .iter()
+            .filter(|t| t.category.as_deref() == Some(cat))
+            .map(|t| t.id.clone())
+            .collect()
+    };
+    let competitors = by_cat("competitor");
+    let objections = by_cat("objection");
+    let stages = by_cat("funnel_stage");
+    let personas = by_cat("persona");
+    let accounts = by_cat("account");
+    let sources = by_cat("lead_source");
+    let assets = by_cat("asset");
+    let others: Vec<String> = cfg
+        .tags
+        .iter()
+        .filter(|t| matches!(t.category.as_deref(), Some("market") | Some("idea") | None))
+        .map(|t| t.id.clone())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(12);
+    // Skewed picks: index k is taken with weight 1/(k+1).
+    fn skewed<'a>(rng: &mut StdRng, xs: &'a [String]) -> Option<&'a String> {
+        if xs.is_empty() {
+            return None;
+        }
+        let total: f64 = (1..=xs.len()).map(|k| 1.0 / k as f64).sum();
+        let mut r = rng.random::<f64>() * total;
+        for (k, x) in xs.iter().enumerate() {
+            r -= 1.0 / (k + 1) as f64;
+            if r <= 0.0 {
+                return Some(x);
+            }
+        }
+        xs.last()
+    }
+    const BATCH: usize = 500;
+    let step = (end - start) / a.notes as i64;
+    let mut id: i64 = 0;
+    let mut prompt_id: i64 = 0;
+    c.execute(
+        "INSERT INTO checkin_runs (id, checkin, occurrence, source, scheduled_at, status, created_at)
+         VALUES (1, 'weekly-pulse', 'bench', 'schedule', 0, 'done', 0)",
+    )
+    .await
+    .unwrap();
+    while (id as usize) < a.notes {
+        let mut notes = Vec::with_capacity(BATCH);
+        let mut tags = Vec::new();
+        let mut fields = Vec::new();
+        let mut prompts = Vec::new();
+        for _ in 0..BATCH.min(a.notes - id as usize) {
+            id += 1;
+            let user = format!("U{:08}", rng.random_range(0..a.reps));
+            let at = start + id * step + rng.random_range(0..step.max(1));
+            let comp = skewed(&mut rng, &competitors).cloned().unwrap_or_default();
+            let acct = skewed(&mut rng, &accounts).cloned().unwrap_or_default();
+            let text = TEXTS[rng.random_range(0..TEXTS.len())]
+                .replace("{comp}", comp.trim_start_matches("competitor:"))
+                .replace("{acct}", acct.trim_start_matches("account:"));
+            let mut t: Vec<(String, &str)> = Vec::new();
+            let mut f: Vec<(&str, String)> = Vec::new();
+            let n = rng.random_range(1..=4);
+            for k in 0..n {
+                let (cat, list) = match (k + rng.random_range(0..7)) % 7 {
+                    0 => ("competitor", &competitors),
+                    1 => ("objection", &objections),
+                    2 => ("funnel_stage", &stages),
+                    3 => ("persona", &personas),
+                    4 => ("account", &accounts),
+                    5 => ("lead_source", &sources),
+                    _ => ("", &others),
+                };
+                if let Some(tag) = skewed(&mut rng, list) {
+                    let origin = if rng.random_bool(0.5) { "manual" } else { "auto" };
+                    if !t.iter().any(|(x, _)| x == tag) {
+                        t.push((tag.clone(), origin));
+                        if !cat.is_empty() && origin == "manual" {
+                            f.push((cat, tag.clone()));
+                        }
+                    }
+                }
+            }
+            if rng.random_bool(0.2) {
+                f.push(("lead_quality", rng.random_range(1..=5).to_string()));
+            }
+            let mut answers = "[]".to_string();
+            if rng.random_bool(0.1) {
+                if let Some(asset) = skewed(&mut rng, &assets) {
+                    let worked = rng.random_bool(0.6);
+                    f.push(("asset", asset.clone()));
+                    f.push((if worked { "asset_worked" } else { "asset_flopped" }, asset.clone()));
+                    t.push((asset.clone(), "manual"));
+                    let label = cfg.tag(asset).map(|x| x.label.clone()).unwrap_or_default();
+                    answers = serde_json::json!([{"question_id": "asset", "question": "Which asset?",
+                        "text": format!("{label} {}: the buyer said it {}", if worked {"worked"} else {"didn't work"}, if worked {"answered their questions"} else {"was too generic"})}])
+                    .to_string();
+                }
+            }
+            let checkin = rng.random_bool(0.7);
+            let pid = if checkin {
+                prompt_id += 1;
+                prompts.push((prompt_id, user.clone(), at - 3_600_000, at));
+                Some(prompt_id)
+            } else {
+                None
+            };
+            notes.push((id, user, text, at, answers, pid));
+            tags.extend(t.into_iter().map(|(tag, o)| (id, tag, o)));
+            fields.extend(f.into_iter().map(|(k, v)| (id, k, v)));
+        }
+        let mut tx = c.begin().await.unwrap();
+        if !prompts.is_empty() {
+            let mut sql = String::from(
+                "INSERT INTO prompts (id, run_id, checkin, user_id, occurrence, question, status, due_at, created_at, sent_at, answered_at) VALUES ",
+            );
+            for (i, (pid, user, sent, answered)) in prompts.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({pid}, 1, 'weekly-pulse', '{user}', 'o{pid}', 'q', 'sent', {sent}, {sent}, {sent}, {answered})"
+                ));
+            }
+            tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+        let mut sql = String::from(
+            "INSERT INTO insights (id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at, updated_at) VALUES ",
+        );
+        for (i, (id, user, text, at, answers, pid)) in notes.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let (source, pid, checkin) = match pid {
+                Some(p) => ("checkin", p.to_string(), "'weekly-pulse'"),
+                None => ("command", "NULL".to_string(), "NULL"),
+            };
+            sql.push_str(&format!(
+                "({id}, '{user}', '{source}', {pid}, {checkin}, '{}', '{}', '[]', '[]', {at}, {at})",
+                text.replace('\'', "''"),
+                answers.replace('\'', "''")
+            ));
+        }
+        tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        for chunk in tags.chunks(2000) {
+            let mut sql = String::from("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ");
+            for (i, (id, tag, o)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("({id}, '{tag}', '{o}')"));
+            }
+            tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+        for chunk in fields.chunks(2000) {
+            let mut sql = String::from("INSERT INTO insight_fields (insight_id, field, value) VALUES ");
+            for (i, (id, k, v)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("({id}, '{k}', '{v}')"));
+            }
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    if !sqlite {
+        c.execute("SELECT setval('insights_id_seq', (SELECT MAX(id) FROM insights))")
+            .await
+            .unwrap();
+    }
+    c.execute("ANALYZE").await.unwrap();
+    c.close().await.unwrap();
+}
