@@ -165,7 +165,7 @@ async fn whole_loop(db: Db, mode: Mode) {
         serde_json::from_slice(buf.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(line["user_id"], rep);
     assert_eq!(line["tags"][0], "competitor:acme");
-    let week = IsoWeek::containing(t.now(), t.config.digest.timezone);
+    let week = IsoWeek::containing(t.now(), t.config.timezone);
     let digest = fieldnotes::digest::gather(store, &t.config, week)
         .await
         .unwrap();
