@@ -197,8 +197,6 @@ async fn main() {
 tick = "200ms"
 lease = "30s"
 workspace_messages_per_minute = {rate}
-
-[digest]
 timezone = "America/New_York"
 
 [[tag]]

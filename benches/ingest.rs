@@ -560,8 +560,6 @@ async fn drop_database(pg: Option<(String, String)>) {
 const CONFIG: &str = r#"
 [bot]
 name = "Fieldnotes"
-
-[digest]
 timezone = "America/New_York"
 
 [[tag]]

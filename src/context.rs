@@ -111,7 +111,7 @@ mod tests {
             .unwrap();
         let toml = |kw: &str| {
             format!(
-                "[digest]\ntimezone = \"UTC\"\n[[tag]]\nid = \"competitor:acme\"\nlabel = \"Acme\"\ncategory = \"competitor\"\nkeywords = [\"{kw}\"]\n"
+                "[bot]\ntimezone = \"UTC\"\n[[tag]]\nid = \"competitor:acme\"\nlabel = \"Acme\"\ncategory = \"competitor\"\nkeywords = [\"{kw}\"]\n"
             )
         };
         let load = |s: &str| {

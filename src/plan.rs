@@ -161,7 +161,7 @@ mod tests {
     use std::path::Path;
 
     const CFG: &str = r#"
-[digest]
+[bot]
 timezone = "America/New_York"
 
 [calendar]

@@ -1,9 +1,9 @@
 //! What team leads read: `fieldnotes status` (what happened, per check-in
 //! occurrence), `fieldnotes schedule preview` (what will happen, per
-//! person, with skips and pauses explained) and `fieldnotes check-config`
-//! (what the config will do).
+//! person, with skips and pauses explained, and when each digest goes out)
+//! and `fieldnotes check-config` (what the config will do).
 
-use crate::config::{CheckIn, Config, Zone};
+use crate::config::{Attribution, CheckIn, Config, DigestDef, PeriodSpec, Zone};
 use crate::plan::{scheduled_run, PlanContext};
 use crate::slack::Bot;
 use crate::store::{OccurrenceStatus, Store};
@@ -131,7 +131,9 @@ pub async fn status(
 }
 
 /// `fieldnotes schedule preview`: each person's next `next` sends of each
-/// check-in (or one), in their local time and UTC, with skips explained.
+/// check-in (or one), in their local time and UTC, with skips explained;
+/// then, unless one check-in was asked for, each digest's next `next`
+/// sends.
 pub async fn preview(state: &Bot, checkin: Option<&str>, next: usize) -> Result<String> {
     let cfg = state.config();
     let now = state.clock.now();
@@ -236,7 +238,37 @@ pub async fn preview(state: &Bot, checkin: Option<&str>, next: usize) -> Result<
             }
         }
     }
+    // `--checkin` asks about one check-in only; otherwise the digests too.
+    if checkin.is_none() {
+        preview_digests(&mut out, &cfg.digests, now, next);
+    }
     Ok(out)
+}
+
+/// The digest part of `schedule preview`: each digest's next `next`
+/// sends, in its timezone and UTC, and where they go.
+fn preview_digests(out: &mut String, digests: &[DigestDef], now: DateTime<Utc>, next: usize) {
+    for d in digests {
+        let _ = writeln!(
+            out,
+            "Digest `{}`: `{}` ({}) in {}; covers the {}",
+            d.name,
+            d.cadence.expr(),
+            d.cadence.describe(),
+            d.timezone,
+            period_text(d.period)
+        );
+        let _ = writeln!(out, "  recipients: {}", recipients_text(d));
+        for o in d.cadence.upcoming(d.timezone, now, next) {
+            let _ = writeln!(
+                out,
+                "    {} {}  ({} UTC)  post",
+                o.local.format("%a %Y-%m-%d %H:%M"),
+                d.timezone,
+                o.at.format("%Y-%m-%d %H:%M")
+            );
+        }
+    }
 }
 
 // ------------------------------------------------------------ check-config
@@ -308,7 +340,11 @@ pub fn check_config(cfg: &crate::config::Config, now: chrono::DateTime<chrono::U
             .map(|d| format!("purged {} after they were shared", human_duration(d)))
             .unwrap_or_else(|| "kept until deleted (no `retention.notes`)".into())
     );
-    let _ = writeln!(out, "Digests: {} (TEMP)", cfg.digests.len());
+    let _ = writeln!(
+        out,
+        "Timezone: {} (App Home's week; anyone whose Slack profile has no timezone)",
+        cfg.timezone
+    );
     let days: Vec<String> = (0..7)
         .filter(|i| cfg.calendar.workdays[*i])
         .map(|i| {
@@ -457,7 +493,118 @@ pub fn check_config(cfg: &crate::config::Config, now: chrono::DateTime<chrono::U
             );
         }
     }
+    if cfg.digests.is_empty() {
+        let _ = writeln!(out, "\nDigests: none (add a [[digest]] entry to post one)");
+    }
+    for d in &cfg.digests {
+        describe_digest(&mut out, d, now);
+    }
     out
+}
+
+/// One digest in `check-config`: what it covers, who gets it, how it
+/// reads, and its next sends in its timezone.
+fn describe_digest(out: &mut String, d: &DigestDef, now: DateTime<Utc>) {
+    let _ = writeln!(out, "\nDigest `{}`: \"{}\"", d.name, d.title);
+    let _ = writeln!(out, "  period: {} in {}", period_text(d.period), d.timezone);
+    let _ = writeln!(
+        out,
+        "  cadence: `{}` = {} ({})",
+        d.cadence.expr(),
+        d.cadence.describe(),
+        d.timezone
+    );
+    let _ = writeln!(out, "  covers: {}", coverage_text(d));
+    let _ = writeln!(out, "  recipients: {}", recipients_text(d));
+    let _ = writeln!(
+        out,
+        "  quotes: {}, {}; up to {} in the quotes section",
+        match d.attribution {
+            Attribution::Named => "named (who said it is shown)",
+            Attribution::Anonymous => "anonymous (no names)",
+        },
+        if d.redact {
+            "emails and phone numbers masked"
+        } else {
+            "not redacted"
+        },
+        d.max_quotes
+    );
+    let _ = writeln!(
+        out,
+        "  sections: {}",
+        d.sections
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  chart: {}",
+        if d.chart {
+            "posted in the digest's thread"
+        } else {
+            "none"
+        }
+    );
+    for o in d.cadence.upcoming(d.timezone, now, 3) {
+        let _ = writeln!(
+            out,
+            "  next: {} {} ({} UTC)",
+            o.local.format("%a %Y-%m-%d %H:%M"),
+            d.timezone,
+            o.at.format("%Y-%m-%d %H:%M")
+        );
+    }
+}
+
+fn period_text(p: PeriodSpec) -> String {
+    match p {
+        PeriodSpec::Week => "week (Monday to Sunday)".into(),
+        PeriodSpec::Month => "calendar month".into(),
+        PeriodSpec::Days(1) => "1 day".into(),
+        PeriodSpec::Days(n) => format!("{n} days"),
+    }
+}
+
+fn coverage_text(d: &DigestDef) -> String {
+    let notes = if d.checkins.is_empty() {
+        "every note".to_string()
+    } else {
+        let named: Vec<String> = d
+            .checkins
+            .iter()
+            .map(|c| {
+                if c == "notes" {
+                    "notes shared outside a check-in".to_string()
+                } else {
+                    format!("check-in `{c}`")
+                }
+            })
+            .collect();
+        named.join(", ")
+    };
+    if d.tags.is_empty() {
+        notes
+    } else {
+        format!("{notes}, tagged {}", d.tags.join(" or "))
+    }
+}
+
+fn recipients_text(d: &DigestDef) -> String {
+    let mut parts = Vec::new();
+    match d.channels.len() {
+        0 => {}
+        1 => parts.push(format!("channel {}", d.channels[0])),
+        _ => parts.push(format!("channels {}", d.channels.join(", "))),
+    }
+    match d.users.len() {
+        0 => {}
+        1 => parts.push(format!("a DM to {}", d.users[0])),
+        _ => parts.push(format!("DMs to {}", d.users.join(", "))),
+    }
+    parts.join("; ")
 }
 
 #[cfg(test)]
@@ -468,5 +615,81 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
         let c = crate::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(super::check_config(&c, chrono::Utc::now()).contains("weekly-pulse"));
+    }
+
+    fn shipped() -> crate::config::Config {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
+        crate::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Wednesday 2 December 2026, 12:00 UTC.
+    fn wednesday() -> chrono::DateTime<chrono::Utc> {
+        "2026-12-02T12:00:00Z".parse().unwrap()
+    }
+
+    /// Each digest: what it covers, who gets it, how it reads, and its next
+    /// three sends in its own timezone (09:00 New York is 14:00 UTC in
+    /// winter).
+    #[test]
+    fn check_config_lists_each_digest_and_its_next_sends() {
+        let out = super::check_config(&shipped(), wednesday());
+        assert!(out.contains("Timezone: America/New_York"), "{out}");
+        let part = &out[out.find("Digest `marketing-weekly`").expect("the digest")..];
+        for line in [
+            "Digest `marketing-weekly`: \"Weekly field digest\"",
+            "  period: week (Monday to Sunday) in America/New_York",
+            "  cadence: `0 9 * * MON` = ",
+            "  covers: every note",
+            "  recipients: channel C0MARKETNG",
+            "  quotes: named (who said it is shown), emails and phone numbers masked; up to 6 in the quotes section",
+            "  sections: participation, trends, competitors, objections, funnel, assets, lead_quality, committee, ideas, market_shifts, quotes",
+            "  chart: posted in the digest's thread",
+            "  next: Mon 2026-12-07 09:00 America/New_York (2026-12-07 14:00 UTC)",
+            "  next: Mon 2026-12-14 09:00 America/New_York (2026-12-14 14:00 UTC)",
+            "  next: Mon 2026-12-21 09:00 America/New_York (2026-12-21 14:00 UTC)",
+        ] {
+            assert!(part.contains(line), "missing `{line}` in:\n{part}");
+        }
+        assert_eq!(part.matches("  next: ").count(), 3, "{part}");
+    }
+
+    #[test]
+    fn check_config_says_when_there_is_no_digest() {
+        let mut c = shipped();
+        c.digests.clear();
+        let out = super::check_config(&c, wednesday());
+        assert!(out.contains("Digests: none"), "{out}");
+    }
+
+    /// `schedule preview`'s digest part: the next `next` sends, in the
+    /// digest's zone and UTC, and where they go.
+    #[test]
+    fn preview_shows_when_each_digest_goes_out() {
+        let mut c = shipped();
+        let mut d = c.digests[0].clone();
+        d.name = "leadership".into();
+        d.period = crate::config::PeriodSpec::Days(14);
+        d.channels.clear();
+        d.users = vec!["U0LEAD001".into()];
+        d.timezone = chrono_tz::Europe::London;
+        c.digests.push(d);
+        let mut out = String::new();
+        super::preview_digests(&mut out, &c.digests, wednesday(), 2);
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("Digest ")).count(),
+            2,
+            "{out}"
+        );
+        for line in [
+            "  recipients: channel C0MARKETNG",
+            "    Mon 2026-12-07 09:00 America/New_York  (2026-12-07 14:00 UTC)  post",
+            "    Mon 2026-12-14 09:00 America/New_York  (2026-12-14 14:00 UTC)  post",
+            "covers the 14 days",
+            "  recipients: a DM to U0LEAD001",
+            "    Mon 2026-12-07 09:00 Europe/London  (2026-12-07 09:00 UTC)  post",
+        ] {
+            assert!(out.contains(line), "missing `{line}` in:\n{out}");
+        }
+        assert_eq!(out.matches("  post").count(), 4, "{out}");
     }
 }

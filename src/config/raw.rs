@@ -15,7 +15,10 @@ pub(super) struct RawConfig {
     pub storage: RawStorage,
     #[serde(default)]
     pub roles: RawRoles,
-    pub digest: RawDigest,
+    /// `[[digest]]` entries; the old `[digest]` table is refused while
+    /// deserializing (see [`RawDigests`]).
+    #[serde(default)]
+    pub digest: RawDigests,
     #[serde(default, rename = "tag")]
     pub tags: Vec<RawTag>,
     #[serde(default, rename = "checkin")]
@@ -43,6 +46,9 @@ pub(super) struct RawBot {
     pub lease: Spanned<String>,
     #[serde(default = "default_event_attempts")]
     pub max_event_attempts: Spanned<u32>,
+    /// The team's IANA timezone (optional).
+    #[serde(default)]
+    pub timezone: Option<Spanned<String>>,
 }
 
 impl Default for RawBot {
@@ -54,6 +60,7 @@ impl Default for RawBot {
             max_send_attempts: default_attempts(),
             lease: default_lease(),
             max_event_attempts: default_event_attempts(),
+            timezone: None,
         }
     }
 }
@@ -95,20 +102,72 @@ pub(super) struct RawRoles {
     pub leads: Vec<Spanned<String>>,
 }
 
+/// What the file says under `digest`: `[[digest]]` entries (an array of
+/// tables). The old single `[digest]` table is an error that says what
+/// replaced it; TOML cannot hold both, so the shape is told apart here.
+/// Not `#[serde(untagged)]`: that would lose the key path (`digest[0].name`)
+/// and the line of every error inside an entry.
+#[derive(Debug, Default)]
+pub(super) struct RawDigests(pub Vec<RawDigest>);
+
+/// The message for the old `[digest]` table.
+pub(super) const OLD_DIGEST_TABLE: &str =
+    "`[digest]` is now one or more `[[digest]]` entries: name, cadence, timezone, channels… \
+     (see config/fieldnotes.toml); the team's timezone is `[bot] timezone`";
+
+impl<'de> Deserialize<'de> for RawDigests {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = RawDigests;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("one or more [[digest]] entries")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<RawDigests, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(RawDigests)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<RawDigests, A::Error> {
+                Err(serde::de::Error::custom(OLD_DIGEST_TABLE))
+            }
+        }
+        d.deserialize_any(Entries)
+    }
+}
+
+/// One `[[digest]]` entry as written; every default is applied in
+/// `validate/digest.rs`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDigest {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub title: Option<Spanned<String>>,
+    pub cadence: Spanned<String>,
     pub timezone: Spanned<String>,
     #[serde(default)]
-    pub channel: Option<String>,
+    pub period: Option<Spanned<String>>,
     #[serde(default)]
-    pub cadence: Option<Spanned<String>>,
-    #[serde(default = "default_quotes")]
-    pub max_quotes: usize,
-}
-
-fn default_quotes() -> usize {
-    6
+    pub checkins: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub channels: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub users: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub attribution: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    pub redact: bool,
+    #[serde(default)]
+    pub sections: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Signed, so `-1` is "must be between 1 and 20" rather than a type error.
+    #[serde(default)]
+    pub max_quotes: Option<Spanned<i64>>,
+    #[serde(default = "yes")]
+    pub chart: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const GOOD: &str = r#"
-[digest]
-timezone = "Europe/London"
+# No [[digest]] and no [bot] timezone: the team's
+# timezone is UTC.
 
 [[tag]]
 id = "competitor:acme"
@@ -116,7 +116,7 @@ prompt"#,
 
 #[test]
 fn syntax_error_has_a_line() {
-    let e = one_error("[digest]\ntimezone = \"UTC\"\n[[checkin]\n");
+    let e = one_error("[bot]\ntimezone = \"UTC\"\n[[checkin]\n");
     assert_eq!(e.line, 3);
 }
 
@@ -330,12 +330,9 @@ fn type_errors_name_the_key_path() {
             19,
         ),
         (
-            GOOD.replace(
-                "timezone = \"Europe/London\"\n\n[[tag]]",
-                "timezone = 5\n\n[[tag]]",
-            ),
-            "digest.timezone",
-            3,
+            format!("{GOOD}{DIGEST}").replace("America/New_York", "5"),
+            "digest[0].timezone",
+            21,
         ),
         (
             GOOD.replace(
@@ -415,4 +412,367 @@ fn note_retention_is_optional_at_least_a_day_and_named() {
         let e = one_error(&format!("{GOOD}\n[retention]\nnotes = \"{bad}\"\n"));
         assert_eq!((e.line, e.key.as_str()), (19, "retention.notes"), "{e}");
     }
+}
+
+// ---------------------------------------------------------------- [[digest]]
+
+/// A digest with only its required keys (appended to [`GOOD`]).
+const DIGEST: &str = r#"
+[[digest]]
+name = "weekly"
+cadence = "0 9 * * MON"
+timezone = "America/New_York"
+channels = ["C0MARKETNG"]
+"#;
+
+/// `GOOD` and one digest, with `extra` lines added to the digest.
+fn with_digest(extra: &str) -> String {
+    format!("{GOOD}{DIGEST}{extra}\n")
+}
+
+/// The 1-based line of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not in the text"))
+        + 1
+}
+
+#[test]
+fn zero_digests_are_allowed_and_the_team_zone_is_utc() {
+    let c = parse(GOOD).unwrap();
+    assert!(c.digests.is_empty());
+    assert_eq!(c.timezone, chrono_tz::UTC);
+}
+
+#[test]
+fn a_digest_with_only_required_keys_gets_the_defaults() {
+    let c = parse(&with_digest("")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.digests.len(), 1);
+    let d = &c.digests[0];
+    assert_eq!(d.name, "weekly");
+    assert_eq!(d.title, "Weekly field digest");
+    assert_eq!(d.cadence.expr(), "0 9 * * MON");
+    assert_eq!(d.timezone, chrono_tz::America::New_York);
+    assert_eq!(d.period, PeriodSpec::Week);
+    assert!(d.checkins.is_empty() && d.tags.is_empty() && d.users.is_empty());
+    assert_eq!(d.channels, vec!["C0MARKETNG"]);
+    assert_eq!(d.attribution, Attribution::Named);
+    assert!(d.redact);
+    assert_eq!(d.sections, SectionKind::ALL.to_vec());
+    assert_eq!(d.max_quotes, 6);
+    assert!(d.chart);
+    assert_eq!(d.recipients().collect::<Vec<_>>(), vec!["C0MARKETNG"]);
+}
+
+#[test]
+fn a_digest_with_every_key_set() {
+    let c = parse(&with_digest(
+        r#"title = "Leadership monthly"
+period = "month"
+checkins = ["pulse", "notes"]
+tags = ["competitor:acme"]
+users = ["U0LEAD001", "W0MKT0002"]
+attribution = "anonymous"
+redact = false
+sections = ["quotes", "competitors"]
+max_quotes = 20
+chart = false"#,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = &c.digests[0];
+    assert_eq!(d.title, "Leadership monthly");
+    assert_eq!(d.period, PeriodSpec::Month);
+    assert_eq!(d.checkins, vec!["pulse", "notes"]);
+    assert_eq!(d.tags, vec!["competitor:acme"]);
+    assert_eq!(d.users, vec!["U0LEAD001", "W0MKT0002"]);
+    assert_eq!(
+        d.recipients().collect::<Vec<_>>(),
+        vec!["C0MARKETNG", "U0LEAD001", "W0MKT0002"]
+    );
+    assert_eq!(d.attribution, Attribution::Anonymous);
+    assert!(!d.redact && !d.chart);
+    assert_eq!(
+        d.sections,
+        vec![SectionKind::Quotes, SectionKind::Competitors]
+    );
+    assert_eq!(d.max_quotes, 20);
+}
+
+#[test]
+fn the_default_title_follows_the_period() {
+    for (period, title, spec) in [
+        ("week", "Weekly field digest", PeriodSpec::Week),
+        ("month", "Monthly field digest", PeriodSpec::Month),
+        ("14d", "Field digest", PeriodSpec::Days(14)),
+        ("1d", "Field digest", PeriodSpec::Days(1)),
+        ("92d", "Field digest", PeriodSpec::Days(92)),
+    ] {
+        let c = parse(&with_digest(&format!("period = \"{period}\"")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (c.digests[0].period, c.digests[0].title.as_str()),
+            (spec, title)
+        );
+    }
+}
+
+/// Each bad value is one error, on its own line, under `digest[0].<key>`.
+#[test]
+fn each_bad_digest_key_names_its_line_and_key() {
+    let long_title = format!("title = \"{}\"", "x".repeat(151));
+    let cases: Vec<(String, &str, &str)> = vec![
+        ("title = \"  \"".into(), "title", "the title is empty"),
+        (long_title, "title", "at most 150"),
+        ("period = \"fortnight\"".into(), "period", "\"14d\""),
+        (
+            "period = \"2w\"".into(),
+            "period",
+            "not \"week\", \"month\"",
+        ),
+        ("period = \"0d\"".into(), "period", "between 1d and 92d"),
+        ("period = \"93d\"".into(), "period", "between 1d and 92d"),
+        (
+            "period = \"99999999999d\"".into(),
+            "period",
+            "between 1d and 92d",
+        ),
+        (
+            "checkins = [\"pulse\", \"nope\"]".into(),
+            "checkins",
+            "unknown check-in `nope`",
+        ),
+        (
+            "checkins = [\"pulse\", \"pulse\"]".into(),
+            "checkins",
+            "`pulse` is listed twice",
+        ),
+        (
+            "tags = [\"competitor:nope\"]".into(),
+            "tags",
+            "unknown tag `competitor:nope`",
+        ),
+        ("users = [\"bob\"]".into(), "users", "not a Slack user ID"),
+        (
+            "users = [\"C0MARKETNG\"]".into(),
+            "users",
+            "not a Slack user ID",
+        ),
+        (
+            "attribution = \"secret\"".into(),
+            "attribution",
+            "\"named\", \"anonymous\"",
+        ),
+        (
+            "sections = [\"quotes\", \"gossip\"]".into(),
+            "sections",
+            "unknown section `gossip`: use participation, trends,",
+        ),
+        (
+            "sections = [\"quotes\", \"quotes\"]".into(),
+            "sections",
+            "listed twice",
+        ),
+        ("sections = []".into(), "sections", "at least one section"),
+        ("max_quotes = 0".into(), "max_quotes", "between 1 and 20"),
+        ("max_quotes = 21".into(), "max_quotes", "between 1 and 20"),
+        ("max_quotes = -1".into(), "max_quotes", "between 1 and 20"),
+        // Errors the deserializer finds carry the same key path.
+        ("colour = \"blue\"".into(), "colour", "unknown field"),
+        ("redact = \"yes\"".into(), "redact", "invalid type"),
+        ("chart = 1".into(), "chart", "invalid type"),
+    ];
+    for (extra, key, msg) in cases {
+        let text = with_digest(&extra);
+        let e = one_error(&text);
+        assert_eq!(e.key, format!("digest[0].{key}"), "{extra}: {e}");
+        assert_eq!(e.line, line_of(&text, &extra), "{extra}: {e}");
+        assert!(e.message.contains(msg), "{extra}: {e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("team.toml:{}: key `digest[0].{key}`", e.line)),
+            "{e}"
+        );
+    }
+}
+
+/// The required keys' values, replaced in place.
+#[test]
+fn bad_required_values_name_their_line_and_key() {
+    for (from, to, key, msg) in [
+        (
+            "name = \"weekly\"",
+            "name = \"Weekly!\"",
+            "name",
+            "lowercase letters",
+        ),
+        ("name = \"weekly\"", "name = \"\"", "name", "1 to 64"),
+        ("name = \"weekly\"", "name = \"a:b\"", "name", "`-` or `_`"),
+        (
+            "cadence = \"0 9 * * MON\"",
+            "cadence = \"0 9 * MON\"",
+            "cadence",
+            "invalid cron expression `0 9 * MON`",
+        ),
+        (
+            "timezone = \"America/New_York\"",
+            "timezone = \"Mars/Olympus\"",
+            "timezone",
+            "unknown timezone `Mars/Olympus`",
+        ),
+        (
+            "channels = [\"C0MARKETNG\"]",
+            "channels = [\"#marketing\"]",
+            "channels",
+            "not a Slack channel ID",
+        ),
+        (
+            "channels = [\"C0MARKETNG\"]",
+            "channels = [\"U0LEAD001\"]",
+            "channels",
+            "not a Slack channel ID",
+        ),
+        (
+            "channels = [\"C0MARKETNG\"]",
+            "channels = [\"C0MARKETNG\", \"C0MARKETNG\"]",
+            "channels",
+            "listed twice",
+        ),
+    ] {
+        let text = with_digest("").replace(from, to);
+        let e = one_error(&text);
+        assert_eq!(e.key, format!("digest[0].{key}"), "{to}: {e}");
+        assert_eq!(e.line, line_of(&text, to), "{to}: {e}");
+        assert!(e.message.contains(msg), "{to}: {e}");
+    }
+    let long = "a".repeat(65);
+    let e = one_error(&with_digest("").replace("\"weekly\"", &format!("\"{long}\"")));
+    assert_eq!(e.key, "digest[0].name", "{e}");
+    // A private channel (G…) is a channel too; 64 characters is a name.
+    let ok = with_digest("")
+        .replace("C0MARKETNG", "G0PRIVATE")
+        .replace("\"weekly\"", &format!("\"{}\"", "a".repeat(64)));
+    assert!(parse(&ok).is_ok());
+}
+
+#[test]
+fn a_missing_required_key_is_named_under_its_entry() {
+    for key in ["name", "cadence", "timezone"] {
+        let entry: String = DIGEST
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{key} = ")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = format!("{GOOD}{entry}");
+        let e = one_error(&text);
+        assert_eq!(e.key, format!("digest[0].{key}"), "{e}");
+        assert!(e.message.contains("missing field"), "{e}");
+    }
+}
+
+#[test]
+fn digest_names_are_unique() {
+    let text = format!("{}{DIGEST}", with_digest(""));
+    let e = one_error(&text);
+    assert_eq!(e.key, "digest[1].name", "{e}");
+    // The second entry's name line.
+    let second = text.rfind("name = \"weekly\"").unwrap();
+    assert_eq!(e.line, text[..second].lines().count() + 1, "{e}");
+    assert!(
+        e.message.contains("digest `weekly` is defined twice"),
+        "{e}"
+    );
+    // Another name is fine.
+    let c = parse(&format!(
+        "{}{}",
+        with_digest(""),
+        DIGEST.replace("weekly", "monthly")
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.digests.len(), 2);
+}
+
+#[test]
+fn a_digest_needs_a_recipient() {
+    for text in [
+        with_digest("").replace("channels = [\"C0MARKETNG\"]\n", ""),
+        with_digest("").replace("[\"C0MARKETNG\"]", "[]") + "users = []\n",
+    ] {
+        let e = one_error(&text);
+        assert_eq!(e.key, "digest[0].channels", "{e}");
+        assert_eq!(e.line, line_of(&text, "name = \"weekly\""), "{e}");
+        assert!(e.message.contains("no recipients"), "{e}");
+    }
+    // People alone are enough.
+    let only_users =
+        with_digest("users = [\"U0LEAD001\"]").replace("channels = [\"C0MARKETNG\"]\n", "");
+    assert!(parse(&only_users).is_ok());
+}
+
+#[test]
+fn the_old_digest_table_says_what_replaced_it() {
+    let old = "\n[digest]\ntimezone = \"Europe/London\"\nchannel = \"C0MARKETNG\"\n";
+    for text in [format!("{old}{GOOD}"), format!("{GOOD}{old}")] {
+        let e = one_error(&text);
+        assert_eq!(e.key, "digest", "{e}");
+        let header = text.find("\n[digest]\n").unwrap() + 1;
+        assert_eq!(e.line, text[..header].lines().count() + 1, "{e}");
+        assert!(
+            e.message.starts_with(
+                "`[digest]` is now one or more `[[digest]]` entries: name, cadence, timezone, channels…"
+            ),
+            "{e}"
+        );
+    }
+    // An inline table is the same old shape.
+    let e = one_error(&format!("digest = {{ timezone = \"UTC\" }}\n{GOOD}"));
+    assert_eq!((e.key.as_str(), e.line), ("digest", 1), "{e}");
+    assert!(e.message.contains("[[digest]]"), "{e}");
+}
+
+#[test]
+fn the_team_timezone_is_bot_then_first_digest_then_utc() {
+    let two = format!(
+        "{}{}",
+        with_digest(""),
+        DIGEST
+            .replace("weekly", "monthly")
+            .replace("America/New_York", "Asia/Kolkata")
+    );
+    // The first digest's, without `[bot] timezone`.
+    assert_eq!(parse(&two).unwrap().timezone, chrono_tz::America::New_York);
+    // `[bot] timezone` wins, with or without digests.
+    let bot = "[bot]\ntimezone = \"Europe/Paris\"\n";
+    assert_eq!(
+        parse(&format!("{bot}{two}")).unwrap().timezone,
+        chrono_tz::Europe::Paris
+    );
+    assert_eq!(
+        parse(&format!("{bot}{GOOD}")).unwrap().timezone,
+        chrono_tz::Europe::Paris
+    );
+    assert_eq!(parse(GOOD).unwrap().timezone, chrono_tz::UTC);
+    let e = one_error(&format!("[bot]\ntimezone = \"Mars/Olympus\"\n{GOOD}"));
+    assert_eq!((e.line, e.key.as_str()), (2, "bot.timezone"), "{e}");
+    assert!(e.message.contains("unknown timezone"), "{e}");
+}
+
+#[test]
+fn the_shipped_digest_is_the_weekly_marketing_digest() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
+    let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.timezone, chrono_tz::America::New_York);
+    assert_eq!(c.digests.len(), 1);
+    let d = &c.digests[0];
+    assert_eq!(d.name, "marketing-weekly");
+    assert_eq!(d.cadence.expr(), "0 9 * * MON");
+    assert_eq!(d.timezone, chrono_tz::America::New_York);
+    assert_eq!(d.period, PeriodSpec::Week);
+    assert_eq!(d.channels, vec!["C0MARKETNG"]);
+    assert_eq!(d.sections, SectionKind::ALL.to_vec());
+    assert_eq!((d.max_quotes, d.redact, d.chart), (6, true, true));
+    assert_eq!(d.attribution, Attribution::Named);
+    // The sections' categories have tags.
+    assert!(!c.vocabulary("idea").is_empty());
+    assert!(!c.vocabulary("market").is_empty());
 }

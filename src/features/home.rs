@@ -272,7 +272,7 @@ pub(crate) mod fixtures {
 marketers = ["U0MKT"]
 leads = ["U0LEAD"]
 
-[digest]
+[bot]
 timezone = "America/New_York"
 
 [calendar.regions.ops]

@@ -1,10 +1,23 @@
 //! `[bot]`: the polling tick (50 ms–1 h), the lease (2 s–1 h), the
-//! workspace message rate and the attempt limits.
+//! workspace message rate, the attempt limits and the team's timezone.
 
+use super::parse_tz;
 use crate::config::error::SourceMap;
 use crate::config::raw::RawBot;
 use crate::config::{parse_duration, BotSettings, ConfigError};
+use chrono_tz::Tz;
 use std::time::Duration;
+
+/// `[bot] timezone`, when set: an IANA name.
+pub(super) fn timezone(
+    src: &SourceMap<'_>,
+    raw: &RawBot,
+    errs: &mut Vec<ConfigError>,
+) -> Option<Tz> {
+    raw.timezone
+        .as_ref()
+        .and_then(|tz| parse_tz(src, tz, "bot.timezone", errs))
+}
 
 pub(super) fn validate(
     src: &SourceMap<'_>,

@@ -16,15 +16,22 @@ use super::error::SourceMap;
 use super::raw::RawConfig;
 use super::{Config, ConfigError, ConfigErrors};
 use chrono_tz::Tz;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use toml::Spanned;
 
 pub(super) fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut errs = Vec::new();
+    let bot_timezone = bot::timezone(src, &raw.bot, &mut errs);
     let bot = bot::validate(src, raw.bot, &mut errs);
-    let digest = digest::validate(src, raw.digest, &mut errs);
     let taxonomy = tags::validate(src, &raw.tags, &mut errs);
+    let checkin_names: HashSet<String> = raw
+        .checkins
+        .iter()
+        .map(|c| c.name.get_ref().clone())
+        .collect();
     let checkins = checkins::validate(src, raw.checkins, &taxonomy, &mut errs);
+    let digests = digest::validate(src, raw.digest.0, &checkin_names, &taxonomy, &mut errs);
     let calendar = calendar::validate(src, &raw.calendar, &mut errs);
     let roles = roles::validate(src, &raw.roles, &mut errs);
     let note_questions = questions::note_questions(src, &raw.capture, &taxonomy.tags, &mut errs);
@@ -45,23 +52,11 @@ pub(super) fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, Co
                 .unwrap_or_else(|| "fieldnotes.db".into()),
         ),
         roles,
-        timezone: digest.timezone,
-        digests: vec![crate::config::DigestDef {
-            name: "marketing-weekly".into(),
-            title: "Weekly field digest".into(),
-            cadence: digest.cadence.clone().unwrap_or_else(|| crate::schedule::Crontab::parse("0 9 * * MON").unwrap()),
-            timezone: digest.timezone,
-            period: crate::config::PeriodSpec::Week,
-            checkins: vec![],
-            tags: vec![],
-            channels: digest.channel.iter().cloned().collect(),
-            users: vec![],
-            attribution: crate::config::Attribution::Named,
-            redact: true,
-            sections: crate::config::SectionKind::ALL.to_vec(),
-            max_quotes: digest.max_quotes,
-            chart: true,
-        }],
+        // The team's zone: `[bot] timezone`, else the first digest's, else UTC.
+        timezone: bot_timezone
+            .or_else(|| digests.first().map(|d| d.timezone))
+            .unwrap_or(chrono_tz::UTC),
+        digests,
         tags: taxonomy.tags,
         checkins,
     })

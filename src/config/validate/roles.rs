@@ -55,7 +55,7 @@ admins = ["U0ADMIN01"]
 marketers = ["U0MKT0001", "W0MKT0002"]
 leads = ["U0LEAD001", "U0MKT0001"]
 
-[digest]
+[bot]
 timezone = "Europe/London"
 "#;
 

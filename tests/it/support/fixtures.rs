@@ -313,6 +313,10 @@ impl ConfigFixture {
         for (k, v) in &self.bot {
             out.push_str(&format!("{k} = {v}\n"));
         }
+        // The team's timezone, unless a test set its own; inside `[bot]`.
+        if !self.bot.iter().any(|(k, _)| k == "timezone") {
+            out.push_str("timezone = \"America/New_York\"\n");
+        }
         let roles = [
             ("admins", &self.admins),
             ("marketers", &self.marketers),
@@ -326,7 +330,13 @@ impl ConfigFixture {
                 }
             }
         }
-        out.push_str("\n[digest]\ntimezone = \"America/New_York\"\n");
+        out.push_str(concat!(
+            "\n[[digest]]\n",
+            "name = \"weekly\"\n",
+            "cadence = \"0 9 * * MON\"\n",
+            "timezone = \"America/New_York\"\n",
+            "channels = [\"C0MARKETNG\"]\n",
+        ));
         for t in &self.tags {
             t.render(&mut out);
         }
