@@ -145,6 +145,9 @@ fn scope_sql(scope: &DigestScope, first: usize) -> Fragment {
 /// `CASE WHEN i.created_at < b1 THEN 0 … ELSE n-1 END`: the bucket of a
 /// note. The bounds are integers we computed, written as literals.
 fn bucket_sql(bounds: &[i64], column: &str) -> String {
+    if bounds.len() <= 2 {
+        return "CAST(0 AS BIGINT)".to_string();
+    }
     let mut sql = String::from("CAST(CASE");
     let last = bounds.len().saturating_sub(2);
     for (k, b) in bounds.iter().enumerate().skip(1).take(last) {
@@ -517,5 +520,6 @@ mod tests {
         assert!(f.sql.contains("i.checkin IN ($3) OR i.checkin IS NULL"));
         assert!(f.sql.contains("st.tag IN ($4, $5)"));
         assert!(scope_sql(&DigestScope::default(), 3).sql.is_empty());
+        assert_eq!(bucket_sql(&[0, 10], "c"), "CAST(0 AS BIGINT)");
     }
 }
