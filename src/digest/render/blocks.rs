@@ -127,10 +127,9 @@ fn quote_text(d: &Digest, q: &Quote) -> String {
     format!(">{text}\n{by}")
 }
 
-/// Packs sections into thread replies under the limits: a section goes
-/// whole into the current reply when it fits, else it starts the next
-/// one; a section too big for any one reply is split, its later parts
-/// headed "(continued)".
+/// Packs a section's blocks into thread replies under the limits; a
+/// section too big for one reply is split, its later parts headed
+/// "(continued)".
 struct Packer {
     messages: Vec<SlackMessage>,
     current: Vec<Value>,
@@ -308,8 +307,9 @@ pub fn summary(d: &Digest) -> SlackMessage {
     }
 }
 
-/// The thread: the sections with something to show, in order, packed
-/// into as few replies as the limits allow.
+/// The thread: one reply per section with something to show, in order
+/// (a section too big for one message continues in the next), so each
+/// can be read, linked and answered on its own.
 pub fn thread(d: &Digest) -> Vec<SlackMessage> {
     let mut p = Packer::new();
     for &s in &d.sections {
@@ -319,6 +319,7 @@ pub fn thread(d: &Digest) -> Vec<SlackMessage> {
         p.begin(s.title());
         section_blocks(&mut p, d, s);
         p.end();
+        p.flush();
     }
     p.finish()
 }
