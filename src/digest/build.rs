@@ -322,7 +322,7 @@ fn field_item_counts(field: &str, value: &str, tax: &Taxonomy<'_>) -> bool {
     if field == ASSET_WORKED || field == ASSET_FLOPPED {
         return true;
     }
-    tax.tags.get(value).is_none() && field != "asset"
+    !tax.tags.contains_key(value) && field != "asset"
 }
 
 fn item_label(key: &str, tax: &Taxonomy<'_>) -> String {

@@ -45,7 +45,7 @@ pub struct Digest {
 impl Digest {
     /// Whether the period had no notes at all: nothing is posted then.
     pub fn is_empty(&self) -> bool {
-        self.participation.notes.now == 0
+        self.participation.notes.now == 0.0
     }
 }
 

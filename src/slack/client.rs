@@ -623,15 +623,26 @@ impl SlackApi {
         let s = self.client.open_session(&self.token);
         let mut cursor: Option<SlackCursorId> = None;
         for _ in 0..max_pages.max(1) {
-            let mut req = SlackApiConversationsRepliesRequest::new(channel.into(), thread_ts.into())
-                .with_limit(200)
-                .with_include_all_metadata(true);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
+            // slack-morphism's request type has no `include_all_metadata`,
+            // without which Slack leaves the marks out: the documented
+            // arguments, sent as they are.
+            let cursor_arg = cursor.take().map(|c| c.0);
+            let (channel_arg, ts_arg) = (channel.to_string(), thread_ts.to_string());
+            let (limit_arg, meta_arg) = ("200".to_string(), "true".to_string());
+            let params = vec![
+                ("channel", Some(&channel_arg)),
+                ("ts", Some(&ts_arg)),
+                ("limit", Some(&limit_arg)),
+                ("include_all_metadata", Some(&meta_arg)),
+                ("cursor", cursor_arg.as_ref()),
+            ];
             self.limits.wait("conversations.replies").await;
-            let r = self
-                .call("conversations.replies", s.conversations_replies(&req))
+            let r: SlackApiConversationsRepliesResponse = self
+                .call(
+                    "conversations.replies",
+                    s.http_session_api
+                        .http_get("conversations.replies", &params, None),
+                )
                 .await?;
             if let Some(m) = r.messages.iter().find(|m| {
                 mark.is_some_and(|mark| {

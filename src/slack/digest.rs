@@ -86,11 +86,9 @@ pub async fn run_once(bot: &Bot) -> Result<DigestOutcome> {
         created: schedule(bot).await?,
         ..Default::default()
     };
-    let cfg = bot.config();
-    let lease = cfg.bot.lease.as_millis() as i64;
     let Some(run) = bot
         .store
-        .claim_digest_run(&bot.worker_id, bot.now_ms(), lease.max(60_000))
+        .claim_digest_run(&bot.worker_id, bot.now_ms(), lease_ms(bot))
         .await?
     else {
         return Ok(out);
@@ -117,7 +115,11 @@ pub async fn post_now(bot: &Bot, def: &DigestDef, period: Period) -> Result<Dige
     bot.store
         .create_digest_run(&def.name, &period.to_string(), now, now)
         .await?;
-    for _ in 0..20 {
+    // A worker that died holding the run keeps it until its lease runs
+    // out: wait that long (and a little), then take it over.
+    let lease = bot.config().bot.lease;
+    let deadline = tokio::time::Instant::now() + lease * 2 + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
         let run = bot
             .store
             .digest_run(&def.name, &period.to_string())
@@ -129,7 +131,7 @@ pub async fn post_now(bot: &Bot, def: &DigestDef, period: Period) -> Result<Dige
         let mut out = DigestOutcome::default();
         match bot
             .store
-            .claim_digest_run(&bot.worker_id, bot.now_ms(), 120_000)
+            .claim_digest_run(&bot.worker_id, bot.now_ms(), lease_ms(bot))
             .await?
         {
             Some(r) if r.id == run.id => {
@@ -154,6 +156,12 @@ pub async fn post_now(bot: &Bot, def: &DigestDef, period: Period) -> Result<Dige
         .digest_run(&def.name, &period.to_string())
         .await?
         .context("the digest run vanished")
+}
+
+/// How long a worker holds a digest run between renewals: the config's
+/// lease, renewed before every post.
+fn lease_ms(bot: &Bot) -> i64 {
+    bot.config().bot.lease.as_millis() as i64
 }
 
 async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<()> {
@@ -189,10 +197,8 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
             recipient = p.recipient.clone();
             thread = None;
         }
-        if p.seq == 0 {
-            if p.status == "sent" {
-                thread = p.channel_id.clone().zip(p.message_ts.clone());
-            }
+        if p.seq == 0 && p.status == "sent" {
+            thread = p.channel_id.clone().zip(p.message_ts.clone());
         }
         match p.status.as_str() {
             "sent" => continue,
@@ -211,9 +217,13 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
             failed.push(format!("{} #{}", p.recipient, p.seq));
             continue;
         }
-        bot.store
-            .renew_digest_lease(run.id, &bot.worker_id, bot.now_ms() + 120_000)
-            .await?;
+        if !bot
+            .store
+            .renew_digest_lease(run.id, &bot.worker_id, bot.now_ms() + lease_ms(bot))
+            .await?
+        {
+            anyhow::bail!("another worker took over digest run {}", run.id);
+        }
         match post(bot, &p, thread.as_ref()).await {
             Ok(Sent { channel, ts }) => {
                 out.posted += 1;

@@ -705,6 +705,7 @@ impl Emulator {
                     edited: false,
                     ephemeral_for: (r["response_type"] != "in_channel").then(|| user.to_string()),
                     metadata: None,
+                    files: None,
                 });
             }
         }
@@ -744,6 +745,7 @@ impl Emulator {
                 edited: false,
                 ephemeral_for: None,
                 metadata: None,
+                files: None,
             });
             (ts, is_im, parent_user)
         };

@@ -16,6 +16,12 @@ pub const MAX_MESSAGE_BLOCKS: usize = 50;
 pub const MAX_VIEW_BLOCKS: usize = 100;
 /// Max characters of a message's top-level `text`.
 pub const MAX_MESSAGE_TEXT: usize = 40_000;
+/// Max characters of text in a message's blocks all together (see
+/// [`message_blocks_text_len`]). Undocumented: Slack refuses blocks of
+/// around 12–13k characters with `msg_blocks_too_long` (bolt-js #2509,
+/// #2867; one report saw it refuse 11,341), so a bot should budget about
+/// 10k.
+pub const MAX_MESSAGE_BLOCKS_TEXT: usize = 12_000;
 /// Max options (or option groups) in a select menu, and in an app's answer
 /// to a `block_suggestion` payload.
 pub const MAX_SELECT_OPTIONS: usize = 100;
@@ -440,6 +446,25 @@ pub fn validate_message_blocks(blocks: &Value) -> Result<(), Vec<String>> {
     }
 }
 
+/// The characters of text in a message's blocks all together, as counted
+/// against [`MAX_MESSAGE_BLOCKS_TEXT`]: every string `text` at any depth,
+/// which covers text objects (section text and fields, headers, context
+/// elements, buttons, options), `rich_text` and table cells, and `markdown`
+/// blocks. URLs, ids, values and alt text do not count.
+pub fn message_blocks_text_len(blocks: &Value) -> usize {
+    match blocks {
+        Value::Array(a) => a.iter().map(message_blocks_text_len).sum(),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) if k == "text" => s.chars().count(),
+                _ => message_blocks_text_len(v),
+            })
+            .sum(),
+        _ => 0,
+    }
+}
+
 /// Validates a modal or Home tab view (Slack's `invalid_arguments` rules).
 pub fn validate_view(view: &Value) -> Result<(), Vec<String>> {
     let mut v = V { errors: vec![] };
@@ -553,6 +578,32 @@ mod tests {
         (0..n)
             .map(|i| json!({"text":plain(&format!("o{i}")),"value":format!("v{i}")}))
             .collect()
+    }
+
+    #[test]
+    fn blocks_text_counts_every_text_string() {
+        let blocks = json!([
+            section("abc"),
+            {"type": "header", "text": plain("hé")},
+            {"type": "section", "fields": [plain("12"), {"type": "mrkdwn", "text": "3"}],
+             "accessory": {"type": "button", "text": plain("Go"), "value": "ignored",
+                           "url": "https://ignored.example"}},
+            {"type": "context", "elements": [
+                {"type": "mrkdwn", "text": "ctx"},
+                {"type": "image", "image_url": "https://x", "alt_text": "ignored"}]},
+            {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+                {"type": "text", "text": "rich"},
+                {"type": "link", "url": "https://ignored", "text": "ln"},
+                {"type": "emoji", "name": "ignored"}]}]},
+            {"type": "markdown", "text": "**md**"},
+            {"type": "divider", "block_id": "ignored"},
+        ]);
+        // abc + hé + 12 + 3 + Go + ctx + rich + ln + **md**
+        assert_eq!(
+            message_blocks_text_len(&blocks),
+            3 + 2 + 2 + 1 + 2 + 3 + 4 + 2 + 6
+        );
+        assert_eq!(message_blocks_text_len(&json!([])), 0);
     }
 
     #[test]

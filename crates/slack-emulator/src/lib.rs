@@ -3,7 +3,8 @@
 //! Real Slack cannot be used in CI and makes timing rules (3 s acks, 3 s
 //! trigger ids, retries, rate limits) hard to exercise. This crate serves the
 //! Web API, Socket Mode and signed Events API delivery on 127.0.0.1 with
-//! Slack's documented rules (signing, retries, Socket Mode, rate limits, Block Kit limits), lets a test
+//! Slack's documented rules (signing, retries, Socket Mode, rate limits, Block Kit limits,
+//! external file uploads: [`Emulator::uploaded_files`]), lets a test
 //! act as workspace members (click, submit, type commands) and records what
 //! the bot did. Every payload has the shape slack-morphism's models parse.
 //!
@@ -26,6 +27,8 @@ pub mod api_ref;
 pub mod blockkit;
 mod config;
 mod delivery;
+mod files;
+mod multipart;
 mod payloads;
 pub mod ratelimit;
 mod server;
@@ -38,4 +41,4 @@ pub use delivery::{sign, verify, Delivery, DeliveryKind};
 pub use ratelimit::RateLimits;
 pub use server::Emulator;
 pub use socket_mode::MAX_CONNECTIONS;
-pub use state::{ApiCall, Message, OpenView};
+pub use state::{ApiCall, Message, OpenView, UploadedFile};

@@ -141,6 +141,10 @@ pub fn message(cfg: &EmulatorConfig, m: &Message) -> Value {
     if let Some(t) = &m.thread_ts {
         o.insert("thread_ts".into(), json!(t));
     }
+    if let Some(f) = &m.files {
+        o.insert("files".into(), json!(f));
+        o.insert("upload".into(), json!(false));
+    }
     if m.edited {
         o.insert(
             "edited".into(),

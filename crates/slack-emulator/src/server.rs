@@ -2,7 +2,8 @@
 //! fixtures and inspection of what the bot did.
 //!
 //! A single axum server on 127.0.0.1 serves the Web API (`/api/{method}`),
-//! Socket Mode (`/socket`) and interaction `response_url`s (`/response/{id}`),
+//! Socket Mode (`/socket`), interaction `response_url`s (`/response/{id}`)
+//! and the upload URLs of files.getUploadURLExternal (`/upload/v1/{token}`),
 //! so a test needs one address and the bot needs one base URL. Every other
 //! path is HTTP 404, as on Slack: `/api//auth.test` and `/api/auth.test/`
 //! included.
@@ -13,12 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::config::{EmulatorConfig, Failure, User};
 use crate::socket_mode::SocketHub;
-use crate::state::{ApiCall, Channel, Message, Mode, OpenView, State};
+use crate::state::{ApiCall, Channel, Message, Mode, OpenView, State, UploadedFile};
 
 pub(crate) struct Inner {
     pub config: EmulatorConfig,
@@ -90,6 +92,13 @@ impl Emulator {
             .route("/api/{method}", any(crate::web_api::handle))
             .route("/socket", get(crate::socket_mode::handle_upgrade))
             .route("/response/{id}", post(crate::web_api::handle_response_url))
+            .route(
+                "/upload/v1/{token}",
+                // A file of up to Slack's 1 GB, in a multipart body or raw.
+                post(crate::files::handle_upload).layer(DefaultBodyLimit::max(
+                    crate::files::MAX_FILE_BYTES + 64 * 1024,
+                )),
+            )
             .with_state(emu.weak());
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -261,6 +270,18 @@ impl Emulator {
                 (u.id.clone(), n)
             })
             .collect()
+    }
+
+    /// Every file begun with files.getUploadURLExternal, in that order:
+    /// pending (`bytes` is `None` until they reach the upload URL),
+    /// uploaded, or completed (and shared, given a conversation).
+    pub fn uploaded_files(&self) -> Vec<UploadedFile> {
+        self.st().files.files().cloned().collect()
+    }
+
+    /// One of [`Emulator::uploaded_files`], by file id.
+    pub fn uploaded_file(&self, id: &str) -> Option<UploadedFile> {
+        self.st().files.file(id).cloned()
     }
 
     /// The IM channel between the bot and `user`, once opened.

@@ -13,6 +13,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use crate::config::{Failure, User};
+use crate::files::FileStore;
 use crate::ratelimit::RateLimiter;
 
 /// One Web API call as the emulator saw it.
@@ -47,6 +48,38 @@ pub struct Message {
     pub ephemeral_for: Option<String>,
     /// Message metadata (`{event_type, event_payload}`), if posted with it.
     pub metadata: Option<Value>,
+    /// The file objects of a file share (files.completeUploadExternal), as
+    /// Slack lists them in the message's `files`; `None` for other messages.
+    pub files: Option<Vec<Value>>,
+}
+
+/// A file uploaded through Slack's external upload (files.getUploadURLExternal,
+/// a POST to its upload URL, files.completeUploadExternal), at whatever stage
+/// it reached.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadedFile {
+    /// "F…", as files.getUploadURLExternal answered.
+    pub id: String,
+    pub filename: String,
+    /// The `length` declared to files.getUploadURLExternal, in bytes.
+    pub length: usize,
+    pub alt_txt: Option<String>,
+    pub snippet_type: Option<String>,
+    /// The bytes POSTed to the upload URL; `None` until they arrive.
+    pub bytes: Option<Vec<u8>>,
+    /// Set by files.completeUploadExternal: the title given there, or the
+    /// filename (as Slack shows a file without one). `None` until completed.
+    pub title: Option<String>,
+    /// Whether files.completeUploadExternal accepted it. An upload never
+    /// completed is never shared (Slack drops it).
+    pub completed: bool,
+    /// The first conversation it was shared to (the `channel_id` argument,
+    /// when given); `None` for a private file.
+    pub channel_id: Option<String>,
+    /// Every conversation it was shared to (`channel_id` and `channels`).
+    pub channels: Vec<String>,
+    /// The thread it was shared into.
+    pub thread_ts: Option<String>,
 }
 
 /// A modal or Home tab view.
@@ -301,6 +334,8 @@ pub(crate) struct State {
     /// (view_id, block_id, action_id), so a submission reports the picked
     /// option's real text as the Slack client does.
     pub suggested: HashMap<(String, String, String), Vec<Value>>,
+    /// Files uploaded through the external upload, completed or not.
+    pub files: FileStore,
 }
 
 impl State {
@@ -326,6 +361,7 @@ impl State {
             response_urls: HashMap::new(),
             dm_counter: 0,
             suggested: HashMap::new(),
+            files: FileStore::default(),
         }
     }
 
@@ -523,6 +559,16 @@ pub(crate) mod ids {
     pub fn token() -> String {
         uuid::Uuid::new_v4().simple().to_string()
     }
+
+    /// A file id such as "F07A63UJTTN".
+    pub fn file_id() -> String {
+        format!("F0{}", upper_alnum(9))
+    }
+
+    /// The opaque last segment of an upload URL.
+    pub fn upload_token() -> String {
+        Alphanumeric.sample_string(&mut rand::rng(), 40)
+    }
 }
 
 #[cfg(test)]
@@ -542,6 +588,7 @@ mod tests {
             edited: false,
             ephemeral_for: eph.map(str::to_string),
             metadata: None,
+            files: None,
         }
     }
 

@@ -2,8 +2,9 @@
 //!
 //! Slack answers HTTP 200 with `{"ok":false,"error":...}` for API errors, 429
 //! with `Retry-After` when rate limited, and takes parameters from the query
-//! string, a form body or a JSON body alike; the bot's client may use any of
-//! them, so the handler merges them before dispatching.
+//! string, a form body (URL-encoded or multipart) or a JSON body alike; the
+//! bot's client may use any of them, so the handler merges them before
+//! dispatching.
 //!
 //! It is as strict as Slack, with the embedded reference (`api_ref`) as the
 //! source of truth:
@@ -30,6 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::api_ref::{self, MethodRef};
 use crate::blockkit;
 use crate::config::Failure;
+use crate::multipart;
 use crate::payloads;
 use crate::server::{Emulator, WeakEmulator};
 use crate::state::{ids, ts_micros, ApiCall, Message, OpenView, State as WsState};
@@ -54,15 +56,17 @@ pub(crate) const METHODS: &[&str] = &[
     "views.publish",
     "usergroups.users.list",
     "apps.connections.open",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
 ];
 
-type R = Result<Value, Value>;
+pub(crate) type R = Result<Value, Value>;
 
-fn err(code: &str) -> Value {
+pub(crate) fn err(code: &str) -> Value {
     json!({"ok": false, "error": code})
 }
 
-fn ok(mut v: Value) -> R {
+pub(crate) fn ok(mut v: Value) -> R {
     if let Some(o) = v.as_object_mut() {
         o.insert("ok".into(), json!(true));
     }
@@ -92,6 +96,15 @@ impl Params {
         if ct.starts_with("application/json") {
             if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
                 m.extend(o);
+            }
+        } else if multipart::is_multipart(ct) {
+            // `curl -F`: each plain field is an argument (file parts are not).
+            for part in multipart::parse(ct, body).unwrap_or_default() {
+                if let (Some(k), None) = (part.name, part.filename) {
+                    if let Ok(v) = String::from_utf8(part.data) {
+                        m.insert(k, Value::String(v));
+                    }
+                }
             }
         } else if !body.is_empty() {
             add_form(body, &mut m);
@@ -328,6 +341,18 @@ fn message_content(p: &Params, require: bool) -> Result<(Option<String>, Option<
     Ok((text, blocks))
 }
 
+/// Slack's undocumented cap on the text of a message's blocks all together
+/// (chat.postMessage and chat.update; see
+/// [`blockkit::MAX_MESSAGE_BLOCKS_TEXT`]): `msg_blocks_too_long` past it.
+fn blocks_text_within_limit(blocks: Option<&Value>) -> Result<(), Value> {
+    match blocks {
+        Some(b) if blockkit::message_blocks_text_len(b) > blockkit::MAX_MESSAGE_BLOCKS_TEXT => {
+            Err(err("msg_blocks_too_long"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Slack's `metadata` argument of chat.postMessage / chat.update.
 pub(crate) enum MetadataArg {
     /// Not given (or empty).
@@ -509,7 +534,7 @@ impl Emulator {
                 ..Outcome::new(429, err("ratelimited"))
             };
         }
-        let r = self.dispatch(&mut st, method, p);
+        let r = self.dispatch(&mut st, method, p, token);
         drop(st);
         if let Some(s) = lose_answer {
             return Outcome::new(s, err("internal_error"));
@@ -521,7 +546,7 @@ impl Emulator {
         }
     }
 
-    fn dispatch(&self, st: &mut WsState, method: &str, p: &Params) -> R {
+    fn dispatch(&self, st: &mut WsState, method: &str, p: &Params, token: &str) -> R {
         let cfg = &self.inner.config;
         match method {
             "auth.test" => ok(json!({
@@ -589,6 +614,7 @@ impl Emulator {
                     return Err(err("channel_not_found"));
                 }
                 let (text, blocks) = message_content(p, false)?;
+                blocks_text_within_limit(blocks.as_ref())?;
                 let metadata = metadata_arg(p)?;
                 let m = st
                     .messages
@@ -643,6 +669,7 @@ impl Emulator {
                     edited: false,
                     ephemeral_for: Some(user),
                     metadata: None,
+                    files: None,
                 });
                 ok(json!({"message_ts": ts}))
             }
@@ -692,6 +719,8 @@ impl Emulator {
                 st.tickets.insert(ticket.clone(), Instant::now());
                 ok(json!({"url": format!("ws://{}/socket?ticket={ticket}", self.inner.addr)}))
             }
+            "files.getUploadURLExternal" => self.get_upload_url_external(st, p, token),
+            "files.completeUploadExternal" => self.complete_upload_external(st, p, token),
             _ => Err(err("unknown_method")),
         }
     }
@@ -829,6 +858,7 @@ impl Emulator {
                 .clone()
         };
         let (text, mut blocks) = message_content(p, true)?;
+        blocks_text_within_limit(blocks.as_ref())?;
         if let Some(b) = blocks.as_mut() {
             payloads::assign_ids(b);
         }
@@ -850,6 +880,7 @@ impl Emulator {
             thread_ts: p.str("thread_ts"),
             edited: false,
             ephemeral_for: None,
+            files: None,
         };
         let msg = payloads::message(cfg, &m);
         st.messages.push(m);
@@ -1125,6 +1156,7 @@ impl Emulator {
             edited: false,
             ephemeral_for: (!in_channel).then(|| t.user.clone()),
             metadata: None,
+            files: None,
         });
         (200, json!({"ok": true}))
     }

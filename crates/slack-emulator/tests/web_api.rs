@@ -531,3 +531,87 @@ async fn fault_injection() {
         .collect();
     assert_eq!(statuses, vec![500, 200, 200, 200]);
 }
+
+#[tokio::test]
+async fn blocks_over_12000_characters_of_text_are_msg_blocks_too_long() {
+    let emu = start().await;
+    let http = reqwest::Client::new();
+    let post = |method: &'static str, body: serde_json::Value| {
+        let req = http
+            .post(format!("{}/{method}", emu.api_url()))
+            .bearer_auth("xoxb-emulator-token")
+            .json(&body);
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let section =
+        |n: usize| json!({"type": "section", "text": {"type": "mrkdwn", "text": "s".repeat(n)}});
+    // Each block is within its own limit (section text 3000); together 12,000.
+    let at_limit = json!([section(3000), section(3000), section(3000), section(3000)]);
+    let r = post(
+        "chat.postMessage",
+        json!({"channel": SALES, "blocks": at_limit, "text": "x"}),
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+    let ts = r["ts"].as_str().unwrap().to_string();
+
+    // One more character anywhere (here a context element) is too much.
+    let mut over = at_limit.as_array().unwrap().clone();
+    over.push(json!({"type": "context", "elements": [{"type": "plain_text", "text": "!"}]}));
+    let r = post(
+        "chat.postMessage",
+        json!({"channel": SALES, "blocks": over, "text": "x"}),
+    )
+    .await;
+    assert_eq!(r, json!({"ok": false, "error": "msg_blocks_too_long"}));
+    // Headers, fields and rich text count alike.
+    let mixed = json!([
+        {"type": "header", "text": {"type": "plain_text", "text": "h".repeat(150)}},
+        {"type": "section", "fields": (0..5).map(|_| json!({"type": "mrkdwn", "text": "f".repeat(2000)})).collect::<Vec<_>>()},
+        {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+            {"type": "text", "text": "r".repeat(1851)}]}]},
+    ]);
+    let r = post(
+        "chat.postMessage",
+        json!({"channel": SALES, "blocks": mixed, "text": "x"}),
+    )
+    .await;
+    assert_eq!(r["error"], "msg_blocks_too_long", "{r}");
+    // A block over its own limit is still invalid_blocks.
+    let r = post(
+        "chat.postMessage",
+        json!({"channel": SALES, "blocks": [section(3001)]}),
+    )
+    .await;
+    assert_eq!(r["error"], "invalid_blocks");
+    assert_eq!(emu.messages_in(SALES).len(), 1);
+
+    // chat.update refuses the same, and keeps the message as it was.
+    let r = post(
+        "chat.update",
+        json!({"channel": SALES, "ts": ts, "blocks": over}),
+    )
+    .await;
+    assert_eq!(r["error"], "msg_blocks_too_long", "{r}");
+    assert!(!emu.messages_in(SALES)[0].edited);
+    // Message text is limited on its own (40,000), not by the blocks' budget.
+    let r = post(
+        "chat.update",
+        json!({"channel": SALES, "ts": ts, "text": "t".repeat(40_000)}),
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+    let r = post(
+        "chat.update",
+        json!({"channel": SALES, "ts": ts, "text": "t".repeat(40_001)}),
+    )
+    .await;
+    assert_eq!(r["error"], "msg_too_long");
+}

@@ -4,7 +4,14 @@
 use super::parse_tz;
 use crate::config::error::SourceMap;
 use crate::config::raw::RawDigest;
-use crate::config::{ConfigError, DigestSettings};
+use crate::config::ConfigError;
+
+pub(crate) struct DigestSettings {
+    pub timezone: chrono_tz::Tz,
+    pub channel: Option<String>,
+    pub cadence: Option<Crontab>,
+    pub max_quotes: usize,
+}
 use crate::schedule::Crontab;
 
 pub(super) fn validate(
