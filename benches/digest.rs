@@ -104,18 +104,30 @@ fn ms(d: Duration) -> f64 {
 async fn main() {
     let a = args();
     let cfg = Config::load(Path::new("config/fieldnotes.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let def = cfg.digests.first().expect("the shipped config has a digest").clone();
+    let def = cfg
+        .digests
+        .first()
+        .expect("the shipped config has a digest")
+        .clone();
     let dir = tempfile::tempdir().unwrap();
     let (url, pg_name) = match a.db.as_str() {
-        "sqlite" => (fieldnotes::store::sqlite_url(&dir.path().join("bench.db")), None),
+        "sqlite" => (
+            fieldnotes::store::sqlite_url(&dir.path().join("bench.db")),
+            None,
+        ),
         "postgres" => {
             let name = format!("fieldnotes_bench_digest_{}", std::process::id());
             let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-            let mut c = AnyConnection::connect(admin).await.expect("PostgreSQL is running");
+            let mut c = AnyConnection::connect(admin)
+                .await
+                .expect("PostgreSQL is running");
             c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .await
                 .unwrap();
-            (format!("postgres://postgres@127.0.0.1:5432/{name}"), Some(name))
+            (
+                format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                Some(name),
+            )
         }
         other => panic!("--db sqlite|postgres, not {other}"),
     };
@@ -209,9 +221,11 @@ async fn main() {
         let mut c = AnyConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
             .unwrap();
-        c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-            .await
-            .unwrap();
+        c.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .await
+        .unwrap();
     }
 }
 
@@ -253,7 +267,11 @@ async fn bare_sql(url: &str, bounds: &[i64]) -> usize {
     ];
     let mut rows = 0;
     for q in queries {
-        rows += sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(&mut c).await.unwrap().len();
+        rows += sqlx::query(sqlx::AssertSqlSafe(q))
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .len();
     }
     c.close().await.unwrap();
     rows
@@ -341,7 +359,11 @@ async fn seed(url: &str, cfg: &Config, a: &Args, start: i64, end: i64) {
                     _ => ("", &others),
                 };
                 if let Some(tag) = skewed(&mut rng, list) {
-                    let origin = if rng.random_bool(0.5) { "manual" } else { "auto" };
+                    let origin = if rng.random_bool(0.5) {
+                        "manual"
+                    } else {
+                        "auto"
+                    };
                     if !t.iter().any(|(x, _)| x == tag) {
                         t.push((tag.clone(), origin));
                         if !cat.is_empty() && origin == "manual" {
@@ -358,7 +380,14 @@ async fn seed(url: &str, cfg: &Config, a: &Args, start: i64, end: i64) {
                 if let Some(asset) = skewed(&mut rng, &assets) {
                     let worked = rng.random_bool(0.6);
                     f.push(("asset", asset.clone()));
-                    f.push((if worked { "asset_worked" } else { "asset_flopped" }, asset.clone()));
+                    f.push((
+                        if worked {
+                            "asset_worked"
+                        } else {
+                            "asset_flopped"
+                        },
+                        asset.clone(),
+                    ));
                     t.push((asset.clone(), "manual"));
                     let label = cfg.tag(asset).map(|x| x.label.clone()).unwrap_or_default();
                     answers = serde_json::json!([{"question_id": "asset", "question": "Which asset?",
@@ -412,7 +441,8 @@ async fn seed(url: &str, cfg: &Config, a: &Args, start: i64, end: i64) {
         }
         tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
         for chunk in tags.chunks(2000) {
-            let mut sql = String::from("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ");
+            let mut sql =
+                String::from("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ");
             for (i, (id, tag, o)) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push(',');
@@ -422,7 +452,8 @@ async fn seed(url: &str, cfg: &Config, a: &Args, start: i64, end: i64) {
             tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
         }
         for chunk in fields.chunks(2000) {
-            let mut sql = String::from("INSERT INTO insight_fields (insight_id, field, value) VALUES ");
+            let mut sql =
+                String::from("INSERT INTO insight_fields (insight_id, field, value) VALUES ");
             for (i, (id, k, v)) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push(',');

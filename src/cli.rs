@@ -704,11 +704,16 @@ fn pick_digest<'a>(cfg: &'a Config, name: Option<&str>) -> Result<&'a crate::con
             format!(
                 "no digest named `{n}` in {} (digests: {})",
                 cfg.path.display(),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             )
         }),
-        None => cfg.digests.first().with_context(|| {
-            format!("{} has no `[[digest]]` entry", cfg.path.display())
-        }),
+        None => cfg
+            .digests
+            .first()
+            .with_context(|| format!("{} has no `[[digest]]` entry", cfg.path.display())),
     }
 }

@@ -342,7 +342,8 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         .first()
         .context("the demo needs a [[digest]] in the config")?
         .clone();
-    let last = digest::Period::containing(def.period, end - CDuration::milliseconds(1), def.timezone);
+    let last =
+        digest::Period::containing(def.period, end - CDuration::milliseconds(1), def.timezone);
     if let Some(next) = def.cadence.next_after(def.timezone, end) {
         clock.set(next.at + CDuration::minutes(1));
         jobs.run_until_idle(&state, MAX_TICKS).await;
@@ -366,12 +367,20 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         .sum();
 
     println!("\nperiod    prompts  answered  notes  reps");
-    for p in last.baseline(args.weeks.saturating_sub(1)).into_iter().chain([last]) {
+    for p in last
+        .baseline(args.weeks.saturating_sub(1))
+        .into_iter()
+        .chain([last])
+    {
         let dw = crate::digest::gather(&state.store, &cfg, &def, p).await?;
         let pa = &dw.participation;
         println!(
             "{:<9} {:>7}  {:>8}  {:>5}  {:>4}",
-            dw.period.key, pa.prompts_sent.now, pa.prompts_answered.now, pa.notes.now, pa.reps_sharing.now
+            dw.period.key,
+            pa.prompts_sent.now,
+            pa.prompts_answered.now,
+            pa.notes.now,
+            pa.reps_sharing.now
         );
     }
     let posted: Vec<String> = def.recipients().map(|r| r.to_string()).collect();
@@ -388,7 +397,14 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let trends: Vec<String> = d
         .trends
         .iter()
-        .map(|t| format!("{} {} ({})", digest::render::direction_word(t.direction), t.label, t.summary))
+        .map(|t| {
+            format!(
+                "{} {} ({})",
+                digest::render::direction_word(t.direction),
+                t.label,
+                t.summary
+            )
+        })
         .collect();
     println!(
         "\n{prompts_sent} prompts and {reminders_sent} reminders sent, {modal_answers} answered through the form and {reply_answers} by a DM reply, {quick_notes} quick notes by /fieldnotes, {shortcut_notes} messages saved by shortcut; {insights} insights stored in {}.",
@@ -407,7 +423,11 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
             .map(crate::slack::digest::run_line)
             .unwrap_or_else(|| "not run".into()),
         posted.join(", "),
-        if trends.is_empty() { "nothing beyond chance".to_string() } else { trends.join("; ") }
+        if trends.is_empty() {
+            "nothing beyond chance".to_string()
+        } else {
+            trends.join("; ")
+        }
     );
     println!("Wrote the digest to {}", digest_path.display());
     println!("Wrote the HTML report to {}", html_path.display());

@@ -142,9 +142,11 @@ fn field_key(field: &str, value: &str) -> String {
 pub fn build(def: &DigestDef, taxonomy: &[TagDef], agg: &Aggregates) -> Digest {
     let tax = Taxonomy::new(taxonomy);
     let current = agg.periods.len().saturating_sub(1) as i64;
-    let period = agg.periods.last().copied().unwrap_or_else(|| {
-        Period::containing_date(def.period, chrono::NaiveDate::default())
-    });
+    let period = agg
+        .periods
+        .last()
+        .copied()
+        .unwrap_or_else(|| Period::containing_date(def.period, chrono::NaiveDate::default()));
     let tz = def.timezone;
     let items = Items::new(&agg.items, current);
     let evidence = evidence_index(&agg.evidence, &items);
@@ -206,13 +208,7 @@ pub fn build(def: &DigestDef, taxonomy: &[TagDef], agg: &Aggregates) -> Digest {
         assets: assets(&tax, &items, &evidence, &notes),
         lead_quality: lead_quality(&tax, &agg.lead_quality, &evidence),
         committee: mentions(
-            &tax,
-            &items,
-            "persona",
-            &agg.pairs,
-            &evidence,
-            &notes,
-            &quoter,
+            &tax, &items, "persona", &agg.pairs, &evidence, &notes, &quoter,
         ),
         ideas: tagged_quotes(&tax, "idea", &evidence, &notes, &quoter, 5),
         market_shifts: tagged_quotes(&tax, "market", &evidence, &notes, &quoter, 5),
@@ -258,7 +254,11 @@ fn ev(index: &HashMap<String, Evidence>, key: &str) -> Evidence {
     index.get(key).cloned().unwrap_or_default()
 }
 
-fn participation(agg: &Aggregates, current: i64, evidence: &HashMap<String, Evidence>) -> Participation {
+fn participation(
+    agg: &Aggregates,
+    current: i64,
+    evidence: &HashMap<String, Evidence>,
+) -> Participation {
     let total = |b: i64| {
         agg.totals
             .iter()
@@ -363,10 +363,12 @@ fn trends(
         .by_key
         .keys()
         .copied()
-        .filter(|k| match k.strip_prefix("field:").and_then(|f| f.split_once('=')) {
-            Some((f, v)) => field_item_counts(f, v, tax),
-            None => true,
-        })
+        .filter(
+            |k| match k.strip_prefix("field:").and_then(|f| f.split_once('=')) {
+                Some((f, v)) => field_item_counts(f, v, tax),
+                None => true,
+            },
+        )
         .collect();
     let counts: Vec<Counts> = keys
         .iter()
@@ -451,11 +453,7 @@ fn mentions(
                     .iter()
                     .filter_map(|id| notes.get(id))
                     .filter(|n| n.text.trim().chars().count() >= 20)
-                    .max_by(|a, b| {
-                        relevance(a)
-                            .total_cmp(&relevance(b))
-                            .then(b.id.cmp(&a.id))
-                    })
+                    .max_by(|a, b| relevance(a).total_cmp(&relevance(b)).then(b.id.cmp(&a.id)))
                     .map(|n| quoter.quote(n));
                 Mention {
                     tag: tag.to_string(),
@@ -596,7 +594,11 @@ fn lead_quality(
                 .filter(|b| b.ratings > 0)
                 .map(|b| b.total as f64 / b.ratings as f64);
             Some(LeadSourceQuality {
-                source: if s.is_empty() { "(none)".into() } else { s.to_string() },
+                source: if s.is_empty() {
+                    "(none)".into()
+                } else {
+                    s.to_string()
+                },
                 label: if s.is_empty() {
                     "No lead source given".into()
                 } else {
@@ -615,11 +617,7 @@ fn lead_quality(
             })
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.ratings
-            .cmp(&a.ratings)
-            .then(a.source.cmp(&b.source))
-    });
+    out.sort_by(|a, b| b.ratings.cmp(&a.ratings).then(a.source.cmp(&b.source)));
     out
 }
 
@@ -778,7 +776,12 @@ fn note_refs(d: &Digest, q: &Quoter<'_>) -> BTreeMap<i64, NoteRef> {
     for t in &d.trends {
         ids.extend(&t.evidence.note_ids);
     }
-    for m in d.competitors.iter().chain(&d.objections).chain(&d.committee) {
+    for m in d
+        .competitors
+        .iter()
+        .chain(&d.objections)
+        .chain(&d.committee)
+    {
         ids.extend(&m.evidence.note_ids);
         ids.extend(m.best_quote.iter().map(|q| q.note_id));
     }

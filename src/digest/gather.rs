@@ -125,7 +125,12 @@ pub fn missing_names(agg: &Aggregates) -> Vec<String> {
 }
 
 /// Gathers and builds one period's digest, with the names the store knows.
-pub async fn gather(store: &Store, cfg: &Config, def: &DigestDef, period: Period) -> Result<Digest> {
+pub async fn gather(
+    store: &Store,
+    cfg: &Config,
+    def: &DigestDef,
+    period: Period,
+) -> Result<Digest> {
     let agg = aggregates(store, cfg, def, period).await?;
     Ok(build(def, &cfg.tags, &agg))
 }

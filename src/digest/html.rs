@@ -261,7 +261,7 @@ fn trends(d: &Digest) -> Markup {
                         (t.label)
                     }
                     p { (t.summary) }
-                    p.meta { (test_line(t)) }
+                    p.meta { (test_line(d, t)) }
                     (PreEscaped(chart::trend_svg(d, t)))
                     (evidence_line(d, &t.evidence))
                 }
@@ -1052,7 +1052,7 @@ pub(crate) mod tests {
             let h3 = text(card.select(&sel("h3")).next().unwrap());
             assert_eq!(h3, format!("{}{}", direction_word(t.direction), t.label));
             assert!(text(*card).contains(&t.summary));
-            assert!(text(*card).contains(&test_line(t)));
+            assert!(text(*card).contains(&test_line(&d, t)));
         }
         let part = doc.select(&sel("#participation svg")).next().unwrap();
         assert!(part

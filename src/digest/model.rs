@@ -4,8 +4,8 @@
 //! `--format json`; `docs/digest.schema.json` describes it and the tests
 //! validate against that file.
 
-use serde::Serialize;
 pub use crate::config::{Attribution, SectionKind};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One digest of one period.

@@ -87,7 +87,10 @@ mod tests {
     fn ordinary_figures_stay() {
         let s = "Q3 2026: 40% off, 12 seats, $25,000 budget, SOC 2, 3-5 weeks";
         assert_eq!(on(s), s);
-        assert_eq!(Redaction::Off.apply("a@b.com 415 555 0134"), "a@b.com 415 555 0134");
+        assert_eq!(
+            Redaction::Off.apply("a@b.com 415 555 0134"),
+            "a@b.com 415 555 0134"
+        );
     }
 
     #[test]

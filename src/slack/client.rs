@@ -688,7 +688,10 @@ impl SlackApi {
             .with_alt_txt(alt_txt.into());
         self.limits.wait("files.getUploadURLExternal").await;
         let r = self
-            .call("files.getUploadURLExternal", s.get_upload_url_external(&req))
+            .call(
+                "files.getUploadURLExternal",
+                s.get_upload_url_external(&req),
+            )
             .await?;
         Ok((r.upload_url.0.to_string(), r.file_id.0))
     }
@@ -696,7 +699,12 @@ impl SlackApi {
     /// POSTs a file's bytes to the URL files.getUploadURLExternal gave.
     /// The URL is pre-signed: no token goes with it. Any 200 is success
     /// (Slack answers with plain text, not JSON).
-    pub async fn upload_bytes(&self, url: &str, bytes: Vec<u8>, content_type: &str) -> SlackResult<()> {
+    pub async fn upload_bytes(
+        &self,
+        url: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> SlackResult<()> {
         use http_body_util::Full;
         let uri: hyper::Uri = url
             .parse()
@@ -706,20 +714,30 @@ impl SlackApi {
             .body(Full::new(hyper::body::Bytes::from(bytes)))
             .map_err(|e| SlackCallError::Api(format!("building the upload: {e}")))?;
         let connector = https_connector().map_err(|e| SlackCallError::Api(format!("{e:#}")))?;
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build::<_, Full<hyper::body::Bytes>>(connector);
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build::<_, Full<hyper::body::Bytes>>(connector);
         let resp = match tokio::time::timeout(self.timeout, client.request(req)).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Err(SlackCallError::Transient(format!("uploading a file: {e}"))),
-            Err(_) => return Err(SlackCallError::Transient("uploading a file timed out".into())),
+            Err(_) => {
+                return Err(SlackCallError::Transient(
+                    "uploading a file timed out".into(),
+                ))
+            }
         };
         let status = resp.status();
         if status.is_success() {
             Ok(())
         } else if status.as_u16() == 429 || status.is_server_error() {
-            Err(SlackCallError::Transient(format!("the upload URL answered {status}")))
+            Err(SlackCallError::Transient(format!(
+                "the upload URL answered {status}"
+            )))
         } else {
-            Err(SlackCallError::Api(format!("upload_failed_{}", status.as_u16())))
+            Err(SlackCallError::Api(format!(
+                "upload_failed_{}",
+                status.as_u16()
+            )))
         }
     }
 
@@ -733,10 +751,12 @@ impl SlackApi {
         thread_ts: Option<&str>,
     ) -> SlackResult<()> {
         let s = self.client.open_session(&self.token);
-        let mut req = SlackApiFilesCompleteUploadExternalRequest::new(vec![
-            SlackApiFilesComplete::new(file_id.into()).with_title(title.into()),
-        ])
-        .with_channel_id(channel.into());
+        let mut req =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                file_id.into(),
+            )
+            .with_title(title.into())])
+            .with_channel_id(channel.into());
         if let Some(t) = thread_ts {
             req = req.with_thread_ts(t.into());
         }

@@ -169,7 +169,13 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
     let Some(def) = cfg.digests.iter().find(|d| d.name == run.digest) else {
         warn!(digest = %run.digest, "digest no longer in the config; its run is dropped");
         bot.store
-            .finish_digest_run(run.id, "failed", None, Some("digest removed from the config"), bot.now_ms())
+            .finish_digest_run(
+                run.id,
+                "failed",
+                None,
+                Some("digest removed from the config"),
+                bot.now_ms(),
+            )
             .await?;
         return Ok(());
     };
@@ -185,7 +191,12 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
         }
         let posts = plan_posts(def, &d)?;
         bot.store
-            .queue_digest_posts(run.id, &bot.worker_id, d.participation.notes.now as i64, &posts)
+            .queue_digest_posts(
+                run.id,
+                &bot.worker_id,
+                d.participation.notes.now as i64,
+                &posts,
+            )
             .await?;
     }
     let posts = bot.store.digest_posts(run.id).await?;
@@ -257,7 +268,11 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
 fn retryable(code: &str) -> bool {
     matches!(
         code,
-        "ratelimited" | "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
+        "ratelimited"
+            | "internal_error"
+            | "fatal_error"
+            | "service_unavailable"
+            | "request_timeout"
     )
 }
 
@@ -381,7 +396,11 @@ fn mark(p: &DigestPostRow) -> MessageMark {
     }
 }
 
-async fn post(bot: &Bot, p: &DigestPostRow, thread: Option<&(String, String)>) -> Result<Sent, PostError> {
+async fn post(
+    bot: &Bot,
+    p: &DigestPostRow,
+    thread: Option<&(String, String)>,
+) -> Result<Sent, PostError> {
     let channel = match thread {
         Some((c, _)) => c.clone(),
         None => channel_for(bot, &p.recipient).await?,
@@ -391,14 +410,25 @@ async fn post(bot: &Bot, p: &DigestPostRow, thread: Option<&(String, String)>) -
     if p.uncertain != 0 {
         let found = match (p.kind.as_str(), thread_ts) {
             ("chart", Some(t)) => match p.file_id.as_deref() {
-                Some(f) => bot.slack.find_in_thread(&channel, t, None, Some(f), 5).await?,
+                Some(f) => {
+                    bot.slack
+                        .find_in_thread(&channel, t, None, Some(f), 5)
+                        .await?
+                }
                 None => None,
             },
-            (_, Some(t)) => bot.slack.find_in_thread(&channel, t, Some(&mark(p)), None, 5).await?,
+            (_, Some(t)) => {
+                bot.slack
+                    .find_in_thread(&channel, t, Some(&mark(p)), None, 5)
+                    .await?
+            }
             (_, None) => bot.slack.find_marked(&channel, &mark(p), 3).await?,
         };
         if let Some(ts) = found {
-            info!(post = p.id, "a digest post from an earlier attempt was found in Slack");
+            info!(
+                post = p.id,
+                "a digest post from an earlier attempt was found in Slack"
+            );
             let ts = (p.kind != "chart").then_some(ts);
             bot.store
                 .digest_post_sent(p.id, &channel, ts.as_deref(), None, bot.now_ms())

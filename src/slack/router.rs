@@ -688,8 +688,7 @@ async fn preview_digest(bot: &Arc<Bot>, user: &str, trigger: &str) -> anyhow::Re
             Ok(d) => views::digest_preview(&d),
             Err(e) => views::digest_preview_text(&reply::text(&e)),
         };
-        if let Err(e) = bot.slack.update_view(&view_id, view).await
-        {
+        if let Err(e) = bot.slack.update_view(&view_id, view).await {
             warn!(error = %e, "showing the digest preview failed");
         }
     };

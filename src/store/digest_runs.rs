@@ -81,17 +81,19 @@ impl Store {
         if let Some(id) = new {
             return Ok((id, true));
         }
-        let id: i64 = sqlx::query_scalar("SELECT id FROM digest_runs WHERE digest = $1 AND period = $2")
-            .bind(digest)
-            .bind(period)
-            .fetch_one(self.pool())
-            .await
-            .context("finding a digest run")?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM digest_runs WHERE digest = $1 AND period = $2")
+                .bind(digest)
+                .bind(period)
+                .fetch_one(self.pool())
+                .await
+                .context("finding a digest run")?;
         Ok((id, false))
     }
 
     pub async fn digest_run(&self, digest: &str, period: &str) -> Result<Option<DigestRunRow>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE digest = $1 AND period = $2");
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE digest = $1 AND period = $2");
         sqlx::query_as::<_, DigestRunRow>(sqlx::AssertSqlSafe(sql))
             .bind(digest)
             .bind(period)
@@ -102,7 +104,9 @@ impl Store {
 
     /// The most recent runs, newest first (for `fieldnotes status`).
     pub async fn recent_digest_runs(&self, limit: i64) -> Result<Vec<DigestRunRow>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM digest_runs ORDER BY scheduled_at DESC, id DESC LIMIT $1");
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM digest_runs ORDER BY scheduled_at DESC, id DESC LIMIT $1"
+        );
         sqlx::query_as::<_, DigestRunRow>(sqlx::AssertSqlSafe(sql))
             .bind(limit)
             .fetch_all(self.pool())
@@ -138,13 +142,15 @@ impl Store {
 
     /// Extends this worker's lease on a run; false if it lost it.
     pub async fn renew_digest_lease(&self, id: i64, owner: &str, until_ms: i64) -> Result<bool> {
-        let r = sqlx::query("UPDATE digest_runs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3")
-            .bind(until_ms)
-            .bind(id)
-            .bind(owner)
-            .execute(self.pool())
-            .await
-            .context("renewing a digest lease")?;
+        let r = sqlx::query(
+            "UPDATE digest_runs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
+        )
+        .bind(until_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await
+        .context("renewing a digest lease")?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -245,7 +251,12 @@ impl Store {
 
     /// Marks a post as in flight: if the worker dies now, the next one
     /// looks for it in Slack before posting it again.
-    pub async fn digest_post_in_flight(&self, id: i64, channel: &str, file_id: Option<&str>) -> Result<()> {
+    pub async fn digest_post_in_flight(
+        &self,
+        id: i64,
+        channel: &str,
+        file_id: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE digest_posts SET uncertain = 1, attempts = attempts + 1, channel_id = $1,
                     file_id = COALESCE($2, file_id)

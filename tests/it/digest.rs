@@ -270,16 +270,70 @@ async fn seed(store: &Store) {
     let mut k = 0;
     for w in (1..=8).rev() {
         let base = [
-            note(1 + (w % 3) as u32, at(w, 0), "Acme keeps coming up in late-stage deals at Contoso.", &["competitor:acme", "account:contoso"]),
-            note(2, at(w, 10), "Acme is discounting hard again this quarter.", &["competitor:acme"]),
-            note(3, at(w, 20), "Price pushback from the CFO, they want 15% off.", &["objection:price", "persona:cfo"]),
-            note(4, at(w, 30), "Procurement at Northwind is slow; the redlines take weeks.", &["stage:negotiation", "account:northwind"]),
-            note(5, at(w, 40), "Globex was mentioned once in passing by the buyer.", if w % 1 == 0 { &["competitor:globex"] } else { &[] }),
-            note(1, at(w, 50), "Nothing new on the pipeline this week, steady calls.", &[]),
-            note(2, at(w, 60), "The buyer asked for a security review pack up front.", &["objection:security"]),
-            note(3, at(w, 70), "Good discovery call, they liked the integrations story.", &[]),
-            note(4, at(w, 80), "Another demo booked from the referral program.", &["source:referral"]),
-            note(5, at(w, 90), "Quiet week, two follow-ups pending with prospects.", &[]),
+            note(
+                1 + (w % 3) as u32,
+                at(w, 0),
+                "Acme keeps coming up in late-stage deals at Contoso.",
+                &["competitor:acme", "account:contoso"],
+            ),
+            note(
+                2,
+                at(w, 10),
+                "Acme is discounting hard again this quarter.",
+                &["competitor:acme"],
+            ),
+            note(
+                3,
+                at(w, 20),
+                "Price pushback from the CFO, they want 15% off.",
+                &["objection:price", "persona:cfo"],
+            ),
+            note(
+                4,
+                at(w, 30),
+                "Procurement at Northwind is slow; the redlines take weeks.",
+                &["stage:negotiation", "account:northwind"],
+            ),
+            note(
+                5,
+                at(w, 40),
+                "Globex was mentioned once in passing by the buyer.",
+                if w % 1 == 0 {
+                    &["competitor:globex"]
+                } else {
+                    &[]
+                },
+            ),
+            note(
+                1,
+                at(w, 50),
+                "Nothing new on the pipeline this week, steady calls.",
+                &[],
+            ),
+            note(
+                2,
+                at(w, 60),
+                "The buyer asked for a security review pack up front.",
+                &["objection:security"],
+            ),
+            note(
+                3,
+                at(w, 70),
+                "Good discovery call, they liked the integrations story.",
+                &[],
+            ),
+            note(
+                4,
+                at(w, 80),
+                "Another demo booked from the referral program.",
+                &["source:referral"],
+            ),
+            note(
+                5,
+                at(w, 90),
+                "Quiet week, two follow-ups pending with prospects.",
+                &[],
+            ),
         ];
         for n in &base {
             k += 1;
@@ -288,7 +342,12 @@ async fn seed(store: &Store) {
         if w == 1 {
             let rated = Note {
                 fields: &[("lead_quality", "3")],
-                ..note(6, at(1, 95), "Referral lead was okay, a bit early in their search.", &["source:referral"])
+                ..note(
+                    6,
+                    at(1, 95),
+                    "Referral lead was okay, a bit early in their search.",
+                    &["source:referral"],
+                )
             };
             save(store, &rated, "base-rated").await;
         }
@@ -343,8 +402,12 @@ fn assert_golden(name: &str, text: &str) {
         std::fs::write(&path, text).unwrap();
         return;
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to write it)", path.display()));
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to write it)",
+            path.display()
+        )
+    });
     if want != text {
         let first = want
             .lines()
@@ -362,16 +425,20 @@ fn assert_golden(name: &str, text: &str) {
 }
 
 fn validate_schema(json: &str) {
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(golden("../../docs/digest.schema.json")).unwrap())
-            .unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(golden("../../docs/digest.schema.json")).unwrap(),
+    )
+    .unwrap();
     let doc: Value = serde_json::from_str(json).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(&doc)
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
-    assert!(errors.is_empty(), "the digest JSON breaks its schema: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "the digest JSON breaks its schema: {errors:#?}"
+    );
 }
 
 async fn golden_files(db: Db) {
@@ -386,19 +453,35 @@ async fn golden_files(db: Db) {
     let d = digest::gather(store, &t.config, def, w48()).await.unwrap();
 
     // The statistics the data set was built for.
-    let dir = |key: &str| {
+    let dir = |key: &str| d.trends.iter().find(|x| x.key == key).map(|x| x.direction);
+    assert_eq!(
+        dir("tag:competitor:globex"),
+        Some(digest::Direction::Rising),
+        "{:#?}",
         d.trends
-            .iter()
-            .find(|x| x.key == key)
-            .map(|x| x.direction)
-    };
-    assert_eq!(dir("tag:competitor:globex"), Some(digest::Direction::Rising), "{:#?}", d.trends);
+    );
     assert_eq!(dir("tag:idea:content"), Some(digest::Direction::New));
     assert_eq!(dir("tag:competitor:acme"), None, "steady at 2 a week");
-    let globex = d.trends.iter().find(|x| x.key == "tag:competitor:globex").unwrap();
-    assert_eq!((globex.mentions, globex.reps, globex.baseline_mentions), (6, 4, 8));
-    assert!(globex.summary.starts_with("6 mentions (avg 1.0/wk), 4 reps"), "{}", globex.summary);
-    assert!(!globex.summary.contains('%'), "no percentage on a baseline under 5");
+    let globex = d
+        .trends
+        .iter()
+        .find(|x| x.key == "tag:competitor:globex")
+        .unwrap();
+    assert_eq!(
+        (globex.mentions, globex.reps, globex.baseline_mentions),
+        (6, 4, 8)
+    );
+    assert!(
+        globex
+            .summary
+            .starts_with("6 mentions (avg 1.0/wk), 4 reps"),
+        "{}",
+        globex.summary
+    );
+    assert!(
+        !globex.summary.contains('%'),
+        "no percentage on a baseline under 5"
+    );
     assert_eq!(d.participation.notes.now, 17.0);
     assert_eq!(d.participation.notes.previous, 11.0);
 
@@ -419,7 +502,11 @@ async fn golden_files(db: Db) {
 
     let csv = digest::render(&d, Format::Csv);
     let mut rows = csv::Reader::from_reader(csv.as_bytes());
-    let n = rows.records().map(|r| r.unwrap()).filter(|r| &r[0] == "trends").count();
+    let n = rows
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[0] == "trends")
+        .count();
     assert!(n >= 7, "the trends table is in the CSV");
     t.stop().await;
 }
@@ -432,6 +519,26 @@ async fn golden_markdown_and_json_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_markdown_and_json_postgres() {
     golden_files(Db::Postgres).await;
+}
+
+/// Every Web API call passed the emulator's checks (and every upload of
+/// a file's bytes was taken: the upload URL answers plain text).
+fn all_calls_ok(emu: &slack_emulator::Emulator) {
+    for c in emu.calls() {
+        if c.method == "upload_url" {
+            assert!(
+                c.response.as_str().is_some_and(|r| r.starts_with("OK")),
+                "{}",
+                c.response
+            );
+        } else {
+            assert_eq!(
+                c.response["ok"], true,
+                "{} failed: {}",
+                c.method, c.response
+            );
+        }
+    }
 }
 
 /// Every block-text character of a posted message (what Slack's aggregate
@@ -452,16 +559,24 @@ fn block_chars(v: &Value) -> usize {
 
 async fn scheduled_post(db: Db) {
     let t = TestApp::builder(db, Mode::SocketMode)
-        .config(config("named", r#"channels = ["C0MARKETNG"]
-users = ["U0MKT0001"]"#))
+        .config(config(
+            "named",
+            r#"channels = ["C0MARKETNG"]
+users = ["U0MKT0001"]"#,
+        ))
         .stepped()
         .spawn()
         .await;
-    t.emu.add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    t.emu
+        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
     let store = &t.app().state().store;
     seed(store).await;
     t.advance_to(send_time()).await;
-    let run = store.digest_run("weekly", "2026-W48").await.unwrap().unwrap();
+    let run = store
+        .digest_run("weekly", "2026-W48")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, "done", "{run:?}");
 
     // One message in the channel; the sections and the chart in its thread.
@@ -477,7 +592,8 @@ users = ["U0MKT0001"]"#))
     // then the chart.
     let sections = replies.iter().filter(|m| m.files.is_none()).count();
     assert_eq!(sections, 11, "a reply per section");
-    let text = serde_json::to_string(&channel.iter().map(|m| &m.blocks).collect::<Vec<_>>()).unwrap();
+    let text =
+        serde_json::to_string(&channel.iter().map(|m| &m.blocks).collect::<Vec<_>>()).unwrap();
     assert!(text.contains("Rising: Competitor: Globex"));
     assert!(text.contains("New: Idea: content or campaign"));
     assert!(text.contains("Dana Reyes"));
@@ -495,13 +611,19 @@ users = ["U0MKT0001"]"#))
     assert!(chart.completed);
     assert_eq!(chart.thread_ts.as_deref(), Some(summary.ts.as_str()));
     assert!(
-        chart.bytes.as_deref().is_some_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
+        chart
+            .bytes
+            .as_deref()
+            .is_some_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
         "a PNG"
     );
     assert!(chart.alt_txt.as_deref().is_some_and(|a| !a.is_empty()));
 
     // The marketer listed by id gets it in their DM too.
-    let dm = t.emu.dm_channel("U0MKT0001").expect("a DM with the marketer");
+    let dm = t
+        .emu
+        .dm_channel("U0MKT0001")
+        .expect("a DM with the marketer");
     assert!(t
         .emu
         .messages_in(&dm)
@@ -509,9 +631,7 @@ users = ["U0MKT0001"]"#))
         .any(|m| m.thread_ts.is_none() && m.text.contains("Weekly field digest")));
 
     // Every call passed the emulator's checks, and nothing goes out again.
-    for c in t.emu.calls() {
-        assert_eq!(c.response["ok"], true, "{} failed: {}", c.method, c.response);
-    }
+    all_calls_ok(&t.emu);
     let posts = t.emu.call_count("chat.postMessage");
     t.advance_to(send_time() + CDuration::hours(2)).await;
     assert_eq!(t.emu.call_count("chat.postMessage"), posts, "posted once");
@@ -535,12 +655,21 @@ async fn five_hundred_notes(db: Db) {
         .stepped()
         .spawn()
         .await;
-    t.emu.add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    t.emu
+        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
     let store = &t.app().state().store;
     let tags = [
-        "competitor:acme", "competitor:globex", "objection:price", "objection:security",
-        "stage:negotiation", "persona:cfo", "account:contoso", "account:northwind",
-        "idea:content", "market:shift", "source:referral",
+        "competitor:acme",
+        "competitor:globex",
+        "objection:price",
+        "objection:security",
+        "stage:negotiation",
+        "persona:cfo",
+        "account:contoso",
+        "account:northwind",
+        "idea:content",
+        "market:shift",
+        "source:referral",
     ];
     let long = "They said the rollout plan, the security review and the price all matter, and they want a reference call with a customer of their size before the board meets; ".repeat(6);
     for i in 0..500u32 {
@@ -559,10 +688,18 @@ async fn five_hundred_notes(db: Db) {
         save(store, &n, &format!("n{i}")).await;
     }
     for i in 0..40 {
-        t.emu.add_user(User::new(&format!("U0REP{:04}", i + 1), &format!("rep{i}"), NY));
+        t.emu.add_user(User::new(
+            &format!("U0REP{:04}", i + 1),
+            &format!("rep{i}"),
+            NY,
+        ));
     }
     t.advance_to(send_time()).await;
-    let run = store.digest_run("weekly", "2026-W48").await.unwrap().unwrap();
+    let run = store
+        .digest_run("weekly", "2026-W48")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, "done", "{run:?}");
     let msgs = t.emu.messages_in("C0MARKETNG");
     assert!(msgs.len() >= 2);
@@ -570,9 +707,7 @@ async fn five_hundred_notes(db: Db) {
         assert!(m.blocks.as_array().map(|b| b.len()).unwrap_or(0) <= 50);
         assert!(block_chars(&m.blocks) <= 10_000);
     }
-    for c in t.emu.calls() {
-        assert_eq!(c.response["ok"], true, "{} failed: {}", c.method, c.response);
-    }
+    all_calls_ok(&t.emu);
     t.stop().await;
 }
 
@@ -594,11 +729,16 @@ async fn anonymous(db: Db) {
         .stepped()
         .spawn()
         .await;
-    t.emu.add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    t.emu
+        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
     let store = &t.app().state().store;
     seed(store).await;
     t.advance_to(send_time()).await;
-    let run = store.digest_run("weekly", "2026-W48").await.unwrap().unwrap();
+    let run = store
+        .digest_run("weekly", "2026-W48")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, "done");
     let posted = serde_json::to_string(
         &t.emu
@@ -648,17 +788,36 @@ async fn empty_period(db: Db) {
         .stepped()
         .spawn()
         .await;
-    t.emu.add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    t.emu
+        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
     let store = &t.app().state().store;
     t.advance_to(send_time()).await;
-    let run = store.digest_run("weekly", "2026-W48").await.unwrap().unwrap();
+    let run = store
+        .digest_run("weekly", "2026-W48")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, "empty", "the run was decided: {run:?}");
     assert!(t.emu.messages_in("C0MARKETNG").is_empty(), "nothing posted");
     assert_eq!(t.emu.call_count("files.getUploadURLExternal"), 0);
     // The next week has a note, and is posted: the poster was not stuck.
-    save(store, &note(1, at(-1, 0), "Acme came up at Contoso again this week.", &["competitor:acme"]), "next").await;
+    save(
+        store,
+        &note(
+            1,
+            at(-1, 0),
+            "Acme came up at Contoso again this week.",
+            &["competitor:acme"],
+        ),
+        "next",
+    )
+    .await;
     t.advance_to(send_time() + CDuration::weeks(1)).await;
-    let run = store.digest_run("weekly", "2026-W49").await.unwrap().unwrap();
+    let run = store
+        .digest_run("weekly", "2026-W49")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, "done", "{run:?}");
     assert_eq!(
         t.emu
@@ -695,7 +854,9 @@ async fn sigkill_mid_post(db: Db) {
     .await;
     world.emu.add_channel("C0MARKETNG", "marketing", &[BOT]);
     for i in 0..8 {
-        world.emu.add_user(User::new(&format!("U0REP{:04}", i + 1), NAMES[i], NY));
+        world
+            .emu
+            .add_user(User::new(&format!("U0REP{:04}", i + 1), NAMES[i], NY));
     }
     {
         let store = Store::connect(&world.database_url).await.unwrap();
@@ -718,15 +879,22 @@ async fn sigkill_mid_post(db: Db) {
         async move {
             let deadline = Deadline::after(Duration::from_secs(60));
             while world.emu.messages_in("C0MARKETNG").len() < n {
-                assert!(!deadline.passed(), "{} posts never arrived: {}", n, world.log_tails(40));
+                assert!(
+                    !deadline.passed(),
+                    "{} posts never arrived: {}",
+                    n,
+                    world.log_tails(40)
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     };
     wait_for(2).await;
-    world
-        .emu
-        .fail_next("chat.postMessage", 1, Failure::ApplyThenDelay(Duration::from_secs(600)));
+    world.emu.fail_next(
+        "chat.postMessage",
+        1,
+        Failure::ApplyThenDelay(Duration::from_secs(600)),
+    );
     wait_for(3).await;
     kill(first);
     let out = world.command(&args).output().unwrap();
@@ -747,14 +915,23 @@ async fn sigkill_mid_post(db: Db) {
     marks.dedup();
     assert_eq!(marks.len(), n, "no post went out twice: {marks:?}");
     let store = Store::connect(&world.database_url).await.unwrap();
-    let run = store.digest_run("weekly", "2026-W48").await.unwrap().unwrap();
+    let run = store
+        .digest_run("weekly", "2026-W48")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, "done");
     let posts = store.digest_posts(run.id).await.unwrap();
     assert!(posts.iter().all(|p| p.status == "sent"), "{posts:?}");
     let messages = posts.iter().filter(|p| p.kind != "chart").count();
     assert_eq!(n, messages, "each message once, all of them");
     assert_eq!(
-        world.emu.uploaded_files().iter().filter(|f| f.completed).count(),
+        world
+            .emu
+            .uploaded_files()
+            .iter()
+            .filter(|f| f.completed)
+            .count(),
         1,
         "one chart"
     );

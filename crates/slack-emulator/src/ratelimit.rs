@@ -68,6 +68,7 @@ impl RateLimits {
             ("conversations.open", TIER_3),
             ("conversations.info", TIER_3),
             ("conversations.history", TIER_3),
+            ("conversations.replies", TIER_3),
             ("chat.update", TIER_3),
             ("chat.delete", TIER_3),
             ("users.info", TIER_4),

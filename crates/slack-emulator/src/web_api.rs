@@ -45,6 +45,7 @@ pub(crate) const METHODS: &[&str] = &[
     "conversations.members",
     "conversations.info",
     "conversations.history",
+    "conversations.replies",
     "chat.postMessage",
     "chat.update",
     "chat.postEphemeral",
@@ -606,6 +607,7 @@ impl Emulator {
             }
             "chat.postMessage" => self.post_message(st, p),
             "conversations.history" => self.conversations_history(st, p),
+            "conversations.replies" => self.conversations_replies(st, p),
             "chat.update" => {
                 let (channel, ts) = (p.str("channel"), p.str("ts"));
                 let channel = channel.ok_or_else(|| err("channel_not_found"))?;
@@ -769,6 +771,67 @@ impl Emulator {
     /// conversation, newest first, cursor-paged. Thread replies stay in
     /// their threads (their parents carry `reply_count`), and `metadata` is
     /// returned only with `include_all_metadata`.
+    /// conversations.replies: the parent, then its replies, oldest first,
+    /// `limit` a page (cursor: an offset into the thread). Metadata only
+    /// with `include_all_metadata`, as Slack does.
+    fn conversations_replies(&self, st: &mut WsState, p: &Params) -> R {
+        let cfg = &self.inner.config;
+        let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;
+        let c = st.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+        if c.im_user.is_none() && !c.has_member(&cfg.bot_user_id) {
+            return Err(err("not_in_channel"));
+        }
+        let ts = p.str("ts").ok_or_else(|| err("thread_not_found"))?;
+        let parent = st
+            .messages
+            .get(&id, &ts)
+            .filter(|m| m.thread_ts.is_none() && m.ephemeral_for.is_none())
+            .ok_or_else(|| err("thread_not_found"))?;
+        let with_meta = p.bool("include_all_metadata");
+        let limit = p
+            .str("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(10)
+            .min(1000);
+        let start = match p.str("cursor") {
+            None => 0,
+            Some(c) => c
+                .strip_prefix("replies:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| err("invalid_cursor"))?,
+        };
+        let mut thread: Vec<&Message> = vec![parent];
+        thread.extend(st.messages.in_channel(&id).filter(|m| {
+            m.thread_ts.as_deref() == Some(ts.as_str()) && m.ts != ts && m.ephemeral_for.is_none()
+        }));
+        let page: Vec<Value> = thread
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|m| {
+                let mut v = payloads::message(cfg, m);
+                v["thread_ts"] = json!(ts);
+                if with_meta {
+                    if let Some(md) = &m.metadata {
+                        v["metadata"] = md.clone();
+                    }
+                }
+                v
+            })
+            .collect();
+        let next = if start + limit < thread.len() {
+            format!("replies:{}", start + limit)
+        } else {
+            String::new()
+        };
+        ok(json!({
+            "messages": page,
+            "has_more": !next.is_empty(),
+            "response_metadata": {"next_cursor": next},
+        }))
+    }
+
     fn conversations_history(&self, st: &mut WsState, p: &Params) -> R {
         let cfg = &self.inner.config;
         let id = p.str("channel").ok_or_else(|| err("channel_not_found"))?;

@@ -217,7 +217,8 @@ impl Packer {
 fn push_text(p: &mut Packer, text: &str) {
     let mut chunk = String::new();
     for line in text.lines() {
-        if chunk.chars().count() + line.chars().count() + 1 > MAX_SECTION - 10 && !chunk.is_empty() {
+        if chunk.chars().count() + line.chars().count() + 1 > MAX_SECTION - 10 && !chunk.is_empty()
+        {
             p.push(section(&chunk));
             chunk.clear();
         }
@@ -273,16 +274,19 @@ pub fn summary(d: &Digest) -> SlackMessage {
         })
         .collect();
     blocks.push(section(&if top.is_empty() {
-        format!("*What changed*\n{}", esc(&empty_line(d, SectionKind::Trends)))
+        format!(
+            "*What changed*\n{}",
+            esc(&empty_line(d, SectionKind::Trends))
+        )
     } else {
         format!("*What changed*\n{}", top.join("\n"))
     }));
     if let Some(c) = d.competitors.first() {
         blocks.push(section(&format!(
-            "*Top competitor:* {} ({} mentions from {} reps)",
+            "*Top competitor:* {} ({} from {})",
             esc(&c.label),
-            c.mentions,
-            c.reps
+            count(c.mentions, "mention", "mentions"),
+            count(c.reps, "rep", "reps")
         )));
     }
     let shown: Vec<&str> = d
@@ -376,7 +380,7 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                         direction_word(t.direction),
                         esc(&t.label),
                         esc(&t.summary),
-                        esc(&test_line(t))
+                        esc(&test_line(d, t))
                     ),
                 );
                 push_evidence(p, d, &t.evidence);
@@ -394,12 +398,12 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
             };
             for m in rows {
                 let mut text = format!(
-                    "*{}*: {} mentions ({} {before}), {} reps, {} accounts",
+                    "*{}*: {} ({} {before}), {}, {}",
                     esc(&m.label),
-                    m.mentions,
+                    count(m.mentions, "mention", "mentions"),
                     m.previous,
-                    m.reps,
-                    m.accounts
+                    count(m.reps, "rep", "reps"),
+                    count(m.accounts, "account", "accounts")
                 );
                 if let Some(q) = &m.best_quote {
                     text.push('\n');
@@ -420,10 +424,10 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                 push_text(
                     p,
                     &format!(
-                        "*{}*: {} notes from {} reps · stalls on: {}",
+                        "*{}*: {} from {} · stalls on: {}",
                         esc(&f.label),
-                        f.notes,
-                        f.reps,
+                        count(f.notes, "note", "notes"),
+                        count(f.reps, "rep", "reps"),
                         if stalls.is_empty() {
                             "no objection named".to_string()
                         } else {
@@ -461,12 +465,15 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                 .iter()
                 .map(|l| {
                     format!(
-                        "*{}*: {:.1}/5 from {} ratings{}",
+                        "*{}*: {:.1}/5 from {}{}",
                         esc(&l.label),
                         l.average,
-                        l.ratings,
+                        count(l.ratings, "rating", "ratings"),
                         match (l.previous_average, l.trend) {
-                            (Some(pa), Some(t)) => format!(" ({pa:.1} {before}, {})", signed((t * 10.0).round() / 10.0)),
+                            (Some(pa), Some(t)) => format!(
+                                " ({pa:.1} {before}, {})",
+                                signed((t * 10.0).round() / 10.0)
+                            ),
                             _ => String::new(),
                         }
                     )

@@ -11,7 +11,15 @@ struct Rows {
 }
 
 impl Rows {
-    fn row(&mut self, section: &str, item: &str, label: &str, measure: &str, value: String, e: Option<&Evidence>) {
+    fn row(
+        &mut self,
+        section: &str,
+        item: &str,
+        label: &str,
+        measure: &str,
+        value: String,
+        e: Option<&Evidence>,
+    ) {
         let notes = e
             .map(|e| {
                 e.note_ids
@@ -40,9 +48,8 @@ pub fn render(d: &Digest) -> String {
     let mut r = Rows {
         w: ::csv::Writer::from_writer(Vec::new()),
     };
-    let _ = r
-        .w
-        .write_record(["section", "item", "label", "measure", "value", "notes"]);
+    let _ =
+        r.w.write_record(["section", "item", "label", "measure", "value", "notes"]);
     let p = &d.participation;
     let part = SectionKind::Participation.as_str();
     for (item, f) in [
@@ -54,10 +61,31 @@ pub fn render(d: &Digest) -> String {
         r.row(part, item, item, "now", num(f.now), None);
         r.row(part, item, item, "previous", num(f.previous), None);
     }
-    r.row(part, "response_rate", "response rate", "now", opt(p.response_rate), None);
-    r.row(part, "response_rate", "response rate", "previous", opt(p.previous_response_rate), None);
+    r.row(
+        part,
+        "response_rate",
+        "response rate",
+        "now",
+        opt(p.response_rate),
+        None,
+    );
+    r.row(
+        part,
+        "response_rate",
+        "response rate",
+        "previous",
+        opt(p.previous_response_rate),
+        None,
+    );
     for h in &p.history {
-        r.row(part, &h.period, &h.label, "notes", h.notes.to_string(), None);
+        r.row(
+            part,
+            &h.period,
+            &h.label,
+            "notes",
+            h.notes.to_string(),
+            None,
+        );
         r.row(part, &h.period, &h.label, "reps", h.reps.to_string(), None);
     }
     let trends = SectionKind::Trends.as_str();
@@ -67,10 +95,31 @@ pub fn render(d: &Digest) -> String {
             Direction::Rising => "rising",
             Direction::Falling => "falling",
         };
-        r.row(trends, &t.key, &t.label, "direction", dir.into(), Some(&t.evidence));
-        r.row(trends, &t.key, &t.label, "mentions", t.mentions.to_string(), None);
+        r.row(
+            trends,
+            &t.key,
+            &t.label,
+            "direction",
+            dir.into(),
+            Some(&t.evidence),
+        );
+        r.row(
+            trends,
+            &t.key,
+            &t.label,
+            "mentions",
+            t.mentions.to_string(),
+            None,
+        );
         r.row(trends, &t.key, &t.label, "reps", t.reps.to_string(), None);
-        r.row(trends, &t.key, &t.label, "baseline_avg", format!("{:.4}", t.baseline_avg), None);
+        r.row(
+            trends,
+            &t.key,
+            &t.label,
+            "baseline_avg",
+            format!("{:.4}", t.baseline_avg),
+            None,
+        );
         r.row(trends, &t.key, &t.label, "ratio", opt(t.ratio), None);
         r.row(trends, &t.key, &t.label, "p", opt(t.p), None);
         r.row(trends, &t.key, &t.label, "q", opt(t.q), None);
@@ -82,32 +131,116 @@ pub fn render(d: &Digest) -> String {
     ] {
         for m in rows {
             let s = kind.as_str();
-            r.row(s, &m.tag, &m.label, "mentions", m.mentions.to_string(), Some(&m.evidence));
-            r.row(s, &m.tag, &m.label, "previous", m.previous.to_string(), None);
+            r.row(
+                s,
+                &m.tag,
+                &m.label,
+                "mentions",
+                m.mentions.to_string(),
+                Some(&m.evidence),
+            );
+            r.row(
+                s,
+                &m.tag,
+                &m.label,
+                "previous",
+                m.previous.to_string(),
+                None,
+            );
             r.row(s, &m.tag, &m.label, "reps", m.reps.to_string(), None);
-            r.row(s, &m.tag, &m.label, "accounts", m.accounts.to_string(), None);
+            r.row(
+                s,
+                &m.tag,
+                &m.label,
+                "accounts",
+                m.accounts.to_string(),
+                None,
+            );
         }
     }
     for f in &d.funnel {
         let s = SectionKind::Funnel.as_str();
-        r.row(s, &f.stage, &f.label, "notes", f.notes.to_string(), Some(&f.evidence));
+        r.row(
+            s,
+            &f.stage,
+            &f.label,
+            "notes",
+            f.notes.to_string(),
+            Some(&f.evidence),
+        );
         r.row(s, &f.stage, &f.label, "reps", f.reps.to_string(), None);
         for c in &f.stalls {
-            r.row(s, &f.stage, &f.label, &format!("stall:{}", c.key), c.count.to_string(), None);
+            r.row(
+                s,
+                &f.stage,
+                &f.label,
+                &format!("stall:{}", c.key),
+                c.count.to_string(),
+                None,
+            );
         }
     }
     for a in &d.assets {
         let s = SectionKind::Assets.as_str();
-        r.row(s, &a.asset, &a.label, "worked", a.worked.to_string(), Some(&a.evidence));
-        r.row(s, &a.asset, &a.label, "didnt_work", a.flopped.to_string(), None);
-        r.row(s, &a.asset, &a.label, "used_no_verdict", a.used.to_string(), None);
+        r.row(
+            s,
+            &a.asset,
+            &a.label,
+            "worked",
+            a.worked.to_string(),
+            Some(&a.evidence),
+        );
+        r.row(
+            s,
+            &a.asset,
+            &a.label,
+            "didnt_work",
+            a.flopped.to_string(),
+            None,
+        );
+        r.row(
+            s,
+            &a.asset,
+            &a.label,
+            "used_no_verdict",
+            a.used.to_string(),
+            None,
+        );
     }
     for l in &d.lead_quality {
         let s = SectionKind::LeadQuality.as_str();
-        r.row(s, &l.source, &l.label, "average", format!("{:.4}", l.average), Some(&l.evidence));
-        r.row(s, &l.source, &l.label, "ratings", l.ratings.to_string(), None);
-        r.row(s, &l.source, &l.label, "previous_average", opt(l.previous_average), None);
-        r.row(s, &l.source, &l.label, "previous_ratings", l.previous_ratings.to_string(), None);
+        r.row(
+            s,
+            &l.source,
+            &l.label,
+            "average",
+            format!("{:.4}", l.average),
+            Some(&l.evidence),
+        );
+        r.row(
+            s,
+            &l.source,
+            &l.label,
+            "ratings",
+            l.ratings.to_string(),
+            None,
+        );
+        r.row(
+            s,
+            &l.source,
+            &l.label,
+            "previous_average",
+            opt(l.previous_average),
+            None,
+        );
+        r.row(
+            s,
+            &l.source,
+            &l.label,
+            "previous_ratings",
+            l.previous_ratings.to_string(),
+            None,
+        );
     }
     for (kind, qs) in [
         (SectionKind::Ideas, &d.ideas),
@@ -119,7 +252,14 @@ pub fn render(d: &Digest) -> String {
                 count: 1,
                 note_ids: vec![q.note_id],
             };
-            r.row(kind.as_str(), &q.note_id.to_string(), &who(q), "quote", csv_cell(&q.text).into_owned(), Some(&e));
+            r.row(
+                kind.as_str(),
+                &q.note_id.to_string(),
+                &who(q),
+                "quote",
+                csv_cell(&q.text).into_owned(),
+                Some(&e),
+            );
         }
     }
     String::from_utf8(r.w.into_inner().unwrap_or_default()).unwrap_or_default()

@@ -132,7 +132,7 @@ fn section(o: &mut String, d: &Digest, s: SectionKind) {
                     direction_word(t.direction),
                     cell(&t.label),
                     t.summary,
-                    test_line(t),
+                    test_line(d, t),
                     evidence(d, &t.evidence)
                 );
             }

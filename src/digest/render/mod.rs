@@ -120,29 +120,46 @@ pub(crate) fn direction_word(d: Direction) -> &'static str {
     }
 }
 
-/// "p = 0.010, q = 0.031, 4.0× the usual rate", or "first mentions" for
-/// a new item.
-pub(crate) fn test_line(t: &TrendItem) -> String {
+/// "3.6× the usual rate, p = 0.023, q = 0.046", or for a new item "none
+/// in the 8 weeks before".
+pub(crate) fn test_line(d: &Digest, t: &TrendItem) -> String {
     let mut parts = Vec::new();
-    if let Some(r) = t.ratio {
-        parts.push(format!("{r:.1}× the usual rate"));
-    } else {
-        parts.push(format!(
+    match t.ratio {
+        Some(r) => parts.push(format!("{r:.1}× the usual rate")),
+        None => parts.push(format!(
             "none in the {} {}s before",
-            t.history.len().saturating_sub(1),
-            match t.summary.contains("/wk") {
-                true => "week",
-                false => "period",
-            }
-        ));
+            d.period.baseline_periods,
+            period_word(d)
+        )),
     }
+    let prob = |name: &str, x: f64| {
+        if x < 0.001 {
+            format!("{name} < 0.001")
+        } else {
+            format!("{name} = {x:.3}")
+        }
+    };
     if let Some(p) = t.p {
-        parts.push(format!("p = {p:.3}"));
+        parts.push(prob("p", p));
     }
     if let Some(q) = t.q {
-        parts.push(format!("q = {q:.3}"));
+        parts.push(prob("q", q));
     }
     parts.join(", ")
+}
+
+/// "1 mention", "3 mentions".
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "week", "month" or "period".
+pub(crate) fn period_word(d: &Digest) -> &'static str {
+    match d.period.kind.as_str() {
+        "week" => "week",
+        "month" => "month",
+        _ => "period",
+    }
 }
 
 /// Who said it, as the digest's attribution allows.
