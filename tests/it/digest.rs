@@ -298,11 +298,7 @@ async fn seed(store: &Store) {
                 5,
                 at(w, 40),
                 "Globex was mentioned once in passing by the buyer.",
-                if w % 1 == 0 {
-                    &["competitor:globex"]
-                } else {
-                    &[]
-                },
+                &["competitor:globex"],
             ),
             note(
                 1,
@@ -676,7 +672,7 @@ async fn five_hundred_notes(db: Db) {
         let picked: Vec<&str> = tags
             .iter()
             .enumerate()
-            .filter(|(j, _)| (i as usize + j) % 3 == 0)
+            .filter(|(j, _)| (i as usize + j).is_multiple_of(3))
             .map(|(_, t)| *t)
             .collect();
         let text = format!("Note {i} from the field & <more>: {long}");
@@ -853,10 +849,10 @@ async fn sigkill_mid_post(db: Db) {
     )
     .await;
     world.emu.add_channel("C0MARKETNG", "marketing", &[BOT]);
-    for i in 0..8 {
+    for (i, name) in NAMES.iter().enumerate() {
         world
             .emu
-            .add_user(User::new(&format!("U0REP{:04}", i + 1), NAMES[i], NY));
+            .add_user(User::new(&format!("U0REP{:04}", i + 1), name, NY));
     }
     {
         let store = Store::connect(&world.database_url).await.unwrap();
