@@ -419,15 +419,26 @@ pub async fn run(cli: Cli) -> Result<()> {
                 let run = crate::slack::digest::post_now(&bot, &def, period).await;
                 bot.store.close().await;
                 let run = run?;
-                println!("{}", crate::slack::digest::run_line(&run));
+                println!("{}", crate::digest::run_line(&run));
                 return if run.status == "failed" {
                     Err(anyhow::anyhow!("some of the digest was not posted"))
                 } else {
                     Ok(())
                 };
             }
-            let d = digest::gather(&store, &cfg, &def, period).await;
-            store.close().await;
+            // With a bot token, reps' names not yet cached are looked up
+            // through users.info (and cached); without, the cache alone.
+            let d = if secrets.bot_token.is_some() {
+                let bot =
+                    crate::slack::Bot::connect(cfg, store, secrets, Arc::new(SystemClock)).await?;
+                let d = crate::slack::digest::build(&bot, &def, period).await;
+                bot.store.close().await;
+                d
+            } else {
+                let d = digest::gather(&store, &cfg, &def, period).await;
+                store.close().await;
+                d
+            };
             let text = digest::render(&d?, format.format());
             match out {
                 Some(path) => {

@@ -47,6 +47,11 @@ impl Clock for ManualClock {
 /// Shared handle to whichever clock the app runs on.
 pub type SharedClock = Arc<dyn Clock>;
 
+/// Exponential backoff for transient failures: 2 s, 4 s, … capped at 5 min.
+pub fn backoff(attempt: i64) -> std::time::Duration {
+    std::time::Duration::from_secs((1u64 << attempt.clamp(1, 9) as u32).min(300))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,16 @@ pub async fn status(
             );
         }
     }
+    let runs = store.recent_digest_runs(10).await?;
+    if !runs.is_empty() {
+        let _ = writeln!(out, "\nDigests (newest first):");
+        for r in &runs {
+            let when = DateTime::from_timestamp_millis(r.scheduled_at)
+                .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {when}  {}", crate::digest::run_line(r));
+        }
+    }
     let backlog = store.inbox_backlog().await?;
     let parked = store.parked_events(20).await?;
     if backlog > 0 || !parked.is_empty() {

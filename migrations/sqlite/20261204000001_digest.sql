@@ -50,3 +50,8 @@ CREATE TABLE digest_posts (
     sent_at BIGINT,
     UNIQUE (run_id, recipient, seq)
 );
+
+-- The digest's window scans (issue 12): notes by time with what the
+-- aggregates read of them, so a year of notes is counted from the index
+-- without visiting each note's row (text, answers).
+CREATE INDEX insights_window ON insights (created_at, deleted_at, user_id, checkin, id);

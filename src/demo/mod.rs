@@ -420,7 +420,7 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         def.name,
         last,
         run.as_ref()
-            .map(crate::slack::digest::run_line)
+            .map(crate::digest::run_line)
             .unwrap_or_else(|| "not run".into()),
         posted.join(", "),
         if trends.is_empty() {

@@ -29,3 +29,23 @@ pub use crate::text::truncate;
 pub fn to_markdown(d: &Digest) -> String {
     render::markdown::render(d)
 }
+
+/// One line on a run, for the operator: "marketing-weekly 2026-W48: done
+/// (posted), 124 notes".
+pub fn run_line(run: &crate::store::DigestRunRow) -> String {
+    let what = match run.status.as_str() {
+        "done" => "posted".to_string(),
+        "empty" => "no notes in the period, nothing posted".to_string(),
+        "failed" => format!(
+            "failed: {}",
+            run.last_error.as_deref().unwrap_or("see the log")
+        ),
+        "posting" => "posting, will resume".to_string(),
+        _ => "waiting to be built".to_string(),
+    };
+    let notes = run
+        .notes
+        .map(|n| format!(", {n} notes"))
+        .unwrap_or_default();
+    format!("{} {}: {what}{notes}", run.digest, run.period)
+}

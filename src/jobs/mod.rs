@@ -317,7 +317,4 @@ async fn sleep_or_stop(state: &Bot, stop: &mut watch::Receiver<bool>) -> bool {
     *stop.borrow()
 }
 
-/// Exponential backoff for transient failures: 2 s, 4 s, … capped at 5 min.
-pub fn backoff(attempt: i64) -> Duration {
-    Duration::from_secs((1u64 << attempt.clamp(1, 9) as u32).min(300))
-}
+pub use crate::clock::backoff;

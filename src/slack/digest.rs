@@ -97,7 +97,7 @@ pub async fn run_once(bot: &Bot) -> Result<DigestOutcome> {
     match work(bot, &run, &mut out).await {
         Ok(()) => {}
         Err(e) => {
-            let retry = bot.now_ms() + crate::jobs::backoff(run.attempts).as_millis() as i64;
+            let retry = bot.now_ms() + crate::clock::backoff(run.attempts).as_millis() as i64;
             warn!(digest = %run.digest, period = %run.period, error = %format!("{e:#}"), "digest run will be retried");
             bot.store
                 .release_digest_run(run.id, retry, &format!("{e:#}"))
@@ -500,24 +500,4 @@ async fn post_chart(
 /// (tests, previews).
 pub fn messages(d: &Digest) -> Vec<SlackMessage> {
     digest::render::blocks::messages(d)
-}
-
-/// One line on a run, for the operator: "marketing-weekly 2026-W48: done
-/// (posted), 124 notes".
-pub fn run_line(run: &DigestRunRow) -> String {
-    let what = match run.status.as_str() {
-        "done" => "posted".to_string(),
-        "empty" => "no notes in the period, nothing posted".to_string(),
-        "failed" => format!(
-            "failed: {}",
-            run.last_error.as_deref().unwrap_or("see the log")
-        ),
-        "posting" => "posting, will resume".to_string(),
-        _ => "waiting to be built".to_string(),
-    };
-    let notes = run
-        .notes
-        .map(|n| format!(", {n} notes"))
-        .unwrap_or_default();
-    format!("{} {}: {what}{notes}", run.digest, run.period)
 }

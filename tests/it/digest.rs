@@ -496,6 +496,21 @@ async fn golden_files(db: Db) {
     validate_schema(&json);
     assert_golden("digest-w48.json", &json);
 
+    // The HTML report parses, and holds a chart per rising or new item
+    // plus participation and assets.
+    let html = digest::render(&d, Format::Html);
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+    let svgs = doc
+        .select(&scraper::Selector::parse("svg[role=img]").unwrap())
+        .count();
+    assert_eq!(
+        svgs,
+        d.trends.len() + 2,
+        "a chart per trend, participation, assets"
+    );
+    assert!(html.contains("Competitor: Globex") && !html.contains("555-0134"));
+
     let csv = digest::render(&d, Format::Csv);
     let mut rows = csv::Reader::from_reader(csv.as_bytes());
     let n = rows
@@ -935,6 +950,13 @@ async fn sigkill_mid_post(db: Db) {
     let again = world.command(&args).output().unwrap();
     assert!(again.status.success());
     assert_eq!(world.emu.messages_in("C0MARKETNG").len(), msgs.len());
+    // `fieldnotes status` lists the run.
+    let status = world.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(
+        status.contains("weekly 2026-W48: posted, 17 notes"),
+        "{status}"
+    );
     store.close().await;
     world.finish().await;
 }
