@@ -103,6 +103,7 @@ fn ms(d: Duration) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
+    sqlx::any::install_default_drivers();
     let cfg = Config::load(Path::new("config/fieldnotes.toml")).unwrap_or_else(|e| panic!("{e}"));
     let def = cfg
         .digests
@@ -131,7 +132,6 @@ async fn main() {
         }
         other => panic!("--db sqlite|postgres, not {other}"),
     };
-    sqlx::any::install_default_drivers();
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
 

@@ -139,6 +139,24 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     for ch in channels {
         emu.add_channel(ch, "sales-team", &members);
     }
+    // Each digest's channels, with the bot in them (Slack shares the
+    // digest's chart only where the bot is a member) and the marketers.
+    for d in &cfg.digests {
+        for ch in &d.channels {
+            let mut people: Vec<&str> = vec![emu.config().bot_user_id.as_str()];
+            people.extend(cfg.roles.marketers.iter().map(String::as_str));
+            emu.add_channel(ch, "marketing", &people);
+        }
+        for u in &d.users {
+            if !emu.users().iter().any(|x| &x.id == u) {
+                emu.add_user(User::new(
+                    u,
+                    &format!("user.{}", u.to_lowercase()),
+                    "America/New_York",
+                ));
+            }
+        }
+    }
     // Explicitly listed users must exist too.
     for c in &cfg.checkins {
         for u in &c.audience.users {

@@ -108,7 +108,7 @@ fn pick<'a>(rng: &mut StdRng, xs: &'a [&'a str]) -> &'a str {
 /// week (`left == 0`), when it comes up in most calls: a real rise for the
 /// digest's test to find, not a wobble.
 fn competitor(rng: &mut StdRng, left: u32) -> &'static str {
-    let globex = if left == 0 { 0.7 } else { 0.06 };
+    let globex = if left == 0 { 0.9 } else { 0.06 };
     let r: f64 = rng.random();
     if r < globex {
         "Globex"
@@ -126,7 +126,16 @@ pub fn heard(rng: &mut StdRng, left: u32) -> String {
     let acct = pick(rng, ACCOUNTS);
     let who = pick(rng, PERSONAS);
     let comp = competitor(rng, left);
-    if left == 0 && rng.random_bool(0.3) {
+    // The last week: Globex's new bundle is in most calls.
+    if left == 0 && rng.random_bool(0.5) {
+        let globex = [
+            format!("Globex is giving {acct} its analytics add-on free for a year if they sign this month."),
+            format!("The {who} at {acct} says Globex undercut our quote by 25% with a three-year deal."),
+            format!("Globex demoed its new AI assistant to {acct}; the {who} asked why we don't have one."),
+        ];
+        return globex.choose(rng).cloned().unwrap_or_default();
+    }
+    if left == 0 && rng.random_bool(0.7) {
         let ideas = [
             format!("We should publish a head-to-head page against {comp}: the {who} at {acct} asked for one."),
             format!("Idea: a short video on the Salesforce sync would help, {acct} keeps asking how it works."),
@@ -179,6 +188,13 @@ pub fn assets(rng: &mut StdRng, left: u32) -> String {
 pub fn quick_note(rng: &mut StdRng, left: u32) -> String {
     let acct = pick(rng, ACCOUNTS);
     let comp = competitor(rng, left);
+    if left == 0 {
+        return if rng.random_bool(0.5) {
+            format!("Heads up: {comp} is offering {acct} a free migration and a year of analytics. #competitor")
+        } else {
+            format!("We should send {acct} a one-pager on migrating off {comp}; they asked twice.")
+        };
+    }
     let templates: Vec<String> = vec![
         format!("Heads up: {comp} is offering free migration to {acct}. #competitor"),
         format!("{acct} asked for the ROI calculator after the demo, second time this week."),

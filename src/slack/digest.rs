@@ -214,18 +214,19 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
         match p.status.as_str() {
             "sent" => continue,
             "failed" => {
-                failed.push(format!("{} #{}", p.recipient, p.seq));
+                if p.seq == 0 || thread.is_some() {
+                    failed.push(failure(&p, p.last_error.as_deref().unwrap_or("refused")));
+                }
                 continue;
             }
             _ => {}
         }
         if p.seq > 0 && thread.is_none() {
             // The summary never went out to this recipient: its thread
-            // can't either.
+            // can't either (the summary's failure says why).
             bot.store
                 .digest_post_error(p.id, true, "the summary was not posted")
                 .await?;
-            failed.push(format!("{} #{}", p.recipient, p.seq));
             continue;
         }
         if !bot
@@ -247,7 +248,7 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
                 let give_up = p.attempts + 1 >= MAX_POST_ATTEMPTS || !retryable(&code);
                 bot.store.digest_post_error(p.id, give_up, &code).await?;
                 if give_up {
-                    failed.push(format!("{} #{}: {code}", p.recipient, p.seq));
+                    failed.push(failure(&p, &code));
                 } else {
                     anyhow::bail!("Slack refused a digest post: {code}");
                 }
@@ -262,6 +263,16 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
         .await?;
     info!(digest = %run.digest, period = %run.period, status, "digest run finished");
     Ok(())
+}
+
+/// "C0MARKETNG summary (and its thread): channel_not_found".
+fn failure(p: &DigestPostRow, code: &str) -> String {
+    let what = match p.kind.as_str() {
+        "summary" => "summary (and its thread)".to_string(),
+        "chart" => "chart".to_string(),
+        _ => format!("reply {}", p.seq),
+    };
+    format!("{} {what}: {code}", p.recipient)
 }
 
 /// Slack errors worth another try later (rather than failing the post).

@@ -438,11 +438,7 @@ fn validate_schema(json: &str) {
 }
 
 async fn golden_files(db: Db) {
-    let t = TestApp::builder(db, Mode::SocketMode)
-        .config(config("named", r#"channels = ["C0MARKETNG"]"#))
-        .stepped()
-        .spawn()
-        .await;
+    let t = marketing_app(db, "named", r#"channels = ["C0MARKETNG"]"#).await;
     let store = &t.app().state().store;
     seed(store).await;
     let def = &t.config.digests[0];
@@ -532,6 +528,19 @@ async fn golden_markdown_and_json_postgres() {
     golden_files(Db::Postgres).await;
 }
 
+/// The stepped app with the digest config (`attribution`, recipients as
+/// TOML), and the marketing channel with the marketer and the bot in it.
+async fn marketing_app(db: Db, attribution: &str, recipients: &str) -> TestApp {
+    let t = TestApp::builder(db, Mode::SocketMode)
+        .config(config(attribution, recipients))
+        .stepped()
+        .spawn()
+        .await;
+    t.emu
+        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    t
+}
+
 /// Every Web API call passed the emulator's checks (and every upload of
 /// a file's bytes was taken: the upload URL answers plain text).
 fn all_calls_ok(emu: &slack_emulator::Emulator) {
@@ -569,17 +578,13 @@ fn block_chars(v: &Value) -> usize {
 }
 
 async fn scheduled_post(db: Db) {
-    let t = TestApp::builder(db, Mode::SocketMode)
-        .config(config(
-            "named",
-            r#"channels = ["C0MARKETNG"]
+    let t = marketing_app(
+        db,
+        "named",
+        r#"channels = ["C0MARKETNG"]
 users = ["U0MKT0001"]"#,
-        ))
-        .stepped()
-        .spawn()
-        .await;
-    t.emu
-        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    )
+    .await;
     let store = &t.app().state().store;
     seed(store).await;
     t.advance_to(send_time()).await;
@@ -661,13 +666,7 @@ async fn scheduled_post_with_chart_postgres() {
 
 /// 500 notes with long texts and every tag: the Block Kit still fits.
 async fn five_hundred_notes(db: Db) {
-    let t = TestApp::builder(db, Mode::SocketMode)
-        .config(config("named", r#"channels = ["C0MARKETNG"]"#))
-        .stepped()
-        .spawn()
-        .await;
-    t.emu
-        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    let t = marketing_app(db, "named", r#"channels = ["C0MARKETNG"]"#).await;
     let store = &t.app().state().store;
     let tags = [
         "competitor:acme",
@@ -735,13 +734,7 @@ async fn five_hundred_note_digest_fits_block_kit_postgres() {
 /// An anonymous digest names nobody, in Slack, Markdown, HTML and JSON, and
 /// masks contact details.
 async fn anonymous(db: Db) {
-    let t = TestApp::builder(db, Mode::SocketMode)
-        .config(config("anonymous", r#"channels = ["C0MARKETNG"]"#))
-        .stepped()
-        .spawn()
-        .await;
-    t.emu
-        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    let t = marketing_app(db, "anonymous", r#"channels = ["C0MARKETNG"]"#).await;
     let store = &t.app().state().store;
     seed(store).await;
     t.advance_to(send_time()).await;
@@ -794,13 +787,7 @@ async fn anonymous_and_redacted_postgres() {
 /// A period with no notes: the run ends `empty` and nothing is posted,
 /// while a period with notes right after is posted.
 async fn empty_period(db: Db) {
-    let t = TestApp::builder(db, Mode::SocketMode)
-        .config(config("named", r#"channels = ["C0MARKETNG"]"#))
-        .stepped()
-        .spawn()
-        .await;
-    t.emu
-        .add_channel("C0MARKETNG", "marketing", &["U0MKT0001", BOT]);
+    let t = marketing_app(db, "named", r#"channels = ["C0MARKETNG"]"#).await;
     let store = &t.app().state().store;
     t.advance_to(send_time()).await;
     let run = store

@@ -95,13 +95,7 @@ fn evidence(d: &Digest, e: &Evidence) -> String {
     if e.note_ids.is_empty() {
         return String::new();
     }
-    let shown: Vec<String> = e
-        .note_ids
-        .iter()
-        .take(SLACK_IDS)
-        .map(|id| note_link(d, *id))
-        .collect();
-    let more = e.count.saturating_sub(shown.len() as u64);
+    let (shown, more) = evidence_links(e, SLACK_IDS, |id| note_link(d, id));
     let mut s = format!(":mag: {}", shown.join(", "));
     if more > 0 {
         s.push_str(&format!(" +{more} more"));

@@ -19,13 +19,7 @@ pub(crate) fn evidence(d: &Digest, e: &Evidence) -> String {
     if e.note_ids.is_empty() {
         return String::new();
     }
-    let shown: Vec<String> = e
-        .note_ids
-        .iter()
-        .take(INLINE_IDS)
-        .map(|id| note_link(d, *id))
-        .collect();
-    let more = e.count.saturating_sub(shown.len() as u64);
+    let (shown, more) = evidence_links(e, INLINE_IDS, |id| note_link(d, id));
     let word = if e.count == 1 { "note" } else { "notes" };
     if more > 0 {
         format!("{word} {} and {more} more", shown.join(", "))

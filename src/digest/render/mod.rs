@@ -148,6 +148,18 @@ pub(crate) fn test_line(d: &Digest, t: &TrendItem) -> String {
     parts.join(", ")
 }
 
+/// A figure's first `max` evidence ids, each as `link` makes it, and how
+/// many of its notes are left unnamed.
+pub(crate) fn evidence_links(
+    e: &Evidence,
+    max: usize,
+    link: impl Fn(i64) -> String,
+) -> (Vec<String>, u64) {
+    let shown: Vec<String> = e.note_ids.iter().take(max).map(|id| link(*id)).collect();
+    let more = e.count.saturating_sub(shown.len() as u64);
+    (shown, more)
+}
+
 /// "1 mention", "3 mentions".
 pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
