@@ -499,3 +499,74 @@ async fn tiers_for_history_and_user_groups() {
     let (status, _) = call(&emu, "conversations.history", json!({"channel": dm})).await;
     assert_eq!(status, 502);
 }
+
+/// conversations.replies: the parent first, then its replies oldest first,
+/// in pages; metadata only with `include_all_metadata`; a reply's ts is
+/// not a thread, and a channel the bot isn't in is refused.
+#[tokio::test]
+async fn replies_list_a_thread_with_metadata_when_asked() {
+    let emu = start().await;
+    let parent = post(&emu, ALICE, "parent").await;
+    let dm = emu.dm_channel(ALICE).unwrap();
+    let mut replies = vec![];
+    for i in 0..3 {
+        let (_, r) = call(
+            &emu,
+            "chat.postMessage",
+            json!({"channel": dm, "text": format!("r{i}"), "thread_ts": parent,
+                   "metadata": {"event_type": "mark", "event_payload": {"n": i.to_string()}}}),
+        )
+        .await;
+        assert_eq!(r["ok"], true, "{r}");
+        replies.push(r["ts"].as_str().unwrap().to_string());
+    }
+    let (_, all) = call(
+        &emu,
+        "conversations.replies",
+        json!({"channel": dm, "ts": parent, "include_all_metadata": true}),
+    )
+    .await;
+    assert_eq!(all["ok"], true, "{all}");
+    assert_eq!(texts(&all), ["parent", "r0", "r1", "r2"]);
+    assert_eq!(all["messages"][2]["metadata"]["event_payload"]["n"], "1");
+    let (_, plain) = call(
+        &emu,
+        "conversations.replies",
+        json!({"channel": dm, "ts": parent}),
+    )
+    .await;
+    assert!(plain["messages"][2].get("metadata").is_none());
+    // Two a page, following the cursor.
+    let (_, p1) = call(
+        &emu,
+        "conversations.replies",
+        json!({"channel": dm, "ts": parent, "limit": 2}),
+    )
+    .await;
+    assert_eq!(texts(&p1), ["parent", "r0"]);
+    let cursor = p1["response_metadata"]["next_cursor"].as_str().unwrap();
+    let (_, p2) = call(
+        &emu,
+        "conversations.replies",
+        json!({"channel": dm, "ts": parent, "limit": 2, "cursor": cursor}),
+    )
+    .await;
+    assert_eq!(texts(&p2), ["r1", "r2"]);
+    assert_eq!(p2["response_metadata"]["next_cursor"], "");
+    // A reply is not a thread's parent.
+    let (_, r) = call(
+        &emu,
+        "conversations.replies",
+        json!({"channel": dm, "ts": replies[0]}),
+    )
+    .await;
+    assert_eq!(r["error"], "thread_not_found");
+    emu.add_channel("C0NOTBOT1", "no-bot", &[ALICE]);
+    let (_, r) = call(
+        &emu,
+        "conversations.replies",
+        json!({"channel": "C0NOTBOT1", "ts": parent}),
+    )
+    .await;
+    assert_eq!(r["error"], "not_in_channel");
+}
