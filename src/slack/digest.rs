@@ -53,6 +53,16 @@ pub async fn schedule(bot: &Bot) -> Result<usize> {
             continue;
         };
         let period = Period::last_complete(def.period, at, def.timezone);
+        // Every tick for a day after a send asks again: a read answers it
+        // without taking SQLite's write lock.
+        if bot
+            .store
+            .digest_run(&def.name, &period.to_string())
+            .await?
+            .is_some()
+        {
+            continue;
+        }
         let (_, new) = bot
             .store
             .create_digest_run(

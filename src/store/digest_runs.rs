@@ -122,6 +122,20 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Option<DigestRunRow>> {
+        // Most ticks find nothing due: a read says so without taking
+        // SQLite's write lock.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM digest_runs
+             WHERE status IN ('pending', 'posting') AND lease_until < $1 AND scheduled_at <= $1
+             LIMIT 1",
+        )
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await
+        .context("looking for a due digest run")?;
+        if due.is_none() {
+            return Ok(None);
+        }
         let lock = self.skip_locked();
         let sql = format!(
             "UPDATE digest_runs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
