@@ -1301,16 +1301,23 @@ pub(crate) mod tests {
         );
     }
 
-    /// Writes `docs/digest-example.html` from this fixture:
-    /// `cargo test --lib digest::html::tests::write_example -- --ignored`.
+    /// `docs/digest-example.html` (linked from the README) is what this
+    /// fixture renders today; `UPDATE_GOLDEN=1` rewrites it and the Slack
+    /// chart example beside it.
     #[test]
-    #[ignore]
-    fn write_example() {
+    fn docs_example_is_current() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("digest-example.html"), render(&sample())).unwrap();
-        if let Some(png) = chart::png(&sample()) {
-            std::fs::write(dir.join("digest-chart-example.png"), png).unwrap();
+        let html = render(&sample());
+        if std::env::var("UPDATE_GOLDEN").is_ok() {
+            std::fs::write(dir.join("digest-example.html"), &html).unwrap();
+            if let Some(png) = chart::png(&sample()) {
+                std::fs::write(dir.join("digest-chart-example.png"), png).unwrap();
+            }
         }
+        let on_disk = std::fs::read_to_string(dir.join("digest-example.html")).unwrap();
+        assert!(
+            on_disk == html,
+            "docs/digest-example.html is stale: run with UPDATE_GOLDEN=1"
+        );
     }
 }
