@@ -13,7 +13,7 @@
 
 use super::{Bot, MessageMark, SlackCallError};
 use crate::config::DigestDef;
-use crate::digest::{self, render::blocks::SlackMessage, Digest, Period};
+use crate::digest::{self, Digest, Period};
 use crate::store::{DigestPostRow, DigestRunRow, NewDigestPost};
 use anyhow::{Context as _, Result};
 use base64::Engine as _;
@@ -199,7 +199,7 @@ async fn work(bot: &Bot, run: &DigestRunRow, out: &mut DigestOutcome) -> Result<
                 .await?;
             return Ok(());
         }
-        let posts = plan_posts(def, &d)?;
+        let posts = plan_posts(def, &d);
         bot.store
             .queue_digest_posts(
                 run.id,
@@ -322,7 +322,7 @@ pub async fn build(bot: &Bot, def: &DigestDef, period: Period) -> Result<Digest>
 
 /// Every post of a digest: per recipient the summary (seq 0), the thread
 /// replies (1..) and the chart.
-pub fn plan_posts(def: &DigestDef, d: &Digest) -> Result<Vec<NewDigestPost>> {
+pub fn plan_posts(def: &DigestDef, d: &Digest) -> Vec<NewDigestPost> {
     let messages = digest::render::blocks::messages(d);
     let chart = if def.chart {
         digest::chart::png(d).map(|png| {
@@ -356,7 +356,7 @@ pub fn plan_posts(def: &DigestDef, d: &Digest) -> Result<Vec<NewDigestPost>> {
             });
         }
     }
-    Ok(posts)
+    posts
 }
 
 struct Sent {
@@ -515,10 +515,4 @@ async fn post_chart(
         channel: channel.to_string(),
         ts: None,
     })
-}
-
-/// The Slack messages of a digest, for a caller that renders them itself
-/// (tests, previews).
-pub fn messages(d: &Digest) -> Vec<SlackMessage> {
-    digest::render::blocks::messages(d)
 }
