@@ -17,18 +17,23 @@
 //! prompt row for each check-in note. Rows go in with multi-row INSERTs in
 //! large transactions, then `ANALYZE`.
 //!
-//! Timed, `--runs` times each, alternating so drift hits both alike:
-//! - **digest**: `digest::gather` for the shipped config's weekly digest
-//!   (all of the SQL aggregates, the evidence ids, the candidate notes and
-//!   their names) and the pure builder, then rendering it as Markdown,
-//!   Slack Block Kit, JSON and HTML (with its SVG charts).
+//! Timed, `--runs` times each, alternating so drift hits all alike:
+//! - **weekly digest**: `digest::gather` for the shipped config's weekly
+//!   digest (all of the SQL aggregates, the evidence ids, the candidate
+//!   notes and their names) and the pure builder, then rendering it as
+//!   Markdown, Slack Block Kit, JSON and HTML (with its SVG charts), as the
+//!   weekly schedule runs it: the 8 baseline weeks' counts were kept by
+//!   last week's build (`store::rollups`), and the digest's own week is
+//!   counted.
+//! - **first digest**: the same with nothing kept, as on a new install or
+//!   after every period's notes changed (a retag of the whole history).
 //! - **bare SQL**: hand-written queries for the same numbers and nothing
 //!   else: mentions and distinct reps of every tag and field value per
 //!   week over the 9 weeks, distinct reps over the baseline, notes and reps
 //!   per week, prompts per week.
 //!
-//! Prints each run, then the medians [min–max] and the ratio of the
-//! medians, and a Markdown row for BENCHMARKS.md.
+//! Prints each run, then the medians [min–max] and the ratios of the
+//! medians to the bare SQL's, and a Markdown row for BENCHMARKS.md.
 
 use fieldnotes::config::Config;
 use fieldnotes::digest::{self, Format, Period};
@@ -157,35 +162,51 @@ async fn main() {
     let mut bounds: Vec<i64> = tp.iter().map(|p| p.bounds_ms(def.timezone).0).collect();
     bounds.push(end);
 
-    let mut full = Vec::new();
+    let mut weekly = Vec::new();
+    let mut cold = Vec::new();
     let mut bare = Vec::new();
     let mut sizes = (0, 0);
+    let mut d = None;
     // One untimed warm-up of each (caches, prepared statements).
-    let d = digest::gather(&store, &cfg, &def, period).await.unwrap();
+    forget_rollups(&url, None).await;
+    build(&store, &cfg, &def, period).await;
     bare_sql(&url, &bounds).await;
     for run in 1..=a.runs {
+        // The weekly build: the 8 baseline weeks were counted and kept by
+        // last week's digest; this week is counted (and kept).
+        forget_rollups(&url, Some(bounds[bounds.len() - 2])).await;
         let t = Instant::now();
-        let d = digest::gather(&store, &cfg, &def, period).await.unwrap();
-        let md = digest::to_markdown(&d);
-        let slack = digest::render::blocks::messages(&d);
-        let json = digest::to_json(&d);
-        let html = digest::render(&d, Format::Html);
+        let (digest, s) = build(&store, &cfg, &def, period).await;
         let took = t.elapsed();
-        sizes = (md.len() + json.len() + html.len(), slack.len());
-        full.push(took);
+        sizes = s;
+        weekly.push(took);
+        // The first build (nothing kept: a new install, or every period's
+        // notes changed).
+        forget_rollups(&url, None).await;
+        let t = Instant::now();
+        build(&store, &cfg, &def, period).await;
+        let took_cold = t.elapsed();
+        cold.push(took_cold);
         let t = Instant::now();
         let rows = bare_sql(&url, &bounds).await;
         let took_bare = t.elapsed();
         bare.push(took_bare);
         println!(
-            "run {run}: digest {:.0} ms (notes {}, trends {}), bare SQL {:.0} ms ({rows} rows)",
+            "run {run}: weekly digest {:.0} ms (notes {}, trends {}), first digest {:.0} ms, bare SQL {:.0} ms ({rows} rows)",
             ms(took),
-            d.participation.notes.now,
-            d.trends.len(),
+            digest.participation.notes.now,
+            digest.trends.len(),
+            ms(took_cold),
             ms(took_bare)
         );
+        d = Some(digest);
     }
-    let (fm, bm) = (median(full.clone()), median(bare.clone()));
+    let d = d.expect("at least one run");
+    let (wm, cm, bm) = (
+        median(weekly.clone()),
+        median(cold.clone()),
+        median(bare.clone()),
+    );
     let range = |v: &[Duration]| {
         format!(
             "{:.0}–{:.0}",
@@ -193,28 +214,35 @@ async fn main() {
             ms(*v.iter().max().unwrap())
         )
     };
+    let ratio = |x: Duration| x.as_secs_f64() / bm.as_secs_f64();
     println!(
-        "\n{}: digest {:.0} ms [{}], bare SQL {:.0} ms [{}], ratio {:.2}; {} KB rendered, {} Slack messages; week {} had {} notes",
+        "\n{}: weekly digest {:.0} ms [{}] (ratio {:.2}), first digest {:.0} ms [{}] (ratio {:.2}), bare SQL {:.0} ms [{}]; {} KB rendered, {} Slack messages; week {} had {} notes",
         a.db,
-        ms(fm),
-        range(&full),
+        ms(wm),
+        range(&weekly),
+        ratio(wm),
+        ms(cm),
+        range(&cold),
+        ratio(cm),
         ms(bm),
         range(&bare),
-        fm.as_secs_f64() / bm.as_secs_f64(),
         sizes.0 / 1024,
         sizes.1,
         period,
         d.participation.notes.now,
     );
     println!(
-        "| {} | {} | {:.0} ms [{}] | {:.0} ms [{}] | {:.2} |",
+        "| {} | {} | {:.0} ms [{}] | {:.0} ms [{}] | {:.0} ms [{}] | {:.2} | {:.2} |",
         a.db,
         a.notes,
-        ms(fm),
-        range(&full),
+        ms(wm),
+        range(&weekly),
+        ms(cm),
+        range(&cold),
         ms(bm),
         range(&bare),
-        fm.as_secs_f64() / bm.as_secs_f64()
+        ratio(wm),
+        ratio(cm)
     );
     store.close().await;
     if let Some(name) = pg_name {
@@ -227,6 +255,43 @@ async fn main() {
         .await
         .unwrap();
     }
+}
+
+/// Gathers, builds and renders the digest in every format: its model, the
+/// rendered bytes and the number of Slack messages.
+async fn build(
+    store: &Store,
+    cfg: &Config,
+    def: &fieldnotes::config::DigestDef,
+    period: Period,
+) -> (digest::Digest, (usize, usize)) {
+    let d = digest::gather(store, cfg, def, period).await.unwrap();
+    let md = digest::to_markdown(&d);
+    let slack = digest::render::blocks::messages(&d);
+    let json = digest::to_json(&d);
+    let html = digest::render(&d, Format::Html);
+    let sizes = (md.len() + json.len() + html.len(), slack.len());
+    (d, sizes)
+}
+
+/// Forgets the kept counts of the period starting at `from`, or of every
+/// period (`store::rollups`).
+async fn forget_rollups(url: &str, from: Option<i64>) {
+    let mut c = AnyConnection::connect(url).await.unwrap();
+    let filter = from
+        .map(|f| format!(" WHERE from_ms = {f}"))
+        .unwrap_or_default();
+    c.execute(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM digest_rollup_items WHERE rollup_id IN (SELECT id FROM digest_rollups{filter})"
+    )))
+    .await
+    .unwrap();
+    c.execute(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM digest_rollups{filter}"
+    )))
+    .await
+    .unwrap();
+    c.close().await.unwrap();
 }
 
 /// The same numbers, counted by hand: what a digest can't do faster than.

@@ -39,8 +39,11 @@ pub async fn aggregates(
     let prev_from = bounds[bounds.len() - 3];
     let scope = scope(def);
 
-    let items = store.digest_item_counts(&bounds, &scope).await?;
-    let totals = store.digest_totals(&bounds, &scope).await?;
+    // Closed periods' counts are kept once counted (`store::rollups`);
+    // the clock only decides which periods are worth keeping.
+    let counts = store
+        .digest_counts(&bounds, &scope, chrono::Utc::now().timestamp_millis())
+        .await?;
     let prompts = store.digest_prompts(&bounds, &def.checkins).await?;
     let by_source = store
         .digest_sources(from, to, &scope)
@@ -100,8 +103,8 @@ pub async fn aggregates(
         .collect::<HashMap<_, _>>();
     Ok(Aggregates {
         periods,
-        items,
-        totals,
+        items: counts.items,
+        totals: counts.totals,
         prompts,
         by_source,
         evidence,

@@ -7,7 +7,8 @@
 //! the current period's end last), and a note falls in bucket `k` when
 //! `bounds[k] <= created_at < bounds[k + 1]`. The current period is the
 //! last bucket. A `DigestScope` narrows the notes to the digest's
-//! check-ins and tags.
+//! check-ins and tags. The per-period counts of tags, fields and notes
+//! are read through `store::rollups`, which keeps a closed period's.
 
 use super::Store;
 use crate::domain::Insight;
@@ -31,7 +32,9 @@ pub const FREE_NOTES: &str = "notes";
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BucketCount {
     /// Bucket index; `BASELINE_WINDOW` and `CURRENT_WINDOW` are the
-    /// whole baseline and the current period, for distinct reps.
+    /// whole baseline and the current period, for distinct reps (the
+    /// baseline's counted only as far as 2, the support rule's minimum,
+    /// or the most in one of its periods: see `store::rollups`).
     pub bucket: i64,
     /// `tag:<id>` or `field:<field>=<value>`.
     pub key: String,
@@ -97,14 +100,14 @@ pub struct NoteLink {
 }
 
 /// A SQL fragment and the values it binds, numbered `$n` from `first`.
-struct Fragment {
-    sql: String,
-    binds: Vec<String>,
+pub(super) struct Fragment {
+    pub(super) sql: String,
+    pub(super) binds: Vec<String>,
 }
 
 /// `AND …` restricting `i` (insights) to the scope, with its binds
 /// numbered from `$first`.
-fn scope_sql(scope: &DigestScope, first: usize) -> Fragment {
+pub(super) fn scope_sql(scope: &DigestScope, first: usize) -> Fragment {
     let mut sql = String::new();
     let mut binds = Vec::new();
     let mut n = first;
@@ -144,7 +147,7 @@ fn scope_sql(scope: &DigestScope, first: usize) -> Fragment {
 
 /// `CASE WHEN i.created_at < b1 THEN 0 … ELSE n-1 END`: the bucket of a
 /// note. The bounds are integers we computed, written as literals.
-fn bucket_sql(bounds: &[i64], column: &str) -> String {
+pub(super) fn bucket_sql(bounds: &[i64], column: &str) -> String {
     if bounds.len() <= 2 {
         return "CAST(0 AS BIGINT)".to_string();
     }
@@ -170,7 +173,7 @@ fn placeholders(first: usize, count: usize) -> String {
 /// auto-applied gives two rows for one note, so counts are of distinct
 /// ids (joining `insight_tags` as it is lets the database walk its
 /// primary key from each note instead of deduplicating the whole table).
-fn mentions_sql(bounds: &[i64], scope: &Fragment) -> String {
+pub(super) fn mentions_sql(bounds: &[i64], scope: &Fragment) -> String {
     let bucket = bucket_sql(bounds, "i.created_at");
     format!(
         "SELECT {bucket} AS b, 'tag:' || t.tag AS key, i.id AS id, i.user_id AS user_id, i.created_at AS created_at
@@ -196,70 +199,6 @@ macro_rules! bind_all {
 }
 
 impl Store {
-    /// Mentions and distinct reps of every tag and typed-field value, per
-    /// bucket, plus two windows for distinct reps: the whole baseline
-    /// (`BASELINE_WINDOW`) and the current period (`CURRENT_WINDOW`).
-    pub async fn digest_item_counts(
-        &self,
-        bounds: &[i64],
-        scope: &DigestScope,
-    ) -> Result<Vec<BucketCount>> {
-        let (from, to) = window(bounds)?;
-        let current = bounds.len() as i64 - 2;
-        let f = scope_sql(scope, 3);
-        let sql = format!(
-            "WITH m AS ({mentions})
-             SELECT b AS bucket, key, CAST(COUNT(DISTINCT id) AS BIGINT) AS mentions,
-                    CAST(COUNT(DISTINCT user_id) AS BIGINT) AS reps
-               FROM m GROUP BY b, key
-             UNION ALL
-             SELECT {BASELINE_WINDOW} AS bucket, key, CAST(COUNT(DISTINCT id) AS BIGINT) AS mentions,
-                    CAST(COUNT(DISTINCT user_id) AS BIGINT) AS reps
-               FROM m WHERE b < {current} GROUP BY key",
-            mentions = mentions_sql(bounds, &f)
-        );
-        let q = sqlx::query_as::<_, BucketCount>(sqlx::AssertSqlSafe(sql));
-        let mut rows = bind_all!(q, from, to, &f.binds)
-            .fetch_all(self.pool())
-            .await
-            .context("counting the digest's tags and fields")?;
-        // The current period's distinct reps are its bucket's.
-        let extra: Vec<BucketCount> = rows
-            .iter()
-            .filter(|r| r.bucket == current)
-            .map(|r| BucketCount {
-                bucket: CURRENT_WINDOW,
-                ..r.clone()
-            })
-            .collect();
-        rows.extend(extra);
-        Ok(rows)
-    }
-
-    /// Notes and distinct reps sharing, per bucket.
-    pub async fn digest_totals(
-        &self,
-        bounds: &[i64],
-        scope: &DigestScope,
-    ) -> Result<Vec<BucketTotals>> {
-        let (from, to) = window(bounds)?;
-        let f = scope_sql(scope, 3);
-        let sql = format!(
-            "SELECT {bucket} AS bucket, CAST(COUNT(*) AS BIGINT) AS notes,
-                    CAST(COUNT(DISTINCT i.user_id) AS BIGINT) AS reps
-               FROM insights i
-              WHERE i.deleted_at IS NULL AND i.created_at >= $1 AND i.created_at < $2{scope}
-              GROUP BY 1",
-            bucket = bucket_sql(bounds, "i.created_at"),
-            scope = f.sql
-        );
-        let q = sqlx::query_as::<_, BucketTotals>(sqlx::AssertSqlSafe(sql));
-        bind_all!(q, from, to, &f.binds)
-            .fetch_all(self.pool())
-            .await
-            .context("counting the digest's notes")
-    }
-
     /// Notes of [from, to) by capture path (form, reply, command, …).
     pub async fn digest_sources(
         &self,

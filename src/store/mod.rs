@@ -13,6 +13,7 @@ mod insights;
 mod people;
 mod privacy;
 mod prompts;
+mod rollups;
 mod status;
 
 pub use audit::{AuditRow, NewAudit};
@@ -33,6 +34,7 @@ pub use privacy::{
     ProfileRow, PromptRow, ReminderRow, UserPurge, ERASED,
 };
 pub use prompts::*;
+pub use rollups::WindowCounts;
 pub use status::{skip_class, DeliveryError, OccurrenceStatus};
 
 use anyhow::{Context, Result};

@@ -190,7 +190,7 @@ fn note<'a>(rep: u32, when: i64, text: &'a str, tags: &'a [&'a str]) -> Note<'a>
     }
 }
 
-async fn save(store: &Store, n: &Note<'_>, key: &str) {
+async fn save(store: &Store, n: &Note<'_>, key: &str) -> i64 {
     let user = format!("U0REP{:04}", n.rep);
     let message = n.permalink.then(|| SourceMessage {
         channel_id: "C0SALES01".into(),
@@ -234,7 +234,8 @@ async fn save(store: &Store, n: &Note<'_>, key: &str) {
             dedupe_key: Some(key.into()),
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id
 }
 
 const NAMES: [&str; 8] = [
@@ -956,4 +957,178 @@ async fn sigkill_mid_post_exactly_once_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_post_exactly_once_postgres() {
     sigkill_mid_post(Db::Postgres).await;
+}
+
+/// The counts of `key` in bucket `b` (mentions, reps).
+fn counted(w: &fieldnotes::store::WindowCounts, b: i64, key: &str) -> (i64, i64) {
+    w.items
+        .iter()
+        .find(|i| i.bucket == b && i.key == key)
+        .map(|i| (i.mentions, i.reps))
+        .unwrap_or_default()
+}
+
+/// The window's rows in a fixed order, to compare two countings.
+fn rows(w: &fieldnotes::store::WindowCounts) -> Vec<String> {
+    let mut v: Vec<String> = w
+        .items
+        .iter()
+        .map(|i| format!("{} {} {} {}", i.bucket, i.key, i.mentions, i.reps))
+        .chain(
+            w.totals
+                .iter()
+                .map(|t| format!("{} # {} {}", t.bucket, t.notes, t.reps)),
+        )
+        .collect();
+    v.sort();
+    v
+}
+
+/// Closed weeks are counted once and kept; a note added to one, edited,
+/// retagged, deleted or purged with its rep makes that week (and only it)
+/// count again, whichever path wrote it; the current, unfinished week is
+/// never kept; and a digest from kept counts is the digest counted afresh.
+async fn kept_counts(db: Db) {
+    let t = marketing_app(db, "named", r#"channels = ["C0MARKETNG"]"#).await;
+    let store = &t.app().state().store;
+    seed(store).await;
+    let def = &t.config.digests[0];
+    let tz = def.timezone;
+    let mut periods = w48().baseline(digest::BASELINE_PERIODS);
+    periods.push(w48());
+    let mut bounds: Vec<i64> = periods.iter().map(|p| p.bounds_ms(tz).0).collect();
+    bounds.push(w48().bounds_ms(tz).1);
+    let scope = digest::scope(def);
+    let now = send_time().timestamp_millis();
+    let globex = "tag:competitor:globex";
+
+    let first = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((first.kept, first.counted), (0, 9));
+    let again = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((again.kept, again.counted), (9, 0));
+    assert_eq!(rows(&again), rows(&first));
+    // One rep mentioned Globex each baseline week: one rep over the
+    // baseline, 8 mentions; four reps this week.
+    assert_eq!(
+        counted(&again, fieldnotes::store::BASELINE_WINDOW, globex),
+        (8, 1)
+    );
+    assert_eq!(
+        counted(&again, fieldnotes::store::CURRENT_WINDOW, globex),
+        (6, 4)
+    );
+    assert_eq!(counted(&again, 3, globex), (1, 1));
+
+    // A note saved into a closed week (an import): that week is counted
+    // again, and now has two reps behind Globex over the baseline.
+    let late = note(
+        7,
+        at(5, 200),
+        "Globex came up at a trade show.",
+        &["competitor:globex"],
+    );
+    let id = save(store, &late, "late-1").await;
+    let w = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((w.kept, w.counted), (8, 1));
+    assert_eq!(counted(&w, 3, globex), (2, 2));
+    assert_eq!(
+        counted(&w, fieldnotes::store::BASELINE_WINDOW, globex),
+        (9, 2)
+    );
+
+    // Edited to another competitor.
+    let edit = fieldnotes::store::InsightEdit {
+        text: "Acme came up at a trade show.".into(),
+        answers: vec![],
+        tags: vec!["competitor:acme".into()],
+        auto_tags: vec![],
+        fields: vec![],
+        sentiment: None,
+    };
+    let done = store
+        .edit_insight(id, "U0REP0007", &edit, now)
+        .await
+        .unwrap();
+    assert!(matches!(done, fieldnotes::store::OwnedChange::Done(_)));
+    let w = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((w.kept, w.counted), (8, 1));
+    assert_eq!(counted(&w, 3, globex), (1, 1));
+    assert_eq!(counted(&w, 3, "tag:competitor:acme"), (3, 3));
+
+    // Retagged (automatic tags after a taxonomy change).
+    store
+        .retag_insight(id, &["market:shift".to_string()], None)
+        .await
+        .unwrap();
+    let w = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((w.kept, w.counted), (8, 1));
+    assert_eq!(counted(&w, 3, "tag:market:shift"), (1, 1));
+
+    // Deleted: back to what the seed had.
+    store.delete_insight(id, "U0REP0007", now).await.unwrap();
+    let w = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((w.kept, w.counted), (8, 1));
+    assert_eq!(rows(&w), rows(&first));
+
+    // A rep's data purged: every week they shared in is counted again.
+    store
+        .purge_user("U0REP0005", |_| fieldnotes::store::NewAudit {
+            at: now,
+            actor: "test".into(),
+            action: "forget".into(),
+            args: "{}".into(),
+            outcome: "ok".into(),
+        })
+        .await
+        .unwrap();
+    let w = store.digest_counts(&bounds, &scope, now).await.unwrap();
+    assert_eq!((w.kept, w.counted), (0, 9), "rep 5 shared every week");
+    assert_eq!(
+        counted(&w, fieldnotes::store::BASELINE_WINDOW, globex),
+        (0, 0)
+    );
+    assert_eq!(
+        counted(&w, 8, globex),
+        (6, 4),
+        "rep 5's W48 note was an idea"
+    );
+
+    // Before the week is over, its counts are not kept.
+    let open = w48().bounds_ms(tz).1 - 1;
+    let other = fieldnotes::store::DigestScope {
+        checkins: vec!["pulse".into(), "notes".into()],
+        tags: vec![],
+    };
+    let w = store.digest_counts(&bounds, &other, open).await.unwrap();
+    assert_eq!((w.kept, w.counted), (0, 9));
+    let w2 = store.digest_counts(&bounds, &other, open).await.unwrap();
+    assert_eq!((w2.kept, w2.counted), (8, 1));
+    assert_eq!(rows(&w2), rows(&w));
+
+    // The digest from kept counts is the digest counted afresh: the same
+    // digest with a scope that covers the same notes (every note is a
+    // pulse answer or a free note) but is kept apart.
+    let kept = digest::gather(store, &t.config, def, w48()).await.unwrap();
+    let mut same = def.clone();
+    same.checkins = vec!["notes".into(), "pulse".into(), "pulse".into()];
+    let fresh = digest::gather(store, &t.config, &same, w48())
+        .await
+        .unwrap();
+    let w = store
+        .digest_counts(&bounds, &digest::scope(&same), now)
+        .await
+        .unwrap();
+    assert_eq!((w.kept, w.counted), (9, 0), "counted by that gather");
+    assert_eq!(digest::to_json(&kept), digest::to_json(&fresh));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_counts_follow_every_change_sqlite() {
+    kept_counts(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_counts_follow_every_change_postgres() {
+    kept_counts(Db::Postgres).await;
 }
