@@ -139,6 +139,20 @@ pub enum Command {
         #[arg(long, value_name = "USER_ID")]
         user: Option<String>,
     },
+    /// Search every note: words, "quoted phrases" and filters
+    /// (competitor:acme, stage:negotiation, tag:objection:price,
+    /// rep:@name, source:reply, checkin:NAME, since:30d, until:DATE), the
+    /// best 10 per page.
+    Search {
+        /// The query (several arguments are joined with spaces).
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Which page of 10 (1 is the best).
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::export::SearchFormat,
+    },
     /// List the audit log: admin and marketer actions, role refusals,
     /// operator commands and retention purges.
     Audit {
@@ -500,6 +514,46 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let cfg = load_config(&cli.config)?;
             export_user(&cfg, &secrets, &user, out).await
+        }
+        Command::Search {
+            query,
+            page,
+            format,
+        } => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let query = query.join(" ");
+            let now = chrono::Utc::now();
+            let found = crate::features::search::run(
+                &store,
+                &cfg,
+                &crate::features::search::SearchRequest {
+                    query: &query,
+                    page: page.max(1) - 1,
+                    searcher: None,
+                },
+                now,
+            )
+            .await;
+            crate::audit::record(
+                &store,
+                now.timestamp_millis(),
+                &Actor::cli(),
+                "search",
+                serde_json::json!({ "query": crate::text::truncate(&query, 200), "page": page }),
+                &match &found {
+                    Ok(r) => format!("ok: {} notes", r.hits.len()),
+                    Err(e) => crate::text::truncate(&e.to_string(), 200),
+                },
+            )
+            .await;
+            store.close().await;
+            let found = found.map_err(|e| match e {
+                crate::features::search::SearchError::Failed(e) => e,
+                other => anyhow::anyhow!("{other}"),
+            })?;
+            let mut out = std::io::stdout().lock();
+            crate::export::write_search(&found, format, &mut out)
         }
         Command::Audit {
             since,

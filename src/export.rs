@@ -12,6 +12,90 @@ pub enum ExportFormat {
     Csv,
 }
 
+/// How `fieldnotes search` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearchFormat {
+    /// One block per note, for reading.
+    Text,
+    /// One JSON object per line.
+    Ndjson,
+    Csv,
+}
+
+/// Writes a page of search results.
+pub fn write_search(
+    r: &crate::features::search::Results,
+    format: SearchFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        SearchFormat::Ndjson => {
+            for h in &r.hits {
+                serde_json::to_writer(&mut *out, h)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        SearchFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "id",
+                "created_at",
+                "rep",
+                "source",
+                "checkin",
+                "tags",
+                "snippet",
+                "permalink",
+                "score",
+            ])?;
+            for h in &r.hits {
+                let score = format!("{:.4}", h.score);
+                let tags = h.tags.join(" ");
+                w.write_record([
+                    h.id.to_string().as_str(),
+                    &h.created_at,
+                    &crate::text::csv_cell(h.rep.as_deref().unwrap_or("")),
+                    &h.source,
+                    &crate::text::csv_cell(h.checkin.as_deref().unwrap_or("")),
+                    &crate::text::csv_cell(&tags),
+                    &crate::text::csv_cell(&h.snippet),
+                    h.permalink.as_deref().unwrap_or(""),
+                    &score,
+                ])?;
+            }
+            w.flush()?;
+        }
+        SearchFormat::Text => {
+            if r.hits.is_empty() {
+                writeln!(out, "No notes match `{}`.", r.query)?;
+            }
+            for h in &r.hits {
+                let who = h.rep.as_deref().unwrap_or("a rep");
+                writeln!(
+                    out,
+                    "#{} · {} · {} · {}",
+                    h.id,
+                    &h.created_at[..10.min(h.created_at.len())],
+                    who,
+                    h.source
+                )?;
+                if !h.tags.is_empty() {
+                    writeln!(out, "  tags: {}", h.tags.join(", "))?;
+                }
+                writeln!(out, "  {}", h.snippet)?;
+                if let Some(p) = &h.permalink {
+                    writeln!(out, "  {p}")?;
+                }
+                writeln!(out)?;
+            }
+            if r.more {
+                writeln!(out, "More: --page {}", r.page + 2)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct Row<'a> {
     id: i64,

@@ -31,6 +31,7 @@ pub mod reload;
 pub mod report;
 pub mod roles;
 pub mod schedule;
+pub mod search;
 pub mod server;
 pub mod slack;
 pub mod store;

@@ -12,5 +12,6 @@ pub mod notes;
 pub mod pause;
 pub mod retag;
 pub mod runs;
+pub mod search;
 
 pub use error::UserError;

@@ -14,6 +14,7 @@ mod people;
 mod privacy;
 mod prompts;
 mod rollups;
+mod search;
 mod status;
 
 pub use audit::{AuditRow, NewAudit};
@@ -35,6 +36,7 @@ pub use privacy::{
 };
 pub use prompts::*;
 pub use rollups::WindowCounts;
+pub use search::{facet, SearchHit, SearchSpec};
 pub use status::{skip_class, DeliveryError, OccurrenceStatus};
 
 use anyhow::{Context, Result};

@@ -20,3 +20,4 @@ mod inbox;
 mod ops;
 mod privacy;
 mod roles;
+mod search;
