@@ -74,6 +74,13 @@ pub fn facet(kind: char, value: &str) -> String {
     s
 }
 
+/// How many of the newest matching notes are ranked by relevance: a
+/// common word with a common filter matches a tenth of a million notes,
+/// and scoring them all takes half a second, while the newest thousand
+/// are what a marketer reads (older ones are reached with `until:`). The
+/// index yields matches newest first and stops here.
+pub const CANDIDATES: i64 = 1000;
+
 /// One search result: a note id and its score (higher is better).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SearchHit {
@@ -142,10 +149,14 @@ impl Store {
                     }
                     let m = next(parts.join(" AND "), &mut binds);
                     format!(
-                        "SELECT i.id, i.created_at, -bm25(notes_fts, 1.0, 0.0) AS score
-                           FROM notes_fts JOIN insights i ON i.id = notes_fts.rowid
-                          WHERE notes_fts MATCH {m} AND i.deleted_at IS NULL{filters}
-                          ORDER BY score DESC, i.created_at DESC, i.id DESC
+                        "SELECT id, created_at, score FROM (
+                           SELECT i.id AS id, i.created_at AS created_at,
+                                  -bm25(notes_fts, 1.0, 0.0) AS score
+                             FROM notes_fts JOIN insights i ON i.id = notes_fts.rowid
+                            WHERE notes_fts MATCH {m} AND i.deleted_at IS NULL{filters}
+                            ORDER BY notes_fts.rowid DESC LIMIT {CANDIDATES}
+                         ) c
+                          ORDER BY score DESC, created_at DESC, id DESC
                           LIMIT {limit} OFFSET {offset}"
                     )
                 }
@@ -169,10 +180,13 @@ impl Store {
                         "CAST(ts_rank(i.search, q.q) AS DOUBLE PRECISION)".to_string()
                     };
                     format!(
-                        "SELECT i.id, i.created_at, {rank} AS score
-                           FROM insights i, (SELECT {query} AS q) q
-                          WHERE i.search @@ q.q AND i.deleted_at IS NULL{filters}
-                          ORDER BY score DESC, i.created_at DESC, i.id DESC
+                        "SELECT id, created_at, score FROM (
+                           SELECT i.id AS id, i.created_at AS created_at, {rank} AS score
+                             FROM insights i, (SELECT {query} AS q) q
+                            WHERE i.search @@ q.q AND i.deleted_at IS NULL{filters}
+                            ORDER BY i.id DESC LIMIT {CANDIDATES}
+                         ) c
+                          ORDER BY score DESC, created_at DESC, id DESC
                           LIMIT {limit} OFFSET {offset}",
                         query = parts.join(" && ")
                     )

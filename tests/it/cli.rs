@@ -38,6 +38,7 @@ fn every_command_has_help() {
         vec!["retag"],
         vec!["purge"],
         vec!["audit"],
+        vec!["search"],
         vec!["healthcheck"],
     ] {
         let mut a = args.clone();
