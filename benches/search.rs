@@ -262,12 +262,24 @@ async fn main() {
     let mut found = 0usize;
     for round in 1..=a.rounds {
         let mut took = Vec::with_capacity(a.queries);
+        let mut index = Vec::with_capacity(a.queries);
         for _ in 0..a.queries {
             let q = query(&mut rng);
             let t = Instant::now();
             found += search(&store, &cfg, &q, now).await;
             took.push(t.elapsed());
+            // The index match alone, for the breakdown.
+            let spec = spec_of(&cfg, &q, now);
+            let t = Instant::now();
+            store.search(&spec, 11, 0).await.unwrap();
+            index.push(t.elapsed());
         }
+        index.sort();
+        println!(
+            "round {round}: index match alone p50 {:.2} ms, p99 {:.2} ms",
+            ms(percentile(&index, 0.5)),
+            ms(percentile(&index, 0.99))
+        );
         took.sort();
         let (p50, p99, max) = (
             percentile(&took, 0.5),
@@ -310,6 +322,18 @@ async fn main() {
         .await
         .unwrap();
     }
+}
+
+/// A query's spec, with `rep:U…` as its user id (the bench's only kind).
+fn spec_of(cfg: &Config, q: &str, now: chrono::DateTime<Utc>) -> fieldnotes::store::SearchSpec {
+    let parsed = fieldnotes::search::parse(q, cfg, now).unwrap();
+    let mut spec = parsed.spec;
+    for r in parsed.reps {
+        if let fieldnotes::search::RepRef::Id(id) = r {
+            spec.users.push(id);
+        }
+    }
+    spec
 }
 
 /// One search; how many results it returned.

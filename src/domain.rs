@@ -19,6 +19,9 @@ pub enum Source {
     GlobalShortcut,
     /// App Home's "New field note" button.
     Home,
+    /// A rep's answer to a marketer's follow-up question or action (in
+    /// the relay DM's thread, or its form).
+    FollowUp,
 }
 
 impl Source {
@@ -30,6 +33,7 @@ impl Source {
             Source::Shortcut => "shortcut",
             Source::GlobalShortcut => "global_shortcut",
             Source::Home => "home",
+            Source::FollowUp => "follow_up",
         }
     }
 
@@ -41,6 +45,7 @@ impl Source {
             "shortcut" => Source::Shortcut,
             "global_shortcut" => Source::GlobalShortcut,
             "home" => Source::Home,
+            "follow_up" => Source::FollowUp,
             _ => return None,
         })
     }
@@ -132,6 +137,9 @@ pub struct NewInsight {
     /// Idempotency key, e.g. the Slack view id or event id, so a retried
     /// delivery never creates a second insight.
     pub dedupe_key: Option<String>,
+    /// A follow-up: the note it answers and the loop action that asked.
+    /// It answers no check-in prompt.
+    pub follow_up: Option<(i64, i64)>,
 }
 
 /// A stored insight.

@@ -47,6 +47,9 @@ pub enum Permission {
     Search,
     /// Creating and managing initiatives (the initiatives feature uses this).
     Initiatives,
+    /// Acting on a rep's note from the digest (Acting on it, Thanks, Ask a
+    /// follow-up): the loop feature uses this.
+    CloseLoop,
     /// Deleting a person's data from Slack. (`fieldnotes purge` on the host
     /// is not gated.)
     Purge,
@@ -56,12 +59,13 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::Ask,
         Permission::DigestPreview,
         Permission::Export,
         Permission::Search,
         Permission::Initiatives,
+        Permission::CloseLoop,
         Permission::Purge,
         Permission::Audit,
     ];
@@ -75,7 +79,8 @@ impl Permission {
             | Permission::DigestPreview
             | Permission::Export
             | Permission::Search
-            | Permission::Initiatives => MARKETING,
+            | Permission::Initiatives
+            | Permission::CloseLoop => MARKETING,
             Permission::Purge | Permission::Audit => ADMINS,
         }
     }
@@ -88,6 +93,7 @@ impl Permission {
             Permission::Export => "export",
             Permission::Search => "search",
             Permission::Initiatives => "initiatives",
+            Permission::CloseLoop => "the digest's loop buttons",
             Permission::Purge => "purge",
             Permission::Audit => "the audit log",
         }
@@ -112,6 +118,7 @@ impl fmt::Display for Permission {
             Permission::Export => "export",
             Permission::Search => "search",
             Permission::Initiatives => "initiatives",
+            Permission::CloseLoop => "close_loop",
             Permission::Purge => "purge",
             Permission::Audit => "audit",
         };
@@ -174,6 +181,7 @@ mod tests {
         (Permission::Export, true, true, true, false),
         (Permission::Search, true, true, true, false),
         (Permission::Initiatives, true, true, true, false),
+        (Permission::CloseLoop, true, true, true, false),
         (Permission::Purge, true, false, false, false),
         (Permission::Audit, true, false, false, false),
     ];

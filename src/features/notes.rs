@@ -344,6 +344,7 @@ pub async fn submit(ctx: &Context, s: Submission) -> Result<Submitted, FormError
         created_at_ms: ctx.now_ms(),
         dedupe_key: Some(format!("view:{view_id}")),
         message: None,
+        follow_up: None,
     };
     let saved = by(deadline, ctx.store.save_insight(&insight))
         .await
@@ -425,7 +426,7 @@ async fn submit_edit(
 
 /// Builds a note from free text (a reply, a command, a saved message):
 /// automatic tags from its words, and its tone.
-fn free_text_note(
+pub(crate) fn free_text_note(
     ctx: &Context,
     user: &str,
     source: Source,

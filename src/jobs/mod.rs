@@ -5,6 +5,7 @@
 //! step the run loop, the demo and the tests share.
 
 pub mod dispatcher;
+pub mod dms;
 pub mod inbox;
 pub mod planner;
 
@@ -31,6 +32,8 @@ pub struct TickOutcome {
     pub events: inbox::InboxOutcome,
     pub purged: Option<crate::store::Purged>,
     pub digests: crate::slack::digest::DigestOutcome,
+    /// The loop's DMs (relays and notices).
+    pub dms: dms::DmOutcome,
 }
 
 impl TickOutcome {
@@ -44,6 +47,7 @@ impl TickOutcome {
             && self.events.claimed == 0
             && self.digests.created == 0
             && self.digests.claimed == 0
+            && self.dms.claimed == 0
     }
 }
 
@@ -88,6 +92,10 @@ impl Jobs {
         match inbox::run_once(bot).await {
             Ok(o) => out.events = o,
             Err(e) => warn!(error = %format!("{e:#}"), "inbox step failed"),
+        }
+        match dms::run_once(bot).await {
+            Ok(o) => out.dms = o,
+            Err(e) => warn!(error = %format!("{e:#}"), "loop DM step failed"),
         }
         out.purged = self.purge_when_due(bot).await;
         out

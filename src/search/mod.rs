@@ -24,13 +24,14 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 
 /// The capture sources `source:` takes.
-pub const SOURCES: [&str; 6] = [
+pub const SOURCES: [&str; 7] = [
     "checkin",
     "reply",
     "command",
     "shortcut",
     "global_shortcut",
     "home",
+    "follow_up",
 ];
 
 /// A `rep:` filter, before it is resolved to a user id.

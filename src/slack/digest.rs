@@ -364,7 +364,7 @@ struct Sent {
     ts: Option<String>,
 }
 
-enum PostError {
+pub(crate) enum PostError {
     /// Slack said no (an error code): counted against the post.
     Refused(String),
     /// Slack may or may not have acted, or couldn't be reached: the run is
@@ -387,7 +387,7 @@ fn transient(e: anyhow::Error) -> PostError {
 
 /// The channel a recipient's posts go to: a channel id as it is, a
 /// person's DM (opened and cached) for a user id.
-async fn channel_for(bot: &Bot, recipient: &str) -> Result<String, PostError> {
+pub(crate) async fn channel_for(bot: &Bot, recipient: &str) -> Result<String, PostError> {
     if !(recipient.starts_with('U') || recipient.starts_with('W')) {
         return Ok(recipient.to_string());
     }

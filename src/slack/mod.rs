@@ -11,6 +11,7 @@ pub mod digest;
 pub mod home;
 pub mod http;
 pub mod limits;
+pub mod loops;
 pub mod notes;
 pub mod pacer;
 pub mod people;

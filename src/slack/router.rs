@@ -10,6 +10,7 @@
 use super::views::{self, NOTE_MODAL, OPEN_FORM_ACTION};
 use super::{access, home, limits, notes, reply, Bot};
 use crate::domain::Source;
+use crate::features::loops::{Kind, Target};
 use crate::features::notes::{DmEdit, DmReply, FormMeta, SavedMessage, Submission, Submitted};
 use crate::features::pause::Via;
 use crate::features::{self, UserError};
@@ -49,6 +50,21 @@ pub enum Interaction {
     },
     /// The global shortcut "New field note".
     NewNote { trigger: String },
+    /// A marketer's loop form (Acting on it, Ask a follow-up), submitted;
+    /// `meta` is `None` when unreadable (forged).
+    LoopPress {
+        user: String,
+        view_id: String,
+        meta: Option<super::views::loops::PressMeta>,
+        values: crate::capture::FormValues,
+    },
+    /// A rep's answer form, submitted; `action` is `None` when unreadable.
+    LoopAnswer {
+        user: String,
+        view_id: String,
+        action: Option<i64>,
+        values: crate::capture::FormValues,
+    },
     /// Nothing to do (a closed modal, an unknown button), and why.
     Ignored(&'static str),
     /// What Slack never sends, and why it was refused.
@@ -56,7 +72,7 @@ pub enum Interaction {
 }
 
 /// Which button or menu choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Click {
     Pause(&'static str),
     Resume,
@@ -67,6 +83,13 @@ pub enum Click {
     ConfirmDelete(i64),
     NewNote,
     PreviewDigest,
+    /// A digest's loop button; `None` when its value names no notes (a
+    /// forged or broken button).
+    Loop(Kind, Option<Target>),
+    /// The relay DM's **Answer in a form** (the action's id).
+    LoopAnswer(i64),
+    /// The relay DM's **Tell them it was me**.
+    LoopReveal(i64),
 }
 
 /// What follows `/fieldnotes`, parsed.
@@ -236,10 +259,16 @@ fn click(a: SlackInteractionBlockActionsEvent) -> Interaction {
         }
         (views::home::NEW_NOTE, _) => Click::NewNote,
         (views::home::PREVIEW_DIGEST, _) => Click::PreviewDigest,
+        (crate::features::loops::REPLY_FORM, Some(id)) => Click::LoopAnswer(id),
+        (crate::features::loops::REVEAL, Some(id)) => Click::LoopReveal(id),
+        (a, _) if Kind::of_action(a).is_some() => Click::Loop(
+            Kind::of_action(a).unwrap_or(Kind::Thanks),
+            action.value.as_deref().and_then(Target::parse),
+        ),
         _ => return Interaction::Ignored("a button the bot doesn't know"),
     };
     // App Home's menu edits without a channel to answer in.
-    let channel = match click {
+    let channel = match &click {
         Click::Edit(_) if action.action_id.0 == views::home::NOTE_MENU => None,
         _ => a.channel.as_ref().map(|c| c.id.to_string()),
     };
@@ -265,6 +294,29 @@ fn submission(v: SlackInteractionViewSubmissionEvent) -> Interaction {
             Some(note) => Interaction::ConfirmDelete { user, note },
             None => Interaction::Ignored("a delete confirmation without its note"),
         },
+        Some(views::loops::PRESS_MODAL) | Some(views::loops::ANSWER_MODAL) => {
+            let values =
+                serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
+                    .unwrap_or_default();
+            let values = views::read_values(&values);
+            let view_id = v.view.state_params.id.0.clone();
+            let meta = modal.private_metadata.as_deref().unwrap_or_default();
+            if modal.callback_id.as_ref().map(|c| c.0.as_str()) == Some(views::loops::PRESS_MODAL) {
+                Interaction::LoopPress {
+                    user,
+                    view_id,
+                    meta: serde_json::from_str(meta).ok(),
+                    values,
+                }
+            } else {
+                Interaction::LoopAnswer {
+                    user,
+                    view_id,
+                    action: meta.parse().ok(),
+                    values,
+                }
+            }
+        }
         Some(NOTE_MODAL) => {
             let values =
                 serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
@@ -468,6 +520,28 @@ pub async fn run_interaction(
             click,
         } => run_click(bot, &user, &trigger, channel.as_deref(), click).await?,
         Interaction::Submit(s) => return Ok(submit(bot, s).await),
+        Interaction::LoopPress {
+            user,
+            view_id,
+            meta,
+            values,
+        } => {
+            if let Some((block, why)) = limits::over_form_limits(&values) {
+                return Ok(reply::errors(block, &why));
+            }
+            return Ok(super::loops::submit_press(bot, &user, &view_id, meta, &values).await);
+        }
+        Interaction::LoopAnswer {
+            user,
+            view_id,
+            action,
+            values,
+        } => {
+            if let Some((block, why)) = limits::over_form_limits(&values) {
+                return Ok(reply::errors(block, &why));
+            }
+            return Ok(super::loops::submit_answer(bot, &user, &view_id, action, &values).await);
+        }
         Interaction::ConfirmDelete { user, note } => spawn_delete(bot, &user, note, None).await,
         Interaction::Suggest {
             vocabulary,
@@ -553,6 +627,16 @@ async fn run_click(
             super::notes::open_form(bot, trigger, &f).await?;
         }
         Click::PreviewDigest => preview_digest(bot, user, trigger).await?,
+        Click::Loop(kind, Some(target)) => {
+            super::loops::press(bot, user, trigger, channel, kind, &target).await?
+        }
+        Click::Loop(_, None) => {
+            warn!(user, "a loop button whose value names no notes");
+            let why = ":warning: That button is out of date or broken; nothing was sent.";
+            super::notes::notify(bot, user, channel, why.into()).await;
+        }
+        Click::LoopAnswer(id) => super::loops::open_answer(bot, user, trigger, id).await?,
+        Click::LoopReveal(id) => super::loops::reveal(bot, user, trigger, channel, id).await,
     }
     Ok(())
 }
@@ -826,6 +910,10 @@ pub async fn run_event(bot: &Arc<Bot>, e: Event) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("publishing App Home: {e}"))?,
         Event::Dm(m) => {
+            // An answer in a relay DM's thread is a follow-up on its note.
+            if super::loops::thread_reply(bot, &m).await? {
+                return Ok(());
+            }
             if let Some(saved) = notes::save_reply(bot, &m).await? {
                 if saved.new {
                     // Already after the ack (the inbox worker), so no spawn.

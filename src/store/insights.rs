@@ -223,8 +223,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO insights (user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, dedupe_key, created_at, updated_at,
-                                   fields, sentiment, channel_id, message_ts, author_id, permalink)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16)
+                                   fields, sentiment, channel_id, message_ts, author_id, permalink,
+                                   follow_up_of, loop_action_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
         .bind(&n.user_id)
@@ -243,6 +244,8 @@ impl Store {
         .bind(n.message.as_ref().map(|m| m.ts.as_str()))
         .bind(n.message.as_ref().and_then(|m| m.author_id.as_deref()))
         .bind(n.message.as_ref().and_then(|m| m.permalink.as_deref()))
+        .bind(n.follow_up.map(|f| f.0))
+        .bind(n.follow_up.map(|f| f.1))
         .fetch_optional(&mut *tx)
         .await
         .context("inserting an insight")?;
@@ -261,7 +264,10 @@ impl Store {
             });
         };
         write_tags_and_fields(&mut tx, id, &n.tags, &n.auto_tags, &n.fields).await?;
-        let answered_rows = if let Some(p) = n.prompt_id {
+        let answered_rows = if n.follow_up.is_some() {
+            // A follow-up answers a marketer, not a check-in.
+            Vec::new()
+        } else if let Some(p) = n.prompt_id {
             sqlx::query_as::<_, AnsweredRow>(
                 "UPDATE prompts SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL
                  RETURNING id, status, channel_id, message_ts, question",

@@ -10,6 +10,7 @@ mod events;
 mod home;
 mod inbox;
 mod insights;
+mod loops;
 mod people;
 mod privacy;
 mod prompts;
@@ -28,6 +29,9 @@ pub use inbox::{InboxConn, InboxGauges, InboxRow, ParkedEvent};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, Purged, SavedInsight,
     WeekPromptStats,
+};
+pub use loops::{
+    DmRow, LoopActionNote, LoopActionRow, LoopRetention, NewDm, NewLoopAction, Recorded,
 };
 pub use people::PersonRow;
 pub use privacy::{

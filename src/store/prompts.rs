@@ -905,7 +905,8 @@ impl Store {
                   + (SELECT COUNT(*) FROM reminders
                      WHERE (status = 'queued' AND due_at <= $1) OR status = 'sending')
                   + (SELECT COUNT(*) FROM prompts
-                     WHERE closed_at IS NULL AND closes_at <= $1 AND status <> 'sending')",
+                     WHERE closed_at IS NULL AND closes_at <= $1 AND status <> 'sending')
+                  + (SELECT COUNT(*) FROM direct_messages WHERE status = 'queued' AND due_at <= $1)",
         )
         .bind(now_ms)
         .fetch_one(self.pool())

@@ -24,11 +24,11 @@ use std::time::Duration;
 const NY: &str = "America/New_York";
 /// The emulator's bot user: a member of the marketing channel, as the
 /// README says to make it (Slack shares files only where the bot is).
-const BOT: &str = "U0BOT00001";
+pub(crate) const BOT: &str = "U0BOT00001";
 
 /// A config with a taxonomy covering every digest section and one digest
 /// (`attribution`, `recipients` as TOML) sent Mondays at 09:00 New York.
-fn config(attribution: &str, recipients: &str) -> String {
+pub(crate) fn config(attribution: &str, recipients: &str) -> String {
     format!(
         r#"
 [bot]
@@ -143,18 +143,18 @@ category = "market"
 keywords = ["consolidation"]
 "#;
 
-fn ny() -> Tz {
+pub(crate) fn ny() -> Tz {
     NY.parse().unwrap()
 }
 
 /// The week the fixed data set reports on.
-fn w48() -> Period {
+pub(crate) fn w48() -> Period {
     Period::parse(fieldnotes::config::PeriodSpec::Week, "2026-W48").unwrap()
 }
 
 /// Wednesday noon (New York) of the week `weeks_back` before 2026-W48,
 /// plus `minutes`.
-fn at(weeks_back: i64, minutes: i64) -> i64 {
+pub(crate) fn at(weeks_back: i64, minutes: i64) -> i64 {
     let wed = ny().with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
     (wed - CDuration::weeks(weeks_back) + CDuration::minutes(minutes))
         .with_timezone(&Utc)
@@ -162,13 +162,13 @@ fn at(weeks_back: i64, minutes: i64) -> i64 {
 }
 
 /// The Monday 09:01 after 2026-W48 in New York: just after the digest's send.
-fn send_time() -> DateTime<Utc> {
+pub(crate) fn send_time() -> DateTime<Utc> {
     ny().with_ymd_and_hms(2026, 11, 30, 9, 1, 0)
         .unwrap()
         .with_timezone(&Utc)
 }
 
-struct Note<'a> {
+pub(crate) struct Note<'a> {
     rep: u32,
     when: i64,
     text: &'a str,
@@ -178,7 +178,7 @@ struct Note<'a> {
     permalink: bool,
 }
 
-fn note<'a>(rep: u32, when: i64, text: &'a str, tags: &'a [&'a str]) -> Note<'a> {
+pub(crate) fn note<'a>(rep: u32, when: i64, text: &'a str, tags: &'a [&'a str]) -> Note<'a> {
     Note {
         rep,
         when,
@@ -190,7 +190,7 @@ fn note<'a>(rep: u32, when: i64, text: &'a str, tags: &'a [&'a str]) -> Note<'a>
     }
 }
 
-async fn save(store: &Store, n: &Note<'_>, key: &str) -> i64 {
+pub(crate) async fn save(store: &Store, n: &Note<'_>, key: &str) -> i64 {
     let user = format!("U0REP{:04}", n.rep);
     let message = n.permalink.then(|| SourceMessage {
         channel_id: "C0SALES01".into(),
@@ -232,13 +232,14 @@ async fn save(store: &Store, n: &Note<'_>, key: &str) -> i64 {
             message,
             created_at_ms: n.when,
             dedupe_key: Some(key.into()),
+            follow_up: None,
         })
         .await
         .unwrap()
         .id
 }
 
-const NAMES: [&str; 8] = [
+pub(crate) const NAMES: [&str; 8] = [
     "Dana Reyes",
     "Sam Okafor",
     "Priya Natarajan",
@@ -253,7 +254,7 @@ const NAMES: [&str; 8] = [
 /// notes, then 2026-W48, where Globex rises (6 notes from 4 reps against
 /// 1 a week), content ideas appear for the first time (3 reps), a webinar
 /// works, a case study flops, and referral leads rate well.
-async fn seed(store: &Store) {
+pub(crate) async fn seed(store: &Store) {
     let people: Vec<PersonRow> = NAMES
         .iter()
         .enumerate()
@@ -531,7 +532,7 @@ async fn golden_markdown_and_json_postgres() {
 
 /// The stepped app with the digest config (`attribution`, recipients as
 /// TOML), and the marketing channel with the marketer and the bot in it.
-async fn marketing_app(db: Db, attribution: &str, recipients: &str) -> TestApp {
+pub(crate) async fn marketing_app(db: Db, attribution: &str, recipients: &str) -> TestApp {
     let t = TestApp::builder(db, Mode::SocketMode)
         .config(config(attribution, recipients))
         .stepped()
@@ -544,7 +545,7 @@ async fn marketing_app(db: Db, attribution: &str, recipients: &str) -> TestApp {
 
 /// Every Web API call passed the emulator's checks (and every upload of
 /// a file's bytes was taken: the upload URL answers plain text).
-fn all_calls_ok(emu: &slack_emulator::Emulator) {
+pub(crate) fn all_calls_ok(emu: &slack_emulator::Emulator) {
     for c in emu.calls() {
         if c.method == "upload_url" {
             assert!(

@@ -128,6 +128,7 @@ async fn seed(store: &Store) -> Vec<i64> {
                 message,
                 created_at_ms: at,
                 dedupe_key: Some(format!("search-{i}")),
+                follow_up: None,
             })
             .await
             .unwrap();
@@ -281,6 +282,7 @@ async fn filters_words_and_pages(db: Db) {
                 source: Source::Command,
                 text: format!("Pipeline review number {i} with the renewal team."),
                 created_at_ms: (now() - CDuration::hours(i)).timestamp_millis(),
+                follow_up: None,
                 dedupe_key: Some(format!("page-{i}")),
                 ..Default::default()
             })

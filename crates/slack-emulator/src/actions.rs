@@ -126,6 +126,32 @@ impl Emulator {
         message_ts: &str,
         action_id: &str,
     ) -> anyhow::Result<Delivery> {
+        self.click_button_where(user, channel, message_ts, action_id, None)
+            .await
+    }
+
+    /// Clicks the button `action_id` whose value is `value`, in a message
+    /// that has several (one per block).
+    pub async fn click_button_valued(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> anyhow::Result<Delivery> {
+        self.click_button_where(user, channel, message_ts, action_id, Some(value))
+            .await
+    }
+
+    async fn click_button_where(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: Option<&str>,
+    ) -> anyhow::Result<Delivery> {
         let cfg = self.config().clone();
         let u = self.member(user)?;
         let msg = self
@@ -134,8 +160,12 @@ impl Emulator {
             .filter(|m| m.ephemeral_for.as_deref().is_none_or(|e| e == user))
             .cloned()
             .ok_or_else(|| anyhow!("no message {message_ts} in {channel} visible to {user}"))?;
-        let (block_id, el) = payloads::find_element(&msg.blocks, action_id)
-            .ok_or_else(|| anyhow!("no element with action_id {action_id:?} in that message"))?;
+        let (block_id, el) = payloads::find_element_where(&msg.blocks, action_id, |e| {
+            value.is_none_or(|v| e["value"].as_str() == Some(v))
+        })
+        .ok_or_else(|| {
+            anyhow!("no element with action_id {action_id:?} (value {value:?}) in that message")
+        })?;
         if el["type"] != "button" {
             bail!("{action_id:?} is a {}, not a button", el["type"]);
         }

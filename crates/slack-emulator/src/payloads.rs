@@ -217,6 +217,17 @@ pub fn assign_ids(blocks: &mut Value) {
 
 /// Finds an interactive element by action_id: (block_id, element).
 pub fn find_element(blocks: &Value, action_id: &str) -> Option<(String, Value)> {
+    find_element_where(blocks, action_id, |_| true)
+}
+
+/// Finds the first interactive element with `action_id` that `pick`
+/// accepts (say, a button with a given value, when a message repeats an
+/// action_id in several blocks, as Slack allows).
+pub fn find_element_where(
+    blocks: &Value,
+    action_id: &str,
+    pick: impl Fn(&Value) -> bool,
+) -> Option<(String, Value)> {
     for b in blocks.as_array()? {
         let block_id = b["block_id"].as_str().unwrap_or_default().to_string();
         let mut candidates: Vec<&Value> = vec![];
@@ -231,7 +242,7 @@ pub fn find_element(blocks: &Value, action_id: &str) -> Option<(String, Value)> 
         }
         if let Some(e) = candidates
             .into_iter()
-            .find(|e| e["action_id"].as_str() == Some(action_id))
+            .find(|e| e["action_id"].as_str() == Some(action_id) && pick(e))
         {
             return Some((block_id, e.clone()));
         }

@@ -15,8 +15,14 @@ pub const MAX_CHARS: usize = 9_000;
 /// A section's text.
 pub const MAX_SECTION: usize = 3_000;
 pub const MAX_HEADER: usize = 150;
-/// Evidence links shown per figure.
+/// Evidence links shown per figure (and the notes its loop buttons act on).
 const SLACK_IDS: usize = 5;
+
+/// The loop buttons' action ids (issue 13); each button's value is
+/// `digest|id,id,…`, the notes it acts on.
+pub const LOOP_ACTING: &str = "loop_acting";
+pub const LOOP_THANKS: &str = "loop_thanks";
+pub const LOOP_ASK: &str = "loop_ask";
 
 /// One Slack message: blocks and the notification text.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +115,31 @@ fn push_evidence(p: &mut Packer, d: &Digest, e: &Evidence) {
     if !line.is_empty() {
         p.push(context(&[line]));
     }
+}
+
+/// The evidence line with the loop buttons for its first notes.
+fn push_evidence_acting(p: &mut Packer, d: &Digest, e: &Evidence) {
+    push_evidence(p, d, e);
+    if !e.note_ids.is_empty() {
+        let ids: Vec<i64> = e.note_ids.iter().take(SLACK_IDS).copied().collect();
+        p.push(loop_buttons(d, &ids));
+    }
+}
+
+/// **Acting on it**, **Thanks** and **Ask a follow-up** for a quote or an
+/// evidence item: marketers close the loop with the reps who shared it.
+fn loop_buttons(d: &Digest, ids: &[i64]) -> Value {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let value = format!("{}|{}", d.name, ids.join(","));
+    let button = |action: &str, text: &str| {
+        json!({"type": "button", "action_id": action, "value": value,
+               "text": {"type": "plain_text", "text": text}})
+    };
+    json!({"type": "actions", "elements": [
+        button(LOOP_ACTING, "Acting on it"),
+        button(LOOP_THANKS, "Thanks"),
+        button(LOOP_ASK, "Ask a follow-up"),
+    ]})
 }
 
 fn quote_text(d: &Digest, q: &Quote) -> String {
@@ -377,7 +408,7 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                         esc(&test_line(d, t))
                     ),
                 );
-                push_evidence(p, d, &t.evidence);
+                push_evidence_acting(p, d, &t.evidence);
             }
             p.push(context(&[format!(
                 "Rising or falling: exact Poisson test against the {} periods before, Benjamini–Hochberg q ≤ 0.05, at least 2× the usual rate, 3+ mentions from 2+ reps.",
@@ -404,7 +435,7 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                     text.push_str(&quote_text(d, q));
                 }
                 push_text(p, &text);
-                push_evidence(p, d, &m.evidence);
+                push_evidence_acting(p, d, &m.evidence);
             }
         }
         SectionKind::Funnel => {
@@ -429,7 +460,7 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                         }
                     ),
                 );
-                push_evidence(p, d, &f.evidence);
+                push_evidence_acting(p, d, &f.evidence);
             }
         }
         SectionKind::Assets => {
@@ -450,7 +481,7 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                     ));
                 }
                 push_text(p, &text);
-                push_evidence(p, d, &a.evidence);
+                push_evidence_acting(p, d, &a.evidence);
             }
         }
         SectionKind::LeadQuality => {
@@ -491,6 +522,7 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
             };
             for q in qs {
                 push_text(p, &quote_text(d, q));
+                p.push(loop_buttons(d, &[q.note_id]));
             }
         }
     }

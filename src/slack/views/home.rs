@@ -63,6 +63,7 @@ fn source_label(source: &str) -> &str {
         Some(Source::Shortcut) => "Message shortcut",
         Some(Source::GlobalShortcut) => "New note shortcut",
         Some(Source::Home) => "App Home",
+        Some(Source::FollowUp) => "Follow-up",
         None => source,
     }
 }

@@ -4,6 +4,7 @@
 //! show and a malformed block fails in tests, not in a rep's DM.
 
 pub mod home;
+pub mod loops;
 
 use crate::capture::{self, Form, FormValues};
 pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
