@@ -124,6 +124,24 @@ pub fn export_document(user: &str, d: &PersonData, now: DateTime<Utc>) -> Value 
             })
         })
         .collect();
+    let loop_row = |a: &crate::store::LoopRow| {
+        json!({
+            "note_id": a.insight_id, "kind": a.kind, "text": a.text, "digest": a.digest,
+            "anonymous": a.anonymous != 0, "revealed_at": time(a.revealed_at),
+            "at": time(Some(a.created_at)),
+        })
+    };
+    let dms: Vec<Value> = d
+        .direct_messages
+        .iter()
+        .map(|m| {
+            json!({
+                "purpose": m.purpose, "status": m.status, "message": parsed(&m.payload),
+                "queued_at": time(Some(m.created_at)), "sent_at": time(m.sent_at),
+                "channel": m.channel_id, "ts": m.message_ts,
+            })
+        })
+        .collect();
     json!({
         "user_id": user,
         "exported_at": now.to_rfc3339(),
@@ -144,6 +162,11 @@ pub fn export_document(user: &str, d: &PersonData, now: DateTime<Utc>) -> Value 
         "notes": notes,
         "saved_by_others": saved_by_others,
         "slack_events": events,
+        // What marketing did with their notes (without the marketer's id),
+        // what they did with others' (without the rep's), the loop's DMs.
+        "heard_back": d.heard_back.iter().map(loop_row).collect::<Vec<_>>(),
+        "loop_actions": d.loop_taken.iter().map(loop_row).collect::<Vec<_>>(),
+        "direct_messages": dms,
         "audit": d.audit.iter().map(|a| json!({
             "at": time(Some(a.at)), "action": a.action, "args": parsed(&a.args), "outcome": a.outcome,
         })).collect::<Vec<_>>(),

@@ -129,6 +129,8 @@ pub enum Attribution {
 #[serde(rename_all = "snake_case")]
 pub enum SectionKind {
     Participation,
+    /// What marketing did with reps' notes in the period (issue 13).
+    YouSaidWeDid,
     Trends,
     Competitors,
     Objections,
@@ -142,8 +144,9 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
-    pub const ALL: [SectionKind; 11] = [
+    pub const ALL: [SectionKind; 12] = [
         SectionKind::Participation,
+        SectionKind::YouSaidWeDid,
         SectionKind::Trends,
         SectionKind::Competitors,
         SectionKind::Objections,
@@ -159,6 +162,7 @@ impl SectionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SectionKind::Participation => "participation",
+            SectionKind::YouSaidWeDid => "you_said_we_did",
             SectionKind::Trends => "trends",
             SectionKind::Competitors => "competitors",
             SectionKind::Objections => "objections",
@@ -180,6 +184,7 @@ impl SectionKind {
     pub fn title(self) -> &'static str {
         match self {
             SectionKind::Participation => "Participation",
+            SectionKind::YouSaidWeDid => "You said, we did",
             SectionKind::Trends => "Rising, new and falling",
             SectionKind::Competitors => "Competitors",
             SectionKind::Objections => "Objections",

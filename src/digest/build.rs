@@ -42,6 +42,11 @@ pub struct Aggregates {
     pub links: Vec<NoteLink>,
     /// Display names by Slack user id.
     pub names: HashMap<String, String>,
+    /// The period's loop actions and the notes they answer.
+    pub loop_actions: Vec<crate::store::LoopActionNote>,
+    pub loop_notes: Vec<Insight>,
+    /// Reps who shared last period, by whether they heard back then.
+    pub heard_back: crate::store::LoopRetention,
 }
 
 /// The taxonomy as the builder reads it.
@@ -185,6 +190,7 @@ pub fn build(def: &DigestDef, taxonomy: &[TagDef], agg: &Aggregates) -> Digest {
         redacted: def.redact,
         sections: def.sections.clone(),
         participation: participation(agg, current, &evidence),
+        you_said_we_did: you_said_we_did(agg, &quoter),
         trends: trends(&tax, &items, agg, current, &period, &evidence),
         competitors: mentions(
             &tax,
@@ -312,7 +318,38 @@ fn participation(
             count: now.notes.max(0) as u64,
             note_ids: all,
         },
+        heard_back: HeardBack {
+            heard_back: agg.heard_back.heard_back.max(0) as u64,
+            heard_back_shared: agg.heard_back.heard_back_shared.max(0) as u64,
+            not_heard: agg.heard_back.not_heard.max(0) as u64,
+            not_heard_shared: agg.heard_back.not_heard_shared.max(0) as u64,
+        },
     }
+}
+
+/// "You said, we did": the period's loop actions, each with its note as
+/// a quote and the marketer by name (marketers are never anonymous).
+fn you_said_we_did(agg: &Aggregates, quoter: &Quoter<'_>) -> Vec<LoopClosure> {
+    let notes: HashMap<i64, &Insight> = agg.loop_notes.iter().map(|n| (n.id, n)).collect();
+    agg.loop_actions
+        .iter()
+        .filter_map(|a| {
+            let n = notes.get(&a.insight_id)?;
+            let text = crate::text::clean(a.text.trim()).into_owned();
+            Some(LoopClosure {
+                kind: a.kind.clone(),
+                marketer: agg
+                    .names
+                    .get(&a.actor)
+                    .cloned()
+                    .unwrap_or_else(|| format!("marketer {}", a.actor)),
+                text: super::truncate(quoter.redaction.apply(&text).trim(), 280),
+                date: local_date(a.created_at, quoter.tz),
+                note: quoter.quote(n),
+                follow_ups: a.follow_ups.max(0) as u64,
+            })
+        })
+        .collect()
 }
 
 /// Whether a typed-field item says something its tag doesn't: a check-in's
@@ -798,6 +835,7 @@ fn note_refs(d: &Digest, q: &Quoter<'_>) -> BTreeMap<i64, NoteRef> {
     for quote in d.ideas.iter().chain(&d.market_shifts).chain(&d.quotes) {
         ids.insert(quote.note_id);
     }
+    ids.extend(d.you_said_we_did.iter().map(|c| c.note.note_id));
     ids.into_iter()
         .map(|id| {
             let link = q.links.get(&id);

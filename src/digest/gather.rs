@@ -83,14 +83,28 @@ pub async fn aggregates(
     ids.extend(evidence.iter().filter(|e| e.rn <= 10).map(|e| e.id));
     let ids: Vec<i64> = ids.into_iter().collect();
     let notes = store.insights_by_ids(&ids).await?;
+    // The loop closed in the period, and last period's reps by whether
+    // they heard back then.
+    let loop_actions = store.loop_actions_between(from, to, &scope).await?;
+    let loop_ids: Vec<i64> = loop_actions
+        .iter()
+        .map(|a| a.insight_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let loop_notes = store.insights_by_ids(&loop_ids).await?;
+    let heard_back = store.loop_retention(prev_from, from, to, &scope).await?;
     let mut linked: BTreeSet<i64> = evidence.iter().map(|e| e.id).collect();
     linked.extend(&ids);
+    linked.extend(&loop_ids);
     let links = store
         .note_links(&linked.into_iter().collect::<Vec<_>>())
         .await?;
     let users: Vec<String> = notes
         .iter()
+        .chain(&loop_notes)
         .map(|n| n.user_id.clone())
+        .chain(loop_actions.iter().map(|a| a.actor.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -113,6 +127,9 @@ pub async fn aggregates(
         notes,
         links,
         names,
+        loop_actions,
+        loop_notes,
+        heard_back,
     })
 }
 

@@ -17,8 +17,8 @@
 use super::chart;
 use super::model::*;
 use crate::digest::render::{
-    direction_word, empty_line, has_content, last_period, num, pct, points, signed, test_line,
-    this_period, who,
+    closure_verb, count, direction_word, empty_line, has_content, heard_back_line, last_period,
+    num, pct, points, signed, test_line, this_period, who,
 };
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -180,6 +180,7 @@ fn header(d: &Digest) -> Markup {
 fn section(d: &Digest, s: SectionKind) -> Markup {
     match s {
         SectionKind::Participation => participation(d),
+        SectionKind::YouSaidWeDid => you_said_we_did(d),
         SectionKind::Trends => trends(d),
         SectionKind::Competitors => mentions(d, &d.competitors),
         SectionKind::Objections => mentions(d, &d.objections),
@@ -242,10 +243,29 @@ fn participation(d: &Digest) -> Markup {
         @if !sources.is_empty() {
             p { "Notes by how they were shared: " (sources.join(", ")) "." }
         }
+        @if let Some(h) = heard_back_line(d) {
+            p { (h) }
+        }
         figure.chart {
             (PreEscaped(chart::participation_svg(d)))
         }
         (evidence_line(d, &p.evidence))
+    }
+}
+
+/// What marketing did with the reps' notes, each with the note.
+fn you_said_we_did(d: &Digest) -> Markup {
+    html! {
+        @for c in &d.you_said_we_did {
+            div.closure {
+                p {
+                    strong { (c.marketer) } " " (closure_verb(&c.kind)) " (" (c.date) ")"
+                    @if !c.text.is_empty() { ": “" (c.text) "”" }
+                    @if c.follow_ups > 0 { "; " (count(c.follow_ups, "answer", "answers")) " from the rep" }
+                }
+                (quote(d, &c.note))
+            }
+        }
     }
 }
 

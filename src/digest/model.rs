@@ -23,6 +23,9 @@ pub struct Digest {
     /// The sections this digest shows, in order.
     pub sections: Vec<SectionKind>,
     pub participation: Participation,
+    /// What marketing did in the period with what reps shared, oldest
+    /// first: the loop closed (issue 13).
+    pub you_said_we_did: Vec<LoopClosure>,
     /// Rising, new and falling items, in that order, strongest first.
     pub trends: Vec<TrendItem>,
     pub competitors: Vec<Mention>,
@@ -105,6 +108,38 @@ pub struct Participation {
     /// (the participation chart).
     pub history: Vec<PeriodPoint>,
     pub evidence: Evidence,
+    /// Reps who shared last period, split by whether marketing got back
+    /// to them then, and how many of each shared again this period.
+    pub heard_back: HeardBack,
+}
+
+/// Participation against loop closures: of the reps who shared last
+/// period, those marketing acted on, thanked or asked (heard back) and
+/// those it didn't, with how many of each shared again this period
+/// (follow-up answers don't count as sharing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HeardBack {
+    pub heard_back: u64,
+    pub heard_back_shared: u64,
+    pub not_heard: u64,
+    pub not_heard_shared: u64,
+}
+
+/// One thing marketing did with a note: "You said, we did".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoopClosure {
+    /// `acting`, `thanks` or `ask`.
+    pub kind: String,
+    /// The marketer's display name.
+    pub marketer: String,
+    /// What marketing said it will do, or asked (masked like quotes).
+    pub text: String,
+    /// Local date of the action.
+    pub date: String,
+    /// The note it answers, as a quote (anonymous as the digest is).
+    pub note: Quote,
+    /// The rep's answers to it so far.
+    pub follow_ups: u64,
 }
 
 /// One period on a chart.

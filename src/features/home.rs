@@ -72,7 +72,13 @@ pub struct HomeData {
     pub notes: Vec<Insight>,
     /// Shown only when the person is a marketer or lead.
     pub week: Option<WeekSummary>,
+    /// "You said, we did": what marketing did with this person's notes,
+    /// newest first (at most [`LOOP_SHOWN`]).
+    pub loop_closed: Vec<crate::store::LoopActionNote>,
 }
+
+/// How many of marketing's actions on a rep's notes App Home lists.
+pub const LOOP_SHOWN: usize = 5;
 
 /// Reads what `user`'s home tab shows at `now`, with their times in `tz`
 /// (their Slack timezone).
@@ -96,6 +102,7 @@ pub async fn gather(
     let open_prompts = store.open_prompt_count(user, now_ms).await?;
     let times = store.note_times(user, i64::MIN).await?;
     let notes = store.recent_insights(user, RECENT_NOTES as i64).await?;
+    let loop_closed = store.loop_actions_for_rep(user, LOOP_SHOWN as i64).await?;
     let week = if cfg.roles.can(user, Permission::DigestPreview) {
         let dtz = cfg.timezone;
         let w = IsoWeek::containing(now, dtz);
@@ -131,6 +138,7 @@ pub async fn gather(
         streak: streak(&times, now, tz),
         notes,
         week,
+        loop_closed,
     })
 }
 

@@ -391,13 +391,15 @@ impl Store {
         let sql = format!(
             "WITH earlier AS (
                  SELECT DISTINCT i.user_id FROM insights i
-                 WHERE i.created_at >= $1 AND i.created_at < $2 AND i.deleted_at IS NULL{s}),
+                 WHERE i.created_at >= $1 AND i.created_at < $2 AND i.deleted_at IS NULL
+                   AND i.source <> 'follow_up'{s}),
              heard AS (
                  SELECT DISTINCT a.rep_id FROM loop_actions a
                  WHERE a.created_at >= $1 AND a.created_at < $2),
              later AS (
                  SELECT DISTINCT i.user_id FROM insights i
-                 WHERE i.created_at >= $2 AND i.created_at < $3 AND i.deleted_at IS NULL{s}),
+                 WHERE i.created_at >= $2 AND i.created_at < $3 AND i.deleted_at IS NULL
+                   AND i.source <> 'follow_up'{s}),
              reps AS (
                  SELECT e.user_id,
                         CASE WHEN h.rep_id IS NULL THEN 0 ELSE 1 END AS heard,

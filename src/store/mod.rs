@@ -35,8 +35,8 @@ pub use loops::{
 };
 pub use people::PersonRow;
 pub use privacy::{
-    event_author_is, mentions, EventRow, NoteFieldRow, NoteRow, NoteTagRow, PauseRow, PersonData,
-    ProfileRow, PromptRow, ReminderRow, UserPurge, ERASED,
+    event_author_is, mentions, DmExportRow, EventRow, LoopRow, NoteFieldRow, NoteRow, NoteTagRow,
+    PauseRow, PersonData, ProfileRow, PromptRow, ReminderRow, UserPurge, ERASED,
 };
 pub use prompts::*;
 pub use rollups::WindowCounts;

@@ -6,7 +6,10 @@
 //! `author_id`, the author of a message someone saved), with its
 //! `insight_tags` and `insight_fields`; `prompts` and `reminders`
 //! (`user_id`); `pauses` and `people` (`user_id`); `inbox` (raw Slack
-//! events, in their JSON); `audit` (`actor`, and ids in `args`). No other
+//! events, in their JSON); `audit` (`actor`, and ids in `args`);
+//! `loop_actions` (`rep_id`, whose note it answers, and `actor`, the
+//! marketer, with ids in its `text` and `dedupe_key`); `direct_messages`
+//! (`user_id`, and ids in the `payload` of DMs to others). No other
 //! table holds a user id (`tests/privacy.rs` checks every table and column
 //! of the schema, so a new one is noticed).
 
@@ -29,11 +32,20 @@ pub struct UserPurge {
     pub inbox: u64,
     /// Audit rows their id was taken out of (the rows stay).
     pub audit_redacted: u64,
+    /// Marketers' actions on their notes.
+    pub loop_actions: u64,
+    /// Actions they took as a marketer, or that name them: their id taken
+    /// out (the action stays with the rep it answered).
+    pub loop_actions_redacted: u64,
+    /// DMs to them.
+    pub direct_messages: u64,
+    /// DMs to others that named them: their id taken out.
+    pub direct_messages_redacted: u64,
 }
 
 impl UserPurge {
     /// (table, rows) in a fixed order, for reports.
-    pub fn tables(&self) -> [(&'static str, u64); 9] {
+    pub fn tables(&self) -> [(&'static str, u64); 13] {
         [
             ("insights", self.insights),
             ("insight_fields", self.insight_fields),
@@ -43,6 +55,10 @@ impl UserPurge {
             ("pauses", self.pauses),
             ("people", self.people),
             ("inbox", self.inbox),
+            ("loop_actions", self.loop_actions),
+            ("loop_actions (redacted)", self.loop_actions_redacted),
+            ("direct_messages", self.direct_messages),
+            ("direct_messages (redacted)", self.direct_messages_redacted),
             ("audit (redacted)", self.audit_redacted),
         ]
     }
@@ -132,6 +148,34 @@ pub struct NoteFieldRow {
     pub value: String,
 }
 
+/// A marketer's action on a note, without the other person's id (the
+/// marketer's on their notes, the rep's on the ones they acted on).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LoopRow {
+    pub id: i64,
+    pub insight_id: i64,
+    pub kind: String,
+    pub text: String,
+    pub digest: Option<String>,
+    pub anonymous: i64,
+    pub revealed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A DM the bot sent, or will send, to the person.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DmExportRow {
+    pub id: i64,
+    pub purpose: String,
+    /// JSON text.
+    pub payload: String,
+    pub status: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub channel_id: Option<String>,
+    pub message_ts: Option<String>,
+}
+
 /// A raw Slack event that mentions the person.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
@@ -156,6 +200,19 @@ pub struct PersonData {
     pub events: Vec<EventRow>,
     /// What they did as an admin or marketer, and their refusals.
     pub audit: Vec<AuditRow>,
+    /// What marketing did with their notes.
+    pub heard_back: Vec<LoopRow>,
+    /// What they did, as a marketer, with others' notes.
+    pub loop_taken: Vec<LoopRow>,
+    /// The loop's DMs to them.
+    pub direct_messages: Vec<DmExportRow>,
+}
+
+/// A row that may name the person in a text column.
+#[derive(sqlx::FromRow)]
+struct Named {
+    id: i64,
+    text: String,
 }
 
 /// An inbox row that may mention the person.
@@ -165,6 +222,7 @@ struct Candidate {
     payload: String,
 }
 
+const LOOP_COLUMNS: &str = "id, insight_id, kind, text, digest, anonymous, revealed_at, created_at";
 const NOTES_OF: &str = "SELECT id FROM insights WHERE user_id = $1 OR author_id = $1";
 const PROMPTS_OF: &str = "SELECT id FROM prompts WHERE user_id = $1";
 
@@ -230,6 +288,26 @@ fn token_positions<'a>(hay: &'a str, id: &'a str) -> impl Iterator<Item = usize>
 }
 
 /// `%id%` for a LIKE prefilter (Slack ids hold no `%` or `_`).
+/// Rows of `table` whose `column` names `user` as a whole token.
+async fn named(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    table: &str,
+    column: &str,
+    user: &str,
+) -> Result<Vec<Named>> {
+    let rows = sqlx::query_as::<_, Named>(sqlx::AssertSqlSafe(format!(
+        "SELECT id, {column} AS text FROM {table} WHERE {column} LIKE $1"
+    )))
+    .bind(like(user))
+    .fetch_all(&mut **tx)
+    .await
+    .with_context(|| format!("finding {table} rows that name them"))?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| mentions(&r.text, user))
+        .collect())
+}
+
 fn like(id: &str) -> String {
     format!("%{id}%")
 }
@@ -311,7 +389,32 @@ impl Store {
         .fetch_all(pool)
         .await
         .context("reading a person's audit rows")?;
+        let heard_back = sqlx::query_as::<_, LoopRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {LOOP_COLUMNS} FROM loop_actions WHERE rep_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading actions on a person's notes")?;
+        let loop_taken = sqlx::query_as::<_, LoopRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {LOOP_COLUMNS} FROM loop_actions WHERE actor = $1 ORDER BY created_at, id"
+        )))
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's loop actions")?;
+        let direct_messages = sqlx::query_as::<_, DmExportRow>(
+            "SELECT id, purpose, payload, status, created_at, sent_at, channel_id, message_ts
+             FROM direct_messages WHERE user_id = $1 ORDER BY created_at, id",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .context("reading a person's DMs")?;
         Ok(PersonData {
+            heard_back,
+            loop_taken,
+            direct_messages,
             profile,
             pause,
             prompts,
@@ -351,6 +454,63 @@ impl Store {
             "erasing note fields",
         )
         .await?;
+        // Actions on their notes go with the notes (the trigger would take
+        // them too; here they are counted), and so do the loop's DMs to
+        // them.
+        let loop_actions = bound(
+            &mut tx,
+            format!("DELETE FROM loop_actions WHERE rep_id = $1 OR insight_id IN ({NOTES_OF})"),
+            user,
+            "erasing actions on their notes",
+        )
+        .await?;
+        bound(
+            &mut tx,
+            "UPDATE loop_actions SET dm_id = NULL
+             WHERE dm_id IN (SELECT id FROM direct_messages WHERE user_id = $1)"
+                .into(),
+            user,
+            "unlinking actions from erased DMs",
+        )
+        .await?;
+        let direct_messages = bound(
+            &mut tx,
+            "DELETE FROM direct_messages WHERE user_id = $1".into(),
+            user,
+            "erasing DMs to them",
+        )
+        .await?;
+        // Actions they took stay with the rep they answered, without their
+        // id; the key only guarded against a retry, long past.
+        let mut loop_actions_redacted = bound(
+            &mut tx,
+            format!(
+                "UPDATE loop_actions SET actor = '{ERASED}', dedupe_key = '{ERASED}:' || CAST(id AS TEXT)
+                 WHERE actor = $1"
+            ),
+            user,
+            "taking their id out of their loop actions",
+        )
+        .await?;
+        for Named { id, text } in named(&mut tx, "loop_actions", "text", user).await? {
+            sqlx::query("UPDATE loop_actions SET text = $1 WHERE id = $2")
+                .bind(replace_id(&text, user, ERASED))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .context("taking their id out of a loop action")?;
+            loop_actions_redacted += 1;
+        }
+        let mut direct_messages_redacted = 0;
+        for Named { id, text } in named(&mut tx, "direct_messages", "payload", user).await? {
+            sqlx::query("UPDATE direct_messages SET payload = $1 WHERE id = $2")
+                .bind(replace_id(&text, user, ERASED))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .context("taking their id out of a DM")?;
+            direct_messages_redacted += 1;
+        }
         let insights = bound(
             &mut tx,
             "DELETE FROM insights WHERE user_id = $1 OR author_id = $1".into(),
@@ -403,6 +563,10 @@ impl Store {
             prompts,
             pauses,
             people,
+            loop_actions,
+            loop_actions_redacted,
+            direct_messages,
+            direct_messages_redacted,
             ..UserPurge::default()
         };
 

@@ -8,6 +8,7 @@
 use crate::support::wait::until;
 use crate::support::{ConfigFixture, Db, Mode, TestApp};
 use fieldnotes::domain::{FieldValue, NewInsight, Source};
+use fieldnotes::store::{NewDm, NewLoopAction};
 use serde_json::Value;
 use sqlx::AnyPool;
 use std::collections::BTreeMap;
@@ -21,8 +22,11 @@ const OTHER: &str = "U0REP0002";
 /// cover it in `store/privacy.rs`, then list it here.
 const USER_COLUMNS: &[(&str, &str)] = &[
     ("audit", "actor"),
+    ("direct_messages", "user_id"),
     ("insights", "author_id"),
     ("insights", "user_id"),
+    ("loop_actions", "actor"),
+    ("loop_actions", "rep_id"),
     ("pauses", "user_id"),
     ("people", "user_id"),
     ("prompts", "user_id"),
@@ -199,6 +203,47 @@ async fn fill(t: &TestApp) {
     }
     t.wait_inbox_drained().await;
     let notes = t.insights().await;
+    // Closing the loop: a marketer acts on REP's note (a DM to REP), and
+    // REP, once a marketer too, thanked OTHER (a DM to OTHER naming REP).
+    let note_of = |u: &str| {
+        notes
+            .iter()
+            .find(|n| n.user_id == u && n.text.contains("too expensive"))
+            .unwrap()
+            .id
+    };
+    for (actor, rep, kind, text) in [
+        ("U0ADMIN01", REP, "acting", "Adding it to the pricing FAQ"),
+        (REP, OTHER, "thanks", ""),
+    ] {
+        let action = NewLoopAction {
+            insight_id: note_of(rep),
+            rep_id: rep.into(),
+            actor: actor.into(),
+            kind: kind.into(),
+            text: text.into(),
+            digest: Some("weekly:2026-W48".into()),
+            anonymous: false,
+            dedupe_key: format!("{kind}:{actor}:{}", note_of(rep)),
+        };
+        let rec = state
+            .store
+            .record_loop_actions(
+                &[action],
+                |to, new| NewDm {
+                    dedupe_key: format!("relay:{}", new[0].id),
+                    user_id: to.into(),
+                    purpose: "relay".into(),
+                    payload:
+                        serde_json::json!({"text": format!("<@{actor}> from marketing: {kind}")})
+                            .to_string(),
+                },
+                t.now().timestamp_millis(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(rec.new.len(), 1);
+    }
     assert_eq!(
         notes.iter().filter(|n| n.user_id == REP).count(),
         3,
@@ -226,7 +271,11 @@ async fn export_and_purge(db: Db) {
     let cols = columns(&pool, db).await;
     let user_like: Vec<(&str, &str)> = cols
         .iter()
-        .filter(|(_, c)| ["user", "author", "actor"].iter().any(|k| c.contains(k)))
+        .filter(|(_, c)| {
+            ["user", "author", "actor", "rep_id"]
+                .iter()
+                .any(|k| c.contains(k))
+        })
         .map(|(t, c)| (t.as_str(), c.as_str()))
         .collect();
     assert_eq!(
@@ -239,8 +288,10 @@ async fn export_and_purge(db: Db) {
     let tables: std::collections::BTreeSet<&str> = before.keys().map(|(t, _)| t.as_str()).collect();
     for table in [
         "audit",
+        "direct_messages",
         "inbox",
         "insights",
+        "loop_actions",
         "pauses",
         "people",
         "prompts",
@@ -311,6 +362,14 @@ async fn export_and_purge(db: Db) {
     );
     assert!(!v["slack_events"].as_array().unwrap().is_empty(), "{doc}");
     assert_eq!(v["audit"][0]["action"], "ask");
+    assert_eq!(v["heard_back"][0]["kind"], "acting", "{doc}");
+    assert_eq!(
+        v["heard_back"][0]["text"], "Adding it to the pricing FAQ",
+        "{doc}"
+    );
+    assert_eq!(v["loop_actions"][0]["kind"], "thanks", "{doc}");
+    assert_eq!(v["direct_messages"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(v["direct_messages"][0]["purpose"], "relay", "{doc}");
 
     // Purge: counts per table, then nothing of REP anywhere.
     let report = fieldnotes(&t, &["purge", "--user", REP]).await;
@@ -329,6 +388,10 @@ async fn export_and_purge(db: Db) {
         ("reminders", 1),
         ("pauses", 1),
         ("people", 1),
+        ("loop_actions", 1),
+        ("loop_actions (redacted)", 1),
+        ("direct_messages", 1),
+        ("direct_messages (redacted)", 1),
     ] {
         assert_eq!(counts.get(table), Some(&n), "{table} in {report}");
     }

@@ -393,8 +393,33 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                     .collect();
                 text.push(format!("By how they were shared: {}", parts.join(", ")));
             }
+            if let Some(h) = heard_back_line(d) {
+                text.push(h);
+            }
             push_text(p, &text.join("\n"));
             push_evidence(p, d, &pa.evidence);
+        }
+        SectionKind::YouSaidWeDid => {
+            for c in &d.you_said_we_did {
+                let mut text = format!(
+                    "*{}* {} ({})",
+                    esc(&c.marketer),
+                    closure_verb(&c.kind),
+                    c.date
+                );
+                if !c.text.is_empty() {
+                    text.push_str(&format!(": \"{}\"", esc(&c.text)));
+                }
+                if c.follow_ups > 0 {
+                    text.push_str(&format!(
+                        " · {} from the rep",
+                        count(c.follow_ups, "answer", "answers")
+                    ));
+                }
+                text.push('\n');
+                text.push_str(&quote_text(d, &c.note));
+                push_text(p, &text);
+            }
         }
         SectionKind::Trends => {
             for t in &d.trends {

@@ -242,6 +242,36 @@ pub fn render(d: &Digest) -> String {
             None,
         );
     }
+    let h = &d.participation.heard_back;
+    for (measure, n) in [
+        ("heard_back", h.heard_back),
+        ("heard_back_shared", h.heard_back_shared),
+        ("not_heard", h.not_heard),
+        ("not_heard_shared", h.not_heard_shared),
+    ] {
+        r.row(
+            "participation",
+            "loop",
+            "Loop closures",
+            measure,
+            n.to_string(),
+            None,
+        );
+    }
+    for c in &d.you_said_we_did {
+        let e = Evidence {
+            count: 1,
+            note_ids: vec![c.note.note_id],
+        };
+        r.row(
+            SectionKind::YouSaidWeDid.as_str(),
+            &c.note.note_id.to_string(),
+            &c.marketer,
+            &c.kind,
+            csv_cell(&c.text).into_owned(),
+            Some(&e),
+        );
+    }
     for (kind, qs) in [
         (SectionKind::Ideas, &d.ideas),
         (SectionKind::MarketShifts, &d.market_shifts),

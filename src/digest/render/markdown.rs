@@ -116,7 +116,32 @@ fn section(o: &mut String, d: &Digest, s: SectionKind) {
                     .collect();
                 let _ = writeln!(o, "\nNotes by how they were shared: {}.", parts.join(", "));
             }
+            if let Some(h) = heard_back_line(d) {
+                let _ = writeln!(o, "\n{h}");
+            }
             let _ = writeln!(o, "\nEvidence: {}.\n", evidence(d, &p.evidence));
+        }
+        SectionKind::YouSaidWeDid => {
+            for c in &d.you_said_we_did {
+                let mut line = format!(
+                    "- **{}** {} ({})",
+                    cell(&c.marketer),
+                    closure_verb(&c.kind),
+                    c.date
+                );
+                if !c.text.is_empty() {
+                    let _ = write!(line, ": “{}”", cell(&c.text));
+                }
+                if c.follow_ups > 0 {
+                    let _ = write!(
+                        line,
+                        "; {} from the rep",
+                        count(c.follow_ups, "answer", "answers")
+                    );
+                }
+                let _ = writeln!(o, "{line}\n");
+                quote(o, d, &c.note);
+            }
         }
         SectionKind::Trends => {
             for t in &d.trends {

@@ -182,11 +182,49 @@ pub(crate) fn who(q: &Quote) -> String {
     }
 }
 
+/// What a marketer did, as a phrase: "is acting on it".
+pub(crate) fn closure_verb(kind: &str) -> &'static str {
+    match kind {
+        "acting" => "is acting on it",
+        "thanks" => "said thanks",
+        "ask" => "asked a follow-up",
+        _ => "responded",
+    }
+}
+
+/// Participation against loop closures, as a sentence; `None` when
+/// nobody shared last period.
+pub(crate) fn heard_back_line(d: &Digest) -> Option<String> {
+    let h = &d.participation.heard_back;
+    if h.heard_back + h.not_heard == 0 {
+        return None;
+    }
+    let share = |n: u64, of: u64| {
+        if of == 0 {
+            "n/a".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * n as f64 / of as f64)
+        }
+    };
+    let before = last_period(d);
+    Some(format!(
+        "Loop closures: of the reps who shared {before}, {} heard back from marketing and {} of them ({}) shared again {}; of the {} who didn't hear back, {} ({}) shared again.",
+        h.heard_back,
+        h.heard_back_shared,
+        share(h.heard_back_shared, h.heard_back),
+        this_period(d),
+        h.not_heard,
+        h.not_heard_shared,
+        share(h.not_heard_shared, h.not_heard),
+    ))
+}
+
 /// The sections with something to show, in the configured order; the
 /// renderers say "nothing this week" for the others in their own way.
 pub(crate) fn has_content(d: &Digest, s: SectionKind) -> bool {
     match s {
         SectionKind::Participation => true,
+        SectionKind::YouSaidWeDid => !d.you_said_we_did.is_empty(),
         SectionKind::Trends => !d.trends.is_empty(),
         SectionKind::Competitors => !d.competitors.is_empty(),
         SectionKind::Objections => !d.objections.is_empty(),
@@ -205,6 +243,9 @@ pub(crate) fn empty_line(d: &Digest, s: SectionKind) -> String {
     let when = this_period(d);
     match s {
         SectionKind::Participation => String::new(),
+        SectionKind::YouSaidWeDid => format!(
+            "Marketing didn't act on, thank or ask about a note {when}: the buttons under each quote and figure in Slack do that, and the rep hears back."
+        ),
         SectionKind::Trends => format!(
             "Nothing rose, fell or appeared beyond chance {when}: every tag is within what the last {} {}s predict.",
             d.period.baseline_periods,

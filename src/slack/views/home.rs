@@ -299,6 +299,43 @@ pub fn home_view(cfg: &Config, d: &HomeData) -> SlackView {
         b.extend(week_blocks(cfg, w));
     }
 
+    // You said, we did: what marketing did with this person's notes.
+    if !d.loop_closed.is_empty() {
+        b.push(json!({"type": "divider"}));
+        b.push(json!({"type": "header", "text": plain("You said, we did", 150)}));
+        for a in d.loop_closed.iter().take(crate::features::home::LOOP_SHOWN) {
+            let kind = crate::features::loops::Kind::parse(&a.kind);
+            let what = match kind {
+                Some(crate::features::loops::Kind::Acting) => "is acting on your note",
+                Some(crate::features::loops::Kind::Thanks) => "thanked you for your note",
+                Some(crate::features::loops::Kind::Ask) => "asked about your note",
+                None => "responded to your note",
+            };
+            let mut text = format!(
+                "{} <@{}> {what} ({})",
+                kind.map(|k| k.emoji()).unwrap_or(":speech_balloon:"),
+                a.actor,
+                when(a.created_at, tz, now)
+            );
+            if !a.text.is_empty() {
+                text.push_str(&format!(": \"{}\"", escape(&truncate(&a.text, 600))));
+            }
+            if a.follow_ups > 0 {
+                text.push_str(" · you answered");
+            }
+            text.push('\n');
+            text.push_str(&quote(&a.note));
+            b.push(json!({
+                "type": "section",
+                "block_id": truncate(&format!("loop:{}", a.id), 255),
+                "text": mrkdwn(&text, 3000),
+            }));
+        }
+        b.push(context(
+            "Marketing reads every note. When they act on one, thank you or ask a follow-up, it shows here.",
+        ));
+    }
+
     // Latest notes, each with Edit / Delete.
     b.push(json!({"type": "divider"}));
     b.push(json!({"type": "header", "text": plain("Your latest notes", 150)}));
@@ -370,6 +407,7 @@ mod tests {
             streak: Streak::default(),
             notes: vec![],
             week: None,
+            loop_closed: vec![],
         }
     }
 
