@@ -2,7 +2,8 @@
 //! shapes, on SQLite and PostgreSQL: a digest quote's **Acting on it**, the
 //! rep's relayed DM, their reply in its thread stored as a follow-up on
 //! the same note, the marketer told, double clicks and retries recorded
-//! once; the anonymous relay with its form and reveal; and every refusal
+//! once, the rep's App Home and the next digest's "You said, we did", and
+//! the week after, participation against loop closures; the anonymous relay with its form and reveal; and every refusal
 //! (a rep pressing, forged values, someone else's answer form, a forged
 //! form submission) changing nothing.
 
@@ -228,6 +229,56 @@ async fn full_loop(db: Db) {
             .any(|m| m.thread_ts.as_deref() == Some(relay[0].ts.as_str()) && m.bot_id.is_some())
     })
     .await;
+
+    // "You said, we did" on the rep's App Home: the marketer, what they
+    // will do, and the note it answers.
+    let opened = t.emu.app_home_opened(&rep).await.unwrap();
+    t.wait_handled(&opened).await;
+    wait("the rep's App Home lists the loop", || {
+        t.emu.home_view(&rep).is_some_and(|v| {
+            let s = v.view.to_string();
+            s.contains("You said, we did") && s.contains("pricing FAQ")
+        })
+    })
+    .await;
+    let home = t.emu.home_view(&rep).unwrap().view.to_string();
+    assert!(home.contains(&format!("<@{MKT}>")), "{home}");
+
+    // The rep shares again this week; the next digest has "You said, we
+    // did": the action, with the note it answers and its follow-up.
+    let r = t
+        .command(&rep, "note Initech asked for the pricing FAQ again")
+        .await;
+    assert!(r.contains("Saved"), "{r}");
+    let posted = t.emu.messages_in(CHANNEL).len();
+    t.advance_to(send_time() + chrono::Duration::days(7)).await;
+    let next: String = t.emu.messages_in(CHANNEL)[posted..]
+        .iter()
+        .map(text_of)
+        .collect();
+    assert!(next.contains("You said, we did"), "{next}");
+    assert!(
+        next.contains("We're adding a pricing FAQ to the deck"),
+        "{next}"
+    );
+    assert!(next.contains("1 answer from the rep"), "{next}");
+
+    // And the week after, participation against loop closures: the rep
+    // who heard back shared again.
+    let r = t
+        .command(&rep, "note Globex dropped their price by 10%")
+        .await;
+    assert!(r.contains("Saved"), "{r}");
+    let posted = t.emu.messages_in(CHANNEL).len();
+    t.advance_to(send_time() + chrono::Duration::days(14)).await;
+    let later: String = t.emu.messages_in(CHANNEL)[posted..]
+        .iter()
+        .map(text_of)
+        .collect();
+    assert!(
+        later.contains("1 heard back from marketing and 1 of them (100%) shared again"),
+        "{later}"
+    );
 
     all_calls_ok(&t.emu);
     t.stop().await;
