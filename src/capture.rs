@@ -3,7 +3,9 @@
 //! or an edit of a stored note), and how submitted values become answers,
 //! typed fields, the rep's tags and the automatic ones.
 
+use crate::config::initiative::INITIATIVE_RATING;
 use crate::config::questions::{ASSET_FLOPPED, ASSET_WORKED};
+use crate::config::Rating;
 use crate::config::{field_label, CheckIn, Config, Question, QuestionKind, TagDef};
 use crate::domain::{answers_text, Answer, FieldValue, Insight, Sentiment};
 use crate::tagging::{sentiment, Tagger};
@@ -49,6 +51,18 @@ impl Form {
                 .cloned()
                 .collect()
         };
+        let mut questions = questions;
+        // The initiatives this run asks about (still known to the config).
+        for id in asked.into_iter().flatten() {
+            if let Some(i) = id
+                .strip_prefix("initiative:")
+                .and_then(|i| cfg.initiative(i))
+            {
+                if !questions.iter().any(|q| &q.id == id) {
+                    questions.push(i.question());
+                }
+            }
+        }
         let tags = free_tags(c.tags.iter().filter_map(|t| cfg.tag(t)), &questions);
         Form { questions, tags }
     }
@@ -78,6 +92,18 @@ impl Form {
                 .collect(),
             None => vec![],
         };
+        // The initiatives the note rated: kept in the form, so an edit
+        // neither loses the rating nor its reason.
+        for (id, _) in ins
+            .field(INITIATIVE_RATING)
+            .filter_map(Rating::from_field_value)
+        {
+            if let Some(i) = cfg.initiative(id) {
+                if !questions.iter().any(|q| q.id == i.question_id()) {
+                    questions.push(i.question());
+                }
+            }
+        }
         if !questions.iter().any(|q| q.kind == QuestionKind::Text) {
             questions.insert(0, cfg.note_questions[0].clone());
         }
@@ -273,6 +299,36 @@ pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, 
                     None => {}
                 }
             }
+            QuestionKind::Initiative => {
+                let id = q.id.strip_prefix("initiative:").unwrap_or(&q.id);
+                let rating = one(&bid).and_then(|v| Rating::parse(&v));
+                let why = one(&format!("{bid}{WHY_SUFFIX}")).unwrap_or_default();
+                match rating {
+                    Some(r) => {
+                        let name = cfg.initiative(id).map(|i| i.name.as_str()).unwrap_or(id);
+                        c.fields
+                            .push(FieldValue::new(INITIATIVE_RATING, r.field_value(id)));
+                        c.tags.push(q.id.clone());
+                        let mut text = initiative_answer_prefix(name, r);
+                        if !why.is_empty() {
+                            text.push(' ');
+                            text.push_str(&why);
+                        }
+                        c.answers.push(Answer {
+                            question_id: q.id.clone(),
+                            question: q.label.clone(),
+                            text,
+                        });
+                    }
+                    None if !why.is_empty() => {
+                        return Err(FieldError {
+                            block_id: bid,
+                            message: "Did it work? Pick one, or clear the why.".into(),
+                        })
+                    }
+                    None => {}
+                }
+            }
         }
     }
     for t in values.get(TAGS_BLOCK).into_iter().flatten() {
@@ -309,6 +365,25 @@ pub fn read(cfg: &Config, form: &Form, values: &FormValues) -> Result<Captured, 
         });
     }
     Ok(c)
+}
+
+/// The start of an initiative answer's text; the rest is the rep's "why".
+fn initiative_answer_prefix(name: &str, r: Rating) -> String {
+    let said = match r {
+        Rating::Worked => "worked",
+        Rating::Didnt => "didn't work",
+        Rating::NotUsed => "not used",
+    };
+    format!("{name}: {said}.")
+}
+
+/// The rep's reason in an initiative answer, given its name.
+pub fn initiative_reason<'a>(answer: &'a str, name: &str) -> &'a str {
+    Rating::ALL
+        .iter()
+        .find_map(|r| answer.strip_prefix(&initiative_answer_prefix(name, *r)))
+        .unwrap_or("")
+        .trim()
 }
 
 /// The start of an asset answer's text; the rest is the rep's "why".
@@ -492,6 +567,23 @@ pub fn prefill(cfg: &Config, form: &Form, ins: &Insight) -> FormValues {
                         // "Label: worked. why" -> "why"
                         let label = cfg.tag(a).map(|t| t.label.clone()).unwrap_or_default();
                         let why = asset_reason(&ans.text, &label);
+                        if !why.is_empty() {
+                            v.insert(format!("{bid}{WHY_SUFFIX}"), vec![why.to_string()]);
+                        }
+                    }
+                }
+            }
+            QuestionKind::Initiative => {
+                let id = q.id.strip_prefix("initiative:").unwrap_or(&q.id);
+                let rating = ins
+                    .field(INITIATIVE_RATING)
+                    .filter_map(Rating::from_field_value)
+                    .find(|(i, _)| *i == id);
+                if let Some((_, r)) = rating {
+                    v.insert(bid.clone(), vec![r.as_str().to_string()]);
+                    if let Some(ans) = ins.answers.iter().find(|x| x.question_id == q.id) {
+                        let name = cfg.initiative(id).map(|i| i.name.as_str()).unwrap_or(id);
+                        let why = initiative_reason(&ans.text, name);
                         if !why.is_empty() {
                             v.insert(format!("{bid}{WHY_SUFFIX}"), vec![why.to_string()]);
                         }

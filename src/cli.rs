@@ -153,6 +153,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: crate::export::SearchFormat,
     },
+    /// Initiatives: list them, or read one's debrief (ratings week by
+    /// week with a 95% Wilson interval, the verdict once enough ratings
+    /// are in, quotes for and against, the reps' ideas).
+    #[command(subcommand)]
+    Initiative(InitiativeCommand),
     /// List the audit log: admin and marketer actions, role refusals,
     /// operator commands and retention purges.
     Audit {
@@ -166,6 +171,29 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InitiativeCommand {
+    /// Every initiative, with its status and how many ratings it has.
+    List,
+    /// One initiative's debrief.
+    Report {
+        /// The initiative's id.
+        id: String,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -524,6 +552,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cfg, &secrets).await?;
             let query = query.join(" ");
             let now = chrono::Utc::now();
+            // Initiatives added in Slack are filters too.
+            let cfg = match store.effective_initiatives(&cfg.initiative_defs).await {
+                Ok(list) if !list.is_empty() => {
+                    cfg.with_initiatives(list, now.with_timezone(&cfg.timezone).date_naive())
+                }
+                _ => cfg,
+            };
             let found = crate::features::search::run(
                 &store,
                 &cfg,
@@ -554,6 +589,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             })?;
             let mut out = std::io::stdout().lock();
             crate::export::write_search(&found, format, &mut out)
+        }
+        Command::Initiative(cmd) => {
+            let cfg = load_config(&cli.config)?;
+            let store = open_store(&cfg, &secrets).await?;
+            let now = chrono::Utc::now();
+            let r = initiative_cli(&store, &cfg, cmd, now).await;
+            store.close().await;
+            r
         }
         Command::Audit {
             since,
@@ -780,5 +823,87 @@ fn pick_digest<'a>(cfg: &'a Config, name: Option<&str>) -> Result<&'a crate::con
             .digests
             .first()
             .with_context(|| format!("{} has no `[[digest]]` entry", cfg.path.display())),
+    }
+}
+
+/// `fieldnotes initiative list|report`: the file's initiatives are synced
+/// in first, so a debrief works before the bot has ever run.
+async fn initiative_cli(
+    store: &crate::store::Store,
+    cfg: &Config,
+    cmd: InitiativeCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    use crate::digest::debrief::{gather, render};
+    store
+        .sync_config_initiatives(&cfg.initiative_defs, now.timestamp_millis())
+        .await?;
+    let today = now.with_timezone(&cfg.timezone).date_naive();
+    let list = store.effective_initiatives(&cfg.initiative_defs).await?;
+    match cmd {
+        InitiativeCommand::List => {
+            if list.is_empty() {
+                println!(
+                    "No initiatives: add [[initiative]] to {} or use `/fieldnotes initiative add`.",
+                    cfg.path.display()
+                );
+            }
+            for i in &list {
+                let n = store.initiative_ratings(&i.id).await?.len();
+                let status = if i.over_on(today) {
+                    "ended"
+                } else if today < i.start {
+                    "upcoming"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{status}\t{}..{}\t{n} ratings",
+                    i.id,
+                    i.name,
+                    i.kind.as_str(),
+                    i.start,
+                    i.end.map(|e| e.to_string()).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        InitiativeCommand::Report { id, format, out } => {
+            let Some(i) = list.iter().find(|i| i.id == id) else {
+                let ids: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
+                anyhow::bail!(
+                    "no initiative `{id}` (there is: {})",
+                    if ids.is_empty() {
+                        "none".to_string()
+                    } else {
+                        ids.join(", ")
+                    }
+                );
+            };
+            let (d, _) = gather(store, cfg, i, today, None, i64::MAX).await?;
+            let body = match format {
+                ReportFormat::Markdown => render::markdown(&d),
+                ReportFormat::Json => render::json(&d) + "\n",
+                ReportFormat::Html => render::html(&d),
+            };
+            crate::audit::record(
+                store,
+                now.timestamp_millis(),
+                &Actor::cli(),
+                "initiative_report",
+                serde_json::json!({"id": id, "format": format!("{format:?}").to_lowercase()}),
+                "ok",
+            )
+            .await;
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, body).with_context(|| format!("writing {}", p.display()))
+                }
+                None => {
+                    print!("{body}");
+                    Ok(())
+                }
+            }
+        }
     }
 }

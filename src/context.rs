@@ -5,10 +5,11 @@
 //! old config. A leaf: it knows nothing of Slack, jobs or the app.
 
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{Config, Initiative};
 use crate::store::Store;
 use crate::tagging::Tagger;
 use crate::tasks::Background;
+use chrono::NaiveDate;
 use std::sync::{Arc, RwLock};
 
 /// Follow-up tasks (after the ack) that run at once, at most.
@@ -29,8 +30,15 @@ impl Snapshot {
     }
 }
 
+/// The file's config, and the initiatives read from the database with the
+/// day they were applied on.
+type Base = (Arc<Config>, Option<(Vec<Initiative>, NaiveDate)>);
+
 pub struct Context {
     snapshot: RwLock<Arc<Snapshot>>,
+    /// The file's config, and the initiatives last read from the database
+    /// with the day they were applied on: what the snapshot is built from.
+    base: RwLock<Base>,
     pub store: Store,
     pub clock: SharedClock,
     /// Identifies this process in row leases.
@@ -49,6 +57,7 @@ impl Context {
             rand::random::<u32>()
         );
         Context {
+            base: RwLock::new((Arc::new(config.clone()), None)),
             snapshot: RwLock::new(Arc::new(Snapshot::new(config))),
             store,
             clock,
@@ -75,10 +84,58 @@ impl Context {
         self.snapshot().tagger.clone()
     }
 
-    /// Swaps in a new, already validated config and its tagger at once.
+    /// Swaps in a new, already validated config and its tagger at once
+    /// (with the initiatives last read from the database; the next
+    /// `refresh_initiatives` syncs the file's into it).
     pub fn replace_config(&self, cfg: Config) {
+        let mut base = self.base.write().unwrap_or_else(|e| e.into_inner());
+        base.0 = Arc::new(cfg);
+        self.rebuild(&base);
+    }
+
+    fn rebuild(&self, base: &Base) {
+        let cfg = match &base.1 {
+            Some((list, today)) => base.0.with_initiatives(list.clone(), *today),
+            None => (*base.0).clone(),
+        };
         let next = Arc::new(Snapshot::new(cfg));
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = next;
+    }
+
+    /// The team's day today.
+    pub fn today(&self) -> NaiveDate {
+        self.now()
+            .with_timezone(&self.config().timezone)
+            .date_naive()
+    }
+
+    /// Syncs the file's initiatives into the database, reads the effective
+    /// set back and, when it (or the day) changed, swaps in a snapshot
+    /// whose questions and tags follow it. Called at start, on every
+    /// planner tick (so replicas agree within a tick) and after a change
+    /// in Slack.
+    pub async fn refresh_initiatives(&self) -> anyhow::Result<()> {
+        let file = self
+            .base
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone();
+        self.store
+            .sync_config_initiatives(&file.initiative_defs, self.now_ms())
+            .await?;
+        let list = self
+            .store
+            .effective_initiatives(&file.initiative_defs)
+            .await?;
+        let today = self.today();
+        let mut base = self.base.write().unwrap_or_else(|e| e.into_inner());
+        let next = Some((list, today));
+        if base.1 != next && Arc::ptr_eq(&base.0, &file) {
+            base.1 = next;
+            self.rebuild(&base);
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

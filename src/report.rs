@@ -652,7 +652,7 @@ mod tests {
             "  covers: every note",
             "  recipients: channel C0MARKETNG",
             "  quotes: named (who said it is shown), emails and phone numbers masked; up to 6 in the quotes section",
-            "  sections: participation, trends, competitors, objections, funnel, assets, lead_quality, committee, ideas, market_shifts, quotes",
+            "  sections: participation, you_said_we_did, initiatives, trends, competitors, objections, funnel, assets, lead_quality, committee, ideas, market_shifts, quotes",
             "  chart: posted in the digest's thread",
             "  next: Mon 2026-12-07 09:00 America/New_York (2026-12-07 14:00 UTC)",
             "  next: Mon 2026-12-14 09:00 America/New_York (2026-12-14 14:00 UTC)",

@@ -9,6 +9,7 @@
 //! `secrets.rs` reads the environment.
 
 mod error;
+pub mod initiative;
 mod model;
 pub mod questions;
 mod raw;
@@ -17,6 +18,7 @@ mod validate;
 mod values;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use initiative::{Initiative, InitiativeKind, InitiativeSettings, Rating};
 pub use model::{
     Attribution, Audience, BotSettings, CatchUp, CheckIn, Config, DigestDef, OnHoliday, PeriodSpec,
     Retention, Roles, SectionKind, TagDef, Zone, EARLIEST_ZONE, MAX_REMINDERS,

@@ -2,6 +2,7 @@
 //! (bot settings, roles, digest, tags, check-ins with their zone, window,
 //! reminders and rules, retention). Built only by `validate`.
 
+use super::initiative::{Initiative, InitiativeSettings, INITIATIVE};
 use super::{Question, DEFAULT_CONFIG_PATH};
 use crate::schedule::calendar::WorkCalendar;
 use crate::schedule::Crontab;
@@ -29,6 +30,13 @@ pub struct Config {
     /// The free-note form: text, then one input per typed field.
     pub note_questions: Vec<Question>,
     pub retention: Retention,
+    /// `[[initiative]]` entries as the file declares them.
+    pub initiative_defs: Vec<Initiative>,
+    /// The initiatives the app runs on: the database's (the file's synced
+    /// into it, and those added in Slack), or the file's before the first
+    /// sync. Their tags are in `tags`.
+    pub initiatives: Vec<Initiative>,
+    pub initiative_settings: InitiativeSettings,
 }
 
 /// How long notes, soft-deleted notes and recorded Slack event ids are kept.
@@ -131,6 +139,9 @@ pub enum SectionKind {
     Participation,
     /// What marketing did with reps' notes in the period (issue 13).
     YouSaidWeDid,
+    /// Each running initiative's ratings so far, with the interval and
+    /// the verdict once there are enough (issue 13).
+    Initiatives,
     Trends,
     Competitors,
     Objections,
@@ -144,9 +155,10 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
-    pub const ALL: [SectionKind; 12] = [
+    pub const ALL: [SectionKind; 13] = [
         SectionKind::Participation,
         SectionKind::YouSaidWeDid,
+        SectionKind::Initiatives,
         SectionKind::Trends,
         SectionKind::Competitors,
         SectionKind::Objections,
@@ -163,6 +175,7 @@ impl SectionKind {
         match self {
             SectionKind::Participation => "participation",
             SectionKind::YouSaidWeDid => "you_said_we_did",
+            SectionKind::Initiatives => "initiatives",
             SectionKind::Trends => "trends",
             SectionKind::Competitors => "competitors",
             SectionKind::Objections => "objections",
@@ -185,6 +198,7 @@ impl SectionKind {
         match self {
             SectionKind::Participation => "Participation",
             SectionKind::YouSaidWeDid => "You said, we did",
+            SectionKind::Initiatives => "Initiatives: how reps rate them",
             SectionKind::Trends => "Rising, new and falling",
             SectionKind::Competitors => "Competitors",
             SectionKind::Objections => "Objections",
@@ -306,6 +320,35 @@ impl CheckIn {
 impl Config {
     pub fn checkin(&self, name: &str) -> Option<&CheckIn> {
         self.checkins.iter().find(|c| c.name == name)
+    }
+
+    pub fn initiative(&self, id: &str) -> Option<&Initiative> {
+        self.initiatives.iter().find(|i| i.id == id)
+    }
+
+    /// What check-in `c` may ask on `day` (team time): its own questions,
+    /// then one for each initiative running that day that names it.
+    pub fn checkin_questions(&self, c: &CheckIn, day: NaiveDate) -> Vec<Question> {
+        let mut qs = c.questions.clone();
+        qs.extend(
+            self.initiatives
+                .iter()
+                .filter(|i| i.active_on(day) && i.checkins.contains(&c.name))
+                .map(Initiative::question),
+        );
+        qs
+    }
+
+    /// This config with `list` as its initiatives (their tags replacing
+    /// the earlier ones'): a tag links new notes only while its initiative
+    /// runs on `today`.
+    pub fn with_initiatives(&self, list: Vec<Initiative>, today: NaiveDate) -> Config {
+        let mut c = self.clone();
+        c.tags.retain(|t| t.category.as_deref() != Some(INITIATIVE));
+        c.tags
+            .extend(list.iter().map(|i| i.tag_def(!i.over_on(today))));
+        c.initiatives = list;
+        c
     }
 
     pub fn tag(&self, id: &str) -> Option<&TagDef> {

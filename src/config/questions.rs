@@ -50,6 +50,8 @@ pub enum QuestionKind {
     Rating,
     /// Which marketing asset, did it work or not, and why.
     Asset,
+    /// An initiative's: worked, didn't or not used, and why (issue 13).
+    Initiative,
 }
 
 impl QuestionKind {
@@ -60,6 +62,7 @@ impl QuestionKind {
             QuestionKind::MultiSelect => "multi_select",
             QuestionKind::Rating => "rating",
             QuestionKind::Asset => "asset",
+            QuestionKind::Initiative => "initiative",
         }
     }
 }
@@ -103,6 +106,7 @@ impl Question {
     pub fn field_name(&self) -> &str {
         match self.kind {
             QuestionKind::Asset => "asset",
+            QuestionKind::Initiative => super::initiative::INITIATIVE_RATING,
             _ => self.field.as_deref().unwrap_or(&self.id),
         }
     }

@@ -29,6 +29,35 @@ pub(super) struct RawConfig {
     pub capture: RawCapture,
     #[serde(default)]
     pub retention: RawRetention,
+    #[serde(default, rename = "initiative")]
+    pub initiative_entries: Vec<RawInitiative>,
+    #[serde(default)]
+    pub initiatives: RawInitiatives,
+}
+
+/// One `[[initiative]]`: a campaign, asset or experiment to debrief.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInitiative {
+    pub id: Spanned<String>,
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub start: Spanned<String>,
+    #[serde(default)]
+    pub end: Option<Spanned<String>>,
+    #[serde(default)]
+    pub checkins: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// `[initiatives]`: debrief settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInitiatives {
+    /// Signed, so `0` or `-1` is a clear range error.
+    #[serde(default)]
+    pub min_ratings: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -566,7 +566,7 @@ fn each_bad_digest_key_names_its_line_and_key() {
         (
             "sections = [\"quotes\", \"gossip\"]".into(),
             "sections",
-            "unknown section `gossip`: use participation, trends,",
+            "unknown section `gossip`: use participation, you_said_we_did, initiatives, trends,",
         ),
         (
             "sections = [\"quotes\", \"quotes\"]".into(),

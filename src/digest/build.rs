@@ -47,6 +47,8 @@ pub struct Aggregates {
     pub loop_notes: Vec<Insight>,
     /// Reps who shared last period, by whether they heard back then.
     pub heard_back: crate::store::LoopRetention,
+    /// Debriefs so far of the initiatives the period saw.
+    pub initiatives: Vec<crate::digest::debrief::Debrief>,
 }
 
 /// The taxonomy as the builder reads it.
@@ -191,6 +193,7 @@ pub fn build(def: &DigestDef, taxonomy: &[TagDef], agg: &Aggregates) -> Digest {
         sections: def.sections.clone(),
         participation: participation(agg, current, &evidence),
         you_said_we_did: you_said_we_did(agg, &quoter),
+        initiatives: agg.initiatives.clone(),
         trends: trends(&tax, &items, agg, current, &period, &evidence),
         competitors: mentions(
             &tax,

@@ -115,7 +115,28 @@ pub async fn aggregates(
         .filter(|(_, p)| !p.name.trim().is_empty())
         .map(|(id, p)| (id, p.name))
         .collect::<HashMap<_, _>>();
+    // The initiatives the period saw among this digest's check-ins, as
+    // their debrief stood at its end.
+    let mut initiatives = Vec::new();
+    let last_day = period.last_day();
+    for i in cfg.initiatives.iter().filter(|i| {
+        i.start <= last_day
+            && i.end.is_none_or(|e| e >= period.start)
+            && (def.checkins.is_empty() || def.checkins.iter().any(|c| i.checkins.contains(c)))
+    }) {
+        let (d, _) = crate::digest::debrief::gather(
+            store,
+            cfg,
+            i,
+            last_day,
+            Some((def.attribution, def.redact)),
+            to,
+        )
+        .await?;
+        initiatives.push(d);
+    }
     Ok(Aggregates {
+        initiatives,
         periods,
         items: counts.items,
         totals: counts.totals,

@@ -25,7 +25,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 /// Evidence ids shown inline before "and N more" (as in the Markdown).
 const INLINE_IDS: usize = 8;
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root {
   color-scheme: light;
   --fg: #1d1d1f; --muted: #5b5f66; --line: #d9dce1; --soft: #f4f5f7; --accent: #0a5fb4;
@@ -181,6 +181,7 @@ fn section(d: &Digest, s: SectionKind) -> Markup {
     match s {
         SectionKind::Participation => participation(d),
         SectionKind::YouSaidWeDid => you_said_we_did(d),
+        SectionKind::Initiatives => initiatives(d),
         SectionKind::Trends => trends(d),
         SectionKind::Competitors => mentions(d, &d.competitors),
         SectionKind::Objections => mentions(d, &d.objections),
@@ -250,6 +251,24 @@ fn participation(d: &Digest) -> Markup {
             (PreEscaped(chart::participation_svg(d)))
         }
         (evidence_line(d, &p.evidence))
+    }
+}
+
+/// Each initiative: its verdict so far, counts, rated weeks and a quote
+/// for and against.
+fn initiatives(d: &Digest) -> Markup {
+    use crate::digest::debrief::render as ir;
+    html! {
+        @for i in &d.initiatives {
+            div.closure {
+                p { strong { (ir::headline(i)) } ": " (i.verdict.text) }
+                p { (ir::counts(&i.total)) " — " (ir::share(&i.total)) }
+                ul { @for p in i.periods.iter().filter(|p| p.tally.all() > 0) { li { (ir::week_line(p)) } } }
+                @for q in i.quotes_for.iter().chain(&i.quotes_against).take(2) {
+                    blockquote { p { (q.text) } footer { "— " (ir::rating_word(q.rating)) " · note #" (q.note_id) } }
+                }
+            }
+        }
     }
 }
 
@@ -735,7 +754,10 @@ pub(crate) mod tests {
                     .collect(),
                 history,
                 evidence: ev(31, &(116..=140).rev().collect::<Vec<_>>()),
+                heard_back: Default::default(),
             },
+            you_said_we_did: vec![],
+            initiatives: vec![],
             trends: vec![
                 trend(
                     "Price too high",

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod chart;
+pub mod debrief;
 mod gather;
 pub mod html;
 pub mod model;

@@ -26,6 +26,9 @@ pub struct Digest {
     /// What marketing did in the period with what reps shared, oldest
     /// first: the loop closed (issue 13).
     pub you_said_we_did: Vec<LoopClosure>,
+    /// The initiatives running in the period (or ended in it) among this
+    /// digest's check-ins: their debrief so far.
+    pub initiatives: Vec<crate::digest::debrief::Debrief>,
     /// Rising, new and falling items, in that order, strongest first.
     pub trends: Vec<TrendItem>,
     pub competitors: Vec<Mention>,

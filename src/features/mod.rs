@@ -8,6 +8,7 @@ pub mod ask;
 pub mod digest;
 pub mod error;
 pub mod home;
+pub mod initiatives;
 pub mod loops;
 pub mod notes;
 pub mod pause;

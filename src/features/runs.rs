@@ -73,7 +73,10 @@ async fn queue_run(
             question,
             when.timestamp_millis(),
             now.timestamp_millis(),
-            |seq| rotate(&c.questions, c.ask, seq),
+            |seq| {
+                let day = when.with_timezone(&cfg.timezone).date_naive();
+                rotate(&cfg.checkin_questions(c, day), c.ask, seq)
+            },
         )
         .await?;
     Ok(id.is_some())

@@ -7,6 +7,7 @@
 pub mod dispatcher;
 pub mod dms;
 pub mod inbox;
+pub mod initiatives;
 pub mod planner;
 
 use crate::slack::Bot;
@@ -34,6 +35,8 @@ pub struct TickOutcome {
     pub digests: crate::slack::digest::DigestOutcome,
     /// The loop's DMs (relays and notices).
     pub dms: dms::DmOutcome,
+    /// Initiatives whose final debrief was queued.
+    pub debriefs: usize,
 }
 
 impl TickOutcome {
@@ -48,6 +51,7 @@ impl TickOutcome {
             && self.digests.created == 0
             && self.digests.claimed == 0
             && self.dms.claimed == 0
+            && self.debriefs == 0
     }
 }
 
@@ -76,6 +80,13 @@ impl Jobs {
         let mut out = TickOutcome::default();
         if let Err(e) = self.dispatcher.heartbeat(bot).await {
             warn!(error = %format!("{e:#}"), "heartbeat failed");
+        }
+        if let Err(e) = bot.refresh_initiatives().await {
+            warn!(error = %format!("{e:#}"), "reading initiatives failed");
+        }
+        match initiatives::debrief_once(bot).await {
+            Ok(n) => out.debriefs = n,
+            Err(e) => warn!(error = %format!("{e:#}"), "queueing initiative debriefs failed"),
         }
         match planner::run_once(bot).await {
             Ok(o) => out.planned = o,

@@ -89,7 +89,10 @@ pub async fn run_once(state: &Bot) -> Result<PlanOutcome> {
                     None,
                     o.at.timestamp_millis(),
                     now_ms,
-                    |seq| rotate(&c.questions, c.ask, seq),
+                    |seq| {
+                        let day = o.at.with_timezone(&cfg.timezone).date_naive();
+                        rotate(&cfg.checkin_questions(c, day), c.ask, seq)
+                    },
                 )
                 .await?
                 .is_some()

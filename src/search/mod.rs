@@ -276,6 +276,20 @@ pub fn parse(input: &str, cfg: &Config, now: DateTime<Utc>) -> Result<Query, Que
                     ));
                 }
             }
+            "initiative" => {
+                let t = tag_of_kind(cfg, "initiative", &value).ok_or_else(|| {
+                    let known = known_of_kind(cfg, "initiative");
+                    error(
+                        part,
+                        if known.is_empty() {
+                            format!("no initiative `{value}`: none is registered yet")
+                        } else {
+                            format!("no initiative `{value}`; known: {known}")
+                        },
+                    )
+                })?;
+                q.spec.tags.push(t.id.clone());
+            }
             "source" if SOURCES.contains(&norm(&value).replace('-', "_").as_str()) => {
                 q.spec.sources.push(norm(&value).replace('-', "_"));
             }

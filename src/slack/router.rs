@@ -111,6 +111,8 @@ pub enum Verb {
     Pause(String),
     Resume,
     Ask(String),
+    /// `initiative add|end|list|report ...`.
+    Initiative(String),
     Help,
     /// What Slack never sends.
     Refused(Refused),
@@ -347,6 +349,7 @@ impl Command {
                 "pause" => Verb::Pause(rest),
                 "resume" => Verb::Resume,
                 "ask" => Verb::Ask(rest),
+                "initiative" | "initiatives" => Verb::Initiative(rest),
                 _ => Verb::Help,
             },
         };
@@ -857,6 +860,7 @@ pub async fn run_command(bot: &Arc<Bot>, c: Command) -> anyhow::Result<SlackComm
             }
         }
         Verb::Ask(rest) => ask(bot, &c.user, &c.trigger, &rest).await,
+        Verb::Initiative(rest) => features::initiatives::command(bot, &c.user, &rest).await,
         Verb::Help => views::help_text(&c.name),
     };
     Ok(reply::ephemeral(text))

@@ -465,7 +465,7 @@ async fn insert_dm_once(
 }
 
 /// Inserts a DM, or finds the one its key already queued.
-async fn insert_dm(
+pub(super) async fn insert_dm(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     m: &NewDm,
     now_ms: i64,

@@ -9,6 +9,7 @@ mod digest_runs;
 mod events;
 mod home;
 mod inbox;
+mod initiatives;
 mod insights;
 mod loops;
 mod people;
@@ -26,6 +27,7 @@ pub use digest::{
 pub use digest_runs::{DigestPostRow, DigestRunRow, NewDigestPost};
 pub use home::{QueuedPrompt, WeekCounts};
 pub use inbox::{InboxConn, InboxGauges, InboxRow, ParkedEvent};
+pub use initiatives::{EndOutcome, InitiativeRecord};
 pub use insights::{
     AckMessage, AnsweredPrompt, InsightEdit, InsightQuery, OwnedChange, Purged, SavedInsight,
     WeekPromptStats,

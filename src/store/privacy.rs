@@ -9,7 +9,8 @@
 //! events, in their JSON); `audit` (`actor`, and ids in `args`);
 //! `loop_actions` (`rep_id`, whose note it answers, and `actor`, the
 //! marketer, with ids in its `text` and `dedupe_key`); `direct_messages`
-//! (`user_id`, and ids in the `payload` of DMs to others). No other
+//! (`user_id`, and ids in the `payload` of DMs to others); `initiatives`
+//! (`added_by_user`, `ended_by_user`). No other
 //! table holds a user id (`tests/privacy.rs` checks every table and column
 //! of the schema, so a new one is noticed).
 
@@ -41,11 +42,13 @@ pub struct UserPurge {
     pub direct_messages: u64,
     /// DMs to others that named them: their id taken out.
     pub direct_messages_redacted: u64,
+    /// Initiatives they added or ended: their id taken out.
+    pub initiatives_redacted: u64,
 }
 
 impl UserPurge {
     /// (table, rows) in a fixed order, for reports.
-    pub fn tables(&self) -> [(&'static str, u64); 13] {
+    pub fn tables(&self) -> [(&'static str, u64); 14] {
         [
             ("insights", self.insights),
             ("insight_fields", self.insight_fields),
@@ -59,6 +62,7 @@ impl UserPurge {
             ("loop_actions (redacted)", self.loop_actions_redacted),
             ("direct_messages", self.direct_messages),
             ("direct_messages (redacted)", self.direct_messages_redacted),
+            ("initiatives (redacted)", self.initiatives_redacted),
             ("audit (redacted)", self.audit_redacted),
         ]
     }
@@ -511,6 +515,16 @@ impl Store {
                 .context("taking their id out of a DM")?;
             direct_messages_redacted += 1;
         }
+        let mut initiatives_redacted = 0;
+        for col in ["added_by_user", "ended_by_user"] {
+            initiatives_redacted += bound(
+                &mut tx,
+                format!("UPDATE initiatives SET {col} = '{ERASED}' WHERE {col} = $1"),
+                user,
+                "taking their id out of initiatives",
+            )
+            .await?;
+        }
         let insights = bound(
             &mut tx,
             "DELETE FROM insights WHERE user_id = $1 OR author_id = $1".into(),
@@ -567,6 +581,7 @@ impl Store {
             loop_actions_redacted,
             direct_messages,
             direct_messages_redacted,
+            initiatives_redacted,
             ..UserPurge::default()
         };
 

@@ -23,6 +23,8 @@ const OTHER: &str = "U0REP0002";
 const USER_COLUMNS: &[(&str, &str)] = &[
     ("audit", "actor"),
     ("direct_messages", "user_id"),
+    ("initiatives", "added_by_user"),
+    ("initiatives", "ended_by_user"),
     ("insights", "author_id"),
     ("insights", "user_id"),
     ("loop_actions", "actor"),

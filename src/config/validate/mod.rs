@@ -7,6 +7,7 @@ mod bot;
 mod calendar;
 mod checkins;
 mod digest;
+mod initiatives;
 mod questions;
 mod retention;
 mod roles;
@@ -36,6 +37,24 @@ pub(super) fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, Co
     let roles = roles::validate(src, &raw.roles, &mut errs);
     let note_questions = questions::note_questions(src, &raw.capture, &taxonomy.tags, &mut errs);
     let retention = retention::validate(src, &raw.retention, &mut errs);
+    let initiative_defs =
+        initiatives::validate(src, &raw.initiative_entries, &checkin_names, &mut errs);
+    let initiative_settings = initiatives::settings(src, &raw.initiatives, &mut errs);
+    for t in &taxonomy.tags {
+        if t.id.starts_with("initiative:") || t.category.as_deref() == Some("initiative") {
+            let span = raw
+                .tags
+                .iter()
+                .find(|r| r.id.get_ref() == &t.id)
+                .map(|r| r.id.span())
+                .unwrap_or(0..0);
+            errs.push(src.error(
+                span,
+                format!("tag.{}.id", t.id),
+                "`initiative:` tags are made from [[initiative]] entries: declare an initiative instead",
+            ));
+        }
+    }
 
     if !errs.is_empty() {
         return Err(ConfigErrors(errs));
@@ -57,8 +76,15 @@ pub(super) fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, Co
             .or_else(|| digests.first().map(|d| d.timezone))
             .unwrap_or(chrono_tz::UTC),
         digests,
-        tags: taxonomy.tags,
+        tags: taxonomy
+            .tags
+            .into_iter()
+            .chain(initiative_defs.iter().map(|i| i.tag_def(i.end.is_none())))
+            .collect(),
         checkins,
+        initiatives: initiative_defs.clone(),
+        initiative_defs,
+        initiative_settings,
     })
 }
 

@@ -162,10 +162,9 @@ fn question(
         let name = f.get_ref();
         let bad = |m: String| src.error(f.span(), format!("{qk}.field"), m);
         match kind {
-            QuestionKind::Text | QuestionKind::Asset => errs.push(bad(format!(
-                "a {} question takes no `field`",
-                kind.as_str()
-            ))),
+            QuestionKind::Text | QuestionKind::Asset | QuestionKind::Initiative => errs.push(bad(
+                format!("a {} question takes no `field`", kind.as_str()),
+            )),
             QuestionKind::Rating if name != LEAD_QUALITY => errs.push(bad(format!(
                 "a rating fills `{LEAD_QUALITY}` or, without `field`, its own question id"
             ))),

@@ -421,6 +421,11 @@ fn section_blocks(p: &mut Packer, d: &Digest, s: SectionKind) {
                 push_text(p, &text);
             }
         }
+        SectionKind::Initiatives => {
+            for i in &d.initiatives {
+                push_text(p, &crate::digest::debrief::render::digest_lines(i));
+            }
+        }
         SectionKind::Trends => {
             for t in &d.trends {
                 push_text(

@@ -258,6 +258,22 @@ pub fn render(d: &Digest) -> String {
             None,
         );
     }
+    for i in &d.initiatives {
+        for (measure, n) in [
+            ("worked", i.total.worked),
+            ("didnt", i.total.didnt),
+            ("not_used", i.total.not_used),
+        ] {
+            r.row(
+                SectionKind::Initiatives.as_str(),
+                &i.id,
+                &i.name,
+                measure,
+                n.to_string(),
+                None,
+            );
+        }
+    }
     for c in &d.you_said_we_did {
         let e = Evidence {
             count: 1,

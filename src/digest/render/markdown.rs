@@ -121,6 +121,25 @@ fn section(o: &mut String, d: &Digest, s: SectionKind) {
             }
             let _ = writeln!(o, "\nEvidence: {}.\n", evidence(d, &p.evidence));
         }
+        SectionKind::Initiatives => {
+            use crate::digest::debrief::render as ir;
+            for i in &d.initiatives {
+                let _ = writeln!(
+                    o,
+                    "- **{}**: {}",
+                    cell(&ir::headline(i)),
+                    cell(&i.verdict.text)
+                );
+                let _ = writeln!(o, "  {} — {}", ir::counts(&i.total), ir::share(&i.total));
+                for p in i.periods.iter().filter(|p| p.tally.all() > 0) {
+                    let _ = writeln!(o, "  - {}", ir::week_line(p));
+                }
+                for q in i.quotes_for.iter().chain(&i.quotes_against).take(2) {
+                    let _ = writeln!(o, "  > {} ({})", cell(&q.text), ir::rating_word(q.rating));
+                }
+                let _ = writeln!(o);
+            }
+        }
         SectionKind::YouSaidWeDid => {
             for c in &d.you_said_we_did {
                 let mut line = format!(

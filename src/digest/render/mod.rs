@@ -225,6 +225,7 @@ pub(crate) fn has_content(d: &Digest, s: SectionKind) -> bool {
     match s {
         SectionKind::Participation => true,
         SectionKind::YouSaidWeDid => !d.you_said_we_did.is_empty(),
+        SectionKind::Initiatives => !d.initiatives.is_empty(),
         SectionKind::Trends => !d.trends.is_empty(),
         SectionKind::Competitors => !d.competitors.is_empty(),
         SectionKind::Objections => !d.objections.is_empty(),
@@ -245,6 +246,9 @@ pub(crate) fn empty_line(d: &Digest, s: SectionKind) -> String {
         SectionKind::Participation => String::new(),
         SectionKind::YouSaidWeDid => format!(
             "Marketing didn't act on, thank or ask about a note {when}: the buttons under each quote and figure in Slack do that, and the rep hears back."
+        ),
+        SectionKind::Initiatives => format!(
+            "No initiative ran {when}: register one as [[initiative]] in the config or with `/fieldnotes initiative add`, and the check-ins ask reps how it went."
         ),
         SectionKind::Trends => format!(
             "Nothing rose, fell or appeared beyond chance {when}: every tag is within what the last {} {}s predict.",

@@ -8,7 +8,7 @@ pub mod loops;
 
 use crate::capture::{self, Form, FormValues};
 pub use crate::capture::{QUESTION_PREFIX, TAGS_BLOCK};
-use crate::config::{field_label, questions, Config, Question, QuestionKind};
+use crate::config::{field_label, questions, Config, Question, QuestionKind, Rating};
 use crate::domain::{FieldValue, Insight};
 use crate::text::truncate;
 use serde_json::{json, Value};
@@ -354,6 +354,18 @@ fn question_blocks(cfg: &Config, q: &Question, prefill: &FormValues) -> Vec<Valu
             &init(&bid),
             "Which asset?",
         ),
+        QuestionKind::Initiative => {
+            let opts: Vec<Value> = Rating::ALL
+                .iter()
+                .map(|r| option(r.as_str(), r.label()))
+                .collect();
+            let mut el =
+                json!({"type": "radio_buttons", "action_id": INPUT_ACTION, "options": opts});
+            if let Some(r) = init(&bid).first().and_then(|v| Rating::parse(v)) {
+                el["initial_option"] = option(r.as_str(), r.label());
+            }
+            el
+        }
     };
     let mut input = json!({
         "type": "input",
@@ -366,6 +378,14 @@ fn question_blocks(cfg: &Config, q: &Question, prefill: &FormValues) -> Vec<Valu
         input["hint"] = plain(h, 2000);
     }
     let mut out = vec![input];
+    if q.kind == QuestionKind::Initiative {
+        let wid = format!("{bid}{}", capture::WHY_SUFFIX);
+        let mut why = json!({"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": false, "max_length": 500});
+        if let Some(t) = init(&wid).first() {
+            why["initial_value"] = json!(truncate(t, 500));
+        }
+        out.push(json!({"type": "input", "block_id": wid, "optional": true, "label": plain("Why, in a few words?", 2000), "element": why}));
+    }
     if q.kind == QuestionKind::Asset {
         let vid = format!("{bid}{}", capture::VERDICT_SUFFIX);
         let mut radio = json!({"type": "radio_buttons", "action_id": INPUT_ACTION, "options": [
@@ -608,6 +628,7 @@ pub fn help_text(command: &str) -> String {
          • `{command} pause 2w` or `{command} pause until 2027-01-05`: no check-ins while you're away\n\
          • `{command} resume`: check-ins back on\n\
          • `{command} ask [check-in] [at 2026-12-01 15:00 | in 2h] <question>`: marketers, leads and admins send a one-off question\n\
+         • `{command} initiative add ID name=\"Spring webinar\" kind=campaign|asset|experiment [start=… end=… checkins=… keywords=…]`, `initiative end ID`, `initiative list`, `initiative report ID`: marketers and leads register what reps should rate, and read its debrief\n\
          • `{command} help`: this message\n\
          You also get a short check-in by DM: answer with the *Add field notes* button, or just reply in the DM. \
          On any message, the *Save as field insight* shortcut (⋯ menu) saves it as a note."
