@@ -378,6 +378,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(t) => Some(parse_at(&cfg, &name, &t, now)?),
             };
             let store = open_store(&cfg, &secrets).await?;
+            let cfg = with_db_initiatives(cfg, &store, now).await;
             let key = crate::features::runs::queue_checkin(
                 &store,
                 &cfg,
@@ -451,6 +452,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(p) => digest::Period::parse(def.period, p).map_err(anyhow::Error::msg)?,
             };
             let store = open_store(&cfg, &secrets).await?;
+            let cfg = with_db_initiatives(cfg, &store, chrono::Utc::now()).await;
             if post {
                 if secrets.bot_token.is_none() {
                     store.close().await;
@@ -553,12 +555,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let query = query.join(" ");
             let now = chrono::Utc::now();
             // Initiatives added in Slack are filters too.
-            let cfg = match store.effective_initiatives(&cfg.initiative_defs).await {
-                Ok(list) if !list.is_empty() => {
-                    cfg.with_initiatives(list, now.with_timezone(&cfg.timezone).date_naive())
-                }
-                _ => cfg,
-            };
+            let cfg = with_db_initiatives(cfg, &store, now).await;
             let found = crate::features::search::run(
                 &store,
                 &cfg,
@@ -905,5 +902,30 @@ async fn initiative_cli(
                 }
             }
         }
+    }
+}
+
+/// `cfg` with the database's initiatives (the file's synced in first, and
+/// those added in Slack), as the running bot sees them: what the CLI's
+/// check-in runs, digests and searches use. Unchanged if the database
+/// can't say.
+async fn with_db_initiatives(
+    cfg: Config,
+    store: &crate::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Config {
+    if let Err(e) = store
+        .sync_config_initiatives(&cfg.initiative_defs, now.timestamp_millis())
+        .await
+    {
+        tracing::warn!(error = %format!("{e:#}"), "syncing initiatives failed");
+        return cfg;
+    }
+    match store.effective_initiatives(&cfg.initiative_defs).await {
+        Ok(list) => {
+            let today = now.with_timezone(&cfg.timezone).date_naive();
+            cfg.with_initiatives(list, today)
+        }
+        Err(_) => cfg,
     }
 }

@@ -17,6 +17,7 @@ mod exactly_once;
 mod faults;
 mod http_mode;
 mod inbox;
+mod initiatives;
 mod loops;
 mod ops;
 mod privacy;
