@@ -17,6 +17,7 @@ pub mod pacer;
 pub mod people;
 pub mod reply;
 pub mod router;
+pub mod search;
 pub mod signature;
 pub mod socket;
 pub mod views;

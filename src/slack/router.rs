@@ -90,6 +90,9 @@ pub enum Click {
     LoopAnswer(i64),
     /// The relay DM's **Tell them it was me**.
     LoopReveal(i64),
+    /// Search's **More results**, with the click's `response_url` when it
+    /// is one Slack would send.
+    SearchMore(super::search::Page, Option<String>),
 }
 
 /// What follows `/fieldnotes`, parsed.
@@ -113,6 +116,8 @@ pub enum Verb {
     Ask(String),
     /// `initiative add|end|list|report ...`.
     Initiative(String),
+    /// `search <query>`.
+    Search(String),
     Help,
     /// What Slack never sends.
     Refused(Refused),
@@ -263,6 +268,12 @@ fn click(a: SlackInteractionBlockActionsEvent) -> Interaction {
         (views::home::PREVIEW_DIGEST, _) => Click::PreviewDigest,
         (crate::features::loops::REPLY_FORM, Some(id)) => Click::LoopAnswer(id),
         (crate::features::loops::REVEAL, Some(id)) => Click::LoopReveal(id),
+        (super::search::SEARCH_MORE, _) => {
+            match action.value.as_deref().and_then(super::search::Page::parse) {
+                Some(p) => Click::SearchMore(p, a.response_url.as_ref().map(|u| u.0.to_string())),
+                None => return Interaction::Ignored("a More results button with a broken value"),
+            }
+        }
         (a, _) if Kind::of_action(a).is_some() => Click::Loop(
             Kind::of_action(a).unwrap_or(Kind::Thanks),
             action.value.as_deref().and_then(Target::parse),
@@ -350,6 +361,7 @@ impl Command {
                 "resume" => Verb::Resume,
                 "ask" => Verb::Ask(rest),
                 "initiative" | "initiatives" => Verb::Initiative(rest),
+                "search" | "find" => Verb::Search(rest),
                 _ => Verb::Help,
             },
         };
@@ -640,6 +652,15 @@ async fn run_click(
         }
         Click::LoopAnswer(id) => super::loops::open_answer(bot, user, trigger, id).await?,
         Click::LoopReveal(id) => super::loops::reveal(bot, user, trigger, channel, id).await,
+        Click::SearchMore(page, url) => match url
+            .filter(|u| super::search::trusted_response_url(u, &bot.secrets.slack_api_url))
+        {
+            Some(url) => super::search::more(bot, user, page, url).await,
+            None => warn!(
+                user,
+                "a More results click without a response_url Slack would send"
+            ),
+        },
     }
     Ok(())
 }
@@ -824,6 +845,17 @@ pub async fn run_command(bot: &Arc<Bot>, c: Command) -> anyhow::Result<SlackComm
                 }
                 Err(e) => (reply::text(&e), vec![]),
             };
+            return Ok(SlackCommandEventResponse::new(
+                SlackMessageContent::new()
+                    .with_text(text)
+                    .with_blocks(blocks),
+            )
+            .with_response_type(SlackMessageResponseType::Ephemeral));
+        }
+        Verb::Search(rest) => {
+            let (text, blocks) = super::search::search(bot, user, &rest, 0).await;
+            let blocks: Vec<SlackBlock> =
+                serde_json::from_value(serde_json::Value::Array(blocks)).unwrap_or_default();
             return Ok(SlackCommandEventResponse::new(
                 SlackMessageContent::new()
                     .with_text(text)

@@ -476,3 +476,88 @@ async fn search_anonymous_and_cli_sqlite() {
 async fn search_anonymous_and_cli_postgres() {
     anonymous_and_cli(Db::Postgres).await;
 }
+
+/// `/fieldnotes search` in Slack: refused for a rep, a bad filter named,
+/// the best 10 as an ephemeral message with **More results**, whose click
+/// replaces it with the next page through the click's `response_url`.
+async fn in_slack(db: Db) {
+    use crate::support::{ConfigFixture, Mode, TestApp};
+    use fieldnotes::slack::search::SEARCH_MORE;
+    let t = TestApp::builder(db, Mode::SocketMode)
+        .config(ConfigFixture::shared().toml())
+        .spawn()
+        .await;
+    let store = &t.app().state().store;
+    for i in 0..15 {
+        store
+            .save_insight(&NewInsight {
+                user_id: "U0REP0002".into(),
+                source: Source::Command,
+                text: format!("Deal {i}: Acme undercut our pricing again"),
+                tags: vec!["competitor:acme".into()],
+                created_at_ms: (t.now() - CDuration::hours(i)).timestamp_millis(),
+                dedupe_key: Some(format!("slack-search-{i}")),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let r = t.command("U0REP0001", "search pricing").await;
+    assert!(r.contains("Only marketers, leads or admins"), "{r}");
+    let r = t.command("U0MKT0001", "search colour:red pricing").await;
+    assert!(r.contains("`colour:red`"), "{r}");
+
+    let r = t
+        .command("U0MKT0001", "search competitor:acme pricing")
+        .await;
+    assert!(r.contains("Notes 1–10 for"), "{r}");
+    let first = t
+        .emu
+        .messages_in("C0SALES01")
+        .into_iter()
+        .find(|m| {
+            m.ephemeral_for.as_deref() == Some("U0MKT0001")
+                && m.blocks.to_string().contains(SEARCH_MORE)
+        })
+        .expect("the results, with More results");
+    let hits = |b: &serde_json::Value| b.to_string().matches("Acme undercut our pricing").count();
+    assert_eq!(hits(&first.blocks), 10);
+    assert!(
+        first.blocks.to_string().contains("Deal 0:"),
+        "newest first among equals"
+    );
+    t.emu
+        .click_button("U0MKT0001", "C0SALES01", &first.ts, SEARCH_MORE)
+        .await
+        .unwrap();
+    let ok = t.emu.wait_until(std::time::Duration::from_secs(15), |e| {
+        e.messages_in("C0SALES01")
+            .iter()
+            .any(|m| m.ts == first.ts && m.text.contains("Notes 11–15"))
+    });
+    ok.await.expect("the next page replaces the message");
+    let page2 = t
+        .emu
+        .messages_in("C0SALES01")
+        .into_iter()
+        .find(|m| m.ts == first.ts)
+        .unwrap();
+    assert_eq!(hits(&page2.blocks), 5);
+    assert!(
+        !page2.blocks.to_string().contains(SEARCH_MORE),
+        "the last page"
+    );
+    let audit = store.audit_since(0, 50).await.unwrap();
+    assert!(audit.iter().filter(|a| a.action == "search").count() >= 3);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_in_slack_sqlite() {
+    in_slack(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_in_slack_postgres() {
+    in_slack(Db::Postgres).await;
+}

@@ -629,6 +629,7 @@ pub fn help_text(command: &str) -> String {
          • `{command} resume`: check-ins back on\n\
          • `{command} ask [check-in] [at 2026-12-01 15:00 | in 2h] <question>`: marketers, leads and admins send a one-off question\n\
          • `{command} initiative add ID name=\"Spring webinar\" kind=campaign|asset|experiment [start=… end=… checkins=… keywords=…]`, `initiative end ID`, `initiative list`, `initiative report ID`: marketers and leads register what reps should rate, and read its debrief\n\
+         • `{command} search competitor:acme since:30d pricing`: marketers and leads search every note (words, \"phrases\", competitor: stage: tag: rep:@name since: source: initiative:)\n\
          • `{command} help`: this message\n\
          You also get a short check-in by DM: answer with the *Add field notes* button, or just reply in the DM. \
          On any message, the *Save as field insight* shortcut (⋯ menu) saves it as a note."
