@@ -34,6 +34,8 @@ pub enum Interaction {
     Submit(Submission),
     /// The delete confirmation's "Delete".
     ConfirmDelete { user: String, note: i64 },
+    /// The search modal's **Search**.
+    SearchSubmit { user: String, query: String },
     /// Type-ahead in a select with more than 100 options.
     Suggest {
         /// A typed field's vocabulary, or `tags`.
@@ -90,9 +92,11 @@ pub enum Click {
     LoopAnswer(i64),
     /// The relay DM's **Tell them it was me**.
     LoopReveal(i64),
-    /// Search's **More results**, with the click's `response_url` when it
-    /// is one Slack would send.
-    SearchMore(super::search::Page, Option<String>),
+    /// Search's **More results**: in a message (with the click's
+    /// `response_url`) or in the search modal (its view id).
+    SearchMore(super::search::Page, Option<String>, Option<String>),
+    /// App Home's **Search notes**.
+    HomeSearch,
 }
 
 /// What follows `/fieldnotes`, parsed.
@@ -268,9 +272,17 @@ fn click(a: SlackInteractionBlockActionsEvent) -> Interaction {
         (views::home::PREVIEW_DIGEST, _) => Click::PreviewDigest,
         (crate::features::loops::REPLY_FORM, Some(id)) => Click::LoopAnswer(id),
         (crate::features::loops::REVEAL, Some(id)) => Click::LoopReveal(id),
+        (super::search::HOME_SEARCH, _) => Click::HomeSearch,
         (super::search::SEARCH_MORE, _) => {
             match action.value.as_deref().and_then(super::search::Page::parse) {
-                Some(p) => Click::SearchMore(p, a.response_url.as_ref().map(|u| u.0.to_string())),
+                Some(p) => Click::SearchMore(
+                    p,
+                    a.response_url.as_ref().map(|u| u.0.to_string()),
+                    match &a.container {
+                        SlackInteractionActionContainer::View(v) => Some(v.view_id.0.clone()),
+                        _ => None,
+                    },
+                ),
                 None => return Interaction::Ignored("a More results button with a broken value"),
             }
         }
@@ -299,6 +311,16 @@ fn submission(v: SlackInteractionViewSubmissionEvent) -> Interaction {
     };
     let user = v.user.id.to_string();
     match modal.callback_id.as_ref().map(|c| c.0.as_str()) {
+        Some(super::search::SEARCH_MODAL) => {
+            let values =
+                serde_json::to_value(v.view.state_params.state.as_ref().map(|s| &s.values))
+                    .unwrap_or_default();
+            let query = views::read_values(&values)
+                .get(super::search::QUERY_BLOCK)
+                .and_then(|v| v.first().cloned())
+                .unwrap_or_default();
+            Interaction::SearchSubmit { user, query }
+        }
         Some(views::CONFIRM_DELETE_MODAL) => match modal
             .private_metadata
             .as_deref()
@@ -558,6 +580,9 @@ pub async fn run_interaction(
             return Ok(super::loops::submit_answer(bot, &user, &view_id, action, &values).await);
         }
         Interaction::ConfirmDelete { user, note } => spawn_delete(bot, &user, note, None).await,
+        Interaction::SearchSubmit { user, query } => {
+            return Ok(super::search::submitted(bot, &user, &query).await)
+        }
         Interaction::Suggest {
             vocabulary,
             typed,
@@ -652,7 +677,10 @@ async fn run_click(
         }
         Click::LoopAnswer(id) => super::loops::open_answer(bot, user, trigger, id).await?,
         Click::LoopReveal(id) => super::loops::reveal(bot, user, trigger, channel, id).await,
-        Click::SearchMore(page, url) => match url
+        Click::SearchMore(page, _, Some(view)) => {
+            super::search::more_in_view(bot, user, page, view).await
+        }
+        Click::SearchMore(page, url, None) => match url
             .filter(|u| super::search::trusted_response_url(u, &bot.secrets.slack_api_url))
         {
             Some(url) => super::search::more(bot, user, page, url).await,
@@ -661,6 +689,7 @@ async fn run_click(
                 "a More results click without a response_url Slack would send"
             ),
         },
+        Click::HomeSearch => super::search::open(bot, user, trigger).await?,
     }
     Ok(())
 }

@@ -214,6 +214,90 @@ pub async fn more(bot: &Arc<Bot>, user: &str, page: Page, response_url: String) 
     bot.background.run("next search page", work).await;
 }
 
+/// App Home's **Search notes** button (marketers' week section).
+pub const HOME_SEARCH: &str = "fieldnotes_home_search";
+/// callback_id of the search modal; its query box's block id.
+pub const SEARCH_MODAL: &str = "fieldnotes_search";
+pub const QUERY_BLOCK: &str = "search_q";
+
+/// The search modal: the query box (with `query`), then `results` (a
+/// rendered page) when there are any. At most 2 + 22 blocks.
+pub fn modal(query: &str, results: Option<&(String, Vec<Value>)>) -> SlackView {
+    let mut input = json!({"type": "plain_text_input", "action_id": "q", "max_length": crate::search::MAX_QUERY,
+        "placeholder": {"type": "plain_text", "text": "competitor:acme since:30d pricing"}});
+    if !query.is_empty() {
+        input["initial_value"] = json!(crate::text::truncate(query, crate::search::MAX_QUERY));
+    }
+    let mut blocks = vec![
+        json!({"type": "input", "block_id": QUERY_BLOCK, "label": {"type": "plain_text", "text": "Search every note"},
+            "hint": {"type": "plain_text", "text": "Words, \"phrases\" and filters: competitor:, stage:, tag:, rep:@name, since:30d, source:reply, initiative:ID"},
+            "element": input}),
+    ];
+    if let Some((text, b)) = results {
+        if b.is_empty() {
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": crate::text::truncate(text, 3000)}}));
+        } else {
+            blocks.extend(b.iter().cloned());
+        }
+    }
+    serde_json::from_value(json!({
+        "type": "modal",
+        "callback_id": SEARCH_MODAL,
+        "title": {"type": "plain_text", "text": "Search notes"},
+        "submit": {"type": "plain_text", "text": "Search"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": blocks,
+    }))
+    .unwrap_or_else(|_| SlackView::Modal(SlackModalView::new("Search notes".into(), vec![])))
+}
+
+/// Opens the search modal for a marketer; anyone else sees why not.
+pub async fn open(bot: &Bot, user: &str, trigger: &str) -> anyhow::Result<()> {
+    let cfg = bot.config();
+    if let Err(refusal) = crate::audit::require(
+        &bot.store,
+        &cfg,
+        bot.now_ms(),
+        user,
+        crate::roles::Permission::Search,
+        "search",
+        json!({"from": "home"}),
+    )
+    .await
+    {
+        return super::access::show_refusal(bot, trigger, &refusal).await;
+    }
+    bot.slack
+        .open_view(trigger, modal("", None))
+        .await
+        .map_err(|e| anyhow::anyhow!("opening search: {e}"))?;
+    Ok(())
+}
+
+/// The search modal submitted: the first page, in place.
+pub async fn submitted(bot: &Bot, user: &str, query: &str) -> SlackInteractionResponse {
+    let page = search(bot, user, query, 0).await;
+    SlackInteractionResponse::ViewSubmission(SlackViewSubmissionResponse::Update(
+        SlackViewSubmissionUpdateResponse::new(modal(query, Some(&page))),
+    ))
+}
+
+/// **More results** inside the modal: the next page, in place.
+pub async fn more_in_view(bot: &Arc<Bot>, user: &str, page: Page, view_id: String) {
+    let (st, user) = (bot.clone(), user.to_string());
+    let work = async move {
+        let results = search(&st, &user, &page.q, page.p).await;
+        if let Err(e) = st
+            .slack
+            .update_view(&view_id, modal(&page.q, Some(&results)))
+            .await
+        {
+            warn!(error = %e, "showing the next page of search results failed");
+        }
+    };
+    bot.background.run("next search page", work).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -547,8 +547,56 @@ async fn in_slack(db: Db) {
         !page2.blocks.to_string().contains(SEARCH_MORE),
         "the last page"
     );
+
+    // App Home's Search notes: a modal, the first page in place, then More.
+    use fieldnotes::slack::search::HOME_SEARCH;
+    for user in ["U0MKT0001", "U0REP0001"] {
+        let opened = t.emu.app_home_opened(user).await.unwrap();
+        t.wait_handled(&opened).await;
+    }
+    let ok = t.emu.wait_until(std::time::Duration::from_secs(15), |e| {
+        e.home_view("U0MKT0001")
+            .is_some_and(|v| v.view.to_string().contains(HOME_SEARCH))
+    });
+    ok.await.expect("a marketer's App Home offers search");
+    let home = t.emu.home_view("U0MKT0001").unwrap();
+    t.emu
+        .click_view_button("U0MKT0001", &home.id, HOME_SEARCH)
+        .await
+        .unwrap();
+    let modal = t.emu.open_modal_for("U0MKT0001").expect("the search modal");
+    let values = t.emu.fill_modal_values(
+        &modal.view,
+        &std::collections::HashMap::from([(
+            "search_q".to_string(),
+            slack_emulator::FieldAnswer::Text("competitor:acme pricing".into()),
+        )]),
+    );
+    let d = t
+        .emu
+        .submit_view("U0MKT0001", &modal.id, values)
+        .await
+        .unwrap();
+    assert!(d.acked);
+    let shown = t
+        .emu
+        .open_modal_for("U0MKT0001")
+        .expect("still open, with results");
+    assert_eq!(hits(&shown.view["blocks"]), 10, "{}", shown.view);
+    t.emu
+        .click_view_button("U0MKT0001", &shown.id, SEARCH_MORE)
+        .await
+        .unwrap();
+    let ok = t.emu.wait_until(std::time::Duration::from_secs(15), |e| {
+        e.open_modal_for("U0MKT0001")
+            .is_some_and(|v| v.view.to_string().contains("Notes 11–15"))
+    });
+    ok.await.expect("the next page in the modal");
+    // A rep's App Home offers no search.
+    let rep_home = t.emu.home_view("U0REP0001").unwrap();
+    assert!(!rep_home.view.to_string().contains(HOME_SEARCH));
     let audit = store.audit_since(0, 50).await.unwrap();
-    assert!(audit.iter().filter(|a| a.action == "search").count() >= 3);
+    assert!(audit.iter().filter(|a| a.action == "search").count() >= 5);
     t.stop().await;
 }
 

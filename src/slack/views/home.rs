@@ -210,7 +210,8 @@ fn week_blocks(cfg: &Config, w: &WeekSummary) -> Vec<Value> {
         ));
     }
     out.push(json!({"type": "actions", "block_id": "week_actions", "elements": [
-        {"type": "button", "action_id": PREVIEW_DIGEST, "value": truncate(&w.week, 2000), "text": plain("Preview digest", 75)}
+        {"type": "button", "action_id": PREVIEW_DIGEST, "value": truncate(&w.week, 2000), "text": plain("Preview digest", 75)},
+        {"type": "button", "action_id": crate::slack::search::HOME_SEARCH, "value": "home", "text": plain("Search notes", 75)}
     ]}));
     out.push(context(&format!(
         "Digest week {}, {} in {}, so far. Team-wide counts; deleted notes are left out.",
