@@ -326,16 +326,19 @@ impl Config {
         self.initiatives.iter().find(|i| i.id == id)
     }
 
-    /// What check-in `c` may ask on `day` (team time): its own questions,
-    /// then one for each initiative running that day that names it.
+    /// What check-in `c` may ask on `day` (team time): one question for
+    /// each initiative running that day that names it, then its own. An
+    /// initiative's question takes its turn in the rotation like any, but
+    /// heads the pool: it runs for weeks, not for good, so it comes round
+    /// from its first run rather than after the rest of the pool.
     pub fn checkin_questions(&self, c: &CheckIn, day: NaiveDate) -> Vec<Question> {
-        let mut qs = c.questions.clone();
-        qs.extend(
-            self.initiatives
-                .iter()
-                .filter(|i| i.active_on(day) && i.checkins.contains(&c.name))
-                .map(Initiative::question),
-        );
+        let mut qs: Vec<Question> = self
+            .initiatives
+            .iter()
+            .filter(|i| i.active_on(day) && i.checkins.contains(&c.name))
+            .map(Initiative::question)
+            .collect();
+        qs.extend(c.questions.iter().cloned());
         qs
     }
 

@@ -8,7 +8,7 @@ pub mod script;
 
 use crate::app::{AppOptions, Application};
 use crate::clock::{ManualClock, SharedClock};
-use crate::config::{Config, Secrets};
+use crate::config::{Config, Initiative, InitiativeKind, Secrets};
 use crate::digest::{self, IsoWeek};
 use crate::jobs::Jobs;
 use crate::slack::views::{OPEN_FORM_ACTION, QUESTION_PREFIX, TAGS_BLOCK};
@@ -68,6 +68,12 @@ pub struct DemoReport {
     pub digest_status: String,
     /// Top-level digest messages in the marketing channel.
     pub digest_messages: usize,
+    /// What the scripted marketer did on the digest (acted on, thanked,
+    /// asked about a note), and follow-ups the reps answered.
+    pub loop_actions: usize,
+    pub follow_ups: usize,
+    /// Final debriefs of initiatives posted to the digest's channels.
+    pub debriefs: usize,
     /// Items the last week's digest reads as rising, and as new.
     pub rising: usize,
     pub new: usize,
@@ -188,6 +194,23 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let clock = ManualClock::new(start);
     let shared: SharedClock = Arc::new(clock.clone());
 
+    // An initiative runs across the simulated weeks: the check-ins ask
+    // about it in turn, notes that name it are linked, and it ends with
+    // the last week, so its final debrief goes out with the last digest.
+    if cfg.initiative(DEMO_INITIATIVE).is_none() {
+        cfg.initiative_defs.push(Initiative {
+            id: DEMO_INITIATIVE.into(),
+            name: "ROI calculator".into(),
+            kind: InitiativeKind::Asset,
+            start: first.monday(),
+            end: Some(this_week.monday() - CDuration::days(1)),
+            checkins: cfg.checkins.iter().map(|c| c.name.clone()).collect(),
+            keywords: vec!["roi calculator".into(), "roi calc".into()],
+            from_config: true,
+            ended_at: None,
+        });
+        cfg = cfg.with_initiatives(cfg.initiative_defs.clone(), first.monday());
+    }
     let secrets = Secrets {
         bot_token: Some(SecretString::from(emu.config().bot_token.clone())),
         app_token: Some(SecretString::from(emu.config().app_token.clone())),
@@ -225,12 +248,24 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     let (mut prompts_sent, mut modal_answers, mut quick_notes) = (0usize, 0usize, 0usize);
     let (mut reply_answers, mut shortcut_notes) = (0usize, 0usize);
     let mut reminders_sent = 0usize;
+    let mut loops = LoopsClosed::default();
     let mut t = start;
     while t <= end {
         clock.set(t);
         // The real loop's step, until nothing due by now is left: a failed
         // step is logged and tried again on the next, never the end of the run.
         jobs.run_until_idle(&state, MAX_TICKS).await;
+
+        // In the last week, a marketer answers last week's digest: acts on
+        // one quote, thanks another rep, asks a third a follow-up, which
+        // the rep answers in the relay's thread.
+        let last_week = (end - t).num_days() < 7;
+        if last_week && loops.actions == 0 {
+            match close_loops(&emu, &cfg, &state, &jobs, &reps).await {
+                Ok(l) => loops = l,
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "the scripted marketer failed"),
+            }
+        }
 
         // New prompts in reps' DMs: decide who answers, and when.
         let msgs = emu.messages();
@@ -375,6 +410,13 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
     std::fs::write(&html_path, digest::render(&d, digest::Format::Html))
         .with_context(|| format!("writing {}", html_path.display()))?;
     let insights = state.store.insights(&Default::default()).await?.len();
+    let debriefs: Vec<String> = def
+        .channels
+        .iter()
+        .flat_map(|c| emu.messages_in(c))
+        .filter(|m| m.text.starts_with("Final debrief: "))
+        .map(|m| m.text.clone())
+        .collect();
     let answered_early = state
         .store
         .prompt_status_summary()
@@ -447,6 +489,13 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
             trends.join("; ")
         }
     );
+    println!(
+        "Closing the loop: the marketer acted on, thanked and asked about {} notes; {} follow-up answered by the rep.",
+        loops.actions, loops.follow_ups
+    );
+    for d in &debriefs {
+        println!("{d}");
+    }
     println!("Wrote the digest to {}", digest_path.display());
     println!("Wrote the HTML report to {}", html_path.display());
     println!("Done in {:.1}s.", wall.elapsed().as_secs_f64());
@@ -474,9 +523,112 @@ pub async fn run(config_path: &Path, args: DemoArgs) -> Result<DemoReport> {
         insights,
         digest_status: run.map(|r| r.status).unwrap_or_else(|| "not run".into()),
         digest_messages,
+        loop_actions: loops.actions,
+        follow_ups: loops.follow_ups,
+        debriefs: debriefs.len(),
         rising: count(digest::Direction::Rising),
         new: count(digest::Direction::New),
     })
+}
+
+/// The demo's initiative.
+pub const DEMO_INITIATIVE: &str = "roi-calc";
+
+/// What the scripted marketer did.
+#[derive(Debug, Clone, Copy, Default)]
+struct LoopsClosed {
+    actions: usize,
+    follow_ups: usize,
+}
+
+/// The scripted marketer on the digest in its channel: **Acting on it**
+/// (with what marketing will do), **Thanks** and **Ask a follow-up**, each
+/// on a quote of a different rep of the roster; then that rep answers the
+/// question in the relay DM's thread.
+async fn close_loops(
+    emu: &Emulator,
+    cfg: &Config,
+    state: &Arc<crate::slack::Bot>,
+    jobs: &Jobs,
+    reps: &[script::Rep],
+) -> Result<LoopsClosed> {
+    use crate::digest::render::blocks::{LOOP_ACTING, LOOP_ASK, LOOP_THANKS};
+    let mut out = LoopsClosed::default();
+    let (Some(marketer), Some(channel)) = (
+        cfg.roles.marketers.first(),
+        cfg.digests.first().and_then(|d| d.channels.first()),
+    ) else {
+        return Ok(out);
+    };
+    // Single-note buttons, by message, whose note is a roster rep's.
+    let mut used_reps: HashSet<String> = HashSet::new();
+    let mut asked: Option<String> = None;
+    for action in [LOOP_ACTING, LOOP_THANKS, LOOP_ASK] {
+        let mut found = None;
+        'msgs: for m in emu.messages_in(channel) {
+            for b in m.blocks.as_array().into_iter().flatten() {
+                for e in b["elements"].as_array().into_iter().flatten() {
+                    let Some(v) = e["value"].as_str().filter(|_| e["action_id"] == action) else {
+                        continue;
+                    };
+                    let Some(id) = v
+                        .split_once('|')
+                        .and_then(|(_, ids)| ids.parse::<i64>().ok())
+                    else {
+                        continue;
+                    };
+                    let Some(n) = state.store.insight(id).await? else {
+                        continue;
+                    };
+                    if reps.iter().any(|r| r.id == n.user_id) && !used_reps.contains(&n.user_id) {
+                        found = Some((m.ts.clone(), v.to_string(), n.user_id));
+                        break 'msgs;
+                    }
+                }
+            }
+        }
+        let Some((ts, value, rep)) = found else {
+            continue;
+        };
+        emu.click_button_valued(marketer, channel, &ts, action, &value)
+            .await?;
+        let text = match action {
+            LOOP_ACTING => Some(script::MARKETER_ACTING),
+            LOOP_ASK => Some(script::MARKETER_ASK),
+            _ => None,
+        };
+        if let (Some(text), Some(modal)) = (text, emu.open_modal_for(marketer)) {
+            let values = emu.fill_modal_values(
+                &modal.view,
+                &HashMap::from([("loop_text".to_string(), FieldAnswer::Text(text.into()))]),
+            );
+            emu.submit_view(marketer, &modal.id, values).await?;
+        }
+        if action == LOOP_ASK {
+            asked = Some(rep.clone());
+        }
+        used_reps.insert(rep);
+        out.actions += 1;
+    }
+    jobs.run_until_idle(state, MAX_TICKS).await;
+    if let Some(rep) = asked {
+        let dm = emu.dm_channel(&rep).context("the rep's DM")?;
+        let relay = emu
+            .messages_in(&dm)
+            .into_iter()
+            .rfind(|m| {
+                m.thread_ts.is_none()
+                    && m.blocks
+                        .to_string()
+                        .contains(crate::features::loops::REPLY_FORM)
+            })
+            .context("the relayed question")?;
+        emu.user_message(&rep, &dm, script::REP_FOLLOW_UP, Some(&relay.ts))
+            .await?;
+        jobs.run_until_idle(state, MAX_TICKS).await;
+        out.follow_ups += 1;
+    }
+    Ok(out)
 }
 
 /// Clicks "Add field notes", fills the modal like this rep would, submits.
@@ -500,6 +652,23 @@ async fn answer_prompt(
             continue;
         };
         if let Some(q) = id.strip_prefix(QUESTION_PREFIX) {
+            // The initiative's question: rated by most who see it, with a
+            // reason now and then.
+            if let Some(rest) = q.strip_prefix("initiative:") {
+                if let Some(base) = rest.strip_suffix(":why") {
+                    let rated = answers.get(&format!("{QUESTION_PREFIX}initiative:{base}"));
+                    if let Some(FieldAnswer::Select(r)) = rated {
+                        if rng.random_bool(0.7) {
+                            let why = script::initiative_why(rng, r);
+                            answers.insert(id.to_string(), FieldAnswer::Text(why));
+                        }
+                    }
+                } else if rng.random_bool(0.9) {
+                    let r = script::initiative_rating(rng, left);
+                    answers.insert(id.to_string(), FieldAnswer::Select(r.into()));
+                }
+                continue;
+            }
             let optional = block["optional"].as_bool().unwrap_or(false);
             if optional && !rng.random_bool(rep.thoroughness) {
                 continue;

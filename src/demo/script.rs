@@ -205,3 +205,52 @@ pub fn quick_note(rng: &mut StdRng, left: u32) -> String {
     ];
     templates.choose(rng).cloned().unwrap_or_default()
 }
+
+/// How a rep rates the demo's initiative (the ROI calculator): sceptical
+/// at first, won over as the weeks go by (`left`: weeks after this one).
+pub fn initiative_rating(rng: &mut StdRng, left: u32) -> &'static str {
+    let worked = match left {
+        0 => 0.8,
+        1 => 0.7,
+        2 => 0.5,
+        _ => 0.35,
+    };
+    let x: f64 = rng.random();
+    if x < 0.15 {
+        "not_used"
+    } else if x < 0.15 + 0.85 * worked {
+        "worked"
+    } else {
+        "didnt"
+    }
+}
+
+/// Why, in the rep's words.
+pub fn initiative_why(rng: &mut StdRng, rating: &str) -> String {
+    let said: &[&str] = match rating {
+        "worked" => &[
+            "The CFO plugged in their numbers and asked for the contract.",
+            "Payback under a year got procurement off my back.",
+            "Champion forwarded it to finance without me asking.",
+            "It turned the price talk into an ROI talk.",
+        ],
+        "didnt" => &[
+            "Their finance team didn't trust our default assumptions.",
+            "Too many inputs; the buyer gave up halfway.",
+            "It shows savings in year three, they care about this quarter.",
+        ],
+        _ => &[
+            "No deal at that stage this week.",
+            "Haven't had the chance yet.",
+        ],
+    };
+    said.choose(rng).copied().unwrap_or_default().to_string()
+}
+
+/// What a scripted marketer writes when acting on a note, and asks.
+pub const MARKETER_ACTING: &str =
+    "Adding a pricing FAQ and the ROI calculator to the first-call deck this week.";
+pub const MARKETER_ASK: &str = "Which competitor was it, and who on their side raised it?";
+/// The rep's answer to the follow-up, in the relay's thread.
+pub const REP_FOLLOW_UP: &str =
+    "It was Acme; their CFO raised it in the second call, pricing was the whole objection.";

@@ -34,7 +34,11 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
     );
     assert_eq!(
         report.insights,
-        report.modal_answers + report.reply_answers + report.quick_notes + report.shortcut_notes,
+        report.modal_answers
+            + report.reply_answers
+            + report.quick_notes
+            + report.shortcut_notes
+            + report.follow_ups,
         "{report:?}"
     );
     assert!(
@@ -50,6 +54,24 @@ async fn demo_simulates_weeks_and_writes_the_last_digest() {
     assert_eq!(report.digest_status, "done", "{report:?}");
     assert!(report.digest_messages >= 1, "{report:?}");
     assert!(report.rising >= 1 && report.new >= 1, "{report:?}\n{md}");
+    // The scripted marketer closed loops on the first week's digest, the
+    // rep answered the follow-up, and the last digest says so; the
+    // initiative ran both weeks, is debriefed there, and ended with a
+    // final debrief in the digest's channel.
+    assert_eq!(
+        (report.loop_actions, report.follow_ups),
+        (3, 1),
+        "{report:?}"
+    );
+    assert!(md.contains("## You said, we did"), "{md}");
+    assert!(
+        md.contains(fieldnotes::demo::script::MARKETER_ACTING),
+        "{md}"
+    );
+    assert!(md.contains("1 answer from the rep"), "{md}");
+    assert!(md.contains("ROI calculator (asset"), "{md}");
+    assert!(md.contains("95% interval"), "{md}");
+    assert_eq!(report.debriefs, 1, "{report:?}");
     let html = std::fs::read_to_string(&report.html_path).unwrap();
     assert!(html.contains("<svg"), "the HTML report holds its charts");
     assert!(dir.path().join("fieldnotes-demo.db").exists());
