@@ -13,6 +13,7 @@ use crate::config::initiative::{valid_id, Initiative, InitiativeKind, MAX_NAME};
 use crate::config::{parse_date, Config};
 use crate::context::Context;
 use crate::digest::debrief::{self, render};
+use crate::digest::render::blocks::esc;
 use crate::roles::Permission;
 use crate::store::EndOutcome;
 use chrono::NaiveDate;
@@ -219,15 +220,23 @@ async fn add(
         .unwrap_or_else(|| "until you end it".into());
     Ok(format!(
         ":dart: Added *{}* ({}, {} {until}). While it runs, the {} check-in{} ask reps whether it worked, as one of their questions in turn. Notes that mention {} are linked to it. `/fieldnotes initiative report {}` shows the debrief.",
-        i.name,
+        esc(&i.name),
         i.kind.as_str(),
         i.start,
         i.checkins.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
         if i.checkins.len() == 1 { "" } else { "s" },
         if i.keywords.is_empty() {
-            format!("\"{}\"", i.name)
+            format!("\"{}\"", esc(&i.name))
         } else {
-            format!("\"{}\" or {}", i.name, i.keywords.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", "))
+            format!(
+                "\"{}\" or {}",
+                esc(&i.name),
+                i.keywords
+                    .iter()
+                    .map(|k| format!("\"{}\"", esc(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         },
         i.id
     ))
@@ -254,7 +263,7 @@ async fn end(
         )),
         EndOutcome::AlreadyOver(i) => Err(format!(
             "*{}* has already ended{}.",
-            i.name,
+            esc(&i.name),
             i.end.map(|e| format!(" (on {e})")).unwrap_or_default()
         )),
         EndOutcome::Ended(i) => {
@@ -263,7 +272,7 @@ async fn end(
             }
             Ok(format!(
                 ":checkered_flag: Ended *{}*. Check-ins stop asking about it; its final debrief goes to the digest's channel, and every rep who rated it hears the outcome.",
-                i.name
+                esc(&i.name)
             ))
         }
     }
@@ -300,7 +309,7 @@ async fn list_all(ctx: &Context, cfg: &Config, today: NaiveDate) -> Result<Strin
         lines.push(format!(
             "• `{}` *{}* ({}, {status}, from {}{}) · {n} rating{}",
             i.id,
-            crate::digest::render::blocks::esc(&i.name),
+            esc(&i.name),
             i.kind.as_str(),
             i.start,
             i.end.map(|e| format!(" to {e}")).unwrap_or_default(),
