@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Footprint (issue 14, part 3): the stripped release binary without the
+# demo feature; time from exec to ready (`/readyz` answers 200: the
+# database answers and Socket Mode is connected); idle RSS and threads
+# 5 s after that, on an existing (migrated) SQLite database. The emulator
+# runs as its own process. RUNS runs (default 5). Results: BENCHMARKS.md.
+#
+# Readiness is polled through bash's /dev/tcp (no process per poll), so
+# the time is exec to the first 200, within a fraction of a millisecond.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-5}
+cd "$root"
+cargo build --release --no-default-features --bin fieldnotes >&2 || exit 1
+cargo build --release -p slack-emulator --bin slack-emulator >&2 || exit 1
+BIN=$root/target/release/fieldnotes
+EMU=$root/target/release/slack-emulator
+work=$(mktemp -d)
+cp "$BIN" "$work/fieldnotes-stripped" && strip "$work/fieldnotes-stripped"
+echo "binary (no demo feature): $(stat -c %s "$BIN") bytes, stripped $(stat -c %s "$work/fieldnotes-stripped") bytes"
+cd "$work"
+"$EMU" --port 3911 > emu.log 2>&1 &
+EPID=$!
+trap 'kill $EPID 2>/dev/null' EXIT
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3911) 2>/dev/null && break; sleep 0.05; done
+cp "$root/config/fieldnotes.toml" fieldnotes.toml
+export SLACK_API_URL=http://127.0.0.1:3911/api SLACK_BOT_TOKEN=xoxb-emulator-token SLACK_APP_TOKEN=xapp-emulator-token
+unset DATABASE_URL
+"$BIN" --config fieldnotes.toml migrate > /dev/null || exit 1
+ready() {
+    exec 3<> /dev/tcp/127.0.0.1/3912 || return 1
+    printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
+    local line
+    read -r line <&3
+    exec 3<&-
+    [[ $line == *" 200 "* ]]
+}
+for i in $(seq 1 "$runs"); do
+    t0=$(date +%s%N)
+    "$BIN" --config fieldnotes.toml run --admin 127.0.0.1:3912 > "bot$i.log" 2>&1 &
+    bpid=$!
+    until ready 2>/dev/null; do :; done
+    t1=$(date +%s%N)
+    sleep 5
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$bpid/status")
+    threads=$(awk '/Threads/{print $2}' "/proc/$bpid/status")
+    echo "run $i: ready after $(( (t1 - t0) / 1000 )) us; idle RSS ${rss} kB, ${threads} threads"
+    if [ "$i" = 1 ]; then
+        # What the RSS is made of: the largest mappings by resident size.
+        awk '/^[0-9a-f]+-/{name=$6} /^Rss:/{rss[name]+=$2} END{for(n in rss) print rss[n], (n==""?"[anon]":n)}' "/proc/$bpid/smaps" | sort -rn | head -8 | sed 's/^/    /'
+    fi
+    kill -TERM "$bpid"
+    wait "$bpid" 2>/dev/null
+done
