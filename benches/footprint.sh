@@ -13,16 +13,25 @@ runs=${RUNS:-5}
 cd "$root"
 cargo build --release --no-default-features --bin fieldnotes >&2 || exit 1
 cargo build --release -p slack-emulator --bin slack-emulator >&2 || exit 1
-BIN=$root/target/release/fieldnotes
+BUILT=$root/target/release/fieldnotes
 EMU=$root/target/release/slack-emulator
 work=$(mktemp -d)
-cp "$BIN" "$work/fieldnotes-stripped" && strip "$work/fieldnotes-stripped"
-echo "binary (no demo feature): $(stat -c %s "$BIN") bytes, stripped $(stat -c %s "$work/fieldnotes-stripped") bytes"
+cp "$BUILT" "$work/fieldnotes-stripped" && strip "$work/fieldnotes-stripped"
+echo "binary (no demo feature): $(stat -c %s "$BUILT") bytes, stripped $(stat -c %s "$work/fieldnotes-stripped") bytes"
+# The stripped binary is what a deployment runs (the release profile
+# strips symbols; `strip` here also covers a build without it).
+BIN=${BIN:-$work/fieldnotes-stripped}
 cd "$work"
-"$EMU" --port 3911 > emu.log 2>&1 &
-EPID=$!
+# Slack allows apps.connections.open about once a minute (Tier 1), and so
+# does the emulator: each run gets a fresh emulator, or every restart
+# after the first would wait out the limit.
+start_emulator() {
+    "$EMU" --port 3911 > emu.log 2>&1 &
+    EPID=$!
+    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3911) 2>/dev/null && break; sleep 0.05; done
+}
 trap 'kill $EPID 2>/dev/null' EXIT
-for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3911) 2>/dev/null && break; sleep 0.05; done
+start_emulator
 cp "$root/config/fieldnotes.toml" fieldnotes.toml
 export SLACK_API_URL=http://127.0.0.1:3911/api SLACK_BOT_TOKEN=xoxb-emulator-token SLACK_APP_TOKEN=xapp-emulator-token
 unset DATABASE_URL
@@ -36,6 +45,10 @@ ready() {
     [[ $line == *" 200 "* ]]
 }
 for i in $(seq 1 "$runs"); do
+    if [ "$i" -gt 1 ]; then
+        kill "$EPID"; wait "$EPID" 2>/dev/null
+        start_emulator
+    fi
     t0=$(date +%s%N)
     "$BIN" --config fieldnotes.toml run --admin 127.0.0.1:3912 > "bot$i.log" 2>&1 &
     bpid=$!
