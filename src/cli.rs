@@ -847,13 +847,7 @@ async fn initiative_cli(
             }
             for i in &list {
                 let n = store.initiative_ratings(&i.id).await?.len();
-                let status = if i.over_on(today) {
-                    "ended"
-                } else if today < i.start {
-                    "upcoming"
-                } else {
-                    "active"
-                };
+                let status = i.status(today);
                 println!(
                     "{}\t{}\t{}\t{status}\t{}..{}\t{n} ratings",
                     i.id,

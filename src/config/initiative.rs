@@ -142,6 +142,17 @@ impl Initiative {
         self.ended_at.is_some() || self.end.is_some_and(|e| day > e)
     }
 
+    /// `upcoming`, `active` or `ended` on `day`.
+    pub fn status(&self, day: NaiveDate) -> &'static str {
+        if self.over_on(day) {
+            "ended"
+        } else if day < self.start {
+            "upcoming"
+        } else {
+            "active"
+        }
+    }
+
     /// The question its check-ins ask: worked / didn't / not used, and why.
     pub fn question(&self) -> Question {
         let mut q = Question::text(

@@ -293,13 +293,7 @@ async fn list_all(ctx: &Context, cfg: &Config, today: NaiveDate) -> Result<Strin
     let mut lines = vec!["*Initiatives*".to_string()];
     for r in recs.iter().rev().take(20) {
         let i = &r.initiative;
-        let status = if i.over_on(today) {
-            "ended"
-        } else if today < i.start {
-            "upcoming"
-        } else {
-            "active"
-        };
+        let status = i.status(today);
         let n = ctx
             .store
             .initiative_ratings(&i.id)

@@ -36,6 +36,21 @@ impl Page {
     }
 }
 
+/// Whether `user` may search (checked on every call; a refusal is
+/// audited with `args` and comes back as the text to show).
+async fn may_search(bot: &Bot, user: &str, args: Value) -> Result<(), String> {
+    crate::audit::require(
+        &bot.store,
+        &bot.config(),
+        bot.now_ms(),
+        user,
+        crate::roles::Permission::Search,
+        "search",
+        args,
+    )
+    .await
+}
+
 /// Runs a search for `user` and renders it: (fallback text, blocks).
 pub async fn search(bot: &Bot, user: &str, query: &str, page: u32) -> (String, Vec<Value>) {
     let query = query.trim();
@@ -46,17 +61,8 @@ pub async fn search(bot: &Bot, user: &str, query: &str, page: u32) -> (String, V
         );
     }
     let cfg = bot.config();
-    if let Err(refusal) = crate::audit::require(
-        &bot.store,
-        &cfg,
-        bot.now_ms(),
-        user,
-        crate::roles::Permission::Search,
-        "search",
-        json!({"query": crate::text::truncate(query, 200), "page": page + 1}),
-    )
-    .await
-    {
+    let args = json!({"query": crate::text::truncate(query, 200), "page": page + 1});
+    if let Err(refusal) = may_search(bot, user, args).await {
         return (refusal, vec![]);
     }
     let req = SearchRequest {
@@ -253,18 +259,7 @@ pub fn modal(query: &str, results: Option<&(String, Vec<Value>)>) -> SlackView {
 
 /// Opens the search modal for a marketer; anyone else sees why not.
 pub async fn open(bot: &Bot, user: &str, trigger: &str) -> anyhow::Result<()> {
-    let cfg = bot.config();
-    if let Err(refusal) = crate::audit::require(
-        &bot.store,
-        &cfg,
-        bot.now_ms(),
-        user,
-        crate::roles::Permission::Search,
-        "search",
-        json!({"from": "home"}),
-    )
-    .await
-    {
+    if let Err(refusal) = may_search(bot, user, json!({"from": "home"})).await {
         return super::access::show_refusal(bot, trigger, &refusal).await;
     }
     bot.slack

@@ -351,13 +351,7 @@ pub fn build(i: &Initiative, rated: &[Insight], linked: &[Insight], f: &Frame<'_
         kind: i.kind.as_str(),
         start: i.start.to_string(),
         end: i.end.map(|d| d.to_string()),
-        status: if i.over_on(f.today) {
-            "ended"
-        } else if f.today < i.start {
-            "upcoming"
-        } else {
-            "active"
-        },
+        status: i.status(f.today),
         checkins: i.checkins.clone(),
         min_ratings: f.min_ratings,
         verdict: verdict(&total, f.min_ratings),
