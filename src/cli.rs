@@ -832,11 +832,10 @@ async fn initiative_cli(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     use crate::digest::debrief::{gather, render};
-    store
-        .sync_config_initiatives(&cfg.initiative_defs, now.timestamp_millis())
-        .await?;
     let today = now.with_timezone(&cfg.timezone).date_naive();
-    let list = store.effective_initiatives(&cfg.initiative_defs).await?;
+    let list = store
+        .initiatives_for(&cfg.initiative_defs, now.timestamp_millis())
+        .await?;
     match cmd {
         InitiativeCommand::List => {
             if list.is_empty() {
@@ -908,18 +907,17 @@ async fn with_db_initiatives(
     store: &crate::store::Store,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Config {
-    if let Err(e) = store
-        .sync_config_initiatives(&cfg.initiative_defs, now.timestamp_millis())
+    match store
+        .initiatives_for(&cfg.initiative_defs, now.timestamp_millis())
         .await
     {
-        tracing::warn!(error = %format!("{e:#}"), "syncing initiatives failed");
-        return cfg;
-    }
-    match store.effective_initiatives(&cfg.initiative_defs).await {
         Ok(list) => {
             let today = now.with_timezone(&cfg.timezone).date_naive();
             cfg.with_initiatives(list, today)
         }
-        Err(_) => cfg,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "reading initiatives failed");
+            cfg
+        }
     }
 }

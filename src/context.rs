@@ -121,12 +121,9 @@ impl Context {
             .unwrap_or_else(|e| e.into_inner())
             .0
             .clone();
-        self.store
-            .sync_config_initiatives(&file.initiative_defs, self.now_ms())
-            .await?;
         let list = self
             .store
-            .effective_initiatives(&file.initiative_defs)
+            .initiatives_for(&file.initiative_defs, self.now_ms())
             .await?;
         let today = self.today();
         let mut base = self.base.write().unwrap_or_else(|e| e.into_inner());

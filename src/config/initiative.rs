@@ -142,6 +142,12 @@ impl Initiative {
         self.ended_at.is_some() || self.end.is_some_and(|e| day > e)
     }
 
+    /// Whether digest `d` covers it: the digest covers every note, or one
+    /// of the check-ins that ask about it.
+    pub fn in_digest(&self, d: &super::DigestDef) -> bool {
+        d.checkins.is_empty() || d.checkins.iter().any(|c| self.checkins.contains(c))
+    }
+
     /// `upcoming`, `active` or `ended` on `day`.
     pub fn status(&self, day: NaiveDate) -> &'static str {
         if self.over_on(day) {

@@ -120,9 +120,7 @@ pub async fn aggregates(
     let mut initiatives = Vec::new();
     let last_day = period.last_day();
     for i in cfg.initiatives.iter().filter(|i| {
-        i.start <= last_day
-            && i.end.is_none_or(|e| e >= period.start)
-            && (def.checkins.is_empty() || def.checkins.iter().any(|c| i.checkins.contains(c)))
+        i.start <= last_day && i.end.is_none_or(|e| e >= period.start) && i.in_digest(def)
     }) {
         let (d, _) = crate::digest::debrief::gather(
             store,

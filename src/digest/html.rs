@@ -25,7 +25,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 /// Evidence ids shown inline before "and N more" (as in the Markdown).
 const INLINE_IDS: usize = 8;
 
-pub(crate) const CSS: &str = r#"
+const CSS: &str = r#"
 :root {
   color-scheme: light;
   --fg: #1d1d1f; --muted: #5b5f66; --line: #d9dce1; --soft: #f4f5f7; --accent: #0a5fb4;
@@ -111,18 +111,7 @@ footer { margin-top: 3rem; border-top: 1px solid var(--line); padding-top: .75re
 
 /// The whole report.
 pub fn render(d: &Digest) -> String {
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="generator" content="Fieldnotes";
-                title { (d.title) ": " (d.period.label) }
-                style { (PreEscaped(CSS)) }
-            }
-            body {
-                main {
+    let body = html! {
                     (header(d))
                     @if d.is_empty() {
                         p.empty { "No notes " (this_period(d)) "." }
@@ -145,11 +134,27 @@ pub fn render(d: &Digest) -> String {
                             "Made by Fieldnotes from the reps' field notes."
                         }
                     }
-                }
-            }
-        }
     };
-    page.into_string()
+    page(&format!("{}: {}", d.title, d.period.label), body)
+}
+
+/// A self-contained page around `body`: the stylesheet inline, readable
+/// on a phone. The digest's report and an initiative's debrief share it.
+pub(crate) fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="generator" content="Fieldnotes";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (body) } }
+        }
+    }
+    .into_string()
 }
 
 fn header(d: &Digest) -> Markup {

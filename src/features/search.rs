@@ -1,7 +1,8 @@
 //! Search for marketers: a query (`search::parse`) resolved and run on the
 //! store's full-text index, a page of results with snippets. The CLI's
-//! `fieldnotes search` calls it; Slack's `/fieldnotes search` and App
-//! Home's search box will check `Permission::Search` first.
+//! `fieldnotes search` calls it, and so does Slack (`slack::search`:
+//! `/fieldnotes search`, App Home's search modal, **More results**), after
+//! checking `Permission::Search` on every call.
 //!
 //! Results respect attribution: when any `[[digest]]` is anonymous, search
 //! is too. Reps are not named, `rep:` is refused, and snippets have emails

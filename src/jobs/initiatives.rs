@@ -24,23 +24,22 @@ pub async fn debrief_once(bot: &Bot) -> Result<usize> {
     let mut queued = 0;
     for rec in due {
         let i = &rec.initiative;
-        let mut dms = Vec::new();
-        let mut raters = Vec::new();
-        for def in cfg
-            .digests
+        // The raters hear the outcome (no quotes in it, so any attribution
+        // does); each digest's channels get the debrief quoted its way.
+        let (d, raters) = debrief::gather(&bot.store, &cfg, i, today, None, i64::MAX).await?;
+        let (text, blocks) = render::outcome_dm(&d);
+        let mut dms: Vec<NewDm> = raters
             .iter()
-            .filter(|d| d.checkins.is_empty() || d.checkins.iter().any(|c| i.checkins.contains(c)))
-        {
-            let (d, who) = debrief::gather(
-                &bot.store,
-                &cfg,
-                i,
-                today,
-                Some((def.attribution, def.redact)),
-                i64::MAX,
-            )
-            .await?;
-            raters = who;
+            .map(|rep| NewDm {
+                dedupe_key: format!("outcome:{}:{rep}", i.id),
+                user_id: rep.clone(),
+                purpose: "outcome".into(),
+                payload: json!({"text": text, "blocks": blocks}).to_string(),
+            })
+            .collect();
+        for def in cfg.digests.iter().filter(|d| i.in_digest(d)) {
+            let attribution = Some((def.attribution, def.redact));
+            let (d, _) = debrief::gather(&bot.store, &cfg, i, today, attribution, i64::MAX).await?;
             let (text, blocks) = render::slack_blocks(&d);
             for to in def.recipients() {
                 dms.push(NewDm {
@@ -50,19 +49,6 @@ pub async fn debrief_once(bot: &Bot) -> Result<usize> {
                     payload: json!({"text": text, "blocks": blocks}).to_string(),
                 });
             }
-        }
-        let (d, who) = debrief::gather(&bot.store, &cfg, i, today, None, i64::MAX).await?;
-        if raters.is_empty() {
-            raters = who;
-        }
-        let (text, blocks) = render::outcome_dm(&d);
-        for rep in &raters {
-            dms.push(NewDm {
-                dedupe_key: format!("outcome:{}:{rep}", i.id),
-                user_id: rep.clone(),
-                purpose: "outcome".into(),
-                payload: json!({"text": text, "blocks": blocks}).to_string(),
-            });
         }
         dms.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
         dms.dedup_by(|a, b| a.dedupe_key == b.dedupe_key);

@@ -19,6 +19,8 @@ use tracing::warn;
 pub const SEARCH_MORE: &str = "fieldnotes_search_more";
 /// A search answers inside the ack, so within this.
 const BUDGET: Duration = Duration::from_millis(2000);
+/// And its audit row within this, so the reply is in well under 3 s.
+const AUDIT_BUDGET: Duration = Duration::from_millis(500);
 
 /// A page to fetch: the query and its 0-based page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -80,15 +82,23 @@ pub async fn search(bot: &Bot, user: &str, query: &str, page: u32) -> (String, V
         Ok(Err(e)) => crate::text::truncate(&e.to_string(), 200),
         Err(_) => "timed out".into(),
     };
-    crate::audit::record(
-        &bot.store,
-        bot.now_ms(),
-        &crate::audit::Actor::Slack(user.to_string()),
-        "search",
-        json!({"query": crate::text::truncate(query, 200), "page": page + 1}),
-        &outcome,
+    // Inside the ack too: a database that stalls loses the audit row (and
+    // logs it), never the reply.
+    let audited = tokio::time::timeout(
+        AUDIT_BUDGET,
+        crate::audit::record(
+            &bot.store,
+            bot.now_ms(),
+            &crate::audit::Actor::Slack(user.to_string()),
+            "search",
+            json!({"query": crate::text::truncate(query, 200), "page": page + 1}),
+            &outcome,
+        ),
     )
     .await;
+    if audited.is_err() {
+        warn!(user, "recording a search in the audit log timed out");
+    }
     match found {
         Ok(Ok(r)) => render(&r),
         Ok(Err(SearchError::Failed(e))) => {

@@ -100,10 +100,16 @@ impl Store {
         Ok(row.and_then(Row::record))
     }
 
-    /// The initiatives the app runs on: the file's `defs` (as stored, so
-    /// an early end holds) and those added in Slack. A file entry that
-    /// left the file is no longer asked about.
-    pub async fn effective_initiatives(&self, defs: &[Initiative]) -> Result<Vec<Initiative>> {
+    /// The initiatives the app runs on: the file's `defs` synced in first,
+    /// then read back as stored (so an early end holds), with those added
+    /// in Slack. A file entry that left the file is no longer asked about.
+    /// What the bot's every tick and the CLI's commands read.
+    pub async fn initiatives_for(
+        &self,
+        defs: &[Initiative],
+        now_ms: i64,
+    ) -> Result<Vec<Initiative>> {
+        self.sync_config_initiatives(defs, now_ms).await?;
         Ok(self
             .initiative_records()
             .await?
@@ -116,7 +122,7 @@ impl Store {
     /// Writes the file's initiatives into the table: new ones inserted,
     /// changed ones updated (an id added in Slack is left alone). Returns
     /// how many rows changed.
-    pub async fn sync_config_initiatives(&self, defs: &[Initiative], now_ms: i64) -> Result<u64> {
+    async fn sync_config_initiatives(&self, defs: &[Initiative], now_ms: i64) -> Result<u64> {
         let mut changed = 0;
         for i in defs {
             changed += sqlx::query(

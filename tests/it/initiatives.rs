@@ -77,31 +77,6 @@ min_ratings = 6
     )
 }
 
-async fn fieldnotes(t: &TestApp, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
-        .arg("--config")
-        .arg(t.config_path())
-        .args(args)
-        .env("DATABASE_URL", &t.database_url)
-        .env("USER", "ops-test")
-        .env_remove("SLACK_BOT_TOKEN")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn ok(t: &TestApp, args: &[&str]) -> String {
-    let (ok, out, err) = fieldnotes(t, args).await;
-    assert!(ok, "{args:?}: {err}");
-    out
-}
-
 fn ms(y: i32, m: u32, d: u32) -> i64 {
     chrono_tz::America::New_York
         .with_ymd_and_hms(y, m, d, 11, 0, 0)
@@ -356,7 +331,8 @@ async fn lifecycle(db: Db) {
 
     // The debrief: JSON, with a week-by-week Wilson interval.
     let json: Value = serde_json::from_str(
-        &ok(&t, &["initiative", "report", "webinar", "--format", "json"]).await,
+        &t.cli_ok(&["initiative", "report", "webinar", "--format", "json"])
+            .await,
     )
     .unwrap();
     assert_eq!(json["total"]["worked"], 8, "{json:#}");
@@ -393,13 +369,13 @@ async fn lifecycle(db: Db) {
         bad["high"].as_f64().unwrap() > 0.75,
         "one bad week is a wide interval: {bad}"
     );
+    // Newest reasons first: REP's, from the form, this week.
+    let best = &json["quotes_for"][0];
     assert!(
-        json["quotes_for"][0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("forwarded")
-            || json["quotes_for"].to_string().contains("Prospects quoted")
+        best["text"].as_str().unwrap().contains("forwarded"),
+        "{json:#}"
     );
+    assert_eq!(best["rating"], "worked", "{json:#}");
     assert!(
         json["quotes_against"][0]["text"]
             .as_str()
@@ -413,35 +389,39 @@ async fn lifecycle(db: Db) {
     );
     // With fewer ratings than `min_ratings`, no verdict: ROI calculator.
     let roi: Value = serde_json::from_str(
-        &ok(
-            &t,
-            &["initiative", "report", "roi-calc", "--format", "json"],
-        )
-        .await,
+        &t.cli_ok(&["initiative", "report", "roi-calc", "--format", "json"])
+            .await,
     )
     .unwrap();
     assert_eq!(roi["verdict"]["kind"], "too_early", "{roi:#}");
-    let md = ok(&t, &["initiative", "report", "webinar"]).await;
+    let md = t.cli_ok(&["initiative", "report", "webinar"]).await;
     assert!(md.contains("# Debrief: Spring webinar"), "{md}");
     assert!(
         md.contains("| 2026-W47 | 2026-11-16 | 0 | 1 | 0 | 0% | 0%–"),
         "{md}"
     );
-    let html = ok(&t, &["initiative", "report", "webinar", "--format", "html"]).await;
+    let html = t
+        .cli_ok(&["initiative", "report", "webinar", "--format", "html"])
+        .await;
     assert!(html.contains("Debrief: Spring webinar") && html.contains("95% interval"));
-    assert!(!html.contains("<b>forwarded"), "a rep's words are escaped");
-    let (failed, _, err) = fieldnotes(&t, &["initiative", "report", "nope"]).await;
+    assert!(
+        html.contains("&lt;b&gt;forwarded") && !html.contains("<b>forwarded"),
+        "a rep's words are in the page, escaped"
+    );
+    let (failed, _, err) = t.cli(&["initiative", "report", "nope"]).await;
     assert!(!failed && err.contains("no initiative `nope`"), "{err}");
 
     // Search by initiative, and a bad one named.
-    let found = ok(&t, &["search", "initiative:webinar", "--format", "ndjson"]).await;
+    let found = t
+        .cli_ok(&["search", "initiative:webinar", "--format", "ndjson"])
+        .await;
     assert!(found.lines().count() >= 9, "{found}");
     assert!(found.contains("as a bundle"), "{found}");
-    let (failed, _, err) = fieldnotes(&t, &["search", "initiative:nope"]).await;
+    let (failed, _, err) = t.cli(&["search", "initiative:nope"]).await;
     assert!(!failed && err.contains("initiative:nope"), "{err}");
 
     // The digest shows it.
-    let digest = ok(&t, &["digest", "--period", "2026-W48"]).await;
+    let digest = t.cli_ok(&["digest", "--period", "2026-W48"]).await;
     assert!(
         digest.contains("Initiatives: how reps rate them"),
         "{digest}"

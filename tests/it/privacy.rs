@@ -117,23 +117,7 @@ async fn other_notes(pool: &AnyPool) -> Vec<(i64, String)> {
 
 /// Runs the real binary against the test's database and config.
 async fn fieldnotes(t: &TestApp, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
-        .arg("--config")
-        .arg(t.config_path())
-        .args(args)
-        .env("DATABASE_URL", &t.database_url)
-        .env("USER", "ops-test")
-        .env_remove("SLACK_BOT_TOKEN")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    t.cli_ok(args).await
 }
 
 /// Gives REP (and OTHER, whose data must survive) something in every
@@ -246,6 +230,27 @@ async fn fill(t: &TestApp) {
             .unwrap();
         assert_eq!(rec.new.len(), 1);
     }
+    // An initiative REP added in Slack (when they were a marketer).
+    let added = state
+        .store
+        .add_initiative(
+            &fieldnotes::config::Initiative {
+                id: "webinar".into(),
+                name: "Spring webinar".into(),
+                kind: fieldnotes::config::InitiativeKind::Campaign,
+                start: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+                end: None,
+                checkins: vec!["pulse".into()],
+                keywords: vec![],
+                from_config: false,
+                ended_at: None,
+            },
+            REP,
+            t.now().timestamp_millis(),
+        )
+        .await
+        .unwrap();
+    assert!(added);
     assert_eq!(
         notes.iter().filter(|n| n.user_id == REP).count(),
         3,
@@ -292,6 +297,7 @@ async fn export_and_purge(db: Db) {
         "audit",
         "direct_messages",
         "inbox",
+        "initiatives",
         "insights",
         "loop_actions",
         "pauses",
@@ -394,6 +400,7 @@ async fn export_and_purge(db: Db) {
         ("loop_actions (redacted)", 1),
         ("direct_messages", 1),
         ("direct_messages (redacted)", 1),
+        ("initiatives (redacted)", 1),
     ] {
         assert_eq!(counts.get(table), Some(&n), "{table} in {report}");
     }

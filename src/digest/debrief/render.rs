@@ -5,7 +5,7 @@
 
 use super::{Debrief, DebriefQuote, PeriodTally, Tally};
 use crate::digest::render::blocks::esc;
-use maud::{html, PreEscaped, DOCTYPE};
+use maud::html;
 use serde_json::{json, Value};
 
 fn pct(x: f64) -> String {
@@ -151,16 +151,8 @@ pub fn html(d: &Debrief) -> String {
             }
         }
     };
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Debrief: " (d.name) }
-                style { (PreEscaped(crate::digest::html::CSS)) }
-            }
-            body { main {
+    let body = html! {
+
                 h1 { "Debrief: " (headline(d)) }
                 p { strong { "Verdict: " } (d.verdict.text) }
                 p {
@@ -190,10 +182,8 @@ pub fn html(d: &Debrief) -> String {
                 (quotes("For", &d.quotes_for, "No one has said it helped yet."))
                 (quotes("Against", &d.quotes_against, "No one has said it fell flat yet."))
                 (quotes("Reps' ideas", &d.ideas, "No ideas about it yet."))
-            } }
-        }
     };
-    page.into_string()
+    crate::digest::html::page(&format!("Debrief: {}", d.name), body)
 }
 
 /// The debrief as JSON.

@@ -231,6 +231,34 @@ impl TestApp {
         self.dir.path().join("fieldnotes.toml")
     }
 
+    /// Runs the real binary on the app's config and database, as operator
+    /// `ops-test` and without a Slack token: (success, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("USER", "ops-test")
+            .env_remove("SLACK_BOT_TOKEN")
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("running fieldnotes");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// [`TestApp::cli`] that must succeed: its stdout.
+    pub async fn cli_ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.cli(args).await;
+        assert!(ok, "{args:?}: {err}");
+        out
+    }
+
     /// Waits for the planner's first tick on `checkin` (its cursor starts at
     /// "now"), so a later clock move makes the next occurrence due. A
     /// stepped app takes that tick now.
