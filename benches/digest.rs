@@ -35,11 +35,12 @@
 //! Prints each run, then the medians [min–max] and the ratios of the
 //! medians to the bare SQL's, and a Markdown row for BENCHMARKS.md.
 
+mod common;
+
+use common::seed;
 use fieldnotes::config::Config;
 use fieldnotes::digest::{self, Format, Period};
 use fieldnotes::store::Store;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use sqlx::{AnyConnection, Connection, Executor};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -84,17 +85,6 @@ fn args() -> Args {
     }
     a
 }
-
-const TEXTS: &[&str] = &[
-    "The CFO at {acct} asked how we compare to {comp}; they think {comp} is cheaper but clunky to roll out.",
-    "{comp} came up again on the {acct} call: bundling analytics for free this quarter.",
-    "Procurement at {acct} wants a bigger discount before signing; our price is too expensive next to {comp}.",
-    "{acct} is consolidating vendors after layoffs and wants one tool instead of three.",
-    "The security review at {acct} needs SOC 2 Type II and a GDPR DPA before legal reads the contract.",
-    "Great referral lead: {acct} is qualified, has budget and a strong fit.",
-    "The webinar recording helped the ops lead at {acct} sell it internally.",
-    "We should publish a head-to-head page against {comp}; {acct} asked for one.",
-];
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -147,7 +137,18 @@ async fn main() {
     let span = a.weeks as i64 * 7 * 86_400_000;
     let start = end - span;
     let seeded = Instant::now();
-    seed(&url, &cfg, &a, start, end).await;
+    seed::seed(
+        &url,
+        &cfg,
+        seed::Spec {
+            notes: a.notes,
+            reps: a.reps,
+            weeks: a.weeks,
+        },
+        start,
+        end,
+    )
+    .await;
     println!(
         "seeded {} notes from {} reps over {} weeks into {} in {:.1}s",
         a.notes,
@@ -340,201 +341,4 @@ async fn bare_sql(url: &str, bounds: &[i64]) -> usize {
     }
     c.close().await.unwrap();
     rows
-}
-
-/// Fills the database: notes, their tags and fields, and prompts.
-async fn seed(url: &str, cfg: &Config, a: &Args, start: i64, end: i64) {
-    let mut c = AnyConnection::connect(url).await.unwrap();
-    let sqlite = url.starts_with("sqlite");
-    if sqlite {
-        c.execute("PRAGMA journal_mode = WAL").await.unwrap();
-        c.execute("PRAGMA synchronous = OFF").await.unwrap();
-    }
-    let by_cat = |cat: &str| -> Vec<String> {
-        cfg.tags
-            .iter()
-            .filter(|t| t.category.as_deref() == Some(cat))
-            .map(|t| t.id.clone())
-            .collect()
-    };
-    let competitors = by_cat("competitor");
-    let objections = by_cat("objection");
-    let stages = by_cat("funnel_stage");
-    let personas = by_cat("persona");
-    let accounts = by_cat("account");
-    let sources = by_cat("lead_source");
-    let assets = by_cat("asset");
-    let others: Vec<String> = cfg
-        .tags
-        .iter()
-        .filter(|t| matches!(t.category.as_deref(), Some("market") | Some("idea") | None))
-        .map(|t| t.id.clone())
-        .collect();
-    let mut rng = StdRng::seed_from_u64(12);
-    // Skewed picks: index k is taken with weight 1/(k+1).
-    fn skewed<'a>(rng: &mut StdRng, xs: &'a [String]) -> Option<&'a String> {
-        if xs.is_empty() {
-            return None;
-        }
-        let total: f64 = (1..=xs.len()).map(|k| 1.0 / k as f64).sum();
-        let mut r = rng.random::<f64>() * total;
-        for (k, x) in xs.iter().enumerate() {
-            r -= 1.0 / (k + 1) as f64;
-            if r <= 0.0 {
-                return Some(x);
-            }
-        }
-        xs.last()
-    }
-    const BATCH: usize = 500;
-    let step = (end - start) / a.notes as i64;
-    let mut id: i64 = 0;
-    let mut prompt_id: i64 = 0;
-    c.execute(
-        "INSERT INTO checkin_runs (id, checkin, occurrence, source, scheduled_at, status, created_at)
-         VALUES (1, 'weekly-pulse', 'bench', 'schedule', 0, 'done', 0)",
-    )
-    .await
-    .unwrap();
-    while (id as usize) < a.notes {
-        let mut notes = Vec::with_capacity(BATCH);
-        let mut tags = Vec::new();
-        let mut fields = Vec::new();
-        let mut prompts = Vec::new();
-        for _ in 0..BATCH.min(a.notes - id as usize) {
-            id += 1;
-            let user = format!("U{:08}", rng.random_range(0..a.reps));
-            let at = start + id * step + rng.random_range(0..step.max(1));
-            let comp = skewed(&mut rng, &competitors).cloned().unwrap_or_default();
-            let acct = skewed(&mut rng, &accounts).cloned().unwrap_or_default();
-            let text = TEXTS[rng.random_range(0..TEXTS.len())]
-                .replace("{comp}", comp.trim_start_matches("competitor:"))
-                .replace("{acct}", acct.trim_start_matches("account:"));
-            let mut t: Vec<(String, &str)> = Vec::new();
-            let mut f: Vec<(&str, String)> = Vec::new();
-            let n = rng.random_range(1..=4);
-            for k in 0..n {
-                let (cat, list) = match (k + rng.random_range(0..7)) % 7 {
-                    0 => ("competitor", &competitors),
-                    1 => ("objection", &objections),
-                    2 => ("funnel_stage", &stages),
-                    3 => ("persona", &personas),
-                    4 => ("account", &accounts),
-                    5 => ("lead_source", &sources),
-                    _ => ("", &others),
-                };
-                if let Some(tag) = skewed(&mut rng, list) {
-                    let origin = if rng.random_bool(0.5) {
-                        "manual"
-                    } else {
-                        "auto"
-                    };
-                    if !t.iter().any(|(x, _)| x == tag) {
-                        t.push((tag.clone(), origin));
-                        if !cat.is_empty() && origin == "manual" {
-                            f.push((cat, tag.clone()));
-                        }
-                    }
-                }
-            }
-            if rng.random_bool(0.2) {
-                f.push(("lead_quality", rng.random_range(1..=5).to_string()));
-            }
-            let mut answers = "[]".to_string();
-            if rng.random_bool(0.1) {
-                if let Some(asset) = skewed(&mut rng, &assets) {
-                    let worked = rng.random_bool(0.6);
-                    f.push(("asset", asset.clone()));
-                    f.push((
-                        if worked {
-                            "asset_worked"
-                        } else {
-                            "asset_flopped"
-                        },
-                        asset.clone(),
-                    ));
-                    t.push((asset.clone(), "manual"));
-                    let label = cfg.tag(asset).map(|x| x.label.clone()).unwrap_or_default();
-                    answers = serde_json::json!([{"question_id": "asset", "question": "Which asset?",
-                        "text": format!("{label} {}: the buyer said it {}", if worked {"worked"} else {"didn't work"}, if worked {"answered their questions"} else {"was too generic"})}])
-                    .to_string();
-                }
-            }
-            let checkin = rng.random_bool(0.7);
-            let pid = if checkin {
-                prompt_id += 1;
-                prompts.push((prompt_id, user.clone(), at - 3_600_000, at));
-                Some(prompt_id)
-            } else {
-                None
-            };
-            notes.push((id, user, text, at, answers, pid));
-            tags.extend(t.into_iter().map(|(tag, o)| (id, tag, o)));
-            fields.extend(f.into_iter().map(|(k, v)| (id, k, v)));
-        }
-        let mut tx = c.begin().await.unwrap();
-        if !prompts.is_empty() {
-            let mut sql = String::from(
-                "INSERT INTO prompts (id, run_id, checkin, user_id, occurrence, question, status, due_at, created_at, sent_at, answered_at) VALUES ",
-            );
-            for (i, (pid, user, sent, answered)) in prompts.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "({pid}, 1, 'weekly-pulse', '{user}', 'o{pid}', 'q', 'sent', {sent}, {sent}, {sent}, {answered})"
-                ));
-            }
-            tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
-        }
-        let mut sql = String::from(
-            "INSERT INTO insights (id, user_id, source, prompt_id, checkin, text, answers, tags, auto_tags, created_at, updated_at) VALUES ",
-        );
-        for (i, (id, user, text, at, answers, pid)) in notes.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let (source, pid, checkin) = match pid {
-                Some(p) => ("checkin", p.to_string(), "'weekly-pulse'"),
-                None => ("command", "NULL".to_string(), "NULL"),
-            };
-            sql.push_str(&format!(
-                "({id}, '{user}', '{source}', {pid}, {checkin}, '{}', '{}', '[]', '[]', {at}, {at})",
-                text.replace('\'', "''"),
-                answers.replace('\'', "''")
-            ));
-        }
-        tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
-        for chunk in tags.chunks(2000) {
-            let mut sql =
-                String::from("INSERT INTO insight_tags (insight_id, tag, origin) VALUES ");
-            for (i, (id, tag, o)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({id}, '{tag}', '{o}')"));
-            }
-            tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
-        }
-        for chunk in fields.chunks(2000) {
-            let mut sql =
-                String::from("INSERT INTO insight_fields (insight_id, field, value) VALUES ");
-            for (i, (id, k, v)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({id}, '{k}', '{v}')"));
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
-        }
-        tx.commit().await.unwrap();
-    }
-    if !sqlite {
-        c.execute("SELECT setval('insights_id_seq', (SELECT MAX(id) FROM insights))")
-            .await
-            .unwrap();
-    }
-    c.execute("ANALYZE").await.unwrap();
-    c.close().await.unwrap();
 }

@@ -14,6 +14,8 @@ use std::sync::{Arc, RwLock};
 
 /// Follow-up tasks (after the ack) that run at once, at most.
 pub const BACKGROUND_TASKS: usize = 64;
+/// Follow-up tasks that may wait for a turn when all of those are busy.
+pub const BACKGROUND_BACKLOG: usize = 2_048;
 
 /// A validated config and the tagger built from its taxonomy.
 pub struct Snapshot {
@@ -62,7 +64,7 @@ impl Context {
             store,
             clock,
             worker_id,
-            background: Background::new(BACKGROUND_TASKS),
+            background: Background::new(BACKGROUND_TASKS, BACKGROUND_BACKLOG),
         }
     }
 

@@ -3,11 +3,16 @@
 //!
 //! Handlers must ack within 3 s, so slow follow-ups run in the background,
 //! but never as a bare `tokio::spawn`: every such task goes through here.
-//! The set holds at most `limit` tasks; when it is full a new one waits a
-//! moment for a slot and, failing that, runs in the caller (which is itself
-//! bounded: one HTTP request or one inbox row), so a burst slows the ack
-//! down instead of piling up tasks without bound. Shutdown waits for the
-//! set to drain before the database pool closes (as mini-redis's
+//! At most `limit` tasks run at once; when they are all busy (a burst of
+//! notes whose confirmations wait on Slack's pacing, say), a new one waits
+//! its turn in a backlog of at most `backlog` tasks, still after the ack.
+//! Only when the backlog is full too does the work run in the caller
+//! (itself bounded: one HTTP request or one inbox row), so memory stays
+//! bounded whatever the burst. The load benchmark (`benches/load.rs`)
+//! found the earlier rule, "wait 250 ms for a slot, then run in the
+//! caller", putting Slack-paced `chat.update`s inside slash-command acks,
+//! which then missed Slack's 3 s. Shutdown waits for the running and the
+//! waiting tasks before the database pool closes (as mini-redis's
 //! `shutdown.rs` waits for its connection handlers).
 //!
 //! Built on tokio-util's `TaskTracker` (tracking and waiting) and a tokio
@@ -19,14 +24,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-/// How long a caller waits for a free slot before doing the work itself.
-const SLOT_WAIT: Duration = Duration::from_millis(250);
-
 /// Cheap to clone; clones share one set.
 #[derive(Clone)]
 pub struct Background {
     tracker: TaskTracker,
     slots: Arc<Semaphore>,
+    waiting: Arc<Semaphore>,
     limit: usize,
 }
 
@@ -35,51 +38,67 @@ pub struct Background {
 pub enum Ran {
     /// In the background, after the caller returned.
     Spawned,
+    /// In the background once a running task finishes (the set was busy).
+    Queued,
     /// In the caller, because the set was full.
     Inline,
 }
 
 impl Background {
-    /// A set of at most `limit` concurrent tasks (at least 1).
-    pub fn new(limit: usize) -> Background {
+    /// A set of at most `limit` concurrent tasks (at least 1), and as many
+    /// as `backlog` more waiting for a turn.
+    pub fn new(limit: usize, backlog: usize) -> Background {
         let limit = limit.max(1);
         Background {
             tracker: TaskTracker::new(),
             slots: Arc::new(Semaphore::new(limit)),
+            waiting: Arc::new(Semaphore::new(backlog)),
             limit,
         }
     }
 
-    /// Runs `fut` in the set, or in the caller when the set stays full.
+    /// Runs `fut` in the set: now, or after a running task finishes; in the
+    /// caller only when the backlog is full as well.
     pub async fn run<F>(&self, what: &'static str, fut: F) -> Ran
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let permit = match self.slots.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned())
-                .await
-                .ok()
-                .and_then(Result::ok),
-        };
-        match permit {
-            Some(permit) => {
-                self.tracker.spawn(async move {
-                    fut.await;
-                    drop(permit);
-                });
-                Ran::Spawned
-            }
-            None => {
-                tracing::debug!(
-                    what,
-                    limit = self.limit,
-                    "background set full; running in the caller"
-                );
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            self.tracker.spawn(async move {
                 fut.await;
-                Ran::Inline
-            }
+                drop(permit);
+            });
+            return Ran::Spawned;
         }
+        if let Ok(place) = self.waiting.clone().try_acquire_owned() {
+            let slots = self.slots.clone();
+            self.tracker.spawn(async move {
+                // The semaphore is never closed.
+                let Ok(permit) = slots.acquire_owned().await else {
+                    return;
+                };
+                drop(place);
+                fut.await;
+                drop(permit);
+            });
+            return Ran::Queued;
+        }
+        tracing::warn!(
+            what,
+            limit = self.limit,
+            "background set and backlog full; running in the caller"
+        );
+        fut.await;
+        Ran::Inline
+    }
+
+    /// Tasks waiting for a turn now.
+    pub fn waiting(&self) -> usize {
+        self.tracker.len().saturating_sub(self.running())
+    }
+
+    fn running(&self) -> usize {
+        self.limit - self.slots.available_permits()
     }
 
     /// Tasks running now.
@@ -125,7 +144,7 @@ mod tests {
 
     #[tokio::test]
     async fn runs_in_the_background_and_drains() {
-        let bg = Background::new(4);
+        let bg = Background::new(4, 4);
         let done = Arc::new(AtomicUsize::new(0));
         for _ in 0..4 {
             let d = done.clone();
@@ -142,8 +161,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_set_runs_work_in_the_caller() {
-        let bg = Background::new(2);
+    async fn a_busy_set_queues_work_after_the_caller() {
+        let bg = Background::new(1, 2);
+        let gate = Arc::new(Semaphore::new(0));
+        let g = gate.clone();
+        let blocked = async move {
+            let _ = g.acquire().await;
+        };
+        assert_eq!(bg.run("blocked", blocked).await, Ran::Spawned);
+        let done = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let d = done.clone();
+            let ran = bg
+                .run("queued", async move {
+                    d.fetch_add(1, Ordering::SeqCst);
+                })
+                .await;
+            assert_eq!(ran, Ran::Queued);
+        }
+        // Both wait behind the running one: nothing ran in the caller.
+        assert_eq!(done.load(Ordering::SeqCst), 0);
+        assert_eq!(bg.waiting(), 2);
+        gate.add_permits(1);
+        bg.idle().await;
+        assert_eq!(done.load(Ordering::SeqCst), 2);
+        assert!(bg.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_full_set_and_backlog_run_work_in_the_caller() {
+        let bg = Background::new(2, 0);
         let gate = Arc::new(Semaphore::new(0));
         for _ in 0..2 {
             let g = gate.clone();
@@ -171,7 +218,7 @@ mod tests {
 
     #[tokio::test]
     async fn drain_reports_what_did_not_finish() {
-        let bg = Background::new(1);
+        let bg = Background::new(1, 1);
         bg.run("stuck", std::future::pending()).await;
         assert_eq!(bg.drain(Duration::from_millis(20)).await, 1);
     }

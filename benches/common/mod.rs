@@ -1,5 +1,7 @@
 //! Helpers the benchmarks share.
 
+pub mod seed;
+
 /// A `/proc/self/status` memory line (`VmHWM:` peak, `VmRSS:` now) in MB.
 #[allow(dead_code)]
 pub fn status_mb(key: &str) -> f64 {

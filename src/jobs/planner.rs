@@ -180,7 +180,9 @@ async fn fan_out(
     run: &PendingRun,
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    let started = std::time::Instant::now();
     let people = resolve_audience(state, c).await?;
+    let resolved_ms = started.elapsed().as_millis() as u64;
     let pauses = state.store.pauses(now.timestamp_millis()).await?;
     let first_seen = state
         .store
@@ -203,6 +205,7 @@ async fn fan_out(
         .enqueue_prompts(run, &plans, &question, now.timestamp_millis())
         .await?;
     let skipped = plans.iter().filter(|p| p.skip.is_some()).count();
-    info!(checkin = %c.name, occurrence = %run.occurrence, audience = people.len(), queued = added, skipped, "run planned");
+    let total_ms = started.elapsed().as_millis() as u64;
+    info!(checkin = %c.name, occurrence = %run.occurrence, audience = people.len(), queued = added, skipped, resolved_ms, total_ms, "run planned");
     Ok(added)
 }

@@ -253,6 +253,9 @@ const PROMPTS: Insert = Insert::new(
     "ON CONFLICT (checkin, user_id, occurrence) DO NOTHING RETURNING id, user_id, status",
 );
 
+/// Prompts queued per transaction by `enqueue_prompts`.
+const PROMPTS_PER_COMMIT: usize = 500;
+
 const REMINDERS: Insert = Insert::new(
     "INSERT INTO reminders (prompt_id, seq, user_id, due_at, created_at)",
     5,
@@ -400,8 +403,9 @@ impl Store {
     }
 
     /// Records one row per person for a run (queued, or skipped with the
-    /// reason) with its reminders, and marks the run planned, in one
-    /// transaction. Returns how many prompts were queued anew.
+    /// reason) with its reminders, `PROMPTS_PER_COMMIT` people per
+    /// transaction, then marks the run planned. Returns how many prompts
+    /// were queued anew.
     pub async fn enqueue_prompts(
         &self,
         run: &PendingRun,
@@ -409,62 +413,68 @@ impl Store {
         question: &str,
         now_ms: i64,
     ) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
         let mut queued = 0u64;
-        // Multi-row inserts keep a 10,000-person fan-out to a few dozen
-        // round trips.
-        for chunk in PROMPTS.chunks(plans) {
-            let rows: Vec<QueuedRow> = PROMPTS
-                .query_as(chunk, |b, p| {
-                    let status = if p.skip.is_some() {
-                        "skipped"
-                    } else {
-                        "queued"
-                    };
-                    b.bind(run.id)
-                        .bind(&run.checkin)
-                        .bind(&p.user_id)
-                        .bind(&run.occurrence)
-                        .bind(question)
-                        .bind(p.due_at_ms)
-                        .bind(now_ms)
-                        .bind(p.closes_at_ms)
-                        .bind(status)
-                        .bind(p.skip.as_deref())
-                        .bind(&p.local_due);
-                })?
-                .fetch_all(&mut *tx)
-                .await
-                .context("queueing prompts")?;
-            let by_user: std::collections::HashMap<&str, &PlannedPrompt> =
-                chunk.iter().map(|p| (p.user_id.as_str(), p)).collect();
-            let mut reminders: Vec<(i64, i64, &str, i64)> = Vec::new();
-            for r in &rows {
-                if r.status != "queued" {
-                    continue;
-                }
-                queued += 1;
-                if let Some(p) = by_user.get(r.user_id.as_str()) {
-                    for (seq, due) in p.reminders_ms.iter().enumerate() {
-                        reminders.push((r.id, seq as i64 + 1, p.user_id.as_str(), *due));
+        // Short transactions: SQLite has one writer, and the acks' writes
+        // (a note, an event) get their turn between two of them instead of
+        // waiting out a 10,000-person fan-out (BENCHMARKS.md, load). Each
+        // prompt is unique per check-in, person and occurrence, so a
+        // planner that stops half-way and is retried adds only the rest.
+        for batch in plans.chunks(PROMPTS_PER_COMMIT) {
+            let mut tx = self.begin_write().await?;
+            // Multi-row inserts keep a batch to a few round trips.
+            for chunk in PROMPTS.chunks(batch) {
+                let rows: Vec<QueuedRow> = PROMPTS
+                    .query_as(chunk, |b, p| {
+                        let status = if p.skip.is_some() {
+                            "skipped"
+                        } else {
+                            "queued"
+                        };
+                        b.bind(run.id)
+                            .bind(&run.checkin)
+                            .bind(&p.user_id)
+                            .bind(&run.occurrence)
+                            .bind(question)
+                            .bind(p.due_at_ms)
+                            .bind(now_ms)
+                            .bind(p.closes_at_ms)
+                            .bind(status)
+                            .bind(p.skip.as_deref())
+                            .bind(&p.local_due);
+                    })?
+                    .fetch_all(&mut *tx)
+                    .await
+                    .context("queueing prompts")?;
+                let by_user: std::collections::HashMap<&str, &PlannedPrompt> =
+                    chunk.iter().map(|p| (p.user_id.as_str(), p)).collect();
+                let mut reminders: Vec<(i64, i64, &str, i64)> = Vec::new();
+                for r in &rows {
+                    if r.status != "queued" {
+                        continue;
+                    }
+                    queued += 1;
+                    if let Some(p) = by_user.get(r.user_id.as_str()) {
+                        for (seq, due) in p.reminders_ms.iter().enumerate() {
+                            reminders.push((r.id, seq as i64 + 1, p.user_id.as_str(), *due));
+                        }
                     }
                 }
+                REMINDERS
+                    .execute(&mut tx, &reminders, |b, &(pid, seq, user, due)| {
+                        b.bind(pid).bind(seq).bind(user).bind(due).bind(now_ms);
+                    })
+                    .await
+                    .context("queueing reminders")?;
             }
-            REMINDERS
-                .execute(&mut tx, &reminders, |b, &(pid, seq, user, due)| {
-                    b.bind(pid).bind(seq).bind(user).bind(due).bind(now_ms);
-                })
-                .await
-                .context("queueing reminders")?;
+            tx.commit().await.context("committing queued prompts")?;
         }
         sqlx::query("UPDATE checkin_runs SET status = 'planned', planned_at = $1, audience_size = $2 WHERE id = $3")
             .bind(now_ms)
             .bind(plans.len() as i64)
             .bind(run.id)
-            .execute(&mut *tx)
+            .execute(self.pool())
             .await
             .context("marking a run planned")?;
-        tx.commit().await.context("committing queued prompts")?;
         Ok(queued)
     }
 
