@@ -18,7 +18,9 @@
 //! DATABASE … TEMPLATE`) and a fresh emulator enforcing Slack's limits:
 //! 1. the bot starts (`fieldnotes run --http` or Socket Mode), and a
 //!    check-in is sent to 200 "load" reps, so each has a prompt with its
-//!    "Add field notes" button (not timed);
+//!    "Add field notes" button (not timed); half of them will click and
+//!    submit forms ("Add field notes", or "Edit" once answered), the other
+//!    half send DMs and slash commands;
 //! 2. at t0 a check-in is queued for the 10,000-person channel and the
 //!    weekly digest of the seeded week is made due, as the schedule would;
 //! 3. for `--secs` seconds, `--rate` requests per second, open loop, in
@@ -735,6 +737,10 @@ async fn one_run(
     let limited_before = emu.rate_limited_count();
     let cpu0 = cpu_secs(&pid.to_string());
     let t0 = SystemTime::now();
+    eprintln!(
+        "run {run}: t0 {}",
+        chrono::Utc::now().format("%H:%M:%S%.3f")
+    );
     let run_key = fieldnotes::features::runs::queue_checkin(
         &store,
         &cfg,
@@ -755,8 +761,15 @@ async fn one_run(
 
     let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
     let errors = Arc::new(Mutex::new(0usize));
+    let why: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let skipped = Arc::new(Mutex::new(0usize));
-    let idle: Arc<Mutex<VecDeque<String>>> = Arc::new(Mutex::new(load.iter().cloned().collect()));
+    // Half the load reps click and submit forms; the other half send DMs
+    // and slash commands (which answer their prompts, whose messages then
+    // lose the "Add field notes" button).
+    let (form_reps, message_reps) = load.split_at(load.len() / 2);
+    let message_reps = message_reps.to_vec();
+    let idle: Arc<Mutex<VecDeque<String>>> =
+        Arc::new(Mutex::new(form_reps.iter().cloned().collect()));
     let open_forms: Arc<Mutex<VecDeque<(String, slack_emulator::OpenView)>>> = Arc::default();
     let targets = Arc::new(targets);
     let peak_sampled = Arc::new(Mutex::new(0f64));
@@ -787,11 +800,12 @@ async fn one_run(
             let emu = emu.clone();
             let samples = samples.clone();
             let errors = errors.clone();
+            let why = why.clone();
             let skipped = skipped.clone();
             let idle = idle.clone();
             let open_forms = open_forms.clone();
             let targets = targets.clone();
-            let rep = load[(i as usize / 4) % load.len()].clone();
+            let rep = message_reps[(i as usize / 2) % message_reps.len()].clone();
             tasks.spawn(async move {
                 let at = t0.elapsed().unwrap_or_default().as_secs_f64();
                 let d = match kind {
@@ -801,14 +815,20 @@ async fn one_run(
                             return;
                         };
                         let (dm, ts) = targets[&user].clone();
-                        let d = emu
-                            .click_button(
-                                &user,
-                                &dm,
-                                &ts,
-                                fieldnotes::slack::views::OPEN_FORM_ACTION,
-                            )
-                            .await;
+                        // "Add field notes" while the prompt is open; once
+                        // answered, its message offers "Edit" instead.
+                        let open = emu.messages_in(&dm).iter().any(|m| {
+                            m.ts == ts
+                                && m.blocks
+                                    .to_string()
+                                    .contains(fieldnotes::slack::views::OPEN_FORM_ACTION)
+                        });
+                        let action = if open {
+                            fieldnotes::slack::views::OPEN_FORM_ACTION
+                        } else {
+                            fieldnotes::slack::views::EDIT_NOTE
+                        };
+                        let d = emu.click_button(&user, &dm, &ts, action).await;
                         match emu.open_modal_for(&user) {
                             Some(v) => open_forms.lock().unwrap().push_back((user, v)),
                             None => idle.lock().unwrap().push_back(user),
@@ -851,11 +871,26 @@ async fn one_run(
                         .await
                     }
                 };
+                // What went wrong, with the ids and numbers left out.
+                let tally = |what: String| {
+                    let key: String = what
+                        .chars()
+                        .filter(|c| !c.is_ascii_digit())
+                        .take(120)
+                        .collect();
+                    *why.lock().unwrap().entry(format!("{}: {key}", kind.label())).or_default() += 1;
+                    *errors.lock().unwrap() += 1;
+                };
                 match d {
                     Ok(d) => {
                         let ok = d.acked && d.status.is_none_or(|s| s == 200);
                         if !ok {
-                            *errors.lock().unwrap() += 1;
+                            tally(format!(
+                                "acked {} status {:?} {}",
+                                d.acked,
+                                d.status,
+                                d.response.map(|r| r.to_string()).unwrap_or_default()
+                            ));
                         }
                         samples.lock().unwrap().push(Sample {
                             kind,
@@ -864,7 +899,7 @@ async fn one_run(
                             at,
                         });
                     }
-                    Err(_) => *errors.lock().unwrap() += 1,
+                    Err(e) => tally(format!("{e:#}")),
                 }
             });
             // Reap finished requests as we go.
@@ -968,6 +1003,9 @@ async fn one_run(
     }
     let _ = (elapsed, root);
     let errors = *errors.lock().unwrap();
+    for (w, n) in why.lock().unwrap().iter() {
+        eprintln!("run {run}: {n} × {w}");
+    }
     let skipped = *skipped.lock().unwrap();
     let peak = *peak_sampled.lock().unwrap();
     RunResult {

@@ -69,8 +69,14 @@ pub enum Confirm {
     Never,
 }
 
-/// Runs `after_save` in the background set, after the ack.
+/// Runs `after_save` in the background set, after the ack, when it has
+/// anything to do: a note that answered no sent prompt and posts no
+/// confirmation (most `/fieldnotes note`s) takes no place in the set, so a
+/// burst of them never waits behind follow-ups paced by Slack.
 pub async fn spawn_after_save(bot: &Arc<Bot>, saved: SavedInsight, confirm: Confirm) {
+    if confirm == Confirm::Never && !saved.answered.iter().any(|p| p.sent) {
+        return;
+    }
     let st = bot.clone();
     let work = async move { after_save(&st, &saved, None, confirm).await };
     bot.background.run("confirm a saved note", work).await;

@@ -254,7 +254,7 @@ const PROMPTS: Insert = Insert::new(
 );
 
 /// Prompts queued per transaction by `enqueue_prompts`.
-const PROMPTS_PER_COMMIT: usize = 500;
+const PROMPTS_PER_COMMIT: usize = 250;
 
 const REMINDERS: Insert = Insert::new(
     "INSERT INTO reminders (prompt_id, seq, user_id, due_at, created_at)",
@@ -467,6 +467,12 @@ impl Store {
                     .context("queueing reminders")?;
             }
             tx.commit().await.context("committing queued prompts")?;
+            // SQLite's waiting writers poll (sleeping up to 25 ms at first):
+            // a pause lets them in rather than losing every race to the next
+            // batch.
+            if self.backend == Backend::Sqlite && batch.len() == PROMPTS_PER_COMMIT {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
         }
         sqlx::query("UPDATE checkin_runs SET status = 'planned', planned_at = $1, audience_size = $2 WHERE id = $3")
             .bind(now_ms)
@@ -495,7 +501,8 @@ impl Store {
         let sql = format!(
             "UPDATE prompts SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM prompts
-                          WHERE (status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3)
+                          WHERE status IN ('queued', 'sending')
+                            AND ((status = 'queued' AND due_at <= $3) OR (status = 'sending' AND lease_until < $3))
                           ORDER BY due_at, id LIMIT $4 {lock})
              RETURNING id, checkin, user_id, attempts, uncertain, question, answered_at, created_at, closes_at, due_at"
         );
