@@ -150,7 +150,7 @@ impl Args {
         match i % every {
             0 => Kind::Click,
             r if r == every / 2 => Kind::Submit,
-            _ if i % 2 == 0 => Kind::MessageIm,
+            _ if i.is_multiple_of(2) => Kind::MessageIm,
             _ => Kind::Slash,
         }
     }
@@ -190,8 +190,8 @@ struct Sample {
 #[derive(Debug, Clone, Default)]
 struct RunResult {
     /// Per kind: (p50, p99, max) in ms, and the count.
-    kinds: Vec<(Kind, f64, f64, f64, usize)>,
-    all: (f64, f64, f64, usize),
+    kinds: Vec<KindStats>,
+    all: Stats,
     not_acked: usize,
     errors: usize,
     skipped: usize,
@@ -216,7 +216,13 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn summarize(samples: &[Sample]) -> ((f64, f64, f64, usize), Vec<(Kind, f64, f64, f64, usize)>) {
+/// p50, p99, max (ms) and the count.
+type Stats = (f64, f64, f64, usize);
+
+/// Per kind: its p50, p99, max (ms) and count.
+type KindStats = (Kind, f64, f64, f64, usize);
+
+fn summarize(samples: &[Sample]) -> (Stats, Vec<KindStats>) {
     let stats = |xs: Vec<f64>| {
         let mut xs = xs;
         xs.sort_by(f64::total_cmp);
@@ -638,6 +644,7 @@ async fn one_run(
         .arg(format!("127.0.0.1:{admin_port}"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .env("SLACK_API_URL", emu.api_url())
         .env("SLACK_BOT_TOKEN", &ecfg.bot_token)
         .env("DATABASE_URL", &url)
@@ -687,8 +694,11 @@ async fn one_run(
     // Untimed: every load rep gets a prompt to click.
     let store = Store::connect(&url).await.unwrap();
     let cfg = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
+    // The profiles this caches (one paged users.list for the workspace, at
+    // Tier 2) are what a daily check-in finds cached, so the fan-out at t0
+    // starts sending after its channel's pages, as it would in production.
     let mut targets: HashMap<String, (String, String)> = HashMap::new();
-    if !a.fanout_only {
+    {
         fieldnotes::features::runs::queue_checkin(
             &store,
             &cfg,
