@@ -281,7 +281,7 @@ async fn main() {
 
     let mut results = Vec::new();
     for run in 1..=a.runs {
-        let r = one_run(&a, run, &seeded, &def.name, &period.to_string(), root).await;
+        let r = one_run(&a, run, &seeded, &def.name, &period.to_string()).await;
         eprintln!(
             "run {run}: all p50 {:.1} ms p99 {:.1} ms max {:.0} ms (n {}); {}; not acked {}, errors {}, skipped {}; views.open {} ({} refused, {} expired); peak RSS {:.1} MB, end {:.1} MB, {} threads, CPU {:.1} s; fan-out {} of {} sent; digest {}; 429s {}",
             r.all.0,
@@ -456,21 +456,18 @@ async fn ensure_seed(
         .fetch_optional(&mut admin)
         .await
         .unwrap();
+        admin.close().await.ok();
         if exists.is_some() {
             eprintln!("seed: reusing database {db}");
             return Seeded::Postgres(db);
         }
         let tmp = format!("{db}_tmp");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {tmp} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {tmp}")))
-            .await
-            .unwrap();
+        pg_admin(&[
+            format!("DROP DATABASE IF EXISTS {tmp} WITH (FORCE)"),
+            format!("CREATE DATABASE {tmp}"),
+        ])
+        .await
+        .unwrap();
         let url = format!("postgres://postgres@127.0.0.1:5432/{tmp}");
         let t = Instant::now();
         let store = Store::connect(&url).await.unwrap();
@@ -478,13 +475,9 @@ async fn ensure_seed(
         store.close().await;
         seed::seed(&url, cfg, spec, start, end).await;
         // Only a finished seed gets the name that is reused.
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "ALTER DATABASE {tmp} RENAME TO {db}"
-            )))
+        pg_admin(&[format!("ALTER DATABASE {tmp} RENAME TO {db}")])
             .await
             .unwrap();
-        admin.close().await.ok();
         eprintln!(
             "seed: {} notes in {:.0} s",
             a.notes,
@@ -545,6 +538,15 @@ fn bot_config(rate_per_min: u32) -> String {
     toml::to_string(&v).unwrap()
 }
 
+/// Runs `statements` in turn on PostgreSQL's admin database.
+async fn pg_admin(statements: &[String]) -> sqlx::Result<()> {
+    let mut admin = AnyConnection::connect(PG_ADMIN).await?;
+    for sql in statements {
+        admin.execute(sqlx::AssertSqlSafe(sql.as_str())).await?;
+    }
+    admin.close().await
+}
+
 /// A child process that is killed when dropped.
 struct Bot(Child);
 
@@ -563,14 +565,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn one_run(
-    a: &Args,
-    run: usize,
-    seeded: &Seeded,
-    digest: &str,
-    period: &str,
-    root: &Path,
-) -> RunResult {
+async fn one_run(a: &Args, run: usize, seeded: &Seeded, digest: &str, period: &str) -> RunResult {
     let dir = tempfile::tempdir().unwrap();
     // A fresh copy of the seeded database.
     let (url, pg_run) = match seeded {
@@ -581,20 +576,12 @@ async fn one_run(
         }
         Seeded::Postgres(seed_db) => {
             let name = format!("fieldnotes_load_run_{}", std::process::id());
-            let mut admin = AnyConnection::connect(PG_ADMIN).await.unwrap();
-            admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await
-                .unwrap();
-            admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "CREATE DATABASE {name} TEMPLATE {seed_db}"
-                )))
-                .await
-                .unwrap();
-            admin.close().await.ok();
+            pg_admin(&[
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                format!("CREATE DATABASE {name} TEMPLATE {seed_db}"),
+            ])
+            .await
+            .unwrap();
             (
                 format!("postgres://postgres@127.0.0.1:5432/{name}"),
                 Some(name),
@@ -919,7 +906,6 @@ async fn one_run(
     } else {
         tokio::time::sleep(window).await;
     }
-    let elapsed = t0.elapsed().unwrap_or_default();
     let cpu = cpu_secs(&pid.to_string()) - cpu0;
     let hwm = pid_status_mb(pid, "VmHWM:");
     let rss_end = pid_status_mb(pid, "VmRSS:");
@@ -999,19 +985,12 @@ async fn one_run(
     drop(child);
     emu.shutdown();
     if let Some(name) = pg_run {
-        if let Ok(mut admin) = AnyConnection::connect(PG_ADMIN).await {
-            let _ = admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await;
-        }
+        let _ = pg_admin(&[format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]).await;
     }
     if std::env::var("BENCH_KEEP").is_ok() {
         let kept = dir.keep();
         eprintln!("run {run}: kept {}", kept.display());
     }
-    let _ = (elapsed, root);
     let errors = *errors.lock().unwrap();
     for (w, n) in why.lock().unwrap().iter() {
         eprintln!("run {run}: {n} × {w}");

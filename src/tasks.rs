@@ -15,8 +15,8 @@
 //! waiting tasks before the database pool closes (as mini-redis's
 //! `shutdown.rs` waits for its connection handlers).
 //!
-//! Built on tokio-util's `TaskTracker` (tracking and waiting) and a tokio
-//! `Semaphore` (the bound), rather than a hand-rolled counter.
+//! Built on tokio-util's `TaskTracker` (tracking and waiting) and two tokio
+//! `Semaphore`s (the bounds), rather than a hand-rolled counter.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,8 +28,10 @@ use tokio_util::task::TaskTracker;
 #[derive(Clone)]
 pub struct Background {
     tracker: TaskTracker,
+    /// Running tasks: `limit`.
     slots: Arc<Semaphore>,
-    waiting: Arc<Semaphore>,
+    /// Running and waiting tasks: `limit` + `backlog`.
+    places: Arc<Semaphore>,
     limit: usize,
 }
 
@@ -52,7 +54,7 @@ impl Background {
         Background {
             tracker: TaskTracker::new(),
             slots: Arc::new(Semaphore::new(limit)),
-            waiting: Arc::new(Semaphore::new(backlog)),
+            places: Arc::new(Semaphore::new(limit + backlog)),
             limit,
         }
     }
@@ -63,45 +65,37 @@ impl Background {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
-            self.tracker.spawn(async move {
-                fut.await;
-                drop(permit);
-            });
-            return Ran::Spawned;
-        }
-        if let Ok(place) = self.waiting.clone().try_acquire_owned() {
-            let slots = self.slots.clone();
-            self.tracker.spawn(async move {
-                // The semaphore is never closed.
-                let Ok(permit) = slots.acquire_owned().await else {
-                    return;
-                };
-                drop(place);
-                fut.await;
-                drop(permit);
-            });
-            return Ran::Queued;
-        }
-        tracing::warn!(
-            what,
-            limit = self.limit,
-            "background set and backlog full; running in the caller"
-        );
-        fut.await;
-        Ran::Inline
+        let Ok(place) = self.places.clone().try_acquire_owned() else {
+            tracing::warn!(
+                what,
+                limit = self.limit,
+                "background set and backlog full; running in the caller"
+            );
+            fut.await;
+            return Ran::Inline;
+        };
+        let slot = self.slots.clone().try_acquire_owned().ok();
+        let ran = if slot.is_some() {
+            Ran::Spawned
+        } else {
+            Ran::Queued
+        };
+        let slots = self.slots.clone();
+        self.tracker.spawn(async move {
+            let _place = place;
+            // The semaphore is never closed.
+            let Some(_slot) = (match slot {
+                Some(s) => Some(s),
+                None => slots.acquire_owned().await.ok(),
+            }) else {
+                return;
+            };
+            fut.await;
+        });
+        ran
     }
 
-    /// Tasks waiting for a turn now.
-    pub fn waiting(&self) -> usize {
-        self.tracker.len().saturating_sub(self.running())
-    }
-
-    fn running(&self) -> usize {
-        self.limit - self.slots.available_permits()
-    }
-
-    /// Tasks running now.
+    /// Tasks running or waiting for a turn now.
     pub fn len(&self) -> usize {
         self.tracker.len()
     }
@@ -142,6 +136,14 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A task that runs until `gate` gets a permit.
+    fn blocked(gate: &Arc<Semaphore>) -> impl Future<Output = ()> + Send + 'static {
+        let g = gate.clone();
+        async move {
+            let _ = g.acquire().await;
+        }
+    }
+
     #[tokio::test]
     async fn runs_in_the_background_and_drains() {
         let bg = Background::new(4, 4);
@@ -164,11 +166,7 @@ mod tests {
     async fn a_busy_set_queues_work_after_the_caller() {
         let bg = Background::new(1, 2);
         let gate = Arc::new(Semaphore::new(0));
-        let g = gate.clone();
-        let blocked = async move {
-            let _ = g.acquire().await;
-        };
-        assert_eq!(bg.run("blocked", blocked).await, Ran::Spawned);
+        assert_eq!(bg.run("blocked", blocked(&gate)).await, Ran::Spawned);
         let done = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
             let d = done.clone();
@@ -181,7 +179,7 @@ mod tests {
         }
         // Both wait behind the running one: nothing ran in the caller.
         assert_eq!(done.load(Ordering::SeqCst), 0);
-        assert_eq!(bg.waiting(), 2);
+        assert_eq!(bg.len(), 3);
         gate.add_permits(1);
         bg.idle().await;
         assert_eq!(done.load(Ordering::SeqCst), 2);
@@ -193,11 +191,7 @@ mod tests {
         let bg = Background::new(2, 0);
         let gate = Arc::new(Semaphore::new(0));
         for _ in 0..2 {
-            let g = gate.clone();
-            let blocked = async move {
-                let _ = g.acquire().await;
-            };
-            assert_eq!(bg.run("blocked", blocked).await, Ran::Spawned);
+            assert_eq!(bg.run("blocked", blocked(&gate)).await, Ran::Spawned);
         }
         assert_eq!(bg.len(), 2);
         let done = Arc::new(AtomicUsize::new(0));

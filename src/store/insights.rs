@@ -2,7 +2,7 @@
 //! answer, so nothing is half-written; read back for digests and exports.
 
 use super::bulk::Insert;
-use super::{to_json, Backend, Store};
+use super::{to_json, Store};
 use crate::domain::{Answer, FieldValue, Insight, NewInsight, Sentiment, Source, SourceMessage};
 use anyhow::{Context, Result};
 
@@ -574,9 +574,7 @@ impl Store {
                 if ids.len() < PURGE_BATCH {
                     break;
                 }
-                if self.backend == Backend::Sqlite {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
+                self.yield_to_writers().await;
             }
         }
         let mut tx = self.begin_write().await?;

@@ -154,6 +154,17 @@ impl Store {
         tx.context("starting a transaction")
     }
 
+    /// Between write transactions committed one after another (a fan-out's
+    /// prompts, the retention sweep): on SQLite, a pause that lets other
+    /// writers in. Its waiting writers poll, sleeping 1, 2, 5 … 25 ms at
+    /// first, so a loop that begins again at once wins every race and holds
+    /// the acks' writes off until it ends (BENCHMARKS.md, load).
+    async fn yield_to_writers(&self) {
+        if self.backend == Backend::Sqlite {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -467,11 +467,8 @@ impl Store {
                     .context("queueing reminders")?;
             }
             tx.commit().await.context("committing queued prompts")?;
-            // SQLite's waiting writers poll (sleeping up to 25 ms at first):
-            // a pause lets them in rather than losing every race to the next
-            // batch.
-            if self.backend == Backend::Sqlite && batch.len() == PROMPTS_PER_COMMIT {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if batch.len() == PROMPTS_PER_COMMIT {
+                self.yield_to_writers().await;
             }
         }
         sqlx::query("UPDATE checkin_runs SET status = 'planned', planned_at = $1, audience_size = $2 WHERE id = $3")
