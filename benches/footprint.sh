@@ -11,16 +11,24 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-5}
 cd "$root"
-cargo build --release --no-default-features --bin fieldnotes >&2 || exit 1
-cargo build --release -p slack-emulator --bin slack-emulator >&2 || exit 1
-BUILT=$root/target/release/fieldnotes
-EMU=$root/target/release/slack-emulator
+# BIN and EMU name prebuilt binaries (absolute paths) (an experiment's build); otherwise
+# both are built here with the release profile.
 work=$(mktemp -d)
-cp "$BUILT" "$work/fieldnotes-stripped" && strip "$work/fieldnotes-stripped"
-echo "binary (no demo feature): $(stat -c %s "$BUILT") bytes, stripped $(stat -c %s "$work/fieldnotes-stripped") bytes"
-# The stripped binary is what a deployment runs (the release profile
-# strips symbols; `strip` here also covers a build without it).
-BIN=${BIN:-$work/fieldnotes-stripped}
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --no-default-features --bin fieldnotes >&2 || exit 1
+    BUILT=$root/target/release/fieldnotes
+    cp "$BUILT" "$work/fieldnotes-stripped" && strip "$work/fieldnotes-stripped"
+    echo "binary (no demo feature): $(stat -c %s "$BUILT") bytes, stripped $(stat -c %s "$work/fieldnotes-stripped") bytes"
+    # The stripped binary is what a deployment runs (the release profile
+    # strips symbols; `strip` here also covers a build without it).
+    BIN=$work/fieldnotes-stripped
+else
+    echo "binary: $BIN, $(stat -c %s "$BIN") bytes"
+fi
+if [ -z "${EMU:-}" ]; then
+    cargo build --release -p slack-emulator --bin slack-emulator >&2 || exit 1
+    EMU=$root/target/release/slack-emulator
+fi
 cd "$work"
 # Slack allows apps.connections.open about once a minute (Tier 1), and so
 # does the emulator: each run gets a fresh emulator, or every restart
@@ -52,7 +60,9 @@ for i in $(seq 1 "$runs"); do
     t0=$(date +%s%N)
     "$BIN" --config fieldnotes.toml run --admin 127.0.0.1:3912 > "bot$i.log" 2>&1 &
     bpid=$!
-    until ready 2>/dev/null; do :; done
+    until ready 2>/dev/null; do
+        kill -0 "$bpid" 2>/dev/null || { echo "run $i: the bot exited before it was ready:"; tail -n 5 "bot$i.log"; exit 1; }
+    done
     t1=$(date +%s%N)
     sleep 5
     rss=$(awk '/VmRSS/{print $2}' "/proc/$bpid/status")
@@ -61,6 +71,10 @@ for i in $(seq 1 "$runs"); do
     if [ "$i" = 1 ]; then
         # What the RSS is made of: the largest mappings by resident size.
         awk '/^[0-9a-f]+-/{name=$6} /^Rss:/{rss[name]+=$2} END{for(n in rss) print rss[n], (n==""?"[anon]":n)}' "/proc/$bpid/smaps" | sort -rn | head -8 | sed 's/^/    /'
+        # The binary's own mappings: code (r-x), read-only data (r--,
+        # relocated data among it), writable data (rw-); resident and
+        # private-dirty kB.
+        awk -v bin="$(basename "$BIN")" '/^[0-9a-f]+-/{cur=($6 ~ bin"$") ? $2 : ""} cur!="" && /^Rss:/{rss[cur]+=$2} cur!="" && /^Private_Dirty:/{pd[cur]+=$2} END{for(p in rss) print "    binary " p ": Rss " rss[p] " kB, Private_Dirty " pd[p] " kB"}' "/proc/$bpid/smaps"
     fi
     kill -TERM "$bpid"
     wait "$bpid" 2>/dev/null

@@ -779,28 +779,27 @@ impl SlackApi {
             .map(|_| ())
     }
 
-    /// Every person in the workspace (users.list, Tier 2), following cursors.
-    pub async fn all_users(&self) -> SlackResult<Vec<PersonInfo>> {
+    /// One page of the workspace's people (users.list, Tier 2, 1,000 a
+    /// page) and the cursor of the next page, if any. Callers page through
+    /// and keep what they need, so a 100,000-person workspace is never held
+    /// whole.
+    pub async fn users_page(
+        &self,
+        cursor: Option<&str>,
+    ) -> SlackResult<(Vec<PersonInfo>, Option<String>)> {
         let s = self.client.open_session(&self.token);
-        let mut out = Vec::new();
-        let mut cursor: Option<SlackCursorId> = None;
-        loop {
-            let mut req = SlackApiUsersListRequest::new().with_limit(1000);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            self.limits.wait("users.list").await;
-            let r = self.call("users.list", s.users_list(&req)).await?;
-            out.extend(r.members.iter().map(person_info));
-            match r
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty())
-            {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
+        let mut req = SlackApiUsersListRequest::new().with_limit(1000);
+        if let Some(c) = cursor {
+            req = req.with_cursor(SlackCursorId(c.to_string()));
         }
+        self.limits.wait("users.list").await;
+        let r = self.call("users.list", s.users_list(&req)).await?;
+        let next = r
+            .response_metadata
+            .and_then(|m| m.next_cursor)
+            .map(|c| c.0)
+            .filter(|c| !c.is_empty());
+        Ok((r.members.iter().map(person_info).collect(), next))
     }
 
     /// chat.postEphemeral: a message only `user` sees.

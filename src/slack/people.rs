@@ -8,7 +8,7 @@ use super::Bot;
 use crate::config::CheckIn;
 use crate::store::PersonRow;
 use anyhow::{Context, Result};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tracing::warn;
 
 /// Attempts per Slack call while resolving an audience: a 429 waits its
@@ -54,12 +54,11 @@ pub async fn resolve_audience(state: &Bot, c: &CheckIn) -> Result<Vec<PersonRow>
     }
     ids.remove(&state.bot_user_id);
     let ids: Vec<String> = ids.into_iter().collect();
-    let dir = directory(state, &ids).await?;
+    let mut dir = directory(state, &ids).await?;
     Ok(ids
         .iter()
-        .filter_map(|id| dir.get(id))
+        .filter_map(|id| dir.remove(id))
         .filter(|p| !p.is_bot && !p.deleted)
-        .cloned()
         .collect())
 }
 
@@ -79,7 +78,6 @@ pub async fn directory(state: &Bot, ids: &[String]) -> Result<HashMap<String, Pe
     if stale.is_empty() {
         return Ok(dir);
     }
-    let mut fresh: Vec<PersonRow> = Vec::new();
     let row = |p: super::PersonInfo| PersonRow {
         user_id: p.id,
         name: p.name,
@@ -89,22 +87,38 @@ pub async fn directory(state: &Bot, ids: &[String]) -> Result<HashMap<String, Pe
         dm_channel: None,
         fetched_at_ms: now_ms,
     };
-    let mut missing: Vec<&String> = stale.clone();
+    let mut missing: HashSet<&str> = stale.iter().map(|s| s.as_str()).collect();
+    // Each page is saved as it arrives and only the people asked for are
+    // kept: the workspace's directory is never held whole (a page of 1,000
+    // profiles at a time; BENCHMARKS.md, footprint while sending).
     if stale.len() > BULK_PROFILE_THRESHOLD {
-        let all = with_retries(ATTEMPTS, || state.slack.all_users())
-            .await
-            .context("listing the workspace's people")?;
-        fresh.extend(all.into_iter().map(row));
-        let got: std::collections::HashSet<&str> =
-            fresh.iter().map(|p| p.user_id.as_str()).collect();
-        missing.retain(|id| !got.contains(id.as_str()));
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = with_retries(ATTEMPTS, || state.slack.users_page(cursor.as_deref()))
+                .await
+                .context("listing the workspace's people")?;
+            let page: Vec<PersonRow> = page.into_iter().map(row).collect();
+            state.store.upsert_people(&page).await?;
+            for p in page {
+                if missing.remove(p.user_id.as_str()) {
+                    keep(&mut dir, p);
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
     }
-    for id in missing {
+    let mut fresh: Vec<PersonRow> = Vec::new();
+    // Who users.list didn't return (or everyone, for a few): users.info
+    // each, in the audience's order.
+    for id in stale.iter().map(|s| s.as_str()).filter(|s| missing.contains(s)) {
         match with_retries(ATTEMPTS, || state.slack.user_info(id)).await {
             Ok(p) => fresh.push(row(p)),
             Err(super::SlackCallError::Api(code)) if code == "user_not_found" => {
                 fresh.push(PersonRow {
-                    user_id: id.clone(),
+                    user_id: id.to_string(),
                     name: String::new(),
                     tz: None,
                     is_bot: false,
@@ -116,14 +130,22 @@ pub async fn directory(state: &Bot, ids: &[String]) -> Result<HashMap<String, Pe
             Err(e) => return Err(anyhow::Error::new(e).context(format!("looking up {id}"))),
         }
     }
-    state.store.upsert_people(&fresh).await?;
-    for mut p in fresh {
-        if let Some(old) = dir.get(&p.user_id) {
-            p.dm_channel = old.dm_channel.clone();
-        }
-        dir.insert(p.user_id.clone(), p);
+    if !fresh.is_empty() {
+        state.store.upsert_people(&fresh).await?;
+    }
+    for p in fresh {
+        keep(&mut dir, p);
     }
     Ok(dir)
+}
+
+/// Puts a freshly fetched profile in `dir`, keeping the DM channel the
+/// cache knew (Slack's profile doesn't carry it).
+fn keep(dir: &mut HashMap<String, PersonRow>, mut p: PersonRow) {
+    if let Some(old) = dir.get(&p.user_id) {
+        p.dm_channel = old.dm_channel.clone();
+    }
+    dir.insert(p.user_id.clone(), p);
 }
 
 /// A person's Slack timezone (from the shared profile cache), falling back
