@@ -113,7 +113,11 @@ pub async fn directory(state: &Bot, ids: &[String]) -> Result<HashMap<String, Pe
     let mut fresh: Vec<PersonRow> = Vec::new();
     // Who users.list didn't return (or everyone, for a few): users.info
     // each, in the audience's order.
-    for id in stale.iter().map(|s| s.as_str()).filter(|s| missing.contains(s)) {
+    for id in stale
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|s| missing.contains(s))
+    {
         match with_retries(ATTEMPTS, || state.slack.user_info(id)).await {
             Ok(p) => fresh.push(row(p)),
             Err(super::SlackCallError::Api(code)) if code == "user_not_found" => {

@@ -119,6 +119,16 @@ impl Insert {
         Ok((qb.into_string(), args))
     }
 
+    /// Whether a statement of `rows` rows is worth keeping prepared: only
+    /// the full size repeats. Each connection caches what it prepares (100
+    /// statements, the 200-row ones some 100 kB of SQLite's memory each),
+    /// so the odd-sized last slices of every batch would fill the cache
+    /// with statements that are never run again (heaptrack, BENCHMARKS.md,
+    /// footprint while sending).
+    fn persistent(&self, rows: usize) -> bool {
+        rows == self.rows_per_statement()
+    }
+
     /// One statement for `rows` (a `chunks` slice).
     pub(super) fn query<T>(
         &self,
@@ -126,7 +136,10 @@ impl Insert {
         bind: impl FnMut(&mut Binds, &T),
     ) -> Result<Query<'static, Any, AnyArguments>> {
         let (sql, args) = self.build(rows, bind)?;
-        Ok(sqlx::query_with(sqlx::AssertSqlSafe(sql), args))
+        Ok(
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                .persistent(self.persistent(rows.len())),
+        )
     }
 
     /// One statement for `rows` (a `chunks` slice) whose `RETURNING` rows
@@ -140,7 +153,8 @@ impl Insert {
         R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
         let (sql, args) = self.build(rows, bind)?;
-        Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args))
+        Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args)
+            .persistent(self.persistent(rows.len())))
     }
 
     /// Inserts every row of `rows`, a statement per `chunks` slice, on

@@ -396,7 +396,10 @@ impl Store {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            // The ids are in the SQL: a new statement each time, not kept
+            // in the connection's statement cache.
             let rows = sqlx::query_as::<_, super::insights::InsightRow>(sqlx::AssertSqlSafe(sql))
+                .persistent(false)
                 .fetch_all(self.pool())
                 .await
                 .context("reading notes by id")?;
@@ -421,6 +424,7 @@ impl Store {
             );
             out.extend(
                 sqlx::query_as::<_, NoteLink>(sqlx::AssertSqlSafe(sql))
+                    .persistent(false)
                     .fetch_all(self.pool())
                     .await
                     .context("reading the digest's note links")?,

@@ -46,7 +46,10 @@ impl Store {
                 "SELECT user_id, name, tz, is_bot, deleted, dm_channel, fetched_at FROM people WHERE user_id IN ({})",
                 marks.join(", ")
             );
-            let mut q = sqlx::query_as::<_, ProfileRow>(sqlx::AssertSqlSafe(sql));
+            // Only the full-size statement repeats; an odd-sized last one
+            // isn't kept prepared (see `bulk::Insert::persistent`).
+            let mut q = sqlx::query_as::<_, ProfileRow>(sqlx::AssertSqlSafe(sql))
+                .persistent(chunk.len() == 500);
             for id in chunk {
                 q = q.bind(id);
             }

@@ -665,7 +665,10 @@ impl Store {
                     "UPDATE {table} SET lease_until = $1 WHERE lease_owner = $2 AND status = 'sending' AND id IN ({})",
                     marks.join(", ")
                 );
+                // As many marks as leases held: sizes vary, so the
+                // statement isn't kept prepared (see `bulk::Insert::persistent`).
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .persistent(false)
                     .bind(until_ms)
                     .bind(owner);
                 for id in chunk {
