@@ -484,51 +484,6 @@ async fn web_api_5xx_bursts_are_retried_and_each_prompt_goes_once() {
     w.finish().await;
 }
 
-/// The profile refresh pages through `users.list` (1,000 a page) and
-/// saves each page as it comes; a 503 on the second page retries that
-/// page alone, from its cursor, and nobody is left for `users.info`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_users_list_page_is_retried_alone() {
-    let people = 1_100;
-    let w = world_with(Db::Sqlite, 600, people, RateLimits::disabled()).await;
-    // The first page passes, the second fails once.
-    w.emu
-        .fail_next("users.list", 1, Failure::Delay(Duration::ZERO));
-    w.emu.fail_next("users.list", 1, Failure::Status(503));
-    w.queue_run();
-    let bot = w.start_bot("bot");
-    // A prompt goes out only after the whole audience is planned.
-    w.wait_delivered(1, Duration::from_secs(60)).await;
-    kill(bot);
-    let calls = w.emu.calls_to("users.list");
-    let cursor = |c: &slack_emulator::ApiCall| {
-        c.params
-            .get("cursor")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    assert_eq!(
-        calls.iter().map(|c| c.status).collect::<Vec<_>>(),
-        vec![200, 503, 200],
-        "page 1, page 2 refused, page 2 again"
-    );
-    assert_eq!(cursor(&calls[0]), None, "the first page has no cursor");
-    assert!(
-        cursor(&calls[1]).is_some(),
-        "the second page is asked by cursor"
-    );
-    assert_eq!(
-        cursor(&calls[2]),
-        cursor(&calls[1]),
-        "the retry asks for the same page, not the first again"
-    );
-    assert!(
-        w.emu.calls_to("users.info").is_empty(),
-        "both pages were saved: nobody looked up one by one"
-    );
-    w.finish().await;
-}
-
 // ---------------------------------------------------------------------------
 // 4. SIGKILL at random points, 20 times
 // ---------------------------------------------------------------------------
