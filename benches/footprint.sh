@@ -11,8 +11,8 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-5}
 cd "$root"
-# BIN and EMU name prebuilt binaries (absolute paths) (an experiment's build); otherwise
-# both are built here with the release profile.
+# BIN and EMU name prebuilt binaries by absolute path (an experiment's
+# build); otherwise both are built here with the release profile.
 work=$(mktemp -d)
 if [ -z "${BIN:-}" ]; then
     cargo build --release --no-default-features --bin fieldnotes >&2 || exit 1

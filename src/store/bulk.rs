@@ -20,6 +20,29 @@ const MAX_BINDS: usize = 32_766;
 /// 10,000-person fan-out still takes only a few dozen round trips.
 const MAX_ROWS: usize = 200;
 
+/// Most values in one `IN (…)` list: callers split longer lists into
+/// chunks of this many.
+pub(super) const IN_CHUNK: usize = 500;
+
+/// `$a, $b, …` for `count` values, numbered from `first`.
+pub(super) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a statement whose SQL varies with a list's length is kept
+/// prepared. Each connection caches what it prepares (100 statements, a
+/// long `IN` list or a 200-row `VALUES` some 10–100 kB of SQLite's memory
+/// each), so only the full-size chunk, which repeats, is kept; the
+/// odd-sized last ones would fill the cache with statements never run
+/// again and push out the ones that are (heaptrack, BENCHMARKS.md, load
+/// step 6). SQL with values written into it is never kept.
+pub(super) fn keep_prepared(len: usize, full: usize) -> bool {
+    len == full
+}
+
 /// Pushes `VALUES ($first, …), (…)`: `rows` tuples of `columns`
 /// placeholders each, numbered on from `first`.
 pub(super) fn push_values(qb: &mut QueryBuilder<Any>, rows: usize, columns: usize, first: usize) {
@@ -119,14 +142,9 @@ impl Insert {
         Ok((qb.into_string(), args))
     }
 
-    /// Whether a statement of `rows` rows is worth keeping prepared: only
-    /// the full size repeats. Each connection caches what it prepares (100
-    /// statements, the 200-row ones some 100 kB of SQLite's memory each),
-    /// so the odd-sized last slices of every batch would fill the cache
-    /// with statements that are never run again (heaptrack, BENCHMARKS.md,
-    /// footprint while sending).
+    /// Whether a statement of `rows` rows is kept prepared (`keep_prepared`).
     fn persistent(&self, rows: usize) -> bool {
-        rows == self.rows_per_statement()
+        keep_prepared(rows, self.rows_per_statement())
     }
 
     /// One statement for `rows` (a `chunks` slice).

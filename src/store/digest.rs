@@ -10,6 +10,7 @@
 //! check-ins and tags. The per-period counts of tags, fields and notes
 //! are read through `store::rollups`, which keeps a closed period's.
 
+use super::bulk::{placeholders, IN_CHUNK};
 use super::Store;
 use crate::domain::Insight;
 use anyhow::{Context, Result};
@@ -158,14 +159,6 @@ pub(super) fn bucket_sql(bounds: &[i64], column: &str) -> String {
     }
     let _ = write!(sql, " ELSE {last} END AS BIGINT)");
     sql
-}
-
-/// `$a, $b, …` for `values`, numbered from `first`.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The tag and typed-field mentions of the window's notes: `b` bucket,
@@ -386,7 +379,7 @@ impl Store {
     /// Notes by id (deleted ones left out), in id order.
     pub async fn insights_by_ids(&self, ids: &[i64]) -> Result<Vec<Insight>> {
         let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT {cols} FROM insights WHERE deleted_at IS NULL AND id IN ({ids}) ORDER BY id",
                 cols = super::insights::COLUMNS,
@@ -396,8 +389,7 @@ impl Store {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            // The ids are in the SQL: a new statement each time, not kept
-            // in the connection's statement cache.
+            // The ids are in the SQL: never kept prepared (`keep_prepared`).
             let rows = sqlx::query_as::<_, super::insights::InsightRow>(sqlx::AssertSqlSafe(sql))
                 .persistent(false)
                 .fetch_all(self.pool())
@@ -413,7 +405,7 @@ impl Store {
     /// Permalinks and dates of notes, for the digest's evidence links.
     pub async fn note_links(&self, ids: &[i64]) -> Result<Vec<NoteLink>> {
         let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT id, permalink, created_at FROM insights WHERE id IN ({})",
                 chunk

@@ -162,12 +162,9 @@ impl Store {
             "SELECT f.insight_id AS insight_id, f.value AS name FROM insight_fields f WHERE f.field = 'competitor'",
         );
         if !competitor_tags.is_empty() {
-            let marks: Vec<String> = (0..competitor_tags.len())
-                .map(|k| format!("${}", k + 4))
-                .collect();
             named.push_str(&format!(
                 " UNION SELECT t.insight_id AS insight_id, t.tag AS name FROM insight_tags t WHERE t.tag IN ({})",
-                marks.join(", ")
+                super::bulk::placeholders(4, competitor_tags.len())
             ));
         }
         let sql = format!(

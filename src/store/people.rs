@@ -1,7 +1,7 @@
 //! The people directory (Slack profiles cached for a day, shared by every
 //! worker), personal pauses, and worker heartbeats.
 
-use super::bulk::Insert;
+use super::bulk::{keep_prepared, placeholders, Insert, IN_CHUNK};
 use super::privacy::ProfileRow;
 use super::Store;
 pub use crate::domain::PersonRow;
@@ -40,16 +40,13 @@ impl Store {
     /// Cached profiles for `ids` (missing ones are absent from the map).
     pub async fn people(&self, ids: &[String]) -> Result<HashMap<String, PersonRow>> {
         let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT user_id, name, tz, is_bot, deleted, dm_channel, fetched_at FROM people WHERE user_id IN ({})",
-                marks.join(", ")
+                placeholders(1, chunk.len())
             );
-            // Only the full-size statement repeats; an odd-sized last one
-            // isn't kept prepared (see `bulk::Insert::persistent`).
             let mut q = sqlx::query_as::<_, ProfileRow>(sqlx::AssertSqlSafe(sql))
-                .persistent(chunk.len() == 500);
+                .persistent(keep_prepared(chunk.len(), IN_CHUNK));
             for id in chunk {
                 q = q.bind(id);
             }

@@ -5,7 +5,7 @@
 //! a conditional update on SQLite), so restarts and replicas never
 //! double-send.
 
-use super::bulk::Insert;
+use super::bulk::{keep_prepared, placeholders, Insert, IN_CHUNK};
 use super::{to_json, Backend, Store};
 pub use crate::domain::PlannedPrompt;
 use crate::domain::{PendingRun, Prompt};
@@ -659,16 +659,13 @@ impl Store {
                 .filter(|(k, _)| k.table() == table)
                 .map(|(_, id)| *id)
                 .collect();
-            for chunk in ids.chunks(500) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            for chunk in ids.chunks(IN_CHUNK) {
                 let sql = format!(
                     "UPDATE {table} SET lease_until = $1 WHERE lease_owner = $2 AND status = 'sending' AND id IN ({})",
-                    marks.join(", ")
+                    placeholders(3, chunk.len())
                 );
-                // As many marks as leases held: sizes vary, so the
-                // statement isn't kept prepared (see `bulk::Insert::persistent`).
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .persistent(false)
+                    .persistent(keep_prepared(chunk.len(), IN_CHUNK))
                     .bind(until_ms)
                     .bind(owner);
                 for id in chunk {
