@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Footprint (issue 14, part 3): the stripped release binary without the
-# demo feature; time from exec to ready (`/readyz` answers 200: the
+# demo feature; time from exec to ready, from a cold page cache (`/readyz` answers 200: the
 # database answers and Socket Mode is connected); idle RSS and threads
 # 5 s after that, on an existing (migrated) SQLite database. The emulator
 # runs as its own process. RUNS runs (default 5). Results: BENCHMARKS.md.
@@ -57,6 +57,11 @@ for i in $(seq 1 "$runs"); do
         kill "$EPID"; wait "$EPID" 2>/dev/null
         start_emulator
     fi
+    # From a cold page cache, as a fresh deployment starts: what the
+    # kernel maps around each fault depends on the page cache's folios,
+    # and a file that was just written (a build, `strip`) sits in large
+    # ones, so a warm start maps more and varies more (BENCHMARKS.md).
+    dd if="$BIN" iflag=nocache count=0 status=none
     t0=$(date +%s%N)
     "$BIN" --config fieldnotes.toml run --admin 127.0.0.1:3912 > "bot$i.log" 2>&1 &
     bpid=$!

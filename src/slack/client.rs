@@ -381,25 +381,35 @@ pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
 /// The TCP/TLS connector under every Slack client: native roots, and
 /// plain `http://` allowed for the emulator.
 pub fn https_connector() -> anyhow::Result<HttpsConnector> {
-    install_crypto_provider();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .or_else(|_| {
-            // No system roots (e.g. a slim container talking to the emulator):
-            // an empty root store still allows plain http.
-            Ok::<_, std::io::Error>(
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth(),
-                ),
-            )
-        })?
+        .with_tls_config(tls_config())
         .https_or_http()
         .enable_http1()
         .enable_http2()
         .build();
     Ok(https)
+}
+
+/// The TLS settings every connector starts from, built once: the system's
+/// root certificates are read and parsed at the first call, and every
+/// later connector shares that root store (a clone shares it by `Arc`)
+/// instead of holding its own 66 kB copy (BENCHMARKS.md, footprint).
+fn tls_config() -> rustls::ClientConfig {
+    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            use hyper_rustls::ConfigBuilderExt;
+            install_crypto_provider();
+            match rustls::ClientConfig::builder().with_native_roots() {
+                Ok(b) => b.with_no_client_auth(),
+                // No system roots (e.g. a slim container talking to the
+                // emulator): an empty root store still allows plain http.
+                Err(_) => rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            }
+        })
+        .clone()
 }
 
 /// What `https_connector` builds.
