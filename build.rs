@@ -35,6 +35,15 @@ fn startup_order() {
     {
         return;
     }
+    // The link's map (every function's name and address, kept though the
+    // binary itself is stripped): benches/startup-order.sh names what
+    // callgrind saw run in this very binary with it. A build with symbols
+    // would not do: the profile's `strip` setting is part of every crate's
+    // metadata hash, so all the symbol names would differ.
+    let map = std::path::Path::new(&var("OUT_DIR")).join("fieldnotes.map");
+    println!("cargo:rustc-link-arg-bins=-Wl,-Map={}", map.display());
+    // Mangled, as the ordering file names them.
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-demangle");
     let order = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("link/startup.order");
     if order.is_file() {
         println!(
