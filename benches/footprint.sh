@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Footprint (issue 14, part 3): the stripped release binary without the
-# demo feature; time from exec to ready, from a cold page cache (`/readyz` answers 200: the
-# database answers and Socket Mode is connected); idle RSS and threads
-# 5 s after that, on an existing (migrated) SQLite database. The emulator
-# runs as its own process. RUNS runs (default 5). Results: BENCHMARKS.md.
+# demo feature; time from exec to ready (`/readyz` answers 200: the
+# database answers and Socket Mode is connected), from a cold page cache;
+# idle RSS and threads 5 s after that, on an existing (migrated) SQLite
+# database. The emulator runs as its own process. RUNS runs (default 5).
+# Results: BENCHMARKS.md.
 #
 # Readiness is polled through bash's /dev/tcp (no process per poll), so
 # the time is exec to the first 200, within a fraction of a millisecond.
@@ -11,6 +12,7 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-5}
 cd "$root"
+. "$root/benches/common/bot.sh"
 # BIN and EMU name prebuilt binaries by absolute path (an experiment's
 # build); otherwise both are built here with the release profile.
 work=$(mktemp -d)
@@ -34,24 +36,15 @@ cd "$work"
 # does the emulator: each run gets a fresh emulator, or every restart
 # after the first would wait out the limit.
 start_emulator() {
-    "$EMU" --port 3911 > emu.log 2>&1 &
+    "$EMU" --port "$EMU_PORT" > emu.log 2>&1 &
     EPID=$!
-    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3911) 2>/dev/null && break; sleep 0.05; done
+    wait_listening "$EMU_PORT"
 }
 trap 'kill $EPID 2>/dev/null' EXIT
 start_emulator
 cp "$root/config/fieldnotes.toml" fieldnotes.toml
-export SLACK_API_URL=http://127.0.0.1:3911/api SLACK_BOT_TOKEN=xoxb-emulator-token SLACK_APP_TOKEN=xapp-emulator-token
 unset DATABASE_URL
 "$BIN" --config fieldnotes.toml migrate > /dev/null || exit 1
-ready() {
-    exec 3<> /dev/tcp/127.0.0.1/3912 || return 1
-    printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
-    local line
-    read -r line <&3
-    exec 3<&-
-    [[ $line == *" 200 "* ]]
-}
 for i in $(seq 1 "$runs"); do
     if [ "$i" -gt 1 ]; then
         kill "$EPID"; wait "$EPID" 2>/dev/null
@@ -63,7 +56,7 @@ for i in $(seq 1 "$runs"); do
     # ones, so a warm start maps more and varies more (BENCHMARKS.md).
     dd if="$BIN" iflag=nocache count=0 status=none
     t0=$(date +%s%N)
-    "$BIN" --config fieldnotes.toml run --admin 127.0.0.1:3912 > "bot$i.log" 2>&1 &
+    "$BIN" --config fieldnotes.toml run --admin "127.0.0.1:$ADMIN_PORT" > "bot$i.log" 2>&1 &
     bpid=$!
     until ready 2>/dev/null; do
         kill -0 "$bpid" 2>/dev/null || { echo "run $i: the bot exited before it was ready:"; tail -n 5 "bot$i.log"; exit 1; }

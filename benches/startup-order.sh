@@ -29,6 +29,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 idle=${IDLE:-20}
 cd "$root"
+. "$root/benches/common/bot.sh"
 command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 # The shipped build itself, and its link map. Not a build with symbols:
 # the profile's `strip` is part of every crate's metadata hash, so such a
@@ -42,25 +43,15 @@ work=$(mktemp -d)
 cd "$work"
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"; true' EXIT
 cp "$root/config/fieldnotes.toml" fieldnotes.toml
-export SLACK_API_URL=http://127.0.0.1:3911/api SLACK_BOT_TOKEN=xoxb-emulator-token SLACK_APP_TOKEN=xapp-emulator-token
 export SLACK_SIGNING_SECRET=order-profile-signing-secret
-
-ready() {
-    exec 3<> /dev/tcp/127.0.0.1/3912 || return 1
-    printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
-    local line
-    read -r line <&3
-    exec 3<&-
-    [[ $line == *" 200 "* ]]
-}
 
 # profile NAME ARGS...: one run of the bot under callgrind.
 profile() {
     local name=$1
     shift
-    "$EMU" --port 3911 > "emu-$name.log" 2>&1 &
+    "$EMU" --port "$EMU_PORT" > "emu-$name.log" 2>&1 &
     local epid=$!
-    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3911) 2>/dev/null && break; sleep 0.05; done
+    wait_listening "$EMU_PORT"
     valgrind --tool=callgrind --dump-instr=yes --demangle=no --compress-strings=no --compress-pos=no \
         --callgrind-out-file="$work/cg-$name.out" \
         "$BIN" --config fieldnotes.toml "$@" > "bot-$name.log" 2>&1 &
@@ -82,15 +73,15 @@ profile() {
 
 unset DATABASE_URL
 "$BIN" --config fieldnotes.toml migrate > /dev/null
-profile sqlite-socket run --admin 127.0.0.1:3912
-profile sqlite-http run --admin 127.0.0.1:3912 --http 127.0.0.1:3913
+profile sqlite-socket run --admin "127.0.0.1:$ADMIN_PORT"
+profile sqlite-http run --admin "127.0.0.1:$ADMIN_PORT" --http 127.0.0.1:3913
 runs="sqlite-socket sqlite-http"
 if pg_isready -q -h 127.0.0.1 -p 5432 2> /dev/null; then
     db=fieldnotes_order_profile
     PGOPTIONS=--client-min-messages=warning psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" > /dev/null
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
     "$BIN" --config fieldnotes.toml migrate > /dev/null
-    profile postgres-socket run --admin 127.0.0.1:3912
+    profile postgres-socket run --admin "127.0.0.1:$ADMIN_PORT"
     unset DATABASE_URL
     psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $db" > /dev/null
     runs="$runs postgres-socket"
