@@ -38,7 +38,7 @@ pub(super) fn placeholders(first: usize, count: usize) -> String {
 /// each), so only the full-size chunk, which repeats, is kept; the
 /// odd-sized last ones would fill the cache with statements never run
 /// again and push out the ones that are (heaptrack, BENCHMARKS.md, load
-/// step 6). SQL with values written into it is never kept.
+/// step 6). Values are always bound, never written into the SQL.
 pub(super) fn keep_prepared(len: usize, full: usize) -> bool {
     len == full
 }

@@ -10,7 +10,7 @@
 //! check-ins and tags. The per-period counts of tags, fields and notes
 //! are read through `store::rollups`, which keeps a closed period's.
 
-use super::bulk::{placeholders, IN_CHUNK};
+use super::bulk::{keep_prepared, placeholders, IN_CHUNK};
 use super::Store;
 use crate::domain::Insight;
 use anyhow::{Context, Result};
@@ -383,15 +383,14 @@ impl Store {
             let sql = format!(
                 "SELECT {cols} FROM insights WHERE deleted_at IS NULL AND id IN ({ids}) ORDER BY id",
                 cols = super::insights::COLUMNS,
-                ids = chunk
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                ids = placeholders(1, chunk.len())
             );
-            // The ids are in the SQL: never kept prepared (`keep_prepared`).
-            let rows = sqlx::query_as::<_, super::insights::InsightRow>(sqlx::AssertSqlSafe(sql))
-                .persistent(false)
+            let mut q = sqlx::query_as::<_, super::insights::InsightRow>(sqlx::AssertSqlSafe(sql))
+                .persistent(keep_prepared(chunk.len(), IN_CHUNK));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            let rows = q
                 .fetch_all(self.pool())
                 .await
                 .context("reading notes by id")?;
@@ -408,16 +407,15 @@ impl Store {
         for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT id, permalink, created_at FROM insights WHERE id IN ({})",
-                chunk
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                placeholders(1, chunk.len())
             );
+            let mut q = sqlx::query_as::<_, NoteLink>(sqlx::AssertSqlSafe(sql))
+                .persistent(keep_prepared(chunk.len(), IN_CHUNK));
+            for id in chunk {
+                q = q.bind(*id);
+            }
             out.extend(
-                sqlx::query_as::<_, NoteLink>(sqlx::AssertSqlSafe(sql))
-                    .persistent(false)
-                    .fetch_all(self.pool())
+                q.fetch_all(self.pool())
                     .await
                     .context("reading the digest's note links")?,
             );

@@ -1,7 +1,7 @@
 //! Insights: saved in one transaction with their tags and the prompt they
 //! answer, so nothing is half-written; read back for digests and exports.
 
-use super::bulk::Insert;
+use super::bulk::{keep_prepared, placeholders, Insert, IN_CHUNK};
 use super::{to_json, Store};
 use crate::domain::{Answer, FieldValue, Insight, NewInsight, Sentiment, Source, SourceMessage};
 use anyhow::{Context, Result};
@@ -214,7 +214,7 @@ async fn write_tags_and_fields(
 }
 
 /// Notes purged per transaction by `Store::purge`.
-const PURGE_BATCH: usize = 500;
+const PURGE_BATCH: usize = IN_CHUNK;
 
 impl Store {
     /// Saves an insight with its tags, and marks the prompt it answers. A
@@ -554,27 +554,34 @@ impl Store {
                 if ids.is_empty() {
                     break;
                 }
-                // The ids are written into the SQL: never kept prepared
-                // (`bulk::keep_prepared`; these were 4.4 MB at the load
-                // run's peak).
-                let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                // At most `PURGE_BATCH` (= `IN_CHUNK`) ids, bound; only the
+                // full batch's statements are kept prepared.
+                let list = placeholders(1, ids.len());
+                let keep = keep_prepared(ids.len(), PURGE_BATCH);
                 for table in ["insight_tags", "insight_fields"] {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE insight_id IN ({list})"
                     )))
-                    .persistent(false)
-                    .execute(&mut *tx)
-                    .await
-                    .context("purging notes' tags and fields")?;
+                    .persistent(keep);
+                    for id in &ids {
+                        q = q.bind(*id);
+                    }
+                    q.execute(&mut *tx)
+                        .await
+                        .context("purging notes' tags and fields")?;
                 }
-                *count += sqlx::query(sqlx::AssertSqlSafe(format!(
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM insights WHERE id IN ({list})"
                 )))
-                .persistent(false)
-                .execute(&mut *tx)
-                .await
-                .context("purging notes")?
-                .rows_affected();
+                .persistent(keep);
+                for id in &ids {
+                    q = q.bind(*id);
+                }
+                *count += q
+                    .execute(&mut *tx)
+                    .await
+                    .context("purging notes")?
+                    .rows_affected();
                 tx.commit().await.context("committing the purge")?;
                 if ids.len() < PURGE_BATCH {
                     break;
