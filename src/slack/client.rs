@@ -372,22 +372,21 @@ pub fn install_crypto_provider() {
 
 /// Builds slack-morphism's hyper client for `api_url`; plain `http://` is
 /// allowed so the emulator on 127.0.0.1 works.
-pub fn hyper_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
-    let connector = SlackClientHyperConnector::with_connector(https_connector()?)
+pub fn hyper_client(api_url: &str) -> Arc<SlackHyperClient> {
+    let connector = SlackClientHyperConnector::with_connector(https_connector())
         .with_slack_api_url(&api_base(api_url));
-    Ok(Arc::new(SlackClient::new(connector)))
+    Arc::new(SlackClient::new(connector))
 }
 
 /// The TCP/TLS connector under every Slack client: native roots, and
 /// plain `http://` allowed for the emulator.
-pub fn https_connector() -> anyhow::Result<HttpsConnector> {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+pub fn https_connector() -> HttpsConnector {
+    hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls_config())
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .build();
-    Ok(https)
+        .build()
 }
 
 /// The TLS settings every connector starts from, built once: the system's
@@ -723,7 +722,7 @@ impl SlackApi {
             .header("content-type", content_type)
             .body(Full::new(hyper::body::Bytes::from(bytes)))
             .map_err(|e| SlackCallError::Api(format!("building the upload: {e}")))?;
-        let connector = https_connector().map_err(|e| SlackCallError::Api(format!("{e:#}")))?;
+        let connector = https_connector();
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build::<_, Full<hyper::body::Bytes>>(connector);

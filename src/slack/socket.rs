@@ -148,7 +148,7 @@ pub async fn start(state: Arc<Bot>, app_token: &SecretString) -> anyhow::Result<
     // connection (apps.connections.open), so its connector sees every
     // (re)connect.
     let watched = Watched {
-        inner: super::client::https_connector()?,
+        inner: super::client::https_connector(),
         link: state.socket_mode.clone(),
     };
     let client = Arc::new(SlackClient::new(
