@@ -775,7 +775,7 @@ fn parse_at(
             })?;
         let tz = match cfg.checkin(name).map(|c| c.zone) {
             Some(config::Zone::Fixed(tz)) => tz,
-            _ => chrono_tz::UTC,
+            _ => crate::tz::UTC,
         };
         crate::schedule::crontab::wall_clock_instant(tz, local)
             .with_context(|| format!("`{t}` does not exist in {tz}"))?

@@ -1,8 +1,8 @@
 //! Pure parsing of what people type after `/fieldnotes`: pause lengths and
 //! dates, and one-off questions with an optional check-in and send time.
 
+use crate::tz::Tz;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use chrono_tz::Tz;
 
 /// The longest pause a rep can set in one go.
 pub const MAX_PAUSE_DAYS: i64 = 366;
@@ -199,26 +199,28 @@ mod tests {
             .and_utc()
     }
 
-    const NY: Tz = chrono_tz::America::New_York;
+    fn ny() -> Tz {
+        crate::tz::Tz::named("America/New_York").unwrap()
+    }
 
     #[test]
     fn pause_lengths_and_dates() {
         let now = utc("2026-12-01 15:00");
-        assert_eq!(parse_pause("2w", now, NY), Ok(utc("2026-12-15 15:00")));
-        assert_eq!(parse_pause("3d", now, NY), Ok(utc("2026-12-04 15:00")));
+        assert_eq!(parse_pause("2w", now, ny()), Ok(utc("2026-12-15 15:00")));
+        assert_eq!(parse_pause("3d", now, ny()), Ok(utc("2026-12-04 15:00")));
         // Back on the 5th: paused until midnight at the start of it, local time.
         assert_eq!(
-            parse_pause("until 2027-01-05", now, NY),
+            parse_pause("until 2027-01-05", now, ny()),
             Ok(utc("2027-01-05 05:00"))
         );
-        assert!(parse_pause("", now, NY).is_err());
-        assert!(parse_pause("soon", now, NY).unwrap_err().contains("soon"));
-        assert!(parse_pause("until 2026-11-01", now, NY)
+        assert!(parse_pause("", now, ny()).is_err());
+        assert!(parse_pause("soon", now, ny()).unwrap_err().contains("soon"));
+        assert!(parse_pause("until 2026-11-01", now, ny())
             .unwrap_err()
             .contains("passed"));
-        assert!(parse_pause("until 2026-13-01", now, NY).is_err());
-        assert!(parse_pause("400d", now, NY).unwrap_err().contains("366"));
-        assert!(parse_pause("5m", now, NY).is_err());
+        assert!(parse_pause("until 2026-13-01", now, ny()).is_err());
+        assert!(parse_pause("400d", now, ny()).unwrap_err().contains("366"));
+        assert!(parse_pause("5m", now, ny()).is_err());
     }
 
     #[test]
@@ -226,30 +228,36 @@ mod tests {
         let now = utc("2026-12-01 15:00"); // 10:00 in New York
         let names = ["weekly-pulse", "deal-desk"];
         assert_eq!(
-            parse_ask("Which competitor came up?", &names, now, NY),
+            parse_ask("Which competitor came up?", &names, now, ny()),
             Ok(Ask {
                 checkin: None,
                 at: None,
                 question: "Which competitor came up?".into()
             })
         );
-        let a = parse_ask("deal-desk at 14:30 Any pricing pushback?", &names, now, NY).unwrap();
+        let a = parse_ask(
+            "deal-desk at 14:30 Any pricing pushback?",
+            &names,
+            now,
+            ny(),
+        )
+        .unwrap();
         assert_eq!(a.checkin.as_deref(), Some("deal-desk"));
         assert_eq!(a.at, Some(utc("2026-12-01 19:30")));
         assert_eq!(a.question, "Any pricing pushback?");
         // A time already past today means tomorrow.
-        let a = parse_ask("at 09:00 Morning question", &names, now, NY).unwrap();
+        let a = parse_ask("at 09:00 Morning question", &names, now, ny()).unwrap();
         assert_eq!(a.at, Some(utc("2026-12-02 14:00")));
-        let a = parse_ask("at 2026-12-03 08:15 Later", &names, now, NY).unwrap();
+        let a = parse_ask("at 2026-12-03 08:15 Later", &names, now, ny()).unwrap();
         assert_eq!(a.at, Some(utc("2026-12-03 13:15")));
-        let a = parse_ask("in 2h Soon", &names, now, NY).unwrap();
+        let a = parse_ask("in 2h Soon", &names, now, ny()).unwrap();
         assert_eq!(a.at, Some(utc("2026-12-01 17:00")));
-        assert!(parse_ask("weekly-pulse", &names, now, NY).is_err());
-        assert!(parse_ask("at 2026-11-01 08:00 Past", &names, now, NY).is_err());
-        assert!(parse_ask("at 25:00 Bad", &names, now, NY).is_err());
-        assert!(parse_ask("in 60d Far", &names, now, NY).is_err());
+        assert!(parse_ask("weekly-pulse", &names, now, ny()).is_err());
+        assert!(parse_ask("at 2026-11-01 08:00 Past", &names, now, ny()).is_err());
+        assert!(parse_ask("at 25:00 Bad", &names, now, ny()).is_err());
+        assert!(parse_ask("in 60d Far", &names, now, ny()).is_err());
         // Found by the fuzz target: `in 0h` was a time not after now.
-        assert!(parse_ask("in 0h Now?", &names, now, NY)
+        assert!(parse_ask("in 0h Now?", &names, now, ny())
             .unwrap_err()
             .contains("is now"));
     }
@@ -268,37 +276,42 @@ mod tests {
             "99999999999999999999999d",
             "3651d",
         ] {
-            let e = parse_pause(len, now, NY).unwrap_err();
+            let e = parse_pause(len, now, ny()).unwrap_err();
             assert!(e.contains("366 days"), "{len}: {e}");
-            let e = parse_ask(&format!("in {len} x"), &names, now, NY).unwrap_err();
+            let e = parse_ask(&format!("in {len} x"), &names, now, ny()).unwrap_err();
             assert!(e.contains("30 days"), "{len}: {e}");
         }
-        assert!(parse_pause("until 9999-12-31", now, NY)
+        assert!(parse_pause("until 9999-12-31", now, ny())
             .unwrap_err()
             .contains("366"));
-        assert!(parse_pause("until +262143-12-31", now, NY).is_err());
-        assert!(parse_ask("at +262143-12-31 23:59 x", &names, now, NY).is_err());
+        assert!(parse_pause("until +262143-12-31", now, ny()).is_err());
+        assert!(parse_ask("at +262143-12-31 23:59 x", &names, now, ny()).is_err());
         // chrono's last day, behind UTC: its UTC instant is out of range,
         // and looking for the next valid minute once overflowed (found in
         // review).
         for t in ["19:00", "23:59"] {
-            assert!(parse_ask(&format!("at +262142-12-31 {t} hi"), &names, now, NY).is_err());
+            assert!(parse_ask(&format!("at +262142-12-31 {t} hi"), &names, now, ny()).is_err());
         }
-        assert!(parse_pause("until +262142-12-31", now, NY).is_err());
-        assert!(parse_pause("until -262143-01-01", now, chrono_tz::Pacific::Kiritimati).is_err());
+        assert!(parse_pause("until +262142-12-31", now, ny()).is_err());
+        assert!(parse_pause(
+            "until -262143-01-01",
+            now,
+            crate::tz::Tz::named("Pacific/Kiritimati").unwrap()
+        )
+        .is_err());
     }
 
     #[test]
     fn an_unknown_checkin_is_refused_by_name() {
         let now = utc("2026-12-01 15:00");
         let names = ["weekly-pulse", "deal-desk"];
-        let e = parse_ask("nosuchcheckin hello", &names, now, NY).unwrap_err();
+        let e = parse_ask("nosuchcheckin hello", &names, now, ny()).unwrap_err();
         assert!(e.contains("`nosuchcheckin`"), "{e}");
         assert!(
             e.contains("`weekly-pulse`") && e.contains("`deal-desk`"),
             "{e}"
         );
-        assert!(parse_ask("deal-dsk in 2h Pricing?", &names, now, NY).is_err());
+        assert!(parse_ask("deal-dsk in 2h Pricing?", &names, now, ny()).is_err());
         // Questions that start in lower case with a question word still go
         // to the first check-in.
         for q in [
@@ -306,14 +319,14 @@ mod tests {
             "which competitor came up?",
             "in 2h what's new?",
         ] {
-            let a = parse_ask(q, &names, now, NY).unwrap();
+            let a = parse_ask(q, &names, now, ny()).unwrap();
             assert_eq!(a.checkin, None, "{q}");
         }
-        let a = parse_ask("What's new?", &names, now, NY).unwrap();
+        let a = parse_ask("What's new?", &names, now, ny()).unwrap();
         assert_eq!(a.question, "What's new?");
         // What goes to every rep's DM carries no bidi override or control.
-        let a = parse_ask("Which \u{202e}rotitepmoc\u{202c}?\u{7}", &names, now, NY).unwrap();
+        let a = parse_ask("Which \u{202e}rotitepmoc\u{202c}?\u{7}", &names, now, ny()).unwrap();
         assert_eq!(a.question, "Which rotitepmoc?");
-        assert!(parse_ask("\u{202e}\u{7}", &names, now, NY).is_err());
+        assert!(parse_ask("\u{202e}\u{7}", &names, now, ny()).is_err());
     }
 }

@@ -38,3 +38,4 @@ pub mod store;
 pub mod tagging;
 pub mod tasks;
 pub mod text;
+pub mod tz;

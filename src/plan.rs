@@ -8,8 +8,8 @@
 use crate::config::{CatchUp, CheckIn, Config, OnHoliday, Zone};
 use crate::domain::{PendingRun, PersonRow, PlannedPrompt};
 use crate::schedule::crontab::wall_clock_instant;
+use crate::tz::Tz;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use chrono_tz::Tz;
 use std::collections::HashMap;
 
 /// A send time this far in the past when planned means the bot was down.

@@ -681,7 +681,7 @@ mod tests {
         d.period = crate::config::PeriodSpec::Days(14);
         d.channels.clear();
         d.users = vec!["U0LEAD001".into()];
-        d.timezone = chrono_tz::Europe::London;
+        d.timezone = crate::tz::Tz::named("Europe/London").unwrap();
         c.digests.push(d);
         let mut out = String::new();
         super::preview_digests(&mut out, &c.digests, wednesday(), 2);

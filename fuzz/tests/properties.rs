@@ -54,7 +54,7 @@ proptest! {
     /// and otherwise ends at the start of that day in the person's zone.
     #[test]
     fn pause_until_any_date(y in prop_oneof![2025i32..2029, -300_000i32..300_000, 262_140i32..262_144], m in 0u32..14, d in 0u32..33, zone in 0usize..4, plus in any::<bool>()) {
-        let tz = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Pacific::Kiritimati, chrono_tz::America::Santiago][zone];
+        let tz = fieldnotes::tz::Tz::named(["UTC", "America/New_York", "Pacific/Kiritimati", "America/Santiago"][zone]).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
         // chrono also reads a signed year (`+262142`): its very last days,
         // in a zone behind UTC, once overflowed.
@@ -75,7 +75,7 @@ proptest! {
     /// `ask at DATE TIME` at any date, signed years included: no panic.
     #[test]
     fn ask_at_any_time(y in prop_oneof![2026i32..2028, 262_140i32..262_144, -262_144i32..-262_140], m in 1u32..13, d in 1u32..32, h in 0u32..24, zone in 0usize..4) {
-        let tz = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Pacific::Kiritimati, chrono_tz::Pacific::Niue][zone];
+        let tz = fieldnotes::tz::Tz::named(["UTC", "America/New_York", "Pacific/Kiritimati", "Pacific/Niue"][zone]).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
         let sign = if y >= 0 { "+" } else { "" };
         let text = format!("at {sign}{y:04}-{m:02}-{d:02} {h:02}:30 Anything new?");
@@ -89,7 +89,7 @@ proptest! {
     fn pause_lengths(n in any::<u64>(), unit in 0usize..UNITS.len()) {
         let (u, secs) = UNITS[unit];
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
-        if let Ok(until) = parse_pause(&format!("{n}{u}"), now, chrono_tz::UTC) {
+        if let Ok(until) = parse_pause(&format!("{n}{u}"), now, fieldnotes::tz::UTC) {
             prop_assert_eq!((until - now).num_seconds() as u64, n * secs);
         }
     }

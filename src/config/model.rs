@@ -6,8 +6,8 @@ use super::initiative::{Initiative, InitiativeSettings, INITIATIVE};
 use super::{Question, DEFAULT_CONFIG_PATH};
 use crate::schedule::calendar::WorkCalendar;
 use crate::schedule::Crontab;
+use crate::tz::Tz;
 use chrono::NaiveDate;
-use chrono_tz::Tz;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -291,7 +291,7 @@ pub struct CheckIn {
 /// The zone whose clock runs first: a `local_time` occurrence is planned
 /// when its wall-clock time arrives anywhere (UTC+14), and each person's
 /// prompt waits for their own.
-pub const EARLIEST_ZONE: Tz = chrono_tz::Etc::GMTMinus14;
+pub const EARLIEST_ZONE: Tz = crate::tz::UTC_PLUS_14;
 
 impl CheckIn {
     /// The zone occurrences are enumerated in.
@@ -310,7 +310,7 @@ impl CheckIn {
         }
         let tz = match self.zone {
             Zone::Fixed(tz) => tz,
-            Zone::Local => chrono_tz::UTC,
+            Zone::Local => crate::tz::UTC,
         };
         self.paused_until
             .is_some_and(|d| now.with_timezone(&tz).date_naive() < d)

@@ -442,7 +442,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 fn zero_digests_are_allowed_and_the_team_zone_is_utc() {
     let c = parse(GOOD).unwrap();
     assert!(c.digests.is_empty());
-    assert_eq!(c.timezone, chrono_tz::UTC);
+    assert_eq!(c.timezone, crate::tz::UTC);
 }
 
 #[test]
@@ -453,7 +453,10 @@ fn a_digest_with_only_required_keys_gets_the_defaults() {
     assert_eq!(d.name, "weekly");
     assert_eq!(d.title, "Weekly field digest");
     assert_eq!(d.cadence.expr(), "0 9 * * MON");
-    assert_eq!(d.timezone, chrono_tz::America::New_York);
+    assert_eq!(
+        d.timezone,
+        crate::tz::Tz::named("America/New_York").unwrap()
+    );
     assert_eq!(d.period, PeriodSpec::Week);
     assert!(d.checkins.is_empty() && d.tags.is_empty() && d.users.is_empty());
     assert_eq!(d.channels, vec!["C0MARKETNG"]);
@@ -740,18 +743,21 @@ fn the_team_timezone_is_bot_then_first_digest_then_utc() {
             .replace("America/New_York", "Asia/Kolkata")
     );
     // The first digest's, without `[bot] timezone`.
-    assert_eq!(parse(&two).unwrap().timezone, chrono_tz::America::New_York);
+    assert_eq!(
+        parse(&two).unwrap().timezone,
+        crate::tz::Tz::named("America/New_York").unwrap()
+    );
     // `[bot] timezone` wins, with or without digests.
     let bot = "[bot]\ntimezone = \"Europe/Paris\"\n";
     assert_eq!(
         parse(&format!("{bot}{two}")).unwrap().timezone,
-        chrono_tz::Europe::Paris
+        crate::tz::Tz::named("Europe/Paris").unwrap()
     );
     assert_eq!(
         parse(&format!("{bot}{GOOD}")).unwrap().timezone,
-        chrono_tz::Europe::Paris
+        crate::tz::Tz::named("Europe/Paris").unwrap()
     );
-    assert_eq!(parse(GOOD).unwrap().timezone, chrono_tz::UTC);
+    assert_eq!(parse(GOOD).unwrap().timezone, crate::tz::UTC);
     let e = one_error(&format!("[bot]\ntimezone = \"Mars/Olympus\"\n{GOOD}"));
     assert_eq!((e.line, e.key.as_str()), (2, "bot.timezone"), "{e}");
     assert!(e.message.contains("unknown timezone"), "{e}");
@@ -761,12 +767,18 @@ fn the_team_timezone_is_bot_then_first_digest_then_utc() {
 fn the_shipped_digest_is_the_weekly_marketing_digest() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fieldnotes.toml");
     let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.timezone, chrono_tz::America::New_York);
+    assert_eq!(
+        c.timezone,
+        crate::tz::Tz::named("America/New_York").unwrap()
+    );
     assert_eq!(c.digests.len(), 1);
     let d = &c.digests[0];
     assert_eq!(d.name, "marketing-weekly");
     assert_eq!(d.cadence.expr(), "0 9 * * MON");
-    assert_eq!(d.timezone, chrono_tz::America::New_York);
+    assert_eq!(
+        d.timezone,
+        crate::tz::Tz::named("America/New_York").unwrap()
+    );
     assert_eq!(d.period, PeriodSpec::Week);
     assert_eq!(d.channels, vec!["C0MARKETNG"]);
     assert_eq!(d.sections, SectionKind::ALL.to_vec());

@@ -13,8 +13,8 @@ use crate::store::{
     BucketCount, BucketPrompts, BucketTotals, EvidenceRow, NoteLink, SourceRatings, TagPair,
     BASELINE_WINDOW, CURRENT_WINDOW,
 };
+use crate::tz::Tz;
 use chrono::TimeZone;
-use chrono_tz::Tz;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How many baseline periods trends compare against.

@@ -4,8 +4,8 @@
 
 use super::week::IsoWeek;
 use crate::config::PeriodSpec;
+use crate::tz::Tz;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
 use std::fmt;
 
 /// One period: local dates [start, end).

@@ -1,7 +1,7 @@
 //! ISO weeks (`2026-W48`) and their bounds in a timezone.
 
+use crate::tz::Tz;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
 use std::fmt;
 use std::str::FromStr;
 

@@ -6,8 +6,8 @@ use super::error::UserError;
 use crate::audit::{self, Actor};
 use crate::context::Context;
 use crate::roles::Permission;
+use crate::tz::Tz;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde_json::json;
 
 /// What was asked, as typed after `ask`.

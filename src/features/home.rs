@@ -10,9 +10,9 @@ use crate::domain::Insight;
 use crate::plan::{scheduled_run, PlanContext};
 use crate::roles::Permission;
 use crate::store::{PersonRow, Store, WeekCounts, WeekPromptStats};
+use crate::tz::Tz;
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use std::collections::{BTreeSet, HashMap};
 
 /// How many of a person's latest notes the home tab lists.
@@ -269,11 +269,13 @@ pub(crate) mod fixtures {
     //! rendering tests (`slack::views::home`).
 
     use crate::config::Config;
+    use crate::tz::Tz;
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-    use chrono_tz::Tz;
     use std::path::Path;
 
-    pub(crate) const NY: Tz = chrono_tz::America::New_York;
+    pub(crate) fn ny() -> Tz {
+        crate::tz::Tz::named("America/New_York").unwrap()
+    }
 
     const CFG: &str = r#"
 [roles]
@@ -355,15 +357,15 @@ mod tests {
     //! The streak and the next check-in, against a config with local-time,
     //! fixed-zone, holiday-moved and paused check-ins.
 
-    use super::fixtures::{cfg, local_ms, utc, NY};
+    use super::fixtures::{cfg, local_ms, ny, utc};
     use super::*;
 
     #[test]
     fn streak_counts_monday_weeks_in_the_persons_zone() {
         // Now: Wednesday 4 Nov 2026, 10:00 in New York (US DST ended 1 Nov).
         let now = utc("2026-11-04 15:00");
-        let at = |s: &str| local_ms(NY, s);
-        assert_eq!(streak(&[], now, NY), Streak::default());
+        let at = |s: &str| local_ms(ny(), s);
+        assert_eq!(streak(&[], now, ny()), Streak::default());
 
         // This week (from Monday 00:00), the week ending with the DST
         // change (Sunday 1 Nov, 01:30 happens twice), the one before, and
@@ -376,7 +378,7 @@ mod tests {
             at("2026-10-05 12:00"),
         ];
         assert_eq!(
-            streak(&times, now, NY),
+            streak(&times, now, ny()),
             Streak {
                 weeks: 3,
                 this_week: 2
@@ -384,7 +386,7 @@ mod tests {
         );
         // Nothing yet this week: the streak still counts up to last week.
         assert_eq!(
-            streak(&times[2..], now, NY),
+            streak(&times[2..], now, ny()),
             Streak {
                 weeks: 2,
                 this_week: 0
@@ -392,7 +394,7 @@ mod tests {
         );
         // A gap of a whole week breaks it.
         assert_eq!(
-            streak(&times[3..], now, NY),
+            streak(&times[3..], now, ny()),
             Streak {
                 weeks: 0,
                 this_week: 0
@@ -401,10 +403,10 @@ mod tests {
         // Sunday 23:30 in New York is Monday in UTC and in Kolkata: the
         // week depends on the person's zone.
         let sunday_night = at("2026-11-01 23:30");
-        let kolkata = chrono_tz::Asia::Kolkata;
+        let kolkata = crate::tz::Tz::named("Asia/Kolkata").unwrap();
         let mon = utc("2026-11-02 12:00");
-        assert_eq!(streak(&[sunday_night], mon, NY).this_week, 0);
-        assert_eq!(streak(&[sunday_night], mon, NY).weeks, 1);
+        assert_eq!(streak(&[sunday_night], mon, ny()).this_week, 0);
+        assert_eq!(streak(&[sunday_night], mon, ny()).weeks, 1);
         assert_eq!(
             streak(&[sunday_night], mon, kolkata),
             Streak {
@@ -421,13 +423,13 @@ mod tests {
             at("2026-03-08 23:59"),
         ];
         assert_eq!(
-            streak(&times, now, NY),
+            streak(&times, now, ny()),
             Streak {
                 weeks: 3,
                 this_week: 1
             }
         );
-        assert_eq!(streak(&times[..2], now, NY).weeks, 2);
+        assert_eq!(streak(&times[..2], now, ny()).weeks, 2);
     }
 
     #[test]
@@ -435,48 +437,51 @@ mod tests {
         let c = cfg();
         // Tue 1 Dec 2026 10:00 in New York.
         let now = utc("2026-12-01 15:00");
-        let london = chrono_tz::Europe::London;
-        let kolkata = chrono_tz::Asia::Kolkata;
+        let london = crate::tz::Tz::named("Europe/London").unwrap();
+        let kolkata = crate::tz::Tz::named("Asia/Kolkata").unwrap();
 
         // Listed in weekly-pulse (local time): Thu 16:00 in their own zone.
-        let n = next_checkin(&c, "U0REP", NY, now, None, &[], &[]).unwrap();
+        let n = next_checkin(&c, "U0REP", ny(), now, None, &[], &[]).unwrap();
         assert_eq!(n.checkin, "weekly-pulse");
-        assert_eq!(n.at_ms, local_ms(NY, "2026-12-03 16:00"));
+        assert_eq!(n.at_ms, local_ms(ny(), "2026-12-03 16:00"));
         let n = next_checkin(&c, "U0REP", kolkata, now, None, &[], &[]).unwrap();
         assert_eq!(n.at_ms, local_ms(kolkata, "2026-12-03 16:00"));
 
         // Not listed, but prompted by london-daily before: 09:00 London
         // (fixed zone) on the next workday, whatever the person's zone.
         let prompted = vec!["london-daily".to_string()];
-        let n = next_checkin(&c, "U0CHAN", NY, now, None, &[], &prompted).unwrap();
+        let n = next_checkin(&c, "U0CHAN", ny(), now, None, &[], &prompted).unwrap();
         assert_eq!(n.checkin, "london-daily");
         assert_eq!(n.at_ms, local_ms(london, "2026-12-02 09:00"));
         // Nobody's check-in: nothing.
-        assert_eq!(next_checkin(&c, "U0CHAN", NY, now, None, &[], &[]), None);
+        assert_eq!(next_checkin(&c, "U0CHAN", ny(), now, None, &[], &[]), None);
 
         // A queued prompt sooner than the cadence wins, and vice versa.
-        let soon = vec![("weekly-pulse".to_string(), local_ms(NY, "2026-12-01 11:00"))];
-        let n = next_checkin(&c, "U0REP", NY, now, None, &soon, &[]).unwrap();
-        assert_eq!(n.at_ms, local_ms(NY, "2026-12-01 11:00"));
-        let later = vec![("ask".to_string(), local_ms(NY, "2026-12-09 11:00"))];
-        let n = next_checkin(&c, "U0REP", NY, now, None, &later, &[]).unwrap();
+        let soon = vec![(
+            "weekly-pulse".to_string(),
+            local_ms(ny(), "2026-12-01 11:00"),
+        )];
+        let n = next_checkin(&c, "U0REP", ny(), now, None, &soon, &[]).unwrap();
+        assert_eq!(n.at_ms, local_ms(ny(), "2026-12-01 11:00"));
+        let later = vec![("ask".to_string(), local_ms(ny(), "2026-12-09 11:00"))];
+        let n = next_checkin(&c, "U0REP", ny(), now, None, &later, &[]).unwrap();
         assert_eq!(n.checkin, "weekly-pulse");
 
         // Paused until Mon 7 Dec: this Thursday is skipped, and so is a
         // queued prompt due during the pause.
-        let pause = Some(local_ms(NY, "2026-12-07 10:00"));
-        let n = next_checkin(&c, "U0REP", NY, now, pause, &soon, &[]).unwrap();
-        assert_eq!(n.at_ms, local_ms(NY, "2026-12-10 16:00"));
+        let pause = Some(local_ms(ny(), "2026-12-07 10:00"));
+        let n = next_checkin(&c, "U0REP", ny(), now, pause, &soon, &[]).unwrap();
+        assert_eq!(n.at_ms, local_ms(ny(), "2026-12-10 16:00"));
         // A pause already over changes nothing.
-        let over = Some(local_ms(NY, "2026-11-30 10:00"));
-        let n = next_checkin(&c, "U0REP", NY, now, over, &[], &[]).unwrap();
-        assert_eq!(n.at_ms, local_ms(NY, "2026-12-03 16:00"));
+        let over = Some(local_ms(ny(), "2026-11-30 10:00"));
+        let n = next_checkin(&c, "U0REP", ny(), now, over, &[], &[]).unwrap();
+        assert_eq!(n.at_ms, local_ms(ny(), "2026-12-03 16:00"));
 
         // Thursday 3 Dec is U0MOVE's holiday: "moved" goes to Friday 4 Dec, 10:00;
         // the paused check-in (every minute) never counts.
-        let n = next_checkin(&c, "U0MOVE", NY, now, None, &[], &[]).unwrap();
+        let n = next_checkin(&c, "U0MOVE", ny(), now, None, &[], &[]).unwrap();
         assert_eq!(n.checkin, "moved");
-        assert_eq!(n.at_ms, local_ms(NY, "2026-12-04 10:00"));
+        assert_eq!(n.at_ms, local_ms(ny(), "2026-12-04 10:00"));
     }
 
     #[test]
@@ -485,7 +490,7 @@ mod tests {
         // Thu 5 Mar 2026, 17:00 EST (past this week's 16:00); New York
         // springs forward on Sun 8 Mar.
         let now = utc("2026-03-05 22:00");
-        let n = next_checkin(&c, "U0REP", NY, now, None, &[], &[]).unwrap();
+        let n = next_checkin(&c, "U0REP", ny(), now, None, &[], &[]).unwrap();
         assert_eq!(n.checkin, "weekly-pulse");
         // Thu 12 Mar 16:00 EDT = 20:00 UTC (not 21:00). `slack::views::home`
         // checks it is shown as `Thu 12 Mar, 16:00 (weekly-pulse)`.

@@ -3,8 +3,8 @@
 
 use super::error::UserError;
 use crate::context::Context;
+use crate::tz::Tz;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
 /// Where a pause was asked for (stored with it, for `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,7 +154,7 @@ fn keep(dir: &mut HashMap<String, PersonRow>, mut p: PersonRow) {
 
 /// A person's Slack timezone (from the shared profile cache), falling back
 /// to the digest's.
-pub async fn person_tz(state: &Bot, user: &str) -> chrono_tz::Tz {
+pub async fn person_tz(state: &Bot, user: &str) -> crate::tz::Tz {
     let fallback = state.config().timezone;
     match directory(state, &[user.to_string()]).await {
         Ok(d) => d

@@ -78,7 +78,8 @@ min_ratings = 6
 }
 
 fn ms(y: i32, m: u32, d: u32) -> i64 {
-    chrono_tz::America::New_York
+    fieldnotes::tz::Tz::named("America/New_York")
+        .unwrap()
         .with_ymd_and_hms(y, m, d, 11, 0, 0)
         .unwrap()
         .timestamp_millis()
@@ -462,7 +463,7 @@ async fn lifecycle(db: Db) {
     let cfg = t.app().state().config();
     let today = t
         .now()
-        .with_timezone(&chrono_tz::America::New_York)
+        .with_timezone(&fieldnotes::tz::Tz::named("America/New_York").unwrap())
         .date_naive();
     let asks: Vec<String> = cfg
         .checkin_questions(cfg.checkin("pulse").unwrap(), today)

@@ -4,7 +4,7 @@
 //! Built in one place so every producer shares the exact field names Slack
 //! uses (and that slack-morphism's models expect).
 
-use chrono::{Offset, TimeZone, Utc};
+use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use crate::config::{EmulatorConfig, User};
@@ -21,14 +21,13 @@ pub fn basic_user(cfg: &EmulatorConfig, u: &User) -> Value {
 
 /// (tz_label, tz_offset seconds) for an IANA zone, now.
 pub fn tz_info(tz: &str) -> (String, i32) {
-    let Ok(zone) = tz.parse::<chrono_tz::Tz>() else {
+    let Ok(zone) = jiff::tz::TimeZone::get(tz) else {
         return ("Coordinated Universal Time".into(), 0);
     };
-    let now = Utc::now();
-    let local = zone.from_utc_datetime(&now.naive_utc());
-    let offset = local.offset().fix().local_minus_utc();
-    let abbr = local.format("%Z").to_string();
-    let label = match abbr.as_str() {
+    let info = zone.to_offset_info(jiff::Timestamp::now());
+    let offset = info.offset().seconds();
+    let abbr = info.abbreviation();
+    let label = match abbr {
         "EST" => "Eastern Standard Time",
         "EDT" => "Eastern Daylight Time",
         "CST" => "Central Standard Time",
@@ -48,12 +47,8 @@ pub fn tz_info(tz: &str) -> (String, i32) {
         "AEDT" => "Australian Eastern Daylight Time",
         _ => "",
     };
-    let label = if label.is_empty() {
-        abbr
-    } else {
-        label.to_string()
-    };
-    (label, offset)
+    let label = if label.is_empty() { abbr } else { label };
+    (label.to_string(), offset)
 }
 
 /// A full user object as users.info / users.list return it.

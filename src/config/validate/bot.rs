@@ -5,7 +5,7 @@ use super::parse_tz;
 use crate::config::error::SourceMap;
 use crate::config::raw::RawBot;
 use crate::config::{parse_duration, BotSettings, ConfigError};
-use chrono_tz::Tz;
+use crate::tz::Tz;
 use std::time::Duration;
 
 /// `[bot] timezone`, when set: an IANA name.

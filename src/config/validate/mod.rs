@@ -16,7 +16,7 @@ mod tags;
 use super::error::SourceMap;
 use super::raw::RawConfig;
 use super::{Config, ConfigError, ConfigErrors};
-use chrono_tz::Tz;
+use crate::tz::Tz;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use toml::Spanned;
@@ -74,7 +74,7 @@ pub(super) fn validate(src: &SourceMap<'_>, raw: RawConfig) -> Result<Config, Co
         // The team's zone: `[bot] timezone`, else the first digest's, else UTC.
         timezone: bot_timezone
             .or_else(|| digests.first().map(|d| d.timezone))
-            .unwrap_or(chrono_tz::UTC),
+            .unwrap_or(crate::tz::UTC),
         digests,
         tags: taxonomy
             .tags

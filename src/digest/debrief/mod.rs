@@ -16,9 +16,9 @@ use crate::config::{Attribution, Config, TagDef};
 use crate::digest::redact::{self, Redaction};
 use crate::domain::{Insight, Sentiment};
 use crate::store::Store;
+use crate::tz::Tz;
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate, TimeZone};
-use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

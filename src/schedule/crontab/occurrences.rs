@@ -23,8 +23,8 @@
 
 use super::engine::LocalTimes;
 use super::Crontab;
+use crate::tz::Tz;
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
 
 /// One firing of a schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

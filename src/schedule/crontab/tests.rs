@@ -3,10 +3,10 @@
 
 use super::parse::{self, Fields};
 use super::{Crontab, Occurrence};
+use crate::tz::Tz;
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday,
 };
-use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashSet};
 
 fn ndt(s: &str) -> NaiveDateTime {
@@ -461,13 +461,21 @@ fn describes() {
 
 // ---------------------------------------------------------------- DST
 
-const NY: Tz = chrono_tz::America::New_York;
-const LONDON: Tz = chrono_tz::Europe::London;
-const SYDNEY: Tz = chrono_tz::Australia::Sydney;
-const KOLKATA: Tz = chrono_tz::Asia::Kolkata;
+fn ny() -> Tz {
+    crate::tz::Tz::named("America/New_York").unwrap()
+}
+fn london() -> Tz {
+    crate::tz::Tz::named("Europe/London").unwrap()
+}
+fn sydney() -> Tz {
+    crate::tz::Tz::named("Australia/Sydney").unwrap()
+}
+fn kolkata() -> Tz {
+    crate::tz::Tz::named("Asia/Kolkata").unwrap()
+}
 
 struct Change {
-    tz: Tz,
+    zone: fn() -> Tz,
     date: &'static str,
     /// A wall-clock time inside the gap (spring) or the repeated hour (fall).
     inside: &'static str,
@@ -476,31 +484,37 @@ struct Change {
     spring: bool,
 }
 
+impl Change {
+    fn tz(&self) -> Tz {
+        (self.zone)()
+    }
+}
+
 const CHANGES: &[Change] = &[
     // New York: gap 02:00–03:00 (03:00 EDT = 07:00Z); overlap 01:00–02:00 (01:30 EDT = 05:30Z).
     Change {
-        tz: NY,
+        zone: ny,
         date: "2026-03-08",
         inside: "02:30",
         fires_at_utc: "2026-03-08 07:00",
         spring: true,
     },
     Change {
-        tz: NY,
+        zone: ny,
         date: "2026-11-01",
         inside: "01:30",
         fires_at_utc: "2026-11-01 05:30",
         spring: false,
     },
     Change {
-        tz: NY,
+        zone: ny,
         date: "2027-03-14",
         inside: "02:30",
         fires_at_utc: "2027-03-14 07:00",
         spring: true,
     },
     Change {
-        tz: NY,
+        zone: ny,
         date: "2027-11-07",
         inside: "01:30",
         fires_at_utc: "2027-11-07 05:30",
@@ -508,28 +522,28 @@ const CHANGES: &[Change] = &[
     },
     // London: gap 01:00–02:00 (02:00 BST = 01:00Z); overlap 01:00–02:00 (01:30 BST = 00:30Z).
     Change {
-        tz: LONDON,
+        zone: london,
         date: "2026-03-29",
         inside: "01:30",
         fires_at_utc: "2026-03-29 01:00",
         spring: true,
     },
     Change {
-        tz: LONDON,
+        zone: london,
         date: "2026-10-25",
         inside: "01:30",
         fires_at_utc: "2026-10-25 00:30",
         spring: false,
     },
     Change {
-        tz: LONDON,
+        zone: london,
         date: "2027-03-28",
         inside: "01:30",
         fires_at_utc: "2027-03-28 01:00",
         spring: true,
     },
     Change {
-        tz: LONDON,
+        zone: london,
         date: "2027-10-31",
         inside: "01:30",
         fires_at_utc: "2027-10-31 00:30",
@@ -538,28 +552,28 @@ const CHANGES: &[Change] = &[
     // Sydney: back 03:00→02:00 (02:30 AEDT = 15:30Z previous day);
     // forward 02:00→03:00 (03:00 AEDT = 16:00Z previous day).
     Change {
-        tz: SYDNEY,
+        zone: sydney,
         date: "2026-04-05",
         inside: "02:30",
         fires_at_utc: "2026-04-04 15:30",
         spring: false,
     },
     Change {
-        tz: SYDNEY,
+        zone: sydney,
         date: "2026-10-04",
         inside: "02:30",
         fires_at_utc: "2026-10-03 16:00",
         spring: true,
     },
     Change {
-        tz: SYDNEY,
+        zone: sydney,
         date: "2027-04-04",
         inside: "02:30",
         fires_at_utc: "2027-04-03 15:30",
         spring: false,
     },
     Change {
-        tz: SYDNEY,
+        zone: sydney,
         date: "2027-10-03",
         inside: "02:30",
         fires_at_utc: "2027-10-02 16:00",
@@ -642,10 +656,10 @@ fn daily_time_inside_the_change_fires_exactly_once() {
         let (h, _) = ch.inside.split_once(':').unwrap();
         let c = daily(ch.inside);
         let day = date(ch.date);
-        let occ = around(&c, ch.tz, day, 3);
-        check_invariants(&c, ch.tz, &occ);
+        let occ = around(&c, ch.tz(), day, 3);
+        check_invariants(&c, ch.tz(), &occ);
         let that_day: Vec<_> = occ.iter().filter(|o| o.local.date() == day).collect();
-        assert_eq!(that_day.len(), 1, "{} {}: {that_day:?}", ch.tz, ch.date);
+        assert_eq!(that_day.len(), 1, "{} {}: {that_day:?}", ch.tz(), ch.date);
         assert_eq!(
             that_day[0].local,
             ndt(&format!("{} {}", ch.date, ch.inside))
@@ -654,12 +668,12 @@ fn daily_time_inside_the_change_fires_exactly_once() {
             that_day[0].at,
             utc(ch.fires_at_utc),
             "{} {}",
-            ch.tz,
+            ch.tz(),
             ch.date
         );
         if ch.spring {
             // Gap end: the next valid minute, on the hour after the gap.
-            let shown = that_day[0].at.with_timezone(&ch.tz);
+            let shown = that_day[0].at.with_timezone(&ch.tz());
             assert_eq!(
                 (shown.hour(), shown.minute()),
                 (h.parse::<u32>().unwrap() + 1, 0)
@@ -668,7 +682,7 @@ fn daily_time_inside_the_change_fires_exactly_once() {
         // One firing per local date, none skipped.
         let dates: Vec<_> = occ.iter().map(|o| o.local.date()).collect();
         let expected: Vec<_> = (-3..=3).map(|d| day + Duration::days(d)).collect();
-        assert_eq!(dates, expected, "{} {}", ch.tz, ch.date);
+        assert_eq!(dates, expected, "{} {}", ch.tz(), ch.date);
     }
 }
 
@@ -682,18 +696,18 @@ fn daily_times_outside_the_change_fire_once_per_day() {
         for time in times {
             let local = ndt(&format!("{} {time}", ch.date));
             let inside_change = !matches!(
-                ch.tz.from_local_datetime(&local),
+                ch.tz().from_local_datetime(&local),
                 chrono::LocalResult::Single(_)
             );
             let c = daily(time);
-            let occ = around(&c, ch.tz, day, 3);
-            check_invariants(&c, ch.tz, &occ);
+            let occ = around(&c, ch.tz(), day, 3);
+            check_invariants(&c, ch.tz(), &occ);
             let dates: Vec<_> = occ.iter().map(|o| o.local.date()).collect();
             let expected: Vec<_> = (-3..=3).map(|d| day + Duration::days(d)).collect();
-            assert_eq!(dates, expected, "{} {} {time}", ch.tz, ch.date);
+            assert_eq!(dates, expected, "{} {} {time}", ch.tz(), ch.date);
             for o in &occ {
                 if o.local.date() != day || !inside_change {
-                    assert_eq!(o.at.with_timezone(&ch.tz).naive_local(), o.local, "{o:?}");
+                    assert_eq!(o.at.with_timezone(&ch.tz()).naive_local(), o.local, "{o:?}");
                 }
             }
         }
@@ -719,15 +733,15 @@ fn subdaily_schedules_across_changes() {
         let day = date(ch.date);
         for (expr, spring_n, fall_n) in table {
             let c = Crontab::parse(expr).unwrap();
-            let occ = around(&c, ch.tz, day, 1);
-            check_invariants(&c, ch.tz, &occ);
+            let occ = around(&c, ch.tz(), day, 1);
+            check_invariants(&c, ch.tz(), &occ);
             let instants: HashSet<_> = occ.iter().map(|o| o.at).collect();
             assert_eq!(instants.len(), occ.len());
             let n = occ.iter().filter(|o| o.local.date() == day).count();
             // `0 1-3` in London spring: 01:00 gap collapses into 02:00; in
-            // NY/Sydney spring: 02:00 collapses into 03:00. Both give 2.
+            // ny()/Sydney spring: 02:00 collapses into 03:00. Both give 2.
             let want = if ch.spring { *spring_n } else { *fall_n };
-            assert_eq!(n, want, "{expr} in {} on {}", ch.tz, ch.date);
+            assert_eq!(n, want, "{expr} in {} on {}", ch.tz(), ch.date);
             // Neighbouring days are normal.
             for d in [day - Duration::days(1), day + Duration::days(1)] {
                 let n = occ.iter().filter(|o| o.local.date() == d).count();
@@ -739,11 +753,11 @@ fn subdaily_schedules_across_changes() {
 
 #[test]
 fn gap_rule_identity() {
-    // NY 2026-03-08: 02:00–03:00 does not exist.
+    // ny() 2026-03-08: 02:00–03:00 does not exist.
     let gap_end = utc("2026-03-08 07:00");
     let fire = |expr: &str| {
         Crontab::parse(expr).unwrap().occurrences_between(
-            NY,
+            ny(),
             utc("2026-03-08 06:00"),
             utc("2026-03-08 08:00"),
         )
@@ -777,17 +791,17 @@ fn gap_rule_identity() {
     );
     // Asking from just before / at the gap end.
     let c = Crontab::parse("15,45 * * * *").unwrap();
-    let o = c.next_after(NY, gap_end - Duration::seconds(1)).unwrap();
+    let o = c.next_after(ny(), gap_end - Duration::seconds(1)).unwrap();
     assert_eq!((o.local, o.at), (ndt("2026-03-08 02:15"), gap_end));
-    let o = c.next_after(NY, gap_end).unwrap();
+    let o = c.next_after(ny(), gap_end).unwrap();
     assert_eq!(o.local, ndt("2026-03-08 03:15"));
 }
 
 #[test]
 fn fall_back_fires_first_pass_only() {
-    // NY 2026-11-01: 01:00–02:00 happens twice (EDT 05:00Z–06:00Z, EST 06:00Z–07:00Z).
+    // ny() 2026-11-01: 01:00–02:00 happens twice (EDT 05:00Z–06:00Z, EST 06:00Z–07:00Z).
     let c = Crontab::parse("*/30 * * * *").unwrap();
-    let occ = c.occurrences_between(NY, utc("2026-11-01 04:00"), utc("2026-11-01 08:00"));
+    let occ = c.occurrences_between(ny(), utc("2026-11-01 04:00"), utc("2026-11-01 08:00"));
     assert_eq!(
         occ.iter().map(|o| (o.local, o.at)).collect::<Vec<_>>(),
         vec![
@@ -800,7 +814,7 @@ fn fall_back_fires_first_pass_only() {
         ]
     );
     // Asking during the second pass does not re-fire 01:30.
-    let o = c.next_after(NY, utc("2026-11-01 06:10")).unwrap();
+    let o = c.next_after(ny(), utc("2026-11-01 06:10")).unwrap();
     assert_eq!(o.local, ndt("2026-11-01 02:00"));
 }
 
@@ -810,8 +824,8 @@ fn kolkata_is_exactly_daily() {
     for time in ["09:00", "02:30", "01:30", "00:00"] {
         let c = daily(time);
         for d in &dates {
-            let occ = around(&c, KOLKATA, date(d), 4);
-            check_invariants(&c, KOLKATA, &occ);
+            let occ = around(&c, kolkata(), date(d), 4);
+            check_invariants(&c, kolkata(), &occ);
             assert_eq!(occ.len(), 9);
             for w in occ.windows(2) {
                 assert_eq!(w[1].at - w[0].at, Duration::days(1));
@@ -837,14 +851,14 @@ fn between_upcoming_and_next_after_agree() {
             let c = Crontab::parse(expr).unwrap();
             let from = ndt(&format!("{} 00:00", ch.date)).and_utc() - Duration::days(2);
             let to = from + Duration::days(4);
-            let between = c.occurrences_between(ch.tz, from, to);
-            check_invariants(&c, ch.tz, &between);
+            let between = c.occurrences_between(ch.tz(), from, to);
+            check_invariants(&c, ch.tz(), &between);
             assert!(between.iter().all(|o| o.at > from && o.at <= to));
-            let upcoming = c.upcoming(ch.tz, from, between.len());
+            let upcoming = c.upcoming(ch.tz(), from, between.len());
             assert_eq!(upcoming, between, "{expr} {}", ch.date);
             let mut t = from;
             let mut stepped = Vec::new();
-            while let Some(o) = c.next_after(ch.tz, t) {
+            while let Some(o) = c.next_after(ch.tz(), t) {
                 if o.at > to {
                     break;
                 }
@@ -854,9 +868,10 @@ fn between_upcoming_and_next_after_agree() {
             assert_eq!(stepped, between, "{expr} {}", ch.date);
             // `to` is inclusive, `from` exclusive.
             if let Some(first) = between.first() {
-                let again = c.occurrences_between(ch.tz, first.at, first.at);
+                let again = c.occurrences_between(ch.tz(), first.at, first.at);
                 assert!(again.is_empty());
-                let incl = c.occurrences_between(ch.tz, first.at - Duration::seconds(1), first.at);
+                let incl =
+                    c.occurrences_between(ch.tz(), first.at - Duration::seconds(1), first.at);
                 assert_eq!(incl, vec![*first]);
             }
         }
@@ -866,7 +881,7 @@ fn between_upcoming_and_next_after_agree() {
 #[test]
 fn long_runs_never_repeat_a_local() {
     // A full year of half-hourly firings in every zone.
-    for tz in [NY, LONDON, SYDNEY, KOLKATA] {
+    for tz in [ny(), london(), sydney(), kolkata()] {
         let c = Crontab::parse("*/30 * * * *").unwrap();
         let occ = c.occurrences_between(tz, utc("2026-01-01 00:00"), utc("2027-01-01 00:00"));
         let mut seen = BTreeMap::new();
@@ -879,7 +894,7 @@ fn long_runs_never_repeat_a_local() {
         // 365 days × 48 half-hours of real time, minus the 2 firings lost
         // in the repeated hour of the year's fall-back (gap times still
         // fire, at the gap end).
-        let expected = 365 * 48 - if tz == KOLKATA { 0 } else { 2 };
+        let expected = 365 * 48 - if tz == kolkata() { 0 } else { 2 };
         assert_eq!(occ.len(), expected, "{tz}");
     }
 }
@@ -898,140 +913,140 @@ fn fire_instant_across_2026_and_2027_dst_changes() {
     let cases: &[(Tz, &str, &str, Option<&str>)] = &[
         // New York: 2026-03-08 and 2027-03-14 spring forward at 02:00.
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "30 2 * * *",
             "2026-03-08 02:30",
             Some("2026-03-08 07:00"),
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "30 2 * * *",
             "2027-03-14 02:30",
             Some("2027-03-14 07:00"),
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "30 2 * * *",
             "2026-03-09 02:30",
             Some("2026-03-09 06:30"),
         ),
         // Two times in the same gap fire once, as the first of them.
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "0,30 2 * * *",
             "2026-03-08 02:00",
             Some("2026-03-08 07:00"),
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "0,30 2 * * *",
             "2026-03-08 02:30",
             None,
         ),
         // A real scheduled time at the gap end absorbs the gap's times.
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "0,30 2,3 * * *",
             "2026-03-08 02:00",
             None,
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "0,30 2,3 * * *",
             "2026-03-08 02:30",
             None,
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "0,30 2,3 * * *",
             "2026-03-08 03:00",
             Some("2026-03-08 07:00"),
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "0,30 2,3 * * *",
             "2026-03-08 03:30",
             Some("2026-03-08 07:30"),
         ),
         // Fall back 2026-11-01 and 2027-11-07: 01:30 happens twice, fires at the first.
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "30 1 * * *",
             "2026-11-01 01:30",
             Some("2026-11-01 05:30"),
         ),
         (
-            chrono_tz::America::New_York,
+            crate::tz::Tz::named("America/New_York").unwrap(),
             "30 1 * * *",
             "2027-11-07 01:30",
             Some("2027-11-07 05:30"),
         ),
         // London: 2026-03-29 / 2027-03-28 01:00 -> 02:00; 2026-10-25 / 2027-10-31 02:00 -> 01:00.
         (
-            chrono_tz::Europe::London,
+            crate::tz::Tz::named("Europe/London").unwrap(),
             "30 1 * * *",
             "2026-03-29 01:30",
             Some("2026-03-29 01:00"),
         ),
         (
-            chrono_tz::Europe::London,
+            crate::tz::Tz::named("Europe/London").unwrap(),
             "30 1 * * *",
             "2027-03-28 01:30",
             Some("2027-03-28 01:00"),
         ),
         (
-            chrono_tz::Europe::London,
+            crate::tz::Tz::named("Europe/London").unwrap(),
             "30 1 * * *",
             "2026-10-25 01:30",
             Some("2026-10-25 00:30"),
         ),
         (
-            chrono_tz::Europe::London,
+            crate::tz::Tz::named("Europe/London").unwrap(),
             "30 1 * * *",
             "2027-10-31 01:30",
             Some("2027-10-31 00:30"),
         ),
         // Sydney: DST ends 2026-04-05 / 2027-04-04 (03:00 -> 02:00), starts 2026-10-04 / 2027-10-03 (02:00 -> 03:00).
         (
-            chrono_tz::Australia::Sydney,
+            crate::tz::Tz::named("Australia/Sydney").unwrap(),
             "30 2 * * *",
             "2026-04-05 02:30",
             Some("2026-04-04 15:30"),
         ),
         (
-            chrono_tz::Australia::Sydney,
+            crate::tz::Tz::named("Australia/Sydney").unwrap(),
             "30 2 * * *",
             "2027-04-04 02:30",
             Some("2027-04-03 15:30"),
         ),
         (
-            chrono_tz::Australia::Sydney,
+            crate::tz::Tz::named("Australia/Sydney").unwrap(),
             "30 2 * * *",
             "2026-10-04 02:30",
             Some("2026-10-03 16:00"),
         ),
         (
-            chrono_tz::Australia::Sydney,
+            crate::tz::Tz::named("Australia/Sydney").unwrap(),
             "30 2 * * *",
             "2027-10-03 02:30",
             Some("2027-10-02 16:00"),
         ),
         // Kolkata has no DST: every time exists once, at +05:30.
         (
-            chrono_tz::Asia::Kolkata,
+            crate::tz::Tz::named("Asia/Kolkata").unwrap(),
             "30 2 * * *",
             "2026-03-08 02:30",
             Some("2026-03-07 21:00"),
         ),
         (
-            chrono_tz::Asia::Kolkata,
+            crate::tz::Tz::named("Asia/Kolkata").unwrap(),
             "30 1 * * *",
             "2027-11-07 01:30",
             Some("2027-11-06 20:00"),
         ),
         // Not a scheduled time at all.
         (
-            chrono_tz::Asia::Kolkata,
+            crate::tz::Tz::named("Asia/Kolkata").unwrap(),
             "30 1 * * *",
             "2027-11-07 01:31",
             None,

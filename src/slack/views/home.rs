@@ -9,8 +9,8 @@ use crate::domain::{Insight, Sentiment, Source};
 use crate::features::home::{HomeData, WeekSummary, RECENT_NOTES, TOP_N};
 use crate::roles::Permission;
 use crate::text::truncate;
+use crate::tz::Tz;
 use chrono::{DateTime, Datelike, Utc};
-use chrono_tz::Tz;
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
 use std::collections::BTreeSet;
@@ -376,7 +376,7 @@ mod tests {
 
     use super::*;
     use crate::domain::FieldValue;
-    use crate::features::home::fixtures::{cfg, local_ms, utc, NY};
+    use crate::features::home::fixtures::{cfg, local_ms, ny, utc};
     use crate::features::home::{NextCheckin, Streak};
     use crate::store::{WeekCounts, WeekPromptStats};
     use chrono::NaiveDate;
@@ -400,7 +400,7 @@ mod tests {
         HomeData {
             user: user.into(),
             bot_name: "Fieldnotes".into(),
-            tz: NY,
+            tz: ny(),
             now: utc("2026-12-01 15:00"),
             paused_until_ms: None,
             next_checkin: None,
@@ -527,7 +527,7 @@ mod tests {
         let long = format!("<!channel> & {}\n\n{}", "é".repeat(4000), "y".repeat(4000));
         d.notes = (0..25)
             .map(|i| {
-                let mut n = note(i64::MAX - i, &long, local_ms(NY, "2026-11-30 09:00"));
+                let mut n = note(i64::MAX - i, &long, local_ms(ny(), "2026-11-30 09:00"));
                 n.tags = c.tags.iter().map(|t| t.id.clone()).collect();
                 n.auto_tags = (0..50)
                     .map(|k| format!("auto-{k}-{}", "z".repeat(300)))
@@ -543,7 +543,7 @@ mod tests {
         d.week = Some(full_week());
         d.next_checkin = Some(NextCheckin {
             checkin: "c".repeat(3000),
-            at_ms: local_ms(NY, "2026-12-03 16:00"),
+            at_ms: local_ms(ny(), "2026-12-03 16:00"),
         });
         d.bot_name = "B".repeat(400);
         d.open_prompts = 3;
@@ -571,7 +571,7 @@ mod tests {
         let mut n = note(
             42,
             "Acme came up on price again",
-            local_ms(NY, "2026-11-30 09:05"),
+            local_ms(ny(), "2026-11-30 09:05"),
         );
         n.tags = vec!["competitor:acme".into()];
         n.auto_tags = vec!["objection:price".into(), "competitor:acme".into()];
@@ -580,8 +580,8 @@ mod tests {
             FieldValue::new("lead_quality", "4"),
         ];
         n.sentiment = Some(Sentiment::Negative);
-        n.edited_at_ms = Some(local_ms(NY, "2026-11-30 10:00"));
-        d.notes = vec![n, note(7, "second", local_ms(NY, "2025-06-01 12:00"))];
+        n.edited_at_ms = Some(local_ms(ny(), "2026-11-30 10:00"));
+        d.notes = vec![n, note(7, "second", local_ms(ny(), "2025-06-01 12:00"))];
         let v = json(&c, &d);
         let blocks = v["blocks"].as_array().unwrap();
         let i = blocks
@@ -609,8 +609,8 @@ mod tests {
         shipped_note.fields = vec![FieldValue::new("competitor", "competitor:acme")];
         let sc = shipped();
         assert_eq!(sc.tag("competitor:acme").unwrap().label, "Competitor: Acme");
-        assert!(note_meta(&sc, &shipped_note, NY, d.now).contains(" · Competitor: Acme"));
-        assert!(!note_meta(&sc, &shipped_note, NY, d.now).contains("Competitor: Competitor"));
+        assert!(note_meta(&sc, &shipped_note, ny(), d.now).contains(" · Competitor: Acme"));
+        assert!(!note_meta(&sc, &shipped_note, ny(), d.now).contains("Competitor: Competitor"));
         // Newest first, as given; an older year shows its year.
         let j = blocks
             .iter()
@@ -675,7 +675,7 @@ mod tests {
         assert_eq!(action_ids(&v), vec![NEW_NOTE, HOME_PAUSE_1W, HOME_PAUSE_2W]);
 
         let mut d = data("U0REP");
-        d.paused_until_ms = Some(local_ms(NY, "2026-12-08 15:00"));
+        d.paused_until_ms = Some(local_ms(ny(), "2026-12-08 15:00"));
         d.open_prompts = 1;
         d.streak = Streak {
             weeks: 3,
@@ -683,7 +683,7 @@ mod tests {
         };
         d.next_checkin = Some(NextCheckin {
             checkin: "weekly-pulse".into(),
-            at_ms: local_ms(NY, "2026-12-10 16:00"),
+            at_ms: local_ms(ny(), "2026-12-10 16:00"),
         });
         let v = json(&c, &d);
         let t = all_text(&v);

@@ -27,7 +27,8 @@ pub enum Mode {
 /// Friday 2026-11-27 15:00 in New York, an hour before the check-in: where
 /// every test app's clock starts.
 pub fn friday_afternoon() -> DateTime<Utc> {
-    chrono_tz::America::New_York
+    fieldnotes::tz::Tz::named("America/New_York")
+        .unwrap()
         .with_ymd_and_hms(2026, 11, 27, 15, 0, 0)
         .unwrap()
         .with_timezone(&Utc)
