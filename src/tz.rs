@@ -235,20 +235,17 @@ impl TimeZone for Tz {
     }
 
     fn offset_from_local_datetime(&self, local: &NaiveDateTime) -> MappedLocalTime<TzOffset> {
+        // Beyond jiff's years, the instant at that end of its range.
+        let edge = if local.year() < 0 {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        };
         let Some(dt) = civil(local) else {
-            let edge = if local.year() < 0 {
-                Timestamp::MIN
-            } else {
-                Timestamp::MAX
-            };
             return MappedLocalTime::Single(self.offset_at(edge));
         };
         let at = |o: jiff::tz::Offset| {
-            let at = o.to_timestamp(dt).unwrap_or(if local.year() < 0 {
-                Timestamp::MIN
-            } else {
-                Timestamp::MAX
-            });
+            let at = o.to_timestamp(dt).unwrap_or(edge);
             TzOffset {
                 tz: *self,
                 fix: fixed(o),
@@ -322,10 +319,6 @@ mod tests {
     fn wall_clock_times_in_gaps_and_folds() {
         // 2026-03-08 02:30 does not exist in New York; 2026-11-01 01:30
         // happens twice (EDT, then EST).
-        assert!(ny()
-            .from_local_datetime(&local("2026-03-08 02:30:00"))
-            .single()
-            .is_none());
         assert!(matches!(
             ny().from_local_datetime(&local("2026-03-08 02:30:00")),
             MappedLocalTime::None
@@ -367,11 +360,22 @@ mod tests {
         let far = NaiveDate::from_ymd_opt(-262_143, 1, 1)
             .unwrap()
             .and_time(NaiveTime::MIN);
-        let _ = ny().from_utc_datetime(&far);
-        let _ = ny().from_local_datetime(&far);
+        // New York's local mean time (-4:56:02) before 1883, and EST in
+        // the winter of 9999, both with no panic.
+        let lmt = -(4 * 3600 + 56 * 60 + 2);
+        let offset = |o: &TzOffset| o.fix().local_minus_utc();
+        assert_eq!(offset(ny().from_utc_datetime(&far).offset()), lmt);
+        assert_eq!(
+            offset(ny().from_local_datetime(&far).unwrap().offset()),
+            lmt
+        );
         let late = NaiveDate::MAX.and_time(NaiveTime::MIN);
-        let _ = ny().from_utc_datetime(&late);
-        let _ = ny().from_local_datetime(&late);
+        let est = -5 * 3600;
+        assert_eq!(offset(ny().from_utc_datetime(&late).offset()), est);
+        assert_eq!(
+            offset(ny().from_local_datetime(&late).unwrap().offset()),
+            est
+        );
         let leap = NaiveDate::from_ymd_opt(2026, 6, 30)
             .unwrap()
             .and_hms_nano_opt(23, 59, 59, 1_500_000_000)

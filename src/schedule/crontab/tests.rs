@@ -739,7 +739,7 @@ fn subdaily_schedules_across_changes() {
             assert_eq!(instants.len(), occ.len());
             let n = occ.iter().filter(|o| o.local.date() == day).count();
             // `0 1-3` in London spring: 01:00 gap collapses into 02:00; in
-            // ny()/Sydney spring: 02:00 collapses into 03:00. Both give 2.
+            // New York/Sydney spring: 02:00 collapses into 03:00. Both give 2.
             let want = if ch.spring { *spring_n } else { *fall_n };
             assert_eq!(n, want, "{expr} in {} on {}", ch.tz(), ch.date);
             // Neighbouring days are normal.
@@ -753,7 +753,7 @@ fn subdaily_schedules_across_changes() {
 
 #[test]
 fn gap_rule_identity() {
-    // ny() 2026-03-08: 02:00–03:00 does not exist.
+    // New York 2026-03-08: 02:00–03:00 does not exist.
     let gap_end = utc("2026-03-08 07:00");
     let fire = |expr: &str| {
         Crontab::parse(expr).unwrap().occurrences_between(
@@ -799,7 +799,7 @@ fn gap_rule_identity() {
 
 #[test]
 fn fall_back_fires_first_pass_only() {
-    // ny() 2026-11-01: 01:00–02:00 happens twice (EDT 05:00Z–06:00Z, EST 06:00Z–07:00Z).
+    // New York 2026-11-01: 01:00–02:00 happens twice (EDT 05:00Z–06:00Z, EST 06:00Z–07:00Z).
     let c = Crontab::parse("*/30 * * * *").unwrap();
     let occ = c.occurrences_between(ny(), utc("2026-11-01 04:00"), utc("2026-11-01 08:00"));
     assert_eq!(
